@@ -1,0 +1,66 @@
+"""The brainstem row: one per twin the control plane has ever provisioned.
+
+Pure data, no Azure imports. ``error`` is a small dict (step, code, message) copied from ARM's
+error response for errored rows; it never holds a secret.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from controlplane.errors import InvalidInput
+from controlplane.lifecycle import Status
+
+# Owners look like "github:wildfeuer05" or "entra:<oid>". The set excludes what Table Storage keys
+# forbid (/ \ # ? and control characters) and the '|' the registry uses as a key separator.
+_OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}")
+
+
+def validate_owner(owner: object) -> str:
+    if not isinstance(owner, str) or not _OWNER.fullmatch(owner):
+        raise InvalidInput(
+            "owner",
+            "owner must be 1-128 characters: letters, digits and . _ : @ + - , starting with a letter or digit "
+            "(e.g. github:wildfeuer05)",
+        )
+    return owner
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class Brainstem:
+    cloud_id: str
+    name: str
+    owner: str
+    region: str
+    runtime_target: str
+    deploy_ref: str
+    status: Status
+    job_id: str
+    created_at: str
+    last_seen: str
+    url: str | None = None
+    subscription_id: str | None = None
+    error: dict[str, Any] | None = field(default=None)
+
+    def with_changes(self, **changes: Any) -> "Brainstem":
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing; ``next`` is an opaque token for the following page, or None at the end."""
+
+    items: list[Brainstem]
+    next: str | None

@@ -1,0 +1,50 @@
+"""The brainstem state machine: which status may follow which.
+
+    provisioning -> active | errored | deleting
+    active       -> deleting
+    errored      -> provisioning (POST again re-provisions) | deleting
+    deleting     -> deleted | errored
+    deleted      -> provisioning (the name is provisioned anew)
+
+``deleted`` rows are kept: they are the fleet's history. Nothing ever leaves ``deleted`` except a
+fresh provision, so a late "mark active" from a stale job cannot resurrect a torn-down twin.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from controlplane.errors import IllegalTransition
+
+
+class Status(str, Enum):
+    PROVISIONING = "provisioning"
+    ACTIVE = "active"
+    ERRORED = "errored"
+    DELETING = "deleting"
+    DELETED = "deleted"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ALLOWED_TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.PROVISIONING: frozenset({Status.ACTIVE, Status.ERRORED, Status.DELETING}),
+    Status.ACTIVE: frozenset({Status.DELETING}),
+    Status.ERRORED: frozenset({Status.PROVISIONING, Status.DELETING}),
+    Status.DELETING: frozenset({Status.DELETED, Status.ERRORED}),
+    Status.DELETED: frozenset({Status.PROVISIONING}),
+}
+
+# Statuses in which a twin holds (or may hold) Azure resources: they count against quotas.
+LIVE_STATUSES = frozenset({Status.PROVISIONING, Status.ACTIVE, Status.ERRORED, Status.DELETING})
+
+
+def check_transition(cloud_id: str, current: Status, target: Status) -> None:
+    if target not in ALLOWED_TRANSITIONS[current]:
+        allowed = ", ".join(sorted(s.value for s in ALLOWED_TRANSITIONS[current]))
+        raise IllegalTransition(
+            f"{cloud_id} is {current.value}; it cannot become {target.value} (from {current.value} only: {allowed})",
+            cloud_id=cloud_id,
+            current_status=current.value,
+        )

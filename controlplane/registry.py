@@ -1,0 +1,323 @@
+"""The brainstem registry: one row per brainstem in one Azure Table.
+
+Key design. The whole fleet lives in one partition (``PartitionKey="fleet"``) with typed RowKeys:
+
+    b|<cloud_id>            the brainstem row            -> point read by cloud_id, list all by cloud_id
+    o|<owner>|<cloud_id>    a full copy of the row       -> owner listing is one range query
+    c|<NN>                  fleet-count shard NN         -> health sums 16 small entities, O(1)
+
+One partition makes every change one entity-group transaction: the row (guarded by its ETag), its
+owner copy and a count shard commit together or not at all, so counts are exact and the owner index
+never drifts, with no repair job. The price is the per-partition target of ~2,000 entities/s; the
+control plane's writes are paced by ARM's throttles (10 writes/s per subscription, a handful of
+transitions per twin), far below it, and reads are point reads or bounded range scans.
+Counts are spread over 16 shards, picked at random per write, so concurrent creates rarely race
+for the same ETag; a lost race is retried from a fresh read (the transition is re-validated), and
+reported as ConcurrentUpdate if it keeps losing — never silently overwritten.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import random
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
+
+from controlplane.brainstem import Brainstem, Page, utc_now
+from controlplane.errors import BrainstemExists, BrainstemNotFound, ConcurrentUpdate, InvalidInput
+from controlplane.lifecycle import Status, check_transition
+
+logger = logging.getLogger(__name__)
+
+PARTITION = "fleet"
+COUNT_SHARDS = 16
+MAX_PAGE_SIZE = 1000
+_ROW, _OWNER, _COUNT = "b|", "o|", "c|"
+_FIELDS = (
+    "cloud_id", "name", "owner", "region", "runtime_target", "deploy_ref", "status", "job_id",
+    "created_at", "last_seen", "url", "subscription_id",
+)  # fmt: skip
+_WRITE_ATTEMPTS = 8
+
+
+def _row_key(cloud_id: str) -> str:
+    return _ROW + cloud_id
+
+
+def _owner_key(owner: str, cloud_id: str) -> str:
+    return f"{_OWNER}{owner}|{cloud_id}"
+
+
+def _range_end(prefix: str) -> str:
+    # The smallest string greater than every string starting with `prefix`.
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _odata_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _to_entity(row: Brainstem, row_key: str) -> dict[str, Any]:
+    entity: dict[str, Any] = {"PartitionKey": PARTITION, "RowKey": row_key}
+    for name in _FIELDS:
+        value = getattr(row, name)
+        if value is not None:
+            entity[name] = value.value if isinstance(value, Status) else value
+    if row.error is not None:
+        entity["error"] = json.dumps(row.error)
+    return entity
+
+
+def _from_entity(entity: dict[str, Any]) -> Brainstem:
+    values = {name: entity.get(name) for name in _FIELDS}
+    values["status"] = Status(values["status"])
+    error = entity.get("error")
+    return Brainstem(**values, error=json.loads(error) if error else None)
+
+
+def _lost_race(exc: TableTransactionError) -> bool:
+    return exc.status_code == 412 or exc.error_code == "UpdateConditionNotSatisfied"
+
+
+def encode_token(row_key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": row_key}).encode()).decode().rstrip("=")
+
+
+def decode_token(token: str) -> str:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        after = data["after"]
+        if not isinstance(after, str):
+            raise TypeError
+        return after
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise InvalidInput("next", "the continuation token is not one this API issued; start again without it") from None
+
+
+class BrainstemRegistry:
+    """Create, read, list and move brainstem rows through their lifecycle."""
+
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    @classmethod
+    def from_connection_string(cls, connection_string: str, table_name: str) -> "BrainstemRegistry":
+        service = TableServiceClient.from_connection_string(connection_string)
+        return cls(service.get_table_client(table_name))
+
+    def create_table(self) -> None:
+        """Create the table and its count shards if missing (idempotent; run at start-up)."""
+        try:
+            self._table.create_table()
+        except ResourceExistsError:
+            pass
+        for shard in range(COUNT_SHARDS):
+            try:
+                self._table.create_entity({"PartitionKey": PARTITION, "RowKey": f"{_COUNT}{shard:02d}"})
+            except ResourceExistsError:
+                pass
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, cloud_id: str) -> Brainstem:
+        return _from_entity(self._get_entity(cloud_id))
+
+    def exists(self, cloud_id: str) -> bool:
+        try:
+            self._get_entity(cloud_id)
+        except BrainstemNotFound:
+            return False
+        return True
+
+    def list(
+        self, *, owner: str | None = None, status: Status | None = None, limit: int = 100, next: str | None = None
+    ) -> Page:
+        """One page of rows ordered by cloud_id, optionally one owner's and/or one status's.
+
+        The token only moves the start within the scope the caller asked for, so a forged token
+        cannot reach another owner's rows.
+        """
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise InvalidInput("limit", f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        prefix = _owner_key(owner, "") if owner else _ROW
+        start = decode_token(next) if next else prefix
+        if not start.startswith(prefix):
+            raise InvalidInput("next", "the continuation token belongs to a different listing; start again without it")
+        clauses = [
+            f"PartitionKey eq '{PARTITION}'",
+            f"RowKey gt {_odata_str(start)}" if next else f"RowKey ge {_odata_str(start)}",
+            f"RowKey lt {_odata_str(_range_end(prefix))}",
+        ]
+        if status is not None:
+            clauses.append(f"status eq '{Status(status).value}'")
+        # Ask for one more than the page so `next` is given only when another row really exists.
+        entities = self._take(" and ".join(clauses), limit + 1)
+        items = [_from_entity(e) for e in entities[:limit]]
+        more = len(entities) > limit
+        return Page(items=items, next=encode_token(entities[limit - 1]["RowKey"]) if more else None)
+
+    def counts(self) -> dict[str, int]:
+        """Fleet counts by status (and total): 16 point-sized entities, whatever the fleet's size."""
+        totals = {s.value: 0 for s in Status}
+        query = f"PartitionKey eq '{PARTITION}' and RowKey ge '{_COUNT}' and RowKey lt '{_range_end(_COUNT)}'"
+        for shard in self._table.query_entities(query):
+            for s in Status:
+                totals[s.value] += int(shard.get(s.value, 0))
+        totals["total"] = sum(totals[s.value] for s in Status)
+        return totals
+
+    def ping(self) -> None:
+        """Raise if Table Storage cannot be reached (one cheap point read)."""
+        try:
+            self._table.get_entity(PARTITION, f"{_COUNT}00")
+        except ResourceNotFoundError:
+            pass
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def create(self, row: Brainstem) -> Brainstem:
+        """Insert a new row (and its owner copy and count) in one transaction; BrainstemExists if taken."""
+        for _ in range(_WRITE_ATTEMPTS):
+            try:
+                self._commit(None, row)
+            except TableTransactionError as exc:
+                if exc.error_code == "EntityAlreadyExists":
+                    raise BrainstemExists(f"{row.cloud_id} already exists", cloud_id=row.cloud_id) from exc
+                if _lost_race(exc):
+                    continue  # another write took the same count shard first
+                raise
+            return row
+        raise ConcurrentUpdate(f"creating {row.cloud_id} kept losing write races; try again", cloud_id=row.cloud_id)
+
+    def transition(
+        self,
+        cloud_id: str,
+        target: Status,
+        *,
+        job_id: str | None = None,
+        **changes: Any,
+    ) -> Brainstem:
+        """Move a row to ``target`` with ``changes``, under optimistic concurrency.
+
+        ``job_id`` guards against stale jobs: when given, the row must belong to that job — a job
+        that lost its twin to a newer job cannot write over it. Moving to the status the row
+        already has, for the same job, is a no-op, so a retried activity converges.
+        """
+
+        def change(current: Brainstem) -> Brainstem | None:
+            if job_id is not None and current.job_id != job_id:
+                raise ConcurrentUpdate(
+                    f"{cloud_id} now belongs to job {current.job_id}, not {job_id}",
+                    cloud_id=cloud_id,
+                    job_id=current.job_id,
+                )
+            if current.status == target:
+                return None
+            check_transition(cloud_id, current.status, target)
+            return current.with_changes(status=target, last_seen=utc_now(), **changes)
+
+        return self.update(cloud_id, change)
+
+    def restart(self, cloud_id: str, **fields: Any) -> Brainstem:
+        """Begin a new provisioning of an errored or deleted twin (new job, possibly new owner/region)."""
+
+        def change(current: Brainstem) -> Brainstem:
+            check_transition(cloud_id, current.status, Status.PROVISIONING)
+            return current.with_changes(status=Status.PROVISIONING, url=None, error=None, last_seen=utc_now(), **fields)
+
+        return self.update(cloud_id, change)
+
+    def touch(self, cloud_id: str) -> Brainstem:
+        """Record that the twin was seen alive now."""
+        return self.update(cloud_id, lambda current: current.with_changes(last_seen=utc_now()))
+
+    def update(self, cloud_id: str, change: Callable[[Brainstem], Brainstem | None]) -> Brainstem:
+        """Apply ``change`` to the freshest row; retry from a new read when another writer won."""
+        for _ in range(_WRITE_ATTEMPTS):
+            entity = self._get_entity(cloud_id)
+            current = _from_entity(entity)
+            updated = change(current)
+            if updated is None:
+                return current
+            try:
+                self._commit(current, updated, etag=entity.metadata["etag"])
+            except TableTransactionError as exc:
+                if _lost_race(exc):
+                    logger.info("lost a write race on %s; retrying from a fresh read", cloud_id)
+                    continue
+                raise
+            return updated
+        raise ConcurrentUpdate(f"{cloud_id} kept changing under {_WRITE_ATTEMPTS} attempts; try again", cloud_id=cloud_id)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _get_entity(self, cloud_id: str) -> Any:
+        try:
+            return self._table.get_entity(PARTITION, _row_key(cloud_id))
+        except ResourceNotFoundError:
+            raise BrainstemNotFound(f"no brainstem {cloud_id}", cloud_id=cloud_id) from None
+
+    def _take(self, query: str, wanted: int) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        pages = self._table.query_entities(query, results_per_page=min(wanted, MAX_PAGE_SIZE)).by_page()
+        for page in pages:
+            found.extend(page)
+            if len(found) >= wanted:
+                break
+        return found[:wanted]
+
+    def _commit(self, before: Brainstem | None, after: Brainstem, *, etag: str | None = None) -> None:
+        operations: list[Any] = []
+        row = _to_entity(after, _row_key(after.cloud_id))
+        if before is None:
+            operations.append(("create", row))
+        else:
+            condition = {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified}
+            operations.append(("update", row, condition))
+            if before.owner != after.owner:
+                operations.append(("delete", {"PartitionKey": PARTITION, "RowKey": _owner_key(before.owner, before.cloud_id)}))
+        operations.append(("upsert", _to_entity(after, _owner_key(after.owner, after.cloud_id)), {"mode": UpdateMode.REPLACE}))
+        if before is None or before.status != after.status:
+            operations.append(self._count_change(before.status if before else None, after.status))
+        self._table.submit_transaction(operations)
+
+    def _count_change(self, old: Status | None, new: Status) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        shard_key = f"{_COUNT}{random.randrange(COUNT_SHARDS):02d}"
+        shard = self._table.get_entity(PARTITION, shard_key)
+        counts = {s.value: int(shard.get(s.value, 0)) for s in Status}
+        if old is not None:
+            counts[old.value] -= 1
+        counts[new.value] += 1
+        # The shard's ETag makes a concurrent bump of the same shard fail the whole transaction
+        # (412), which update() retries with a fresh read and, usually, another shard.
+        condition = {"mode": UpdateMode.REPLACE, "etag": shard.metadata["etag"], "match_condition": MatchConditions.IfNotModified}
+        return ("update", {"PartitionKey": PARTITION, "RowKey": shard_key, **counts}, condition)
+
+
+def iter_all(registry: BrainstemRegistry, **filters: Any) -> Iterable[Brainstem]:
+    """Every row, page by page (for operators' tools and tests; never on a request path)."""
+    token = None
+    while True:
+        page = registry.list(limit=MAX_PAGE_SIZE, next=token, **filters)
+        yield from page.items
+        if page.next is None:
+            return
+        token = page.next
+
+
+def registry_from_settings(settings: Any) -> BrainstemRegistry:
+    """The registry the settings describe: a connection string, or a table endpoint with managed identity."""
+    if settings.table_endpoint:
+        from azure.identity import DefaultAzureCredential
+
+        service = TableServiceClient(endpoint=settings.table_endpoint, credential=DefaultAzureCredential())
+    else:
+        service = TableServiceClient.from_connection_string(settings.storage_connection)
+    return BrainstemRegistry(service.get_table_client(settings.registry_table))

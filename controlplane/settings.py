@@ -1,0 +1,203 @@
+"""Every app setting the control plane reads, typed and validated in one place.
+
+Settings come from the Function App's application settings (``local.settings.json`` under Core
+Tools). They are read once, on first use, so a misconfigured app fails on its first request with a
+message naming the setting to fix — never echoing its value, which may be a connection string.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import json
+import os
+import re
+from collections.abc import Mapping
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from controlplane.errors import SettingsError
+
+_TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,50}")  # leaves room for the derived table suffixes
+_REGION = re.compile(r"[a-z0-9]{2,40}")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+DEFAULT_REGIONS = (
+    "australiaeast,canadacentral,centralus,eastus,eastus2,francecentral,germanywestcentral,japaneast,"
+    "northeurope,southeastasia,swedencentral,uksouth,westeurope,westus2,westus3"
+)
+
+PositiveSeconds = Annotated[float, Field(gt=0, le=86_400)]
+
+
+def _env(name: str, default: object = ...) -> object:
+    return Field(default=default, validation_alias=AliasChoices(name))
+
+
+class Settings(BaseModel):
+    """The control plane's settings. Field aliases are the app setting names."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", validate_default=True)
+
+    # Table Storage for the registry: a connection string (AzureWebJobsStorage by default) or, with
+    # managed identity, the account's table endpoint (CP_TABLE_ENDPOINT).
+    storage_connection: str | None = Field(
+        default=None, validation_alias=AliasChoices("CP_STORAGE_CONNECTION", "AzureWebJobsStorage"), repr=False
+    )
+    table_endpoint: str | None = _env("CP_TABLE_ENDPOINT", None)
+    registry_table: str = _env("CP_REGISTRY_TABLE", "brainstems")
+    task_hub: str = _env("CP_TASK_HUB", "TwinStackControlPlane")
+
+    subscription_id: str = _env("CP_SUBSCRIPTION_ID")
+    arm_endpoint: str = _env("CP_ARM_ENDPOINT", "https://management.azure.com")
+    # "default": DefaultAzureCredential (managed identity on Azure, az login locally).
+    # "sandbox": a fixed token, accepted only for a loopback ARM endpoint (the offline stand-in).
+    arm_credential: Literal["default", "sandbox"] = _env("CP_ARM_CREDENTIAL", "default")
+    arm_ca_bundle: str | None = _env("CP_ARM_CA_BUNDLE", None)
+
+    default_region: str = _env("CP_DEFAULT_REGION", "eastus2")
+    allowed_regions: tuple[str, ...] = _env("CP_ALLOWED_REGIONS", DEFAULT_REGIONS)
+    default_runtime_target: str = _env("CP_DEFAULT_RUNTIME_TARGET", "azure-consumption-py311")
+    org_tag: str = _env("CP_ORG_TAG", "wildhaven-ai-homes")
+
+    default_deploy_ref: str = _env("CP_DEFAULT_DEPLOY_REF", "main")
+    package_url_template: str = _env(
+        "CP_PACKAGE_URL_TEMPLATE", "https://sttwinstackpackages.blob.core.windows.net/brainstems/{deploy_ref}.zip"
+    )
+    # The operator's env keys, applied to every brainstem as app settings. Values may be Key Vault
+    # references (@Microsoft.KeyVault(...)); they are read by the activity that writes them, never
+    # passed through orchestration history, rows or logs.
+    env_keys: Mapping[str, str] = Field(default="{}", validation_alias=AliasChoices("CP_ENV_KEYS"), repr=False)
+
+    # Where readiness probes go; {app_name} and {host} are filled in. On Azure the real URL.
+    probe_url_template: str = _env("CP_PROBE_URL_TEMPLATE", "https://{host}")
+    readiness_timeout_seconds: PositiveSeconds = _env("CP_READINESS_TIMEOUT_SECONDS", 600)
+    readiness_probe_interval_seconds: PositiveSeconds = _env("CP_READINESS_PROBE_INTERVAL_SECONDS", 15)
+    teardown_poll_interval_seconds: PositiveSeconds = _env("CP_TEARDOWN_POLL_INTERVAL_SECONDS", 15)
+    teardown_timeout_seconds: PositiveSeconds = _env("CP_TEARDOWN_TIMEOUT_SECONDS", 3600)
+    activity_first_retry_seconds: PositiveSeconds = _env("CP_ACTIVITY_FIRST_RETRY_SECONDS", 5)
+    activity_max_attempts: int = Field(default=5, ge=1, le=20, validation_alias=AliasChoices("CP_ACTIVITY_MAX_ATTEMPTS"))
+
+    @field_validator("registry_table")
+    @classmethod
+    def _table_name(cls, value: str) -> str:
+        if not _TABLE_NAME.fullmatch(value):
+            raise ValueError("must be 3-51 letters or digits, starting with a letter")
+        return value
+
+    @field_validator("subscription_id")
+    @classmethod
+    def _guid(cls, value: str) -> str:
+        if not _GUID.fullmatch(value):
+            raise ValueError("must be a subscription GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
+        return value.lower()
+
+    @field_validator("arm_endpoint")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError("must be an https:// URL (azure-core sends bearer tokens only over TLS)")
+        return value.rstrip("/")
+
+    @field_validator("allowed_regions", mode="before")
+    @classmethod
+    def _regions(cls, value: object) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else value
+        regions = tuple(sorted({str(r).strip().lower() for r in items if str(r).strip()}))  # type: ignore[union-attr]
+        bad = [r for r in regions if not _REGION.fullmatch(r)]
+        if bad or not regions:
+            raise ValueError("must be a comma-separated list of Azure region names such as eastus2,westeurope")
+        return regions
+
+    @field_validator("env_keys", mode="before")
+    @classmethod
+    def _env_keys(cls, value: object) -> Mapping[str, str]:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError("must be a JSON object of app setting names to string values") from None
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise ValueError("must be a JSON object of app setting names to string values")
+        return dict(value)
+
+    @field_validator("package_url_template")
+    @classmethod
+    def _package_template(cls, value: str) -> str:
+        if "{deploy_ref}" not in value or urlsplit(value).scheme != "https":
+            raise ValueError("must be an https:// URL containing {deploy_ref}")
+        return value
+
+    @field_validator("probe_url_template")
+    @classmethod
+    def _probe_template(cls, value: str) -> str:
+        if "{host}" not in value and "{app_name}" not in value:
+            raise ValueError("must contain {host} or {app_name}")
+        return value
+
+    def model_post_init(self, _context: object) -> None:
+        if not self.storage_connection and not self.table_endpoint:
+            raise SettingsError(
+                "set AzureWebJobsStorage (or CP_STORAGE_CONNECTION) to a storage connection string, "
+                "or CP_TABLE_ENDPOINT to the registry account's table endpoint for managed identity",
+                setting="AzureWebJobsStorage",
+            )
+        if self.default_region not in self.allowed_regions:
+            raise SettingsError("CP_DEFAULT_REGION must be one of CP_ALLOWED_REGIONS", setting="CP_DEFAULT_REGION")
+        if self.arm_credential == "sandbox" and not _is_loopback(self.arm_endpoint):
+            raise SettingsError(
+                "CP_ARM_CREDENTIAL=sandbox is only for a loopback ARM stand-in; use 'default' for Azure",
+                setting="CP_ARM_CREDENTIAL",
+            )
+
+    @property
+    def owner_index_table(self) -> str:
+        return f"{self.registry_table}byowner"
+
+    @property
+    def meta_table(self) -> str:
+        return f"{self.registry_table}meta"
+
+    def package_url(self, deploy_ref: str) -> str:
+        return self.package_url_template.format(deploy_ref=deploy_ref)
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _alias(field_name: str) -> str:
+    alias = Settings.model_fields[field_name].validation_alias
+    choices = getattr(alias, "choices", None) or [field_name]
+    return " or ".join(str(c) for c in choices)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from ``environ`` (default: the process environment); raise SettingsError naming what to fix."""
+    source = dict(os.environ if environ is None else environ)
+    try:
+        return Settings.model_validate(source)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            name = _alias(field) if field in Settings.model_fields else field
+            reason = "is required" if error["type"] == "missing" else error["msg"].removeprefix("Value error, ")
+            problems.append(f"{name} {reason}")
+        first = problems[0].split(" ", 1)[0]
+        raise SettingsError("invalid app settings: " + "; ".join(problems), setting=first) from None
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use."""
+    return load_settings()

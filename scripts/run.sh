@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `make run`: the control plane on this machine.
+#  - with Azure Functions Core Tools (`func`) on PATH: Azurite on its standard ports + `func start`;
+#  - without it (or MODE=sandbox): the offline sandbox (comes with the sandbox issue).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ "${MODE:-auto}" != "sandbox" ]] && command -v func >/dev/null 2>&1; then
+  [[ -f local.settings.json ]] || { cp local.settings.example.json local.settings.json; echo "created local.settings.json from local.settings.example.json"; }
+  mkdir -p .azurite
+  node_modules/.bin/azurite --location .azurite --disableTelemetry --skipApiVersionCheck --silent &
+  azurite_pid=$!
+  trap 'kill $azurite_pid 2>/dev/null; wait $azurite_pid 2>/dev/null' EXIT
+  # shellcheck disable=SC1091
+  source .venv/bin/activate
+  func start
+  exit $?
+fi
+
+if [[ "${MODE:-auto}" != "sandbox" ]]; then
+  echo "Azure Functions Core Tools ('func') is not on PATH: install it from https://learn.microsoft.com/azure/azure-functions/functions-run-local to run under the real host."
+fi
+if [[ -f sandbox/serve.py ]]; then
+  exec .venv/bin/python -m sandbox.serve
+fi
+echo "The offline sandbox is not built yet; run 'make test' to exercise the control plane without Azure."
+exit 1

@@ -1,0 +1,219 @@
+"""The registry against a real Azurite: create, read, paging, owner index, races, counts."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from azure.data.tables import TableServiceClient
+
+from controlplane.brainstem import Brainstem, utc_now
+from controlplane.errors import BrainstemExists, BrainstemNotFound, ConcurrentUpdate, IllegalTransition, InvalidInput
+from controlplane.lifecycle import Status
+from controlplane.naming import twin_names
+from controlplane.registry import BrainstemRegistry, encode_token, iter_all
+
+
+@pytest.fixture
+def registry(storage_connection: str, table_name: str) -> BrainstemRegistry:
+    reg = BrainstemRegistry.from_connection_string(storage_connection, table_name)
+    reg.create_table()
+    return reg
+
+
+def make_row(name: str, owner: str = "github:alice", status: Status = Status.PROVISIONING) -> Brainstem:
+    names = twin_names(name)
+    now = utc_now()
+    return Brainstem(
+        cloud_id=names.cloud_id, name=name, owner=owner, region="eastus2",
+        runtime_target="azure-consumption-py311", deploy_ref="main", status=status,
+        job_id="job-" + name, created_at=now, last_seen=now,
+    )  # fmt: skip
+
+
+def bulk_insert(storage_connection: str, table_name: str, rows: list[Brainstem]) -> None:
+    """Seed many rows quickly through the registry's own entity shape, 100 per transaction."""
+    from controlplane.registry import PARTITION, _owner_key, _row_key, _to_entity
+
+    table = TableServiceClient.from_connection_string(storage_connection).get_table_client(table_name)
+    entities = []
+    for row in rows:
+        entities.append(_to_entity(row, _row_key(row.cloud_id)))
+        entities.append(_to_entity(row, _owner_key(row.owner, row.cloud_id)))
+    for start in range(0, len(entities), 100):
+        table.submit_transaction([("create", e) for e in entities[start : start + 100]])
+    assert all(e["PartitionKey"] == PARTITION for e in entities)
+
+
+def test_create_then_get_round_trips_every_column(registry: BrainstemRegistry) -> None:
+    row = make_row("kody").with_changes(error={"step": "x", "code": "Y", "message": "z"}, subscription_id="sub")
+    registry.create(row)
+    assert registry.get("twin-kody-e89834") == row
+    assert registry.exists("twin-kody-e89834")
+    assert not registry.exists("twin-molly-4181ee")
+
+
+def test_duplicate_create_fails_clearly_and_changes_nothing(registry: BrainstemRegistry) -> None:
+    registry.create(make_row("kody"))
+    with pytest.raises(BrainstemExists, match="twin-kody-e89834 already exists"):
+        registry.create(make_row("kody", owner="github:mallory"))
+    assert registry.get("twin-kody-e89834").owner == "github:alice"
+    assert registry.counts()["total"] == 1
+
+
+def test_get_missing_raises_not_found(registry: BrainstemRegistry) -> None:
+    with pytest.raises(BrainstemNotFound):
+        registry.get("twin-kody-e89834")
+
+
+def test_lifecycle_and_counts_stay_exact(registry: BrainstemRegistry) -> None:
+    for name in ("kody", "molly", "ada"):
+        registry.create(make_row(name))
+    registry.transition("twin-kody-e89834", Status.ACTIVE, url="https://twin-kody-e89834.azurewebsites.net")
+    registry.transition("twin-molly-4181ee", Status.ERRORED, error={"step": "storage", "code": "Boom", "message": "m"})
+    assert registry.counts() == {"provisioning": 1, "active": 1, "errored": 1, "deleting": 0, "deleted": 0, "total": 3}
+    registry.transition("twin-kody-e89834", Status.DELETING)
+    registry.transition("twin-kody-e89834", Status.DELETED)
+    registry.restart("twin-molly-4181ee", job_id="job-2")
+    counts = registry.counts()
+    assert counts == {"provisioning": 2, "active": 0, "errored": 0, "deleting": 0, "deleted": 1, "total": 3}
+    molly = registry.get("twin-molly-4181ee")
+    assert molly.status == Status.PROVISIONING and molly.error is None and molly.job_id == "job-2"
+
+
+@pytest.mark.parametrize(
+    ("path", "illegal"),
+    [
+        ([Status.DELETING, Status.DELETED], Status.ACTIVE),
+        ([Status.ACTIVE], Status.PROVISIONING),
+        ([Status.ACTIVE], Status.ERRORED),
+        ([Status.DELETING], Status.ACTIVE),
+        ([], Status.DELETED),
+    ],
+    ids=["deleted->active", "active->provisioning", "active->errored", "deleting->active", "provisioning->deleted"],
+)
+def test_illegal_transitions_raise_and_change_nothing(registry: BrainstemRegistry, path: list[Status], illegal: Status) -> None:
+    registry.create(make_row("kody"))
+    for status in path:
+        registry.transition("twin-kody-e89834", status)
+    before = registry.get("twin-kody-e89834")
+    with pytest.raises(IllegalTransition, match="cannot become"):
+        registry.transition("twin-kody-e89834", illegal)
+    assert registry.get("twin-kody-e89834") == before
+
+
+def test_same_status_same_job_is_an_idempotent_no_op(registry: BrainstemRegistry) -> None:
+    registry.create(make_row("kody"))
+    first = registry.transition("twin-kody-e89834", Status.ACTIVE, job_id="job-kody", url="u")
+    again = registry.transition("twin-kody-e89834", Status.ACTIVE, job_id="job-kody", url="u")
+    assert again == first
+    assert registry.counts()["active"] == 1
+
+
+def test_a_stale_job_cannot_write_over_a_newer_one(registry: BrainstemRegistry) -> None:
+    registry.create(make_row("kody"))
+    registry.transition("twin-kody-e89834", Status.ERRORED, job_id="job-kody")
+    registry.restart("twin-kody-e89834", job_id="job-new")
+    with pytest.raises(ConcurrentUpdate, match="belongs to job job-new"):
+        registry.transition("twin-kody-e89834", Status.ACTIVE, job_id="job-kody")
+    assert registry.get("twin-kody-e89834").status == Status.PROVISIONING
+
+
+def test_concurrent_transitions_exactly_one_wins(registry: BrainstemRegistry) -> None:
+    """Two writers race from provisioning: one to active, one to errored. ETags pick one winner."""
+    for round_ in range(5):
+        name = f"race{round_}"
+        registry.create(make_row(name))
+        cloud_id = twin_names(name).cloud_id
+        barrier = threading.Barrier(2)
+        outcomes: dict[Status, object] = {}
+
+        def writer(target: Status) -> None:
+            barrier.wait()
+            try:
+                outcomes[target] = registry.transition(cloud_id, target)
+            except IllegalTransition as exc:
+                outcomes[target] = exc
+
+        threads = [threading.Thread(target=writer, args=(s,)) for s in (Status.ACTIVE, Status.ERRORED)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        winners = [s for s, o in outcomes.items() if isinstance(o, Brainstem)]
+        assert len(winners) == 1, outcomes
+        assert registry.get(cloud_id).status == winners[0]
+    counts = registry.counts()
+    assert counts["active"] + counts["errored"] == 5 and counts["provisioning"] == 0
+
+
+def test_many_concurrent_creates_keep_counts_exact(registry: BrainstemRegistry) -> None:
+    names = [f"c{i}" for i in range(60)]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(lambda n: registry.create(make_row(n, owner=f"github:o{hash(n) % 3}")), names))
+    assert registry.counts()["provisioning"] == 60
+    assert sum(1 for _ in iter_all(registry)) == 60
+
+
+def test_paging_over_2500_rows_with_owner_and_status_filters(
+    registry: BrainstemRegistry, storage_connection: str, table_name: str
+) -> None:
+    rows = [
+        make_row(f"t{i:05d}", owner="github:alice" if i % 5 == 0 else "github:bob",
+                 status=Status.ACTIVE if i % 2 == 0 else Status.PROVISIONING)
+        for i in range(2600)
+    ]  # fmt: skip
+    bulk_insert(storage_connection, table_name, rows)
+    expected_ids = sorted(r.cloud_id for r in rows)
+
+    seen, token, pages = [], None, 0
+    while True:
+        page = registry.list(limit=1000, next=token)
+        pages += 1
+        seen += [r.cloud_id for r in page.items]
+        if page.next is None:
+            break
+        token = page.next
+    assert pages == 3 and seen == expected_ids  # ordered by cloud_id, each row once
+
+    alice = [r.cloud_id for r in iter_all(registry, owner="github:alice")]
+    assert alice == sorted(r.cloud_id for r in rows if r.owner == "github:alice")
+    alice_active = [r.cloud_id for r in iter_all(registry, owner="github:alice", status=Status.ACTIVE)]
+    assert alice_active == sorted(r.cloud_id for r in rows if r.owner == "github:alice" and r.status == Status.ACTIVE)
+
+    page = registry.list(owner="github:bob", status=Status.PROVISIONING, limit=7)
+    assert len(page.items) == 7 and all(r.owner == "github:bob" and r.status == Status.PROVISIONING for r in page.items)
+
+
+def test_last_page_has_no_next_token(registry: BrainstemRegistry) -> None:
+    for name in ("a1", "a2", "a3"):
+        registry.create(make_row(name))
+    page = registry.list(limit=3)
+    assert [r.name for r in page.items] == ["a1", "a2", "a3"] and page.next is None
+    page = registry.list(limit=2)
+    assert page.next is not None
+    rest = registry.list(limit=2, next=page.next)
+    assert [r.name for r in rest.items] == ["a3"] and rest.next is None
+
+
+def test_owner_change_on_reprovision_moves_the_owner_index(registry: BrainstemRegistry) -> None:
+    registry.create(make_row("kody"))
+    registry.transition("twin-kody-e89834", Status.DELETING)
+    registry.transition("twin-kody-e89834", Status.DELETED)
+    registry.restart("twin-kody-e89834", job_id="j2", owner="github:carol")
+    assert registry.list(owner="github:alice").items == []
+    assert [r.cloud_id for r in registry.list(owner="github:carol").items] == ["twin-kody-e89834"]
+
+
+@pytest.mark.parametrize("token", ["garbage!", encode_token("o|github:bob|twin-x"), "e30"], ids=["junk", "other-scope", "empty-json"])
+def test_bad_tokens_and_limits_are_rejected(registry: BrainstemRegistry, token: str) -> None:
+    with pytest.raises(InvalidInput) as info:
+        registry.list(owner="github:alice", next=token)
+    assert info.value.field == "next"
+
+
+@pytest.mark.parametrize("limit", [0, 1001])
+def test_limit_out_of_range(registry: BrainstemRegistry, limit: int) -> None:
+    with pytest.raises(InvalidInput, match="between 1 and 1000"):
+        registry.list(limit=limit)
