@@ -3,6 +3,7 @@
 Each is idempotent, because Durable runs an activity at least once.
 """
 
-import azure.durable_functions as df
+from activities.provisioning import blueprint as provisioning
+from activities.teardown import blueprint as teardown
 
-blueprint = df.Blueprint()
+blueprints = [provisioning, teardown]

@@ -321,3 +321,23 @@ def registry_from_settings(settings: Any) -> BrainstemRegistry:
     else:
         service = TableServiceClient.from_connection_string(settings.storage_connection)
     return BrainstemRegistry(service.get_table_client(settings.registry_table))
+
+
+_default_registry: BrainstemRegistry | None = None
+
+
+def default_registry() -> BrainstemRegistry:
+    """The process-wide registry from app settings; its table is created on first use."""
+    global _default_registry
+    if _default_registry is None:
+        from controlplane.settings import get_settings
+
+        registry = registry_from_settings(get_settings())
+        registry.create_table()
+        _default_registry = registry
+    return _default_registry
+
+
+def reset_default_registry() -> None:
+    global _default_registry
+    _default_registry = None

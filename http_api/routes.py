@@ -9,24 +9,10 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from controlplane.errors import ControlPlaneError
-from controlplane.registry import BrainstemRegistry, registry_from_settings
-from controlplane.settings import get_settings
+from controlplane.registry import default_registry
 
 logger = logging.getLogger(__name__)
 blueprint = df.Blueprint(http_auth_level=func.AuthLevel.FUNCTION)
-
-_registry: BrainstemRegistry | None = None
-
-
-def get_registry() -> BrainstemRegistry:
-    """The process-wide registry; its table is created on first use."""
-    global _registry
-    if _registry is None:
-        registry = registry_from_settings(get_settings())
-        registry.create_table()
-        _registry = registry
-    return _registry
-
 
 def _json(body: object, status: int = 200) -> func.HttpResponse:
     return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
@@ -42,7 +28,7 @@ def _problem(error: ControlPlaneError) -> func.HttpResponse:
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """Fleet counts by status and whether the registry is reachable."""
     try:
-        counts = get_registry().counts()
+        counts = default_registry().counts()
     except ControlPlaneError as exc:
         return _problem(exc)
     return _json({**counts, "registry": "ok"})

@@ -4,6 +4,7 @@ Orchestrators are deterministic generators: no I/O, no clocks, no random — eve
 activity, every wait a durable timer.
 """
 
-import azure.durable_functions as df
+from orchestrators.provision import blueprint as provision
+from orchestrators.teardown import blueprint as teardown
 
-blueprint = df.Blueprint()
+blueprints = [provision, teardown]

@@ -1,0 +1,128 @@
+"""Activities that build a twin: resource group, storage account, Function App, readiness, status.
+
+Each is idempotent (ARM PUT is create-or-update; registry transitions to the status a row already
+has are no-ops), because Durable runs an activity at least once. Each first checks the fence: the
+row must still be provisioning and belong to this job, so a twin whose teardown has begun gets no
+new resources. Secrets (the storage key, the operator's env-key values) are read here, sent to
+ARM, and never returned: Durable would keep a return value in its history.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import azure.durable_functions as df
+import requests
+
+from controlplane import function_apps, resource_groups, storage_accounts
+from controlplane.arm_clients import arm_clients
+from activities.steps import run_step
+from controlplane.arm_errors import StepError
+from controlplane.errors import ConcurrentUpdate
+from controlplane.jobs import TwinJob
+from controlplane.lifecycle import Status
+from controlplane.naming import TwinNames, twin_names
+from controlplane.registry import default_registry
+from controlplane.runtime_targets import get_target
+from controlplane.settings import get_settings
+
+logger = logging.getLogger(__name__)
+blueprint = df.Blueprint()
+
+PROBE_TIMEOUT_SECONDS = 10
+# App settings the platform needs; an operator env key of the same name does not replace them.
+_RESERVED_SETTINGS = frozenset(
+    {"AzureWebJobsStorage", "FUNCTIONS_EXTENSION_VERSION", "FUNCTIONS_WORKER_RUNTIME", "WEBSITE_RUN_FROM_PACKAGE"}
+)
+
+
+def _provision_step(step: str, job: TwinJob, action: Callable[[TwinNames], dict[str, Any]]) -> dict[str, Any]:
+    return run_step(step, job, action, while_status=Status.PROVISIONING)
+
+
+def _tags(job: TwinJob, names: TwinNames) -> dict[str, str]:
+    return resource_groups.twin_tags(names, org=get_settings().org_tag, owner=job.owner)
+
+
+@blueprint.activity_trigger(input_name="job")
+def ensure_resource_group(job: dict[str, Any]) -> dict[str, Any]:
+    twin = TwinJob.from_input(job)
+
+    def action(names: TwinNames) -> dict[str, Any]:
+        clients = arm_clients(twin.subscription_id)
+        group_id = resource_groups.ensure_resource_group(clients, names, region=twin.region, tags=_tags(twin, names))
+        return {"id": group_id}
+
+    return _provision_step("resource_group", twin, action)
+
+
+@blueprint.activity_trigger(input_name="job")
+def ensure_storage_account(job: dict[str, Any]) -> dict[str, Any]:
+    twin = TwinJob.from_input(job)
+
+    def action(names: TwinNames) -> dict[str, Any]:
+        clients = arm_clients(twin.subscription_id)
+        account_id = storage_accounts.ensure_storage_account(clients, names, region=twin.region, tags=_tags(twin, names))
+        return {"id": account_id}
+
+    return _provision_step("storage_account", twin, action)
+
+
+@blueprint.activity_trigger(input_name="job")
+def ensure_function_app(job: dict[str, Any]) -> dict[str, Any]:
+    twin = TwinJob.from_input(job)
+    settings = get_settings()
+    target = get_target(twin.runtime_target)
+
+    def action(names: TwinNames) -> dict[str, Any]:
+        clients = arm_clients(twin.subscription_id)
+        platform = target.app_settings(
+            storage_connection=storage_accounts.storage_connection_string(clients, names),
+            package_url=settings.package_url(twin.deploy_ref),
+        )
+        operator = {k: v for k, v in settings.env_keys.items() if k not in _RESERVED_SETTINGS}
+        host = function_apps.ensure_function_app(
+            clients, names, target, region=twin.region, tags=_tags(twin, names), app_settings={**operator, **platform}
+        )
+        return {"host": host, "settings": sorted({**operator, **platform})}  # names only, never values
+
+    return _provision_step("function_app", twin, action)
+
+
+@blueprint.activity_trigger(input_name="job")
+def probe_brainstem(job: dict[str, Any]) -> dict[str, Any]:
+    """One GET of the twin's URL. Any answer below 500 means its host is up (a 404 too)."""
+    twin = TwinJob.from_input(job)
+    names = twin_names(twin.name)
+    url = get_settings().probe_url_template.format(host=names.default_host_name, app_name=names.app_name)
+    try:
+        response = requests.get(url, timeout=PROBE_TIMEOUT_SECONDS, allow_redirects=False)
+    except requests.RequestException as exc:
+        return {"ready": False, "status": None, "reason": type(exc).__name__}
+    return {"ready": response.status_code < 500, "status": response.status_code}
+
+
+@blueprint.activity_trigger(input_name="job")
+def mark_active(job: dict[str, Any]) -> dict[str, Any]:
+    twin = TwinJob.from_input(job)
+    try:
+        row = default_registry().transition(
+            twin.cloud_id, Status.ACTIVE, job_id=twin.job_id, url=twin_names(twin.name).url, error=None
+        )
+    except ConcurrentUpdate:
+        return {"fenced": True}
+    return {"url": row.url}
+
+
+@blueprint.activity_trigger(input_name="failure")
+def mark_errored(failure: dict[str, Any]) -> dict[str, Any]:
+    """Record a failed step on the row (kept for the operator: step, ARM code and message)."""
+    twin = TwinJob.from_input(failure["job"])
+    error = StepError(**failure["error"])
+    try:
+        default_registry().transition(twin.cloud_id, Status.ERRORED, job_id=twin.job_id, error=error.to_dict())
+    except ConcurrentUpdate:
+        return {"fenced": True}
+    return {"recorded": True}

@@ -1,0 +1,76 @@
+"""The one place that builds Azure Resource Manager clients from settings.
+
+Clients are cached per subscription: they hold connection pools and a token cache, and building
+one per call would cost a TLS handshake and a token fetch each time.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from azure.core.credentials import AccessToken, TokenCredential
+from azure.mgmt.resource.resources import ResourceManagementClient
+from azure.mgmt.storage import StorageManagementClient
+from azure.mgmt.web import WebSiteManagementClient
+
+from controlplane.settings import Settings, get_settings
+
+PUBLIC_CLOUD_SCOPE = "https://management.azure.com/.default"
+
+
+class SandboxCredential:
+    """A fixed token for the loopback ARM stand-in. Settings refuse it for any other endpoint."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken("sandbox-token", int(time.time()) + 3600)
+
+
+@dataclass(frozen=True)
+class ArmClients:
+    subscription_id: str
+    resources: ResourceManagementClient
+    storage: StorageManagementClient
+    web: WebSiteManagementClient
+
+
+def _credential(settings: Settings) -> TokenCredential:
+    if settings.arm_credential == "sandbox":
+        return SandboxCredential()
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments every management client is built with."""
+    scope = PUBLIC_CLOUD_SCOPE if settings.arm_credential == "sandbox" else f"{settings.arm_endpoint}/.default"
+    options: dict[str, Any] = {"base_url": settings.arm_endpoint, "credential_scopes": [scope]}
+    if settings.arm_ca_bundle:
+        options["connection_verify"] = settings.arm_ca_bundle
+    return options
+
+
+@functools.lru_cache(maxsize=64)
+def _clients(settings: Settings, subscription_id: str) -> ArmClients:
+    credential = _credential(settings)
+    options = client_options(settings)
+    return ArmClients(
+        subscription_id=subscription_id,
+        resources=ResourceManagementClient(credential, subscription_id, **options),
+        storage=StorageManagementClient(credential, subscription_id, **options),
+        web=WebSiteManagementClient(credential, subscription_id, **options),
+    )
+
+
+def arm_clients(subscription_id: str | None = None) -> ArmClients:
+    """Clients for ``subscription_id`` (default: CP_SUBSCRIPTION_ID)."""
+    settings = get_settings()
+    return _clients(settings, subscription_id or settings.subscription_id)
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests that change settings)."""
+    _clients.cache_clear()

@@ -1,0 +1,58 @@
+"""What an orchestration is given: the twin, the job, and the timing policy — never a secret.
+
+Durable keeps orchestration inputs in its history, so everything here is plain, non-sensitive
+data. Timing comes in the input (not from settings read inside the orchestrator) so that replays
+see exactly what the first execution saw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from controlplane.settings import Settings
+
+
+@dataclass(frozen=True)
+class Policy:
+    first_retry_seconds: float
+    max_attempts: int
+    readiness_timeout_seconds: float
+    probe_interval_seconds: float
+    teardown_poll_seconds: float
+    teardown_timeout_seconds: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Policy":
+        return cls(
+            first_retry_seconds=settings.activity_first_retry_seconds,
+            max_attempts=settings.activity_max_attempts,
+            readiness_timeout_seconds=settings.readiness_timeout_seconds,
+            probe_interval_seconds=settings.readiness_probe_interval_seconds,
+            teardown_poll_seconds=settings.teardown_poll_interval_seconds,
+            teardown_timeout_seconds=settings.teardown_timeout_seconds,
+        )
+
+
+@dataclass(frozen=True)
+class TwinJob:
+    """One provisioning or teardown of one twin."""
+
+    job_id: str
+    cloud_id: str
+    name: str
+    owner: str
+    region: str
+    runtime_target: str
+    deploy_ref: str
+    subscription_id: str
+    policy: Policy
+    # For a teardown: the provisioning job that may still be running and must stop first.
+    previous_job_id: str | None = None
+
+    def to_input(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_input(cls, data: dict[str, Any]) -> "TwinJob":
+        return cls(**{**data, "policy": Policy(**data["policy"])})

@@ -1,0 +1,75 @@
+"""Provision one twin: what provision-twin-lite.sh does, as a durable workflow.
+
+    resource_group -> storage_account -> function_app -> readiness (durable timers) -> active
+
+Every step is an idempotent activity, so a replay, a retry or a POST for an errored twin converges
+on the same resources. Failing for good marks the row errored (step, ARM code and message) and
+ends the orchestration Failed. A fenced step (a teardown took the twin over) ends it quietly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import azure.durable_functions as df
+
+from controlplane.arm_errors import StepError
+from controlplane.jobs import TwinJob
+from orchestrators.steps import call_step, fail, deadline_after, progress, wait
+
+blueprint = df.Blueprint()
+
+BUILD_STEPS = (
+    ("resource_group", "ensure_resource_group"),
+    ("storage_account", "ensure_storage_account"),
+    ("function_app", "ensure_function_app"),
+)
+
+
+@blueprint.orchestration_trigger(context_name="context", orchestration="provision_brainstem")
+def provision_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    job = context.get_input()
+    twin = TwinJob.from_input(job)
+
+    for step, activity in BUILD_STEPS:
+        progress(context, twin, step)
+        result = yield from call_step(context, step, activity, job, twin.policy)
+        if result.get("fenced"):
+            return (yield from _cancelled(context, twin, step))
+        if "error" in result:
+            yield from fail(context, twin, job, StepError(**result["error"]))
+
+    progress(context, twin, "readiness")
+    deadline = deadline_after(context, twin.policy.readiness_timeout_seconds)
+    probes = 0
+    while True:
+        probes += 1
+        probe = yield from call_step(context, "readiness", "probe_brainstem", job, twin.policy)
+        if probe.get("ready"):
+            break
+        if context.current_utc_datetime >= deadline:
+            error = StepError(
+                "readiness", "NotReady",
+                f"{twin.cloud_id} did not answer within {twin.policy.readiness_timeout_seconds:.0f}s "
+                f"({probes} probes, last status {probe.get('status')})",
+            )  # fmt: skip
+            yield from fail(context, twin, job, error)
+        progress(context, twin, "readiness", probes=probes, last_status=probe.get("status"))
+        yield from wait(context, twin.policy.probe_interval_seconds)
+
+    progress(context, twin, "activate")
+    result = yield from call_step(context, "activate", "mark_active", job, twin.policy)
+    if result.get("fenced"):
+        return (yield from _cancelled(context, twin, "activate"))
+    if "error" in result:
+        yield from fail(context, twin, job, StepError(**result["error"]))
+    progress(context, twin, "active")
+    return {"status": "active", "cloud_id": twin.cloud_id, "url": result["url"]}
+
+
+
+def _cancelled(context: df.DurableOrchestrationContext, twin: TwinJob, step: str) -> Generator[Any, Any, dict[str, Any]]:
+    progress(context, twin, "cancelled", at_step=step)
+    return {"status": "cancelled", "cloud_id": twin.cloud_id, "at_step": step}
+    yield  # a generator, so callers can `yield from` it like every other step

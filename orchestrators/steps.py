@@ -1,0 +1,83 @@
+"""Building blocks shared by the orchestrations. Generators, reached with ``yield from``.
+
+Everything here runs inside an orchestrator: deterministic, no I/O, time from
+``context.current_utc_datetime`` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import timedelta
+from typing import Any
+
+import azure.durable_functions as df
+
+from controlplane.arm_errors import StepError, error_from_failure
+from controlplane.jobs import Policy, TwinJob
+
+# Consumption stops a function after at most 10 minutes (host.json functionTimeout): an activity
+# that started before a fence went up has certainly ended this long after it.
+FUNCTION_TIMEOUT_SECONDS = 600
+
+
+class BackoffRetryOptions(df.RetryOptions):
+    """RetryOptions with exponential backoff.
+
+    The Python SDK's RetryOptions serialises only the first interval and the attempt count; the
+    Durable extension also reads backoffCoefficient and maxRetryIntervalInMilliseconds (as the
+    JavaScript SDK sends them), so we add them to the action it is given.
+    """
+
+    def __init__(self, first_retry_ms: int, max_attempts: int, *, coefficient: float = 2.0, max_retry_ms: int = 300_000):
+        super().__init__(first_retry_ms, max_attempts)
+        self.backoff_coefficient = coefficient
+        self.max_retry_interval_in_milliseconds = max_retry_ms
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **super().to_json(),
+            "backoffCoefficient": self.backoff_coefficient,
+            "maxRetryIntervalInMilliseconds": self.max_retry_interval_in_milliseconds,
+        }
+
+
+def retry_options(policy: Policy) -> BackoffRetryOptions:
+    return BackoffRetryOptions(max(1, int(policy.first_retry_seconds * 1000)), policy.max_attempts)
+
+
+class StepFailed(Exception):
+    """Ends an orchestration as Failed; its message is what a status query shows."""
+
+    def __init__(self, error: StepError) -> None:
+        super().__init__(f"{error.step} failed: {error.code}: {error.message}")
+        self.error = error
+
+
+def progress(context: df.DurableOrchestrationContext, twin: TwinJob, step: str, **extra: Any) -> None:
+    context.set_custom_status({"step": step, "cloud_id": twin.cloud_id, **extra})
+
+
+def call_step(
+    context: df.DurableOrchestrationContext, step: str, activity: str, payload: Any, policy: Policy
+) -> Generator[Any, Any, dict[str, Any]]:
+    """Call an activity with retries; return its result, or ``{"error": ...}`` once retries are spent."""
+    try:
+        result = yield context.call_activity_with_retry(activity, retry_options(policy), payload)
+    except Exception as failure:  # the SDK raises the activity's last failure once attempts are spent
+        return {"error": error_from_failure(step, failure).to_dict()}
+    return result if isinstance(result, dict) else {"value": result}
+
+
+def wait(context: df.DurableOrchestrationContext, seconds: float) -> Generator[Any, Any, None]:
+    yield context.create_timer(context.current_utc_datetime + timedelta(seconds=seconds))
+
+
+def deadline_after(context: df.DurableOrchestrationContext, seconds: float):  # type: ignore[no-untyped-def]
+    return context.current_utc_datetime + timedelta(seconds=seconds)
+
+
+def fail(context: df.DurableOrchestrationContext, twin: TwinJob, job: dict[str, Any], error: StepError) -> Generator[Any, Any, None]:
+    """Mark the row errored with the failed step, then end the orchestration Failed."""
+    progress(context, twin, "errored", failed_step=error.step, code=error.code)
+    yield from call_step(context, "record_error", "mark_errored", {"job": job, "error": error.to_dict()}, twin.policy)
+    raise StepFailed(error)

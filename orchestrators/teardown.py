@@ -1,0 +1,92 @@
+"""Tear one twin down: stop its provisioning, delete its resource group, keep the row as deleted.
+
+    wait_for_provisioning -> delete_resource_group (start, then poll with durable timers)
+    -> verify_deleted -> deleted
+
+The HTTP layer marks the row ``deleting`` (owned by this job) before starting us. That fence stops
+the provisioning job at its next step; we wait until that job has finished, so no resource is
+created after its group is gone. The delete is started by one short activity and polled from
+here, so no activity ever outlives the Consumption timeout, however long ARM takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import azure.durable_functions as df
+
+from controlplane.arm_errors import StepError
+from controlplane.jobs import TwinJob
+from orchestrators.steps import FUNCTION_TIMEOUT_SECONDS, call_step, fail, deadline_after, progress, wait
+
+blueprint = df.Blueprint()
+
+_FINISHED = frozenset({"Completed", "Failed", "Terminated", "Canceled", "NotFound"})
+DELETE_ROUNDS = 3
+
+
+@blueprint.orchestration_trigger(context_name="context", orchestration="teardown_brainstem")
+def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    job = context.get_input()
+    twin = TwinJob.from_input(job)
+    policy = twin.policy
+
+    if twin.previous_job_id:
+        progress(context, twin, "wait_for_provisioning", job=twin.previous_job_id)
+        deadline = deadline_after(context, policy.teardown_timeout_seconds)
+        while True:
+            result = yield from call_step(context, "wait_for_provisioning", "job_runtime_status", twin.previous_job_id, policy)
+            status = result.get("value")
+            if status in _FINISHED:
+                break
+            if context.current_utc_datetime >= deadline:
+                yield from fail(context, twin, job, StepError("wait_for_provisioning", "ProvisioningStillRunning",
+                                 f"job {twin.previous_job_id} was still {status} at the teardown deadline"))  # fmt: skip
+            yield from wait(context, policy.teardown_poll_seconds)
+        if status == "Terminated":
+            # A terminated job may have left an activity running; let the platform timeout end it.
+            yield from wait(context, FUNCTION_TIMEOUT_SECONDS)
+
+    for _ in range(DELETE_ROUNDS):
+        progress(context, twin, "delete_resource_group")
+        started = yield from call_step(context, "delete_resource_group", "begin_delete_resource_group", job, policy)
+        if started.get("fenced"):
+            return {"status": "cancelled", "cloud_id": twin.cloud_id}
+        if "error" in started:
+            yield from fail(context, twin, job, StepError(**started["error"]))
+        url = started.get("operation_url")
+        deadline = deadline_after(context, policy.teardown_timeout_seconds)
+        polls = 0
+        while url:
+            yield from wait(context, policy.teardown_poll_seconds)
+            polls += 1
+            state = yield from call_step(context, "delete_resource_group", "poll_delete", {"job": job, "operation_url": url}, policy)
+            if "error" in state:
+                yield from fail(context, twin, job, StepError(**state["error"]))
+            if state.get("done"):
+                if state.get("failed"):
+                    yield from fail(context, twin, job, StepError("delete_resource_group", state.get("code") or "DeleteFailed",
+                                     state.get("message") or "ARM reported the delete as failed"))  # fmt: skip
+                break
+            if context.current_utc_datetime >= deadline:
+                yield from fail(context, twin, job, StepError("delete_resource_group", "DeleteTimedOut",
+                                 f"resource group still deleting after {policy.teardown_timeout_seconds:.0f}s"))  # fmt: skip
+            progress(context, twin, "delete_resource_group", polls=polls)
+
+        progress(context, twin, "verify_deleted")
+        check = yield from call_step(context, "verify_deleted", "resource_group_exists", job, policy)
+        if "error" in check:
+            yield from fail(context, twin, job, StepError(**check["error"]))
+        if not check.get("exists"):
+            break
+    else:
+        yield from fail(context, twin, job, StepError("verify_deleted", "ResourceGroupStillExists",
+                         f"the resource group came back {DELETE_ROUNDS} times; something still writes to it"))  # fmt: skip
+
+    result = yield from call_step(context, "record_deleted", "mark_deleted", job, policy)
+    if "error" in result:
+        yield from fail(context, twin, job, StepError(**result["error"]))
+    progress(context, twin, "deleted")
+    return {"status": "deleted", "cloud_id": twin.cloud_id}
+
