@@ -109,7 +109,7 @@ def mark_active(job: dict[str, Any]) -> dict[str, Any]:
     twin = TwinJob.from_input(job)
     try:
         row = default_registry().transition(
-            twin.cloud_id, Status.ACTIVE, job_id=twin.job_id, url=twin_names(twin.name).url, error=None
+            twin.cloud_id, Status.ACTIVE, for_job=twin.job_id, url=twin_names(twin.name).url, error=None
         )
     except ConcurrentUpdate:
         return {"fenced": True}
@@ -122,7 +122,7 @@ def mark_errored(failure: dict[str, Any]) -> dict[str, Any]:
     twin = TwinJob.from_input(failure["job"])
     error = StepError(**failure["error"])
     try:
-        default_registry().transition(twin.cloud_id, Status.ERRORED, job_id=twin.job_id, error=error.to_dict())
+        default_registry().transition(twin.cloud_id, Status.ERRORED, for_job=twin.job_id, error=error.to_dict())
     except ConcurrentUpdate:
         return {"fenced": True}
     return {"recorded": True}

@@ -74,7 +74,7 @@ def resource_group_exists(job: dict[str, Any]) -> dict[str, Any]:
 def mark_deleted(job: dict[str, Any]) -> dict[str, Any]:
     twin = TwinJob.from_input(job)
     try:
-        default_registry().transition(twin.cloud_id, Status.DELETED, job_id=twin.job_id, url=None)
+        default_registry().transition(twin.cloud_id, Status.DELETED, for_job=twin.job_id, url=None)
     except ConcurrentUpdate:
         return {"fenced": True}
     return {"deleted": twin_names(twin.name).cloud_id}

@@ -201,24 +201,24 @@ class BrainstemRegistry:
         cloud_id: str,
         target: Status,
         *,
-        job_id: str | None = None,
+        for_job: str | None = None,
         **changes: Any,
     ) -> Brainstem:
         """Move a row to ``target`` with ``changes``, under optimistic concurrency.
 
-        ``job_id`` guards against stale jobs: when given, the row must belong to that job — a job
+        ``for_job`` guards against stale jobs: when given, the row must belong to that job — a job
         that lost its twin to a newer job cannot write over it. Moving to the status the row
         already has, for the same job, is a no-op, so a retried activity converges.
         """
 
         def change(current: Brainstem) -> Brainstem | None:
-            if job_id is not None and current.job_id != job_id:
+            if for_job is not None and current.job_id != for_job:
                 raise ConcurrentUpdate(
-                    f"{cloud_id} now belongs to job {current.job_id}, not {job_id}",
+                    f"{cloud_id} now belongs to job {current.job_id}, not {for_job}",
                     cloud_id=cloud_id,
                     job_id=current.job_id,
                 )
-            if current.status == target:
+            if current.status == target and changes.get("job_id", current.job_id) == current.job_id:
                 return None
             check_transition(cloud_id, current.status, target)
             return current.with_changes(status=target, last_seen=utc_now(), **changes)

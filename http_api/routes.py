@@ -1,34 +1,171 @@
-"""HTTP-triggered functions of the control plane."""
+"""HTTP-triggered functions under /api/cp. Each route: read -> service -> answer.
+
+Every route runs inside ``answer()``, which turns our exceptions into problem+json and anything
+unexpected into a bare 500, so no route can leak a stack trace or forget the error contract.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 
-from controlplane.errors import ControlPlaneError
-from controlplane.registry import default_registry
+from controlplane.errors import ControlPlaneError, InvalidInput
+from controlplane.lifecycle import Status
+from controlplane.naming import is_cloud_id
+from controlplane.registry import MAX_PAGE_SIZE, default_registry
+from controlplane.settings import get_settings
+from http_api import service
+from http_api.bodies import parse_create
+from http_api.problems import DependencyUnavailable, internal_error_response, problem_response
+from http_api.service import JobNotFound
 
 logger = logging.getLogger(__name__)
 blueprint = df.Blueprint(http_auth_level=func.AuthLevel.FUNCTION)
 
-def _json(body: object, status: int = 200) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
+RETRY_AFTER_SECONDS = 10
+JOB_ID_LENGTH = 32
+OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
+_LIST_PARAMS = {"owner", "status", "limit", "next", "code"}  # `code` carries a function key
 
 
-def _problem(error: ControlPlaneError) -> func.HttpResponse:
-    body = {"type": f"urn:twinstack:problem:{error.type}", "title": error.title, "status": error.status, "detail": error.detail}
-    body.update(error.extensions)
-    return func.HttpResponse(json.dumps(body), status_code=error.status, mimetype="application/problem+json")
+async def answer(work: Callable[[], Awaitable[func.HttpResponse]]) -> func.HttpResponse:
+    try:
+        return await work()
+    except Exception as exc:  # noqa: BLE001 - the one place that turns every failure into a problem
+        return _failure(exc)
+
+
+def answer_now(work: Callable[[], func.HttpResponse]) -> func.HttpResponse:
+    """``answer`` for synchronous routes (the worker runs them on its thread pool)."""
+    try:
+        return work()
+    except Exception as exc:  # noqa: BLE001
+        return _failure(exc)
+
+
+def _failure(exc: Exception) -> func.HttpResponse:
+    if isinstance(exc, ControlPlaneError):
+        return problem_response(exc)
+    logger.exception("unexpected failure", exc_info=exc)
+    return internal_error_response()
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json", headers=headers)
+
+
+def accepted_response(req: func.HttpRequest, client: df.DurableOrchestrationClient, accepted: service.Accepted) -> func.HttpResponse:
+    """202 with the standard Durable management URLs, plus our own links."""
+    links = client.get_client_response_links(req, accepted.job_id)
+    body = {
+        "job_id": accepted.job_id,
+        "cloud_id": accepted.row.cloud_id,
+        "status": accepted.row.status.value,
+        **{k: v for k, v in links.items() if k != "id"},
+        "links": {"job": f"/api/cp/brainstems/{accepted.job_id}", "brainstem": f"/api/cp/brainstems/{accepted.row.cloud_id}"},
+    }
+    headers = {"Location": links["statusQueryGetUri"], "Retry-After": str(RETRY_AFTER_SECONDS)}
+    return json_response(body, 202, headers)
+
+
+def is_job_id(value: str) -> bool:
+    return len(value) == JOB_ID_LENGTH and all(c in "0123456789abcdef" for c in value)
+
+
+@blueprint.route(route="cp/brainstems", methods=["POST"])
+@blueprint.durable_client_input(client_name="client")
+async def create_brainstem(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    async def work() -> func.HttpResponse:
+        request = parse_create(req)
+        if request.owner is None:
+            raise InvalidInput("owner", "'owner' is required (e.g. github:wildfeuer05)")
+        accepted = await service.create(request, request.owner, default_registry(), client, get_settings())
+        return accepted_response(req, client, accepted)
+
+    return await answer(work)
+
+
+@blueprint.route(route="cp/brainstems", methods=["GET"])
+def list_brainstems(req: func.HttpRequest) -> func.HttpResponse:
+    def work() -> func.HttpResponse:
+        unknown = sorted(set(req.params) - _LIST_PARAMS)
+        if unknown:
+            raise InvalidInput(unknown[0], f"unknown query parameter '{unknown[0]}'; use owner, status, limit, next")
+        status = req.params.get("status")
+        if status is not None and status not in {s.value for s in Status}:
+            raise InvalidInput("status", f"status must be one of: {', '.join(s.value for s in Status)}")
+        page = default_registry().list(
+            owner=req.params.get("owner") or None,
+            status=Status(status) if status else None,
+            limit=_limit(req.params.get("limit")),
+            next=req.params.get("next") or None,
+        )
+        return json_response({"items": [row.to_dict() for row in page.items], "next": page.next})
+
+    return answer_now(work)
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return 100
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise InvalidInput("limit", f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}")
+    return int(raw)
+
+
+@blueprint.route(route="cp/brainstems/{id}", methods=["GET"])
+@blueprint.durable_client_input(client_name="client")
+async def get_brainstem(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    async def work() -> func.HttpResponse:
+        identifier = req.route_params.get("id", "")
+        if is_cloud_id(identifier):
+            return json_response(default_registry().get(identifier).to_dict())
+        if is_job_id(identifier):
+            return json_response(await service.job_view(identifier, client))
+        raise JobNotFound(
+            "an id is a cloud_id (twin-<name>-<hash6>) or a job_id (32 lowercase hex characters)", field="id"
+        )
+
+    return await answer(work)
+
+
+@blueprint.route(route="cp/brainstems/{cloud_id}", methods=["DELETE"])
+@blueprint.durable_client_input(client_name="client")
+async def delete_brainstem(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    async def work() -> func.HttpResponse:
+        cloud_id = req.route_params.get("cloud_id", "")
+        if not is_cloud_id(cloud_id):
+            raise JobNotFound("DELETE takes a cloud_id (twin-<name>-<hash6>)", field="cloud_id")
+        accepted = await service.delete(cloud_id, default_registry(), client, get_settings())
+        return accepted_response(req, client, accepted)
+
+    return await answer(work)
 
 
 @blueprint.route(route="cp/health", methods=["GET"])
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    """Fleet counts by status and whether the registry is reachable."""
-    try:
-        counts = default_registry().counts()
-    except ControlPlaneError as exc:
-        return _problem(exc)
-    return _json({**counts, "registry": "ok"})
+    """Fleet counts (16 count shards: O(1) at any fleet size) and whether the registry answers."""
+
+    def work() -> func.HttpResponse:
+        try:
+            counts = default_registry().counts()
+        except ControlPlaneError:
+            raise
+        except Exception as exc:
+            logger.warning("registry unreachable: %s", type(exc).__name__)
+            raise DependencyUnavailable("Table Storage (the registry) does not answer", dependency="registry") from None
+        return json_response({**counts, "registry": "ok"})
+
+    return answer_now(work)
+
+
+@blueprint.route(route="cp/openapi.yaml", methods=["GET"])
+def openapi(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(OPENAPI_PATH.read_bytes(), status_code=200, mimetype="application/yaml")
+

@@ -1,0 +1,173 @@
+"""What each route does, over the registry and the Durable client. No HTTP types here.
+
+Read a request's life in one place: validate -> registry row -> start orchestration -> answer.
+The row is written before the orchestration starts, so a twin is listed the moment it is
+accepted; if starting the orchestration then fails, the next request for the same twin finds a
+row whose job does not exist and starts it (the same job id), so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import azure.durable_functions as df
+
+from controlplane.brainstem import Brainstem, utc_now
+from controlplane.errors import BrainstemExists, ControlPlaneError, InvalidInput
+from controlplane.jobs import Policy, TwinJob
+from controlplane.lifecycle import Status
+from controlplane.naming import twin_names
+from controlplane.registry import BrainstemRegistry
+from controlplane.settings import Settings
+from http_api.bodies import CreateRequest
+from http_api.problems import Gone
+
+PROVISION = "provision_brainstem"
+TEARDOWN = "teardown_brainstem"
+_KINDS = {PROVISION: "provision", TEARDOWN: "teardown"}
+_TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
+
+
+class NameTaken(ControlPlaneError):
+    status = 409
+    type = "already-exists"
+    title = "Brainstem already exists"
+
+
+class JobNotFound(ControlPlaneError):
+    status = 404
+    type = "not-found"
+    title = "Not found"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A job the caller should poll."""
+
+    job_id: str
+    row: Brainstem
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _job_for(row: Brainstem, settings: Settings, *, previous_job_id: str | None = None) -> TwinJob:
+    return TwinJob(
+        job_id=row.job_id,
+        cloud_id=row.cloud_id,
+        name=row.name,
+        owner=row.owner,
+        region=row.region,
+        runtime_target=row.runtime_target,
+        deploy_ref=row.deploy_ref,
+        subscription_id=row.subscription_id or settings.subscription_id,
+        policy=Policy.from_settings(settings),
+        previous_job_id=previous_job_id,
+    )
+
+
+async def _job_exists(client: df.DurableOrchestrationClient, job_id: str) -> bool:
+    status = await client.get_status(job_id)
+    return bool(status) and status.runtime_status is not None
+
+
+async def create(
+    request: CreateRequest, owner: str, registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings
+) -> Accepted:
+    names = twin_names(request.name)
+    region = (request.region or settings.default_region).lower()
+    if region not in settings.allowed_regions:
+        raise InvalidInput("region", f"region must be one of: {', '.join(settings.allowed_regions)}")
+    now = utc_now()
+    fields: dict[str, Any] = {
+        "owner": owner,
+        "region": region,
+        "runtime_target": request.runtime_target or settings.default_runtime_target,
+        "deploy_ref": request.deploy_ref or settings.default_deploy_ref,
+        "job_id": new_job_id(),
+        "subscription_id": settings.subscription_id,
+    }
+    try:
+        row = registry.create(
+            Brainstem(cloud_id=names.cloud_id, name=names.name, status=Status.PROVISIONING, created_at=now, last_seen=now, **fields)
+        )
+    except BrainstemExists:
+        row = await _reuse_existing(names.cloud_id, owner, fields, registry, client, settings)
+        if row is None:  # a provisioning row whose job never started: start it now
+            row = registry.get(names.cloud_id)
+            await client.start_new(PROVISION, row.job_id, _job_for(row, settings).to_input())
+            return Accepted(row.job_id, row)
+    await client.start_new(PROVISION, row.job_id, _job_for(row, settings).to_input())
+    return Accepted(row.job_id, row)
+
+
+async def _reuse_existing(
+    cloud_id: str, owner: str, fields: dict[str, Any], registry: BrainstemRegistry,
+    client: df.DurableOrchestrationClient, settings: Settings,
+) -> Brainstem | None:  # fmt: skip
+    """Errored -> re-provision; deleted -> provision anew; live -> 409 (None: restart its lost job)."""
+    existing = registry.get(cloud_id)
+    if existing.status == Status.DELETED:
+        return registry.restart(cloud_id, **fields)
+    if existing.owner != owner:
+        raise NameTaken(f"the twin name {existing.name} is taken by another owner; choose another name", field="name")
+    if existing.status == Status.ERRORED:
+        return registry.restart(cloud_id, **fields)
+    if existing.status == Status.PROVISIONING and not await _job_exists(client, existing.job_id):
+        return None
+    raise NameTaken(
+        f"{cloud_id} is already {existing.status.value} (job {existing.job_id}); poll that job or delete the twin first",
+        cloud_id=cloud_id,
+        job_id=existing.job_id,
+        current_status=existing.status.value,
+    )
+
+
+async def delete(cloud_id: str, registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings) -> Accepted:
+    row = registry.get(cloud_id)
+    if row.status == Status.DELETED:
+        raise Gone(f"{cloud_id} was deleted at {row.last_seen}; nothing is left to delete", cloud_id=cloud_id)
+    if row.status == Status.DELETING:
+        if not await _job_exists(client, row.job_id):
+            await client.start_new(TEARDOWN, row.job_id, _job_for(row, settings).to_input())
+        return Accepted(row.job_id, row)
+    previous = row.job_id if row.status == Status.PROVISIONING else None
+    teardown_id = new_job_id()
+    row = registry.transition(cloud_id, Status.DELETING, for_job=row.job_id, job_id=teardown_id)
+    await client.start_new(TEARDOWN, teardown_id, _job_for(row, settings, previous_job_id=previous).to_input())
+    return Accepted(teardown_id, row)
+
+
+async def job_view(job_id: str, client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    status = await client.get_status(job_id, show_input=True)
+    if not status or status.runtime_status is None or status.name not in _KINDS:
+        raise JobNotFound(f"no job {job_id}", job_id=job_id)
+    job_input = status.input_
+    if isinstance(job_input, str):
+        import json
+
+        job_input = json.loads(job_input)
+    custom = status.custom_status if isinstance(status.custom_status, dict) else None
+    runtime = status.runtime_status.value
+    output = status.output if runtime == "Completed" else None
+    return {
+        "job_id": job_id,
+        "kind": _KINDS[status.name],
+        "cloud_id": (job_input or {}).get("cloud_id"),
+        "owner": (job_input or {}).get("owner"),
+        "runtime_status": runtime,
+        "step": custom.get("step") if custom else None,
+        "custom_status": custom,
+        "created_at": _iso(status.created_time),
+        "last_updated_at": _iso(status.last_updated_time),
+        "output": output if isinstance(output, dict) else None,
+        "error": str(status.output) if runtime in ("Failed", "Terminated") and status.output else None,
+        "done": runtime in _TERMINAL,
+    }
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
