@@ -96,7 +96,7 @@ def probe_brainstem(job: dict[str, Any]) -> dict[str, Any]:
     """One GET of the twin's URL. Any answer below 500 means its host is up (a 404 too)."""
     twin = TwinJob.from_input(job)
     names = twin_names(twin.name)
-    url = get_settings().probe_url_template.format(host=names.default_host_name, app_name=names.app_name)
+    url = get_settings().brainstem_url(names)
     try:
         response = requests.get(url, timeout=PROBE_TIMEOUT_SECONDS, allow_redirects=False)
     except requests.RequestException as exc:
@@ -109,7 +109,7 @@ def mark_active(job: dict[str, Any]) -> dict[str, Any]:
     twin = TwinJob.from_input(job)
     try:
         row = default_registry().transition(
-            twin.cloud_id, Status.ACTIVE, for_job=twin.job_id, url=twin_names(twin.name).url, error=None
+            twin.cloud_id, Status.ACTIVE, for_job=twin.job_id, url=get_settings().brainstem_url(twin_names(twin.name)), error=None
         )
     except ConcurrentUpdate:
         return {"fenced": True}

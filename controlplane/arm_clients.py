@@ -47,14 +47,19 @@ def _credential(settings: Settings) -> TokenCredential:
 def client_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments every management client is built with."""
     scope = PUBLIC_CLOUD_SCOPE if settings.arm_credential == "sandbox" else f"{settings.arm_endpoint}/.default"
-    options: dict[str, Any] = {"base_url": settings.arm_endpoint, "credential_scopes": [scope]}
+    options: dict[str, Any] = {
+        "base_url": settings.arm_endpoint,
+        "credential_scopes": [scope],
+        "polling_interval": settings.arm_polling_interval_seconds,
+    }
     if settings.arm_ca_bundle:
         options["connection_verify"] = settings.arm_ca_bundle
     return options
 
 
-@functools.lru_cache(maxsize=64)
-def _clients(settings: Settings, subscription_id: str) -> ArmClients:
+@functools.lru_cache(maxsize=256)
+def _clients(subscription_id: str) -> ArmClients:
+    settings = get_settings()
     credential = _credential(settings)
     options = client_options(settings)
     return ArmClients(
@@ -67,8 +72,7 @@ def _clients(settings: Settings, subscription_id: str) -> ArmClients:
 
 def arm_clients(subscription_id: str | None = None) -> ArmClients:
     """Clients for ``subscription_id`` (default: CP_SUBSCRIPTION_ID)."""
-    settings = get_settings()
-    return _clients(settings, subscription_id or settings.subscription_id)
+    return _clients(subscription_id or get_settings().subscription_id)
 
 
 def reset_clients() -> None:

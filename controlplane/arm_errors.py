@@ -44,14 +44,31 @@ class TransientStepError(Exception):
 
 def classify(step: str, exc: Exception) -> StepError:
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
-        code = (exc.error.code if exc.error and exc.error.code else None) or exc.reason or "HttpError"
-        message = (exc.error.message if exc.error and exc.error.message else None) or str(exc.message or exc)
+        code, message = _arm_error(exc)
         status = int(exc.status_code)
         transient = status in (408, 429) or status >= 500 or (status == 409 and code in _TRANSIENT_CONFLICTS)
         return StepError(step, code, _short(message), status, transient)
     if isinstance(exc, (ServiceRequestError, ServiceResponseError, TimeoutError, ConnectionError)):
         return StepError(step, type(exc).__name__, _short(str(exc)), None, True)
     return StepError(step, type(exc).__name__, _short(str(exc)), None, False)
+
+
+def _arm_error(exc: HttpResponseError) -> tuple[str, str]:
+    """ARM's {"error": {"code", "message"}}, or App Service's {"Code", "Message"} (which azure-core does not parse)."""
+    if exc.error and exc.error.code:
+        return exc.error.code, exc.error.message or str(exc.message)
+    body: object = None
+    try:
+        body = exc.response.json() if exc.response is not None else None
+    except (ValueError, AttributeError):
+        body = None
+    if isinstance(body, dict):
+        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        code = inner.get("code") or inner.get("Code")
+        message = inner.get("message") or inner.get("Message")
+        if code:
+            return str(code), str(message or exc.message)
+    return exc.reason or "HttpError", str(exc.message or exc)
 
 
 def error_from_failure(step: str, failure: BaseException) -> StepError:

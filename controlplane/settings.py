@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from controlplane.errors import SettingsError
+from controlplane.naming import TwinNames
 
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,50}")  # leaves room for the derived table suffixes
 _REGION = re.compile(r"[a-z0-9]{2,40}")
@@ -56,6 +57,8 @@ class Settings(BaseModel):
     # "sandbox": a fixed token, accepted only for a loopback ARM endpoint (the offline stand-in).
     arm_credential: Literal["default", "sandbox"] = _env("CP_ARM_CREDENTIAL", "default")
     arm_ca_bundle: str | None = _env("CP_ARM_CA_BUNDLE", None)
+    # How long the SDK waits between polls of a long-running operation when ARM sends no Retry-After.
+    arm_polling_interval_seconds: float = Field(default=30, ge=0, le=300, validation_alias=AliasChoices("CP_ARM_POLLING_INTERVAL_SECONDS"))
 
     default_region: str = _env("CP_DEFAULT_REGION", "eastus2")
     allowed_regions: tuple[str, ...] = _env("CP_ALLOWED_REGIONS", DEFAULT_REGIONS)
@@ -71,8 +74,9 @@ class Settings(BaseModel):
     # passed through orchestration history, rows or logs.
     env_keys: Mapping[str, str] = Field(default="{}", validation_alias=AliasChoices("CP_ENV_KEYS"), repr=False)
 
-    # Where readiness probes go; {app_name} and {host} are filled in. On Azure the real URL.
-    probe_url_template: str = _env("CP_PROBE_URL_TEMPLATE", "https://{host}")
+    # A brainstem's URL, probed for readiness and given to callers; {host} and {app_name} are filled
+    # in. On Azure the real https://{host}; the offline sandbox points it at its loopback stand-in.
+    brainstem_url_template: str = _env("CP_BRAINSTEM_URL_TEMPLATE", "https://{host}")
     readiness_timeout_seconds: PositiveSeconds = _env("CP_READINESS_TIMEOUT_SECONDS", 600)
     readiness_probe_interval_seconds: PositiveSeconds = _env("CP_READINESS_PROBE_INTERVAL_SECONDS", 15)
     teardown_poll_interval_seconds: PositiveSeconds = _env("CP_TEARDOWN_POLL_INTERVAL_SECONDS", 15)
@@ -131,9 +135,9 @@ class Settings(BaseModel):
             raise ValueError("must be an https:// URL containing {deploy_ref}")
         return value
 
-    @field_validator("probe_url_template")
+    @field_validator("brainstem_url_template")
     @classmethod
-    def _probe_template(cls, value: str) -> str:
+    def _brainstem_template(cls, value: str) -> str:
         if "{host}" not in value and "{app_name}" not in value:
             raise ValueError("must contain {host} or {app_name}")
         return value
@@ -160,6 +164,9 @@ class Settings(BaseModel):
     @property
     def meta_table(self) -> str:
         return f"{self.registry_table}meta"
+
+    def brainstem_url(self, names: "TwinNames") -> str:
+        return self.brainstem_url_template.format(host=names.default_host_name, app_name=names.app_name)
 
     def package_url(self, deploy_ref: str) -> str:
         return self.package_url_template.format(deploy_ref=deploy_ref)

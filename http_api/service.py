@@ -54,7 +54,7 @@ def new_job_id() -> str:
     return uuid.uuid4().hex
 
 
-def _job_for(row: Brainstem, settings: Settings, *, previous_job_id: str | None = None) -> TwinJob:
+def job_for(row: Brainstem, settings: Settings, *, previous_job_id: str | None = None) -> TwinJob:
     return TwinJob(
         job_id=row.job_id,
         cloud_id=row.cloud_id,
@@ -98,9 +98,9 @@ async def create(
         row = await _reuse_existing(names.cloud_id, owner, fields, registry, client, settings)
         if row is None:  # a provisioning row whose job never started: start it now
             row = registry.get(names.cloud_id)
-            await client.start_new(PROVISION, row.job_id, _job_for(row, settings).to_input())
+            await client.start_new(PROVISION, row.job_id, job_for(row, settings).to_input())
             return Accepted(row.job_id, row)
-    await client.start_new(PROVISION, row.job_id, _job_for(row, settings).to_input())
+    await client.start_new(PROVISION, row.job_id, job_for(row, settings).to_input())
     return Accepted(row.job_id, row)
 
 
@@ -132,12 +132,12 @@ async def delete(cloud_id: str, registry: BrainstemRegistry, client: df.DurableO
         raise Gone(f"{cloud_id} was deleted at {row.last_seen}; nothing is left to delete", cloud_id=cloud_id)
     if row.status == Status.DELETING:
         if not await _job_exists(client, row.job_id):
-            await client.start_new(TEARDOWN, row.job_id, _job_for(row, settings).to_input())
+            await client.start_new(TEARDOWN, row.job_id, job_for(row, settings).to_input())
         return Accepted(row.job_id, row)
     previous = row.job_id if row.status == Status.PROVISIONING else None
     teardown_id = new_job_id()
     row = registry.transition(cloud_id, Status.DELETING, for_job=row.job_id, job_id=teardown_id)
-    await client.start_new(TEARDOWN, teardown_id, _job_for(row, settings, previous_job_id=previous).to_input())
+    await client.start_new(TEARDOWN, teardown_id, job_for(row, settings, previous_job_id=previous).to_input())
     return Accepted(teardown_id, row)
 
 

@@ -105,18 +105,18 @@ def test_illegal_transitions_raise_and_change_nothing(registry: BrainstemRegistr
 
 def test_same_status_same_job_is_an_idempotent_no_op(registry: BrainstemRegistry) -> None:
     registry.create(make_row("kody"))
-    first = registry.transition("twin-kody-e89834", Status.ACTIVE, job_id="job-kody", url="u")
-    again = registry.transition("twin-kody-e89834", Status.ACTIVE, job_id="job-kody", url="u")
+    first = registry.transition("twin-kody-e89834", Status.ACTIVE, for_job="job-kody", url="u")
+    again = registry.transition("twin-kody-e89834", Status.ACTIVE, for_job="job-kody", url="u")
     assert again == first
     assert registry.counts()["active"] == 1
 
 
 def test_a_stale_job_cannot_write_over_a_newer_one(registry: BrainstemRegistry) -> None:
     registry.create(make_row("kody"))
-    registry.transition("twin-kody-e89834", Status.ERRORED, job_id="job-kody")
+    registry.transition("twin-kody-e89834", Status.ERRORED, for_job="job-kody")
     registry.restart("twin-kody-e89834", job_id="job-new")
     with pytest.raises(ConcurrentUpdate, match="belongs to job job-new"):
-        registry.transition("twin-kody-e89834", Status.ACTIVE, job_id="job-kody")
+        registry.transition("twin-kody-e89834", Status.ACTIVE, for_job="job-kody")
     assert registry.get("twin-kody-e89834").status == Status.PROVISIONING
 
 

@@ -1,0 +1,117 @@
+"""The whole control plane on loopback: Azurite + ARM stand-in + brainstem hosts + Durable host.
+
+Tests and the offline sandbox compose the same pieces: the unmodified ``function_app`` runs its
+HTTP functions, orchestrations and activities against real Azurite tables, the real Azure SDK
+clients (over HTTPS to the ARM stand-in) and the real Durable replay code.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import azure.functions as func
+
+from sandbox.arm import ArmStandIn
+from sandbox.brainstems import BrainstemHosts, site_exists_in
+from sandbox.durable import DurableClientServer, OrchestrationDriver
+from sandbox.durable.clock import Clock
+
+SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
+# Operator env keys given to every brainstem. The values stand for secrets: tests assert they never
+# reach orchestration history, a row or a log line.
+SECRET_ENV_KEYS = {"OPENAI_API_KEY": "sk-SANDBOX-SECRET-VALUE", "TWIN_SIGNING_KEY": "@Microsoft.KeyVault(SecretUri=https://kv/secret)"}
+
+
+@functools.lru_cache(maxsize=1)
+def app_functions() -> dict[str, Any]:
+    """function_app's functions by name. DFApp.get_functions() may run only once per process."""
+    import function_app
+
+    return {f.get_function_name(): f for f in function_app.app.get_functions()}
+
+
+def reset_control_plane_caches() -> None:
+    """Make the app re-read settings and rebuild its clients (after the environment changed)."""
+    from controlplane.arm_clients import reset_clients
+    from controlplane.registry import reset_default_registry
+    from controlplane.settings import get_settings
+
+    get_settings.cache_clear()
+    reset_clients()
+    reset_default_registry()
+
+
+class ControlPlaneRig:
+    def __init__(
+        self,
+        storage_connection: str,
+        *,
+        table_name: str = "brainstems",
+        arm: ArmStandIn | None = None,
+        clock: Clock | None = None,
+        settings: Mapping[str, str] | None = None,
+        activity_workers: int = 16,
+    ) -> None:
+        self.storage_connection = storage_connection
+        self.table_name = table_name
+        self.arm = arm or ArmStandIn()
+        self.clock = clock
+        self.extra_settings = dict(settings or {})
+        self.activity_workers = activity_workers
+        self.brainstems: BrainstemHosts | None = None
+        self.driver: OrchestrationDriver | None = None
+        self.durable: DurableClientServer | None = None
+
+    def start(self, environ: MutableMapping[str, str] | None = None) -> "ControlPlaneRig":
+        self.arm.start()
+        self.brainstems = BrainstemHosts(site_exists_in(self.arm)).start()
+        target = os.environ if environ is None else environ
+        target.update(self.settings())
+        reset_control_plane_caches()
+        self.driver = OrchestrationDriver(list(app_functions().values()), clock=self.clock, activity_workers=self.activity_workers)
+        self.durable = DurableClientServer(self.driver).start()
+        return self
+
+    def settings(self) -> dict[str, str]:
+        assert self.brainstems is not None, "start() first"
+        return {
+            "AzureWebJobsStorage": self.storage_connection,
+            "CP_REGISTRY_TABLE": self.table_name,
+            "CP_SUBSCRIPTION_ID": SUBSCRIPTION_ID,
+            "CP_ARM_ENDPOINT": self.arm.base_url,
+            "CP_ARM_CREDENTIAL": "sandbox",
+            "CP_ARM_CA_BUNDLE": self.arm.ca_path,
+            "CP_ARM_POLLING_INTERVAL_SECONDS": "0",
+            "CP_BRAINSTEM_URL_TEMPLATE": self.brainstems.url_template,
+            "CP_ENV_KEYS": json.dumps(SECRET_ENV_KEYS),
+            "CP_ACTIVITY_FIRST_RETRY_SECONDS": "1",
+            "CP_ACTIVITY_MAX_ATTEMPTS": "3",
+            "CP_READINESS_PROBE_INTERVAL_SECONDS": "5",
+            "CP_READINESS_TIMEOUT_SECONDS": "120",
+            "CP_TEARDOWN_POLL_INTERVAL_SECONDS": "5",
+            **self.extra_settings,
+        }
+
+    def call(self, function_name: str, request: func.HttpRequest) -> func.HttpResponse:
+        """Invoke an HTTP function as the worker would (real HttpRequest, real Durable client)."""
+        assert self.durable is not None, "start() first"
+        return self.durable.invoke_http_function(app_functions()[function_name], request)
+
+    def stop(self) -> None:
+        if self.durable is not None:
+            self.durable.close()
+        if self.driver is not None:
+            self.driver.close()
+        if self.brainstems is not None:
+            self.brainstems.stop()
+        self.arm.stop()
+
+    def __enter__(self) -> "ControlPlaneRig":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

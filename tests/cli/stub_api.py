@@ -1,0 +1,172 @@
+"""A scripted stand-in for the control plane's HTTP API (the real server is tested elsewhere).
+
+It is a real HTTP server on 127.0.0.1, so the CLI's real ``requests`` transport, headers,
+problem+json parsing and keep-alive are exercised; each route answers from a script the test
+writes, in the exact shapes of the API contract.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+JOB_ID = "0123456789abcdef0123456789abcdef"
+TEARDOWN_JOB_ID = "fedcba9876543210fedcba9876543210"
+CLOUD_ID = "twin-kody-e89834"
+URL = f"https://{CLOUD_ID}.azurewebsites.net"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One scripted HTTP answer: a dict body is sent as JSON, a str as text."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+@dataclass(frozen=True)
+class Seen:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+
+
+def problem(status: int, title: str, detail: str, **extensions: Any) -> Answer:
+    body: dict[str, Any] = {"type": f"https://twinstack.dev/problems/{title.lower().replace(' ', '-')}", "title": title}
+    body.update({"status": status, "detail": detail, **extensions})
+    headers = {"Retry-After": "7"} if status == 429 else {}
+    return Answer(status, body, headers, content_type="application/problem+json")
+
+
+def job(
+    runtime_status: str,
+    *,
+    step: str | None = None,
+    kind: str = "provision",
+    output: dict[str, Any] | None = None,
+    error: str | None = None,
+    job_id: str = JOB_ID,
+    headers: dict[str, str] | None = None,
+) -> Answer:
+    body = {
+        "job_id": job_id,
+        "kind": kind,
+        "cloud_id": CLOUD_ID,
+        "runtime_status": runtime_status,
+        "step": step,
+        "custom_status": {"step": step} if step else None,
+        "created_at": "2026-11-23T09:00:00Z",
+        "last_updated_at": "2026-11-23T09:01:00Z",
+        "output": output,
+        "error": error,
+    }
+    return Answer(200, body, headers or {})
+
+
+def accepted(job_id: str = JOB_ID, status: str = "provisioning", retry_after: str | None = "10") -> Answer:
+    body: dict[str, Any] = {
+        "job_id": job_id,
+        "cloud_id": CLOUD_ID,
+        "status": status,
+        "statusQueryGetUri": f"http://127.0.0.1/runtime/webhooks/durabletask/instances/{job_id}",
+        "links": {"job": f"/api/cp/brainstems/{job_id}", "brainstem": f"/api/cp/brainstems/{CLOUD_ID}"},
+    }
+    headers = {"Location": body["statusQueryGetUri"]}
+    if retry_after is not None:
+        headers["Retry-After"] = retry_after
+    return Answer(202, body, headers)
+
+
+def row(cloud_id: str = CLOUD_ID, **overrides: Any) -> dict[str, Any]:
+    return {
+        "cloud_id": cloud_id,
+        "name": cloud_id.split("-")[1],
+        "owner": "github:kody",
+        "region": "eastus2",
+        "runtime_target": "azure-consumption-py311",
+        "deploy_ref": "main",
+        "status": "active",
+        "job_id": JOB_ID,
+        "created_at": "2026-11-23T09:00:00Z",
+        "last_seen": None,
+        "url": f"https://{cloud_id}.azurewebsites.net",
+        "subscription_id": "00000000-0000-0000-0000-000000000000",
+        "error": None,
+        **overrides,
+    }
+
+
+class StubControlPlane:
+    """Answers (method, path) from a queue of scripted answers; the last one repeats. Records every request."""
+
+    def __init__(self) -> None:
+        self._routes: dict[tuple[str, str], list[Answer]] = {}
+        self._lock = threading.Lock()
+        self.requests: list[Seen] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def script(self, method: str, path: str, *answers: Answer) -> None:
+        self._routes[(method, path)] = list(answers)
+
+    def seen(self, method: str, path: str) -> list[Seen]:
+        return [r for r in self.requests if r.method == method and r.path == path]
+
+    def answer(self, request: Seen) -> Answer:
+        with self._lock:
+            self.requests.append(request)
+            queue = self._routes.get((request.method, request.path))
+            if not queue:
+                return problem(404, "No scripted answer", f"{request.method} {request.path}")
+            return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _handler_for(stub: StubControlPlane) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, like the Functions host
+        disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
+
+        def _serve(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+            seen = Seen(self.command, parts.path, query, dict(self.headers), json.loads(raw) if raw else None)
+            answer = stub.answer(seen)
+            if isinstance(answer.body, dict | list):
+                payload = json.dumps(answer.body).encode()
+            else:
+                payload = (answer.body or "").encode()
+            self.send_response(answer.status)
+            self.send_header("Content-Type", answer.content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_DELETE = _serve  # noqa: N815 - http.server's naming
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
+            pass
+
+    return Handler

@@ -1,0 +1,224 @@
+"""Provisioning through the real SDK clients, real Azurite and real Durable replay."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import requests
+
+from controlplane.lifecycle import Status
+from controlplane.registry import default_registry
+from sandbox.arm import Fault
+from sandbox.durable import OrchestrationDriver, check_replay_safety
+from sandbox.rig import SECRET_ENV_KEYS, SUBSCRIPTION_ID, ControlPlaneRig, app_functions
+from tests.workflows.conftest import accept_twin, provision
+
+RG = f"/subscriptions/{SUBSCRIPTION_ID}/resourcegroups/rg-twin-kody"
+BUILD_ROUTES = [
+    "resource_groups.create_or_update",
+    "storage_accounts.create",
+    "storage_accounts.list_keys",
+    "server_farms.create_or_update",
+    "sites.create_or_update",
+]
+
+
+def writes(rig: ControlPlaneRig) -> dict[str, dict]:
+    """The last body sent to each write route."""
+    return {r.route: r.body for r in rig.arm.requests if r.method in ("PUT", "POST") and r.status < 300}
+
+
+def test_kody_is_provisioned_exactly_as_the_script_would(rig: ControlPlaneRig) -> None:
+    result = provision(rig, "kody")
+    assert result.status == "Completed", result.error
+    url = rig.brainstems.url_template.format(app_name="twin-kody-e89834")  # type: ignore[union-attr]
+    assert result.output == {"status": "active", "cloud_id": "twin-kody-e89834", "url": url}
+
+    row = default_registry().get("twin-kody-e89834")
+    assert row.status == Status.ACTIVE and row.url == url and row.error is None
+    assert requests.get(url, timeout=5).status_code == 200
+
+    assert [r.route for r in rig.arm.requests if r.method == "PUT"] == [
+        "resource_groups.create_or_update", "storage_accounts.create", "server_farms.create_or_update", "sites.create_or_update",
+    ]  # fmt: skip
+    sent = writes(rig)
+    group = sent["resource_groups.create_or_update"]
+    assert group["location"] == "eastus2"
+    assert group["tags"] == {
+        "twin": "kody", "stack": "TwinStack", "owner": "wildhaven-ai-homes",
+        "twinstack-owner": "github:alice", "twinstack-cloud-id": "twin-kody-e89834",
+    }  # fmt: skip
+    account = sent["storage_accounts.create"]
+    assert account["kind"] == "StorageV2" and account["sku"] == {"name": "Standard_LRS"}
+    assert account["properties"] == {"supportsHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False}
+    plan = sent["server_farms.create_or_update"]
+    assert plan["sku"] == {"name": "Y1", "tier": "Dynamic"} and plan["properties"]["reserved"] is True
+    site = sent["sites.create_or_update"]
+    assert site["kind"] == "functionapp,linux"
+    properties = site["properties"]
+    assert properties["httpsOnly"] is True and properties["reserved"] is True
+    assert properties["serverFarmId"].lower().endswith("/providers/microsoft.web/serverfarms/plan-twin-kody-e89834")
+    config = properties["siteConfig"]
+    assert (config["linuxFxVersion"], config["ftpsState"], config["minTlsVersion"]) == ("Python|3.11", "Disabled", "1.2")
+    settings = {s["name"]: s["value"] for s in config["appSettings"]}
+    assert settings["FUNCTIONS_EXTENSION_VERSION"] == "~4" and settings["FUNCTIONS_WORKER_RUNTIME"] == "python"
+    assert settings["WEBSITE_RUN_FROM_PACKAGE"] == "https://sttwinstackpackages.blob.core.windows.net/brainstems/abc123.zip"
+    assert settings["AzureWebJobsStorage"].startswith("DefaultEndpointsProtocol=https;AccountName=sttwinkodye89834;AccountKey=")
+    assert {k: settings[k] for k in SECRET_ENV_KEYS} == SECRET_ENV_KEYS
+
+    steps = [e["Name"] for e in result.history if e.get("EventType") == 4]
+    assert steps == ["ensure_resource_group", "ensure_storage_account", "ensure_function_app", "probe_brainstem", "mark_active"]
+
+
+def test_molly_gets_her_own_names(rig: ControlPlaneRig) -> None:
+    result = provision(rig, "molly", owner="github:bob")
+    assert result.status == "Completed", result.error
+    assert "rg-twin-molly" in rig.arm.resource_groups(SUBSCRIPTION_ID)
+    assert writes(rig)["sites.create_or_update"]["properties"]["siteConfig"]["linuxFxVersion"] == "Python|3.11"
+    assert default_registry().get("twin-molly-4181ee").owner == "github:bob"
+
+
+def test_rerunning_a_finished_provision_converges_with_idempotent_puts(rig: ControlPlaneRig) -> None:
+    assert provision(rig, "kody").status == "Completed"
+    before = {rid: body for rid, body in rig.arm.resources.items()}
+    rig.arm.clear_requests()
+    # The same twin provisioned again (as for an errored twin, or one first made by hand).
+    registry = default_registry()
+    again = "f" * 32
+    registry.update("twin-kody-e89834", lambda row: row.with_changes(status=Status.PROVISIONING, job_id=again))
+    from controlplane.settings import get_settings
+    from http_api.service import job_for
+
+    job = job_for(registry.get("twin-kody-e89834"), get_settings()).to_input()
+    result = rig.driver.run("provision_brainstem", job, instance_id=again)  # type: ignore[union-attr]
+    assert result.status == "Completed", result.error
+    assert {r.method for r in rig.arm.requests} <= {"PUT", "GET", "POST", "HEAD"}
+    assert sorted(rig.arm.resources) == sorted(before)
+    assert len(rig.arm.resource_groups(SUBSCRIPTION_ID)) == 1
+
+
+@pytest.mark.parametrize("route", BUILD_ROUTES)
+@pytest.mark.parametrize(
+    ("kind", "times"),
+    [
+        ("429", 2),
+        ("500", 2),
+        ("409", 2),  # AnotherOperationInProgress: azure-core does not retry it; a durable retry does
+    ],
+    ids=["429x2", "500x2", "409x2"],
+)
+def test_transient_faults_at_every_step_still_end_active(rig: ControlPlaneRig, route: str, kind: str, times: int) -> None:
+    rig.arm.inject(Fault(route=route, kind=kind, times=times, retry_after=1))
+    result = provision(rig, "kody")
+    assert result.status == "Completed", result.error
+    assert default_registry().get("twin-kody-e89834").status == Status.ACTIVE
+    failed = [r for r in rig.arm.requests if r.route == route and r.status >= 400]
+    assert len(failed) == times
+
+
+@pytest.mark.parametrize(
+    ("route", "step"),
+    [
+        ("resource_groups.create_or_update", "resource_group"),
+        ("storage_accounts.create", "storage_account"),
+        ("storage_accounts.list_keys", "function_app"),
+        ("server_farms.create_or_update", "function_app"),
+        ("sites.create_or_update", "function_app"),
+    ],
+)
+def test_a_permanent_failure_at_each_step_ends_errored_with_the_step(rig: ControlPlaneRig, route: str, step: str) -> None:
+    rig.arm.inject(Fault(route=route, kind="error", status=403, code="AuthorizationFailed", message="no permission", times=None))
+    result = provision(rig, "kody")
+    assert result.status == "Failed"
+    assert f"{step} failed: AuthorizationFailed" in (result.error or "")
+    row = default_registry().get("twin-kody-e89834")
+    assert row.status == Status.ERRORED
+    assert row.error == {"step": step, "code": "AuthorizationFailed", "message": "no permission", "status": 403, "transient": False}
+    # Permanent means no retry: ARM saw the failing call once.
+    assert len([r for r in rig.arm.requests if r.route == route]) == 1
+
+
+def test_a_failed_long_running_operation_ends_errored_with_armS_code(rig: ControlPlaneRig) -> None:
+    rig.arm.inject(Fault(route="storage_accounts.create", kind="lro_failed", code="StorageQuotaExceeded", message="250 accounts", times=None))
+    result = provision(rig, "kody")
+    assert result.status == "Failed"
+    error = default_registry().get("twin-kody-e89834").error
+    assert error is not None and error["step"] == "storage_account" and error["code"] == "StorageQuotaExceeded"
+
+
+def test_transient_faults_that_outlast_the_retries_end_errored(rig: ControlPlaneRig) -> None:
+    rig.arm.inject(Fault(route="server_farms.create_or_update", kind="409", times=None))
+    result = provision(rig, "kody")
+    assert result.status == "Failed"
+    error = default_registry().get("twin-kody-e89834").error
+    assert error is not None and (error["step"], error["code"], error["transient"]) == ("function_app", "AnotherOperationInProgress", True)
+    attempts = [e for e in rig.driver.executions("ensure_function_app")]  # type: ignore[union-attr]
+    assert len(attempts) == 3  # CP_ACTIVITY_MAX_ATTEMPTS in the rig
+
+
+def test_readiness_waits_with_durable_timers_for_a_cold_app(rig: ControlPlaneRig) -> None:
+    rig.brainstems.boot_failures["twin-kody-e89834"] = 3  # type: ignore[union-attr]
+    result = provision(rig, "kody")
+    assert result.status == "Completed", result.error
+    timers = [e for e in result.history if e.get("EventType") == 10]
+    assert len(timers) == 3  # one durable timer between each failed probe and the next
+    assert len(rig.driver.executions("probe_brainstem")) == 4  # type: ignore[union-attr]
+
+
+def test_an_app_that_never_answers_ends_errored_at_readiness(rig: ControlPlaneRig) -> None:
+    rig.brainstems.boot_failures["twin-kody-e89834"] = 10_000  # type: ignore[union-attr]
+    result = provision(rig, "kody")
+    assert result.status == "Failed"
+    error = default_registry().get("twin-kody-e89834").error
+    assert error is not None and (error["step"], error["code"]) == ("readiness", "NotReady")
+
+
+def test_progress_is_reported_in_custom_status(rig: ControlPlaneRig) -> None:
+    result = provision(rig, "kody")
+    assert result.custom_status == {"step": "active", "cloud_id": "twin-kody-e89834"}
+
+
+def test_a_crash_after_any_history_event_resumes_to_the_same_end(rig: ControlPlaneRig) -> None:
+    job = accept_twin("kody")
+    registry = default_registry()
+
+    def fresh_row() -> None:
+        registry.update("twin-kody-e89834", lambda row: row.with_changes(status=Status.PROVISIONING, url=None))
+
+    cases = check_replay_safety(
+        lambda: OrchestrationDriver(list(app_functions().values())),
+        "provision_brainstem",
+        job,
+        instance_id=job["job_id"],
+        before_each_run=fresh_row,
+        timeout=30,
+    )
+    assert len(cases) >= 15
+    assert registry.get("twin-kody-e89834").status == Status.ACTIVE
+
+
+def test_no_secret_reaches_history_rows_or_logs(rig: ControlPlaneRig, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    rig.arm.inject(Fault(route="sites.create_or_update", kind="500", times=1))
+    result = provision(rig, "kody")
+    assert result.status == "Completed", result.error
+    keys = [body for rid, body in rig.arm.resources.items() if rid.endswith("/keys")]
+    storage_keys = [k["value"] for entry in keys for k in entry.get("keys", [])]
+    assert storage_keys, "the stand-in should hold the account's keys"
+    secrets = [*SECRET_ENV_KEYS.values(), *storage_keys, "AccountKey="]
+
+    history = json.dumps(result.history) + json.dumps(result.output) + json.dumps(result.custom_status)
+    from azure.data.tables import TableServiceClient
+
+    from controlplane.settings import get_settings
+
+    settings = get_settings()
+    table = TableServiceClient.from_connection_string(settings.storage_connection).get_table_client(settings.registry_table)
+    rows = json.dumps([dict(e) for e in table.list_entities()], default=str)
+    logs = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in secrets:
+        assert secret not in history
+        assert secret not in rows
+        assert secret not in logs
