@@ -126,19 +126,27 @@ async def _reuse_existing(
     )
 
 
-async def delete(cloud_id: str, registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings) -> Accepted:
+def claim_for_teardown(cloud_id: str, registry: BrainstemRegistry, settings: Settings) -> tuple[TwinJob, bool]:
+    """Fence the row for a teardown job; return the job and whether it still has to be started.
+
+    A row already deleting keeps its teardown job (a second DELETE answers with it). A row still
+    provisioning passes its job on, so the teardown waits for that job to stop before deleting.
+    """
     row = registry.get(cloud_id)
     if row.status == Status.DELETED:
         raise Gone(f"{cloud_id} was deleted at {row.last_seen}; nothing is left to delete", cloud_id=cloud_id)
     if row.status == Status.DELETING:
-        if not await _job_exists(client, row.job_id):
-            await client.start_new(TEARDOWN, row.job_id, job_for(row, settings).to_input())
-        return Accepted(row.job_id, row)
+        return job_for(row, settings), False
     previous = row.job_id if row.status == Status.PROVISIONING else None
-    teardown_id = new_job_id()
-    row = registry.transition(cloud_id, Status.DELETING, for_job=row.job_id, job_id=teardown_id)
-    await client.start_new(TEARDOWN, teardown_id, job_for(row, settings, previous_job_id=previous).to_input())
-    return Accepted(teardown_id, row)
+    row = registry.transition(cloud_id, Status.DELETING, for_job=row.job_id, job_id=new_job_id())
+    return job_for(row, settings, previous_job_id=previous), True
+
+
+async def delete(cloud_id: str, registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings) -> Accepted:
+    job, fresh = claim_for_teardown(cloud_id, registry, settings)
+    if fresh or not await _job_exists(client, job.job_id):
+        await client.start_new(TEARDOWN, job.job_id, job.to_input())
+    return Accepted(job.job_id, registry.get(cloud_id))
 
 
 async def job_view(job_id: str, client: df.DurableOrchestrationClient) -> dict[str, Any]:

@@ -49,7 +49,7 @@ class BearerVerifier:
         if len(token) > MAX_TOKEN_LENGTH or not _JWT_SHAPE.fullmatch(token):
             raise _reject("malformed token", "issuer=?")
         try:
-            unverified = jwt.api_jwt.decode_complete(token, options={"verify_signature": False})
+            unverified = jwt.decode_complete(token, options={"verify_signature": False})
         except jwt.PyJWTError:
             raise _reject("malformed token", "issuer=?") from None
         header, claims = unverified["header"], unverified["payload"]

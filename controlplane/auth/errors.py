@@ -66,3 +66,8 @@ class AuthenticationUnavailable(ControlPlaneError):
     status = 503
     type = "authentication-unavailable"
     title = "Authentication unavailable"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        # The JWKS cache retries a failed fetch after 30 s (jwks.JWKS_REFETCH_INTERVAL_SECONDS).
+        return {"Retry-After": "30"}

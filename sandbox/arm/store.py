@@ -118,7 +118,9 @@ class ResourceStore:
         failure: ArmError | None = None,
         on_failure: Callable[[], None] = lambda: None,
     ) -> Operation:
-        operation_id = str(uuid.uuid4())
+        # Derived from the resource, not random: the same operation on the same resource gets the
+        # same URL, so a test that rebuilds the world and runs a workflow again sees the same inputs.
+        operation_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{location_path}|{resource_id.lower()}"))
         location = f"{self.base_url}{location_path}/{operation_id}?api-version={api_version}"
         operation = Operation(
             operation_id=operation_id,

@@ -60,11 +60,15 @@ def check_replay_safety(
     compare: Callable[[OrchestrationResult], Any] = lambda r: (r.status, r.output),
     before_each_run: Callable[[], None] = lambda: None,
     timeout: float = 10.0,
+    require_clean_calls: bool = True,
 ) -> list[CrashCase]:
     """Crash after every event of a clean run, resume, and compare; raise ``ReplaySafetyError`` on a difference.
 
     ``before_each_run`` resets external state the activities keep (a fake cloud, a flaky counter), so every
     crash case starts from the same world as the clean run. ``compare`` picks what must match.
+    ``require_clean_calls=False`` drops the lower bound for workflows whose later calls depend on an
+    effect a redelivered activity already applied (a delete run twice finds nothing the second
+    time and takes the shorter path); the upper bound — no call beyond at-least-once — still holds.
     """
     before_each_run()
     with make_driver() as driver:
@@ -96,7 +100,8 @@ def check_replay_safety(
         total = crashed_calls + resumed_calls
         redelivered = _in_flight(crashed.history)
         for call in set(clean_calls) | set(total):
-            low, high = clean_calls[call], clean_calls[call] + redelivered[call]
+            low = clean_calls[call] if require_clean_calls else 0
+            high = clean_calls[call] + redelivered[call]
             if not low <= total[call] <= high:
                 raise ReplaySafetyError(
                     f"{label}: activity call {call} ran {total[call]} times, expected {low}..{high}"

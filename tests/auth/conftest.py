@@ -134,7 +134,8 @@ def secrets() -> Secrets:
 def leak_guard(caplog: pytest.LogCaptureFixture, secrets: Secrets) -> Iterator[None]:
     caplog.set_level(logging.DEBUG)
     yield
-    for record in caplog.records:
+    # At teardown caplog.records holds only teardown's records: ask for the test's own phases.
+    for record in caplog.get_records("setup") + caplog.get_records("call"):
         text = f"{record.getMessage()} {record.exc_text or ''}"
         assert not secrets.find_in(text), f"secret in log line: {record.name}: {record.getMessage()!r}"
 
@@ -190,9 +191,14 @@ class TokenFactory:
         claims.update(overrides)
         return {k: v for k, v in claims.items() if v is not None}
 
-    def sign(self, key: SigningKey, *, kid: str | None = None, headers: dict[str, Any] | None = None, **claims: Any) -> str:
+    def sign(
+        self, key: SigningKey, *, kid: str | None = None, headers: dict[str, Any] | None = None, **claims: Any
+    ) -> str:
         token = jwt.encode(
-            self.claims(**claims), key.private, algorithm=key.algorithm, headers={"kid": kid or key.kid, **(headers or {})}
+            self.claims(**claims),
+            key.private,
+            algorithm=key.algorithm,
+            headers={"kid": kid or key.kid, **(headers or {})},
         )
         return self.register(token)
 

@@ -30,7 +30,9 @@ def test_operator_must_name_the_owner_when_creating() -> None:
 
 
 @pytest.mark.parametrize("principal", [OWNER, OPERATOR], ids=["owner", "operator"])
-@pytest.mark.parametrize("bad", ["", "github:juan/../x", "x" * 129, " github:juan"], ids=["empty", "slash", "long", "space"])
+@pytest.mark.parametrize(
+    "bad", ["", "github:juan/../x", "x" * 129, " github:juan"], ids=["empty", "slash", "long", "space"]
+)
 def test_malformed_requested_owner_is_invalid(principal: Principal, bad: str) -> None:
     with pytest.raises(InvalidOwner):
         owner_for_create(principal, bad)

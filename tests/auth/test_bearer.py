@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
+from typing import Any
 
 import jwt
 import pytest
@@ -30,7 +32,7 @@ def rejected(authenticator: Authenticator, headers: dict[str, str]) -> Unauthori
     return caught.value
 
 
-def forge(header: dict[str, object], claims: dict[str, object], sign) -> str:  # type: ignore[no-untyped-def]
+def forge(header: dict[str, Any], claims: dict[str, Any], sign: Callable[[bytes], bytes]) -> str:
     signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
     return f"{signing_input}.{b64url(sign(signing_input.encode()))}"
 
@@ -44,7 +46,10 @@ def test_valid_token_makes_an_owner_with_the_issuer_prefix(
     principal = authenticator.authenticate(bearer(tokens.sign(key)))
 
     assert principal == Principal(
-        kind="owner", owner="github:wildfeuer05", via="bearer", subject_hint=f"issuer=token.actions.example.com kid={key.kid}"
+        kind="owner",
+        owner="github:wildfeuer05",
+        via="bearer",
+        subject_hint=f"issuer=token.actions.example.com kid={key.kid}",
     )
 
 
@@ -99,7 +104,7 @@ def test_second_issuer_maps_its_own_claim_and_prefix(
     ],
 )
 def test_claims_are_checked_against_our_clock_with_leeway(
-    claims: dict[str, object],
+    claims: dict[str, Any],
     reason: str,
     authenticator: Authenticator,
     tokens: TokenFactory,
@@ -107,8 +112,10 @@ def test_claims_are_checked_against_our_clock_with_leeway(
     clock: FakeClock,
 ) -> None:
     now = int(clock())
-    shifted = {name: now + value if name in ("exp", "nbf", "iat") and isinstance(value, int) else value
-               for name, value in claims.items()}
+    shifted: dict[str, Any] = {
+        name: now + value if name in ("exp", "nbf", "iat") and isinstance(value, int) else value
+        for name, value in claims.items()
+    }
 
     error = rejected(authenticator, bearer(tokens.sign(rsa_key, **shifted)))
 
@@ -116,8 +123,9 @@ def test_claims_are_checked_against_our_clock_with_leeway(
     assert error.www_authenticate == f'Bearer realm="twinstack", error="invalid_token", error_description="{reason}"'
 
 
-def test_leeway_tolerates_small_clock_skew(authenticator: Authenticator, tokens: TokenFactory, rsa_key: SigningKey,
-                                           clock: FakeClock) -> None:
+def test_leeway_tolerates_small_clock_skew(
+    authenticator: Authenticator, tokens: TokenFactory, rsa_key: SigningKey, clock: FakeClock
+) -> None:
     now = int(clock())
 
     principal = authenticator.authenticate(bearer(tokens.sign(rsa_key, exp=now - 59, nbf=now + 59, iat=now + 59)))
@@ -160,8 +168,11 @@ def test_hs256_signed_with_the_public_key_pem_is_rejected(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     token = tokens.register(
-        forge({"alg": "HS256", "kid": "rsa-1", "typ": "JWT"}, tokens.claims(),
-              lambda data: hmac.new(pem, data, hashlib.sha256).digest())
+        forge(
+            {"alg": "HS256", "kid": "rsa-1", "typ": "JWT"},
+            tokens.claims(),
+            lambda data: hmac.new(pem, data, hashlib.sha256).digest(),
+        )
     )
 
     assert rejected(authenticator, bearer(token)).detail == "algorithm not allowed"
@@ -171,8 +182,14 @@ def test_hs256_signed_with_the_public_key_pem_is_rejected(
 def test_algorithm_outside_the_issuers_allow_list_is_rejected(
     jwks_server: JwksServer, issuer: OidcIssuer, clock: FakeClock, tokens: TokenFactory, ec_key: SigningKey
 ) -> None:
-    rsa_only = OidcIssuer(issuer=ISSUER, audience=AUDIENCE, jwks_uri=jwks_server.url, owner_prefix="github:",
-                          owner_claim="login", algorithms=("RS256",))
+    rsa_only = OidcIssuer(
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        jwks_uri=jwks_server.url,
+        owner_prefix="github:",
+        owner_claim="login",
+        algorithms=("RS256",),
+    )
     authenticator = Authenticator(AuthConfig(issuers=(rsa_only,)), clock=clock)
 
     assert rejected(authenticator, bearer(tokens.sign(ec_key))).detail == "algorithm not allowed"

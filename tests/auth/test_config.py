@@ -24,7 +24,15 @@ def test_full_document_parses() -> None:
     digest = hash_api_key("k")
     config = parse(
         {
-            "issuers": [{**GITHUB, "algorithms": ["RS256"], "owner_claim": "actor", "operator_role": "op", "role_claim": "groups"}],
+            "issuers": [
+                {
+                    **GITHUB,
+                    "algorithms": ["RS256"],
+                    "owner_claim": "actor",
+                    "operator_role": "op",
+                    "role_claim": "groups",
+                }
+            ],
             "operator_key_hashes": [digest.upper()],
             "platform_auth": True,
             "platform_owner_prefix": "entra:",
@@ -78,13 +86,22 @@ def test_loopback_http_jwks_is_allowed_for_local_stand_ins() -> None:
         pytest.param('{"issuers": ["x"]}', "issuers[0]: must be an object", id="issuer-not-object"),
         pytest.param("{}", "auth config: configures no way to authenticate", id="nothing"),
         pytest.param('{"platform_auth": "yes"}', "platform_auth: must be true or false", id="platform-auth-string"),
-        pytest.param('{"platform_auth": true, "leeway_seconds": 3600}', "leeway_seconds: must be a whole number",
-                     id="leeway-too-big"),
-        pytest.param('{"platform_auth": true, "platform_owner_prefix": ""}', "platform_owner_prefix: must be",
-                     id="empty-platform-prefix"),
+        pytest.param(
+            '{"platform_auth": true, "leeway_seconds": 3600}',
+            "leeway_seconds: must be a whole number",
+            id="leeway-too-big",
+        ),
+        pytest.param(
+            '{"platform_auth": true, "platform_owner_prefix": ""}',
+            "platform_owner_prefix: must be",
+            id="empty-platform-prefix",
+        ),
         pytest.param('{"operator_key_hashes": "abc"}', "operator_key_hashes: must be a list", id="hashes-not-list"),
-        pytest.param('{"operator_key_hashes": ["not-a-digest-SECRET"]}', "operator_key_hashes[0]: must be a sha256",
-                     id="hash-not-hex"),
+        pytest.param(
+            '{"operator_key_hashes": ["not-a-digest-SECRET"]}',
+            "operator_key_hashes[0]: must be a sha256",
+            id="hash-not-hex",
+        ),
     ],
 )
 def test_bad_documents_name_the_field(text: str, message: str) -> None:
@@ -99,10 +116,14 @@ def test_bad_documents_name_the_field(text: str, message: str) -> None:
     ("issuer", "message"),
     [
         pytest.param({**GITHUB, "audience": ""}, "issuers[1].audience: must be a non-empty string", id="empty-aud"),
-        pytest.param({k: v for k, v in GITHUB.items() if k != "jwks_uri"}, "issuers[1].jwks_uri: is required",
-                     id="no-jwks"),
-        pytest.param({**GITHUB, "jwks_uri": "http://idp.example.com/jwks"}, "issuers[1].jwks_uri: must be an https://",
-                     id="plain-http"),
+        pytest.param(
+            {k: v for k, v in GITHUB.items() if k != "jwks_uri"}, "issuers[1].jwks_uri: is required", id="no-jwks"
+        ),
+        pytest.param(
+            {**GITHUB, "jwks_uri": "http://idp.example.com/jwks"},
+            "issuers[1].jwks_uri: must be an https://",
+            id="plain-http",
+        ),
         pytest.param({**GITHUB, "algorithms": ["HS256"]}, "issuers[1].algorithms: must be drawn from", id="hmac"),
         pytest.param({**GITHUB, "algorithms": ["none"]}, "issuers[1].algorithms: must be drawn from", id="none"),
         pytest.param({**GITHUB, "algorithms": []}, "issuers[1].algorithms: must be a non-empty list", id="no-algs"),

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from controlplane.auth import AuthConfig, Authenticator, Principal, Unauthorized, hash_api_key
-from tests.auth.conftest import OPERATOR_KEYS, FakeClock, JwksServer, SigningKey, TokenFactory, bearer
+from tests.auth.conftest import OPERATOR_KEYS, FakeClock, JwksServer, Secrets, SigningKey, TokenFactory, bearer
 
 OID_CLAIM = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 ROLE_TYPE = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
@@ -46,8 +46,11 @@ def test_no_credential_gets_a_bare_challenge(authenticator: Authenticator) -> No
             "send one credential, not both Authorization and x-api-key",
             id="two-credentials",
         ),
-        pytest.param({"authorization": "Bearer x", "Authorization": "Bearer y"}, "conflicting duplicate header",
-                     id="duplicate-header"),
+        pytest.param(
+            {"authorization": "Bearer x", "Authorization": "Bearer y"},
+            "conflicting duplicate header",
+            id="duplicate-header",
+        ),
     ],
 )
 def test_malformed_requests_are_invalid_request(
@@ -70,7 +73,7 @@ def test_either_operator_key_works_during_rotation(slot: int, authenticator: Aut
     assert by_header == by_scheme == expected
 
 
-def test_wrong_api_key_is_rejected(authenticator: Authenticator, secrets) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_api_key_is_rejected(authenticator: Authenticator, secrets: Secrets) -> None:
     wrong = "cp-operator-key-guess-000000"
     secrets.add(wrong)
 
@@ -104,7 +107,7 @@ def client_principal(claims: list[tuple[str, str]], *, auth_type: str = "aad") -
 
 
 @pytest.fixture
-def platform_authenticator(config: AuthConfig, clock: FakeClock, secrets) -> Authenticator:  # type: ignore[no-untyped-def]
+def platform_authenticator(config: AuthConfig, clock: FakeClock, secrets: Secrets) -> Authenticator:
     secrets.add(OBJECT_ID, "juan@wildhaven.example")
     enabled = AuthConfig(
         issuers=config.issuers,
@@ -171,14 +174,27 @@ def test_without_the_platform_header_other_credentials_still_work(platform_authe
     ("value", "reason", "error"),
     [
         pytest.param("%%%not-base64", "malformed platform principal", "invalid_request", id="not-base64"),
-        pytest.param(base64.b64encode(b"[1, 2]").decode(), "malformed platform principal", "invalid_request",
-                     id="not-an-object"),
-        pytest.param(base64.b64encode(b'{"claims": 7}').decode(), "malformed platform principal", "invalid_request",
-                     id="claims-not-a-list"),
-        pytest.param(client_principal([("name", "juan@wildhaven.example")]), "platform principal has no object id",
-                     "invalid_token", id="no-oid"),
-        pytest.param(client_principal([("oid", "has spaces in it")]), "platform object id is not a valid owner id",
-                     "invalid_token", id="bad-oid"),
+        pytest.param(
+            base64.b64encode(b"[1, 2]").decode(), "malformed platform principal", "invalid_request", id="not-an-object"
+        ),
+        pytest.param(
+            base64.b64encode(b'{"claims": 7}').decode(),
+            "malformed platform principal",
+            "invalid_request",
+            id="claims-not-a-list",
+        ),
+        pytest.param(
+            client_principal([("name", "juan@wildhaven.example")]),
+            "platform principal has no object id",
+            "invalid_token",
+            id="no-oid",
+        ),
+        pytest.param(
+            client_principal([("oid", "has spaces in it")]),
+            "platform object id is not a valid owner id",
+            "invalid_token",
+            id="bad-oid",
+        ),
     ],
 )
 def test_bad_platform_principals_are_rejected(

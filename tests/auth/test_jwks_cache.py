@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.auth import AuthenticationUnavailable, Authenticator, Unauthorized
+from controlplane.auth import AuthConfig, AuthenticationUnavailable, Authenticator, Unauthorized
 from tests.auth.conftest import FakeClock, JwksServer, SigningKey, TokenFactory, bearer
 
 
@@ -126,7 +126,7 @@ def test_no_keys_at_all_is_unavailable_not_unauthorized(
     for _ in range(3):
         with pytest.raises(AuthenticationUnavailable) as caught:
             authenticator.authenticate(bearer(tokens.sign(rsa_key)))
-    assert caught.value.status == 503
+    assert (caught.value.status, caught.value.headers) == (503, {"Retry-After": "30"})
     assert jwks_server.requests == 1  # failed fetches back off too
 
     jwks_server.status = 200
@@ -135,7 +135,9 @@ def test_no_keys_at_all_is_unavailable_not_unauthorized(
     assert jwks_server.requests == 2
 
 
-def test_injected_fetch_replaces_http(config, clock: FakeClock, tokens: TokenFactory, ec_key: SigningKey) -> None:  # type: ignore[no-untyped-def]
+def test_injected_fetch_replaces_http(
+    config: AuthConfig, clock: FakeClock, tokens: TokenFactory, ec_key: SigningKey
+) -> None:
     fetched: list[str] = []
 
     def fetch(uri: str) -> dict[str, object]:

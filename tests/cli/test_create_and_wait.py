@@ -231,3 +231,15 @@ def test_a_non_json_success_is_reported_not_crashed_on(twinctl: Twinctl, stub: S
 
     assert result.exit_code == 1
     assert "without a JSON object (Content-Type: text/html)" in result.stderr
+
+
+def test_ctrl_c_while_waiting_says_how_to_resume(twinctl: Twinctl, stub: StubControlPlane) -> None:
+    stub.script("GET", JOB_PATH, job("Running"))
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    twinctl.clock.sleep = interrupted  # type: ignore[method-assign]
+    result = twinctl("wait", JOB_ID)
+
+    assert_error(result, 130, f"stopped waiting; job {JOB_ID} goes on: resume with 'twinctl wait {JOB_ID}'")

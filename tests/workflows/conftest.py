@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -12,23 +13,39 @@ from controlplane.lifecycle import Status
 from controlplane.naming import twin_names
 from controlplane.registry import default_registry
 from controlplane.settings import get_settings
-from http_api.service import job_for
+from http_api.service import claim_for_teardown, job_for
 from sandbox.durable import OrchestrationResult
 from sandbox.rig import ControlPlaneRig, reset_control_plane_caches
 
 
 @pytest.fixture
-def rig(storage_connection: str, table_name: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ControlPlaneRig]:
-    environ: dict[str, str] = {}
-    running = ControlPlaneRig(storage_connection, table_name=table_name).start(environ)
-    for key, value in environ.items():
-        monkeypatch.setenv(key, value)
-    reset_control_plane_caches()
-    try:
-        yield running
-    finally:
-        running.stop()
+def make_rig(
+    storage_connection: str, table_name: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., ControlPlaneRig]]:
+    """Start a rig (ARM stand-in options, clock, settings as keyword arguments); stopped after the test."""
+    started: list[ControlPlaneRig] = []
+
+    def make(**options: Any) -> ControlPlaneRig:
+        environ: dict[str, str] = {}
+        running = ControlPlaneRig(storage_connection, table_name=table_name, **options).start(environ)
+        started.append(running)
+        for key, value in environ.items():
+            monkeypatch.setenv(key, value)
         reset_control_plane_caches()
+        return running
+
+    try:
+        yield make
+    finally:
+        for running in started:
+            running.stop()
+        reset_control_plane_caches()
+
+
+@pytest.fixture
+def rig(make_rig: Callable[..., ControlPlaneRig]) -> ControlPlaneRig:
+    """The control plane on loopback with a virtual clock: durable timers fire at once."""
+    return make_rig()
 
 
 def accept_twin(name: str, owner: str = "github:alice") -> dict:
@@ -49,3 +66,15 @@ def provision(rig: ControlPlaneRig, name: str, owner: str = "github:alice") -> O
     job = accept_twin(name, owner)
     assert rig.driver is not None
     return rig.driver.run("provision_brainstem", job, instance_id=job["job_id"])
+
+
+def begin_teardown(cloud_id: str) -> dict:
+    """Fence the row as DELETE does, and return the teardown orchestration's input."""
+    job, _ = claim_for_teardown(cloud_id, default_registry(), get_settings())
+    return job.to_input()
+
+
+def teardown(rig: ControlPlaneRig, cloud_id: str) -> OrchestrationResult:
+    job = begin_teardown(cloud_id)
+    assert rig.driver is not None
+    return rig.driver.run("teardown_brainstem", job, instance_id=job["job_id"])
