@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from sandbox.rig import app_functions
+
 
 def test_function_app_loads_and_registers_its_functions() -> None:
-    import function_app
-
-    functions = {f.get_function_name(): f for f in function_app.app.get_functions()}
-    assert "health" in functions
-    health = functions["health"]
-    trigger = health.get_trigger()
-    assert trigger.route == "cp/health"
-    assert [str(m.value) for m in trigger.methods] == ["GET"]
+    functions = app_functions()  # function_app.app.get_functions(), called once per process
+    routes = {
+        name: (f.get_trigger().route, [str(m.value) for m in f.get_trigger().methods])
+        for name, f in functions.items()
+        if f.get_trigger().type == "httpTrigger"
+    }
+    assert routes == {
+        "create_brainstem": ("cp/brainstems", ["POST"]),
+        "list_brainstems": ("cp/brainstems", ["GET"]),
+        "get_brainstem": ("cp/brainstems/{id}", ["GET"]),
+        "delete_brainstem": ("cp/brainstems/{cloud_id}", ["DELETE"]),
+        "health": ("cp/health", ["GET"]),
+        "openapi": ("cp/openapi.yaml", ["GET"]),
+    }
+    kinds = {name: f.get_trigger().type for name, f in functions.items()}
+    assert kinds["provision_brainstem"] == kinds["teardown_brainstem"] == "orchestrationTrigger"
+    assert {n for n, k in kinds.items() if k == "activityTrigger"} == {
+        "ensure_resource_group", "ensure_storage_account", "ensure_function_app", "probe_brainstem", "mark_active",
+        "mark_errored", "job_runtime_status", "begin_delete_resource_group", "poll_delete", "resource_group_exists",
+        "mark_deleted",
+    }  # fmt: skip
