@@ -15,6 +15,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
+from controlplane.brainstem import validate_owner
 from controlplane.errors import ControlPlaneError, InvalidInput
 from controlplane.lifecycle import Status
 from controlplane.naming import is_cloud_id
@@ -100,8 +101,9 @@ def list_brainstems(req: func.HttpRequest) -> func.HttpResponse:
         status = req.params.get("status")
         if status is not None and status not in {s.value for s in Status}:
             raise InvalidInput("status", f"status must be one of: {', '.join(s.value for s in Status)}")
+        owner = req.params.get("owner") or None
         page = default_registry().list(
-            owner=req.params.get("owner") or None,
+            owner=validate_owner(owner) if owner else None,
             status=Status(status) if status else None,
             limit=_limit(req.params.get("limit")),
             next=req.params.get("next") or None,

@@ -13,7 +13,7 @@ from controlplane.registry import default_registry
 from sandbox.arm import Fault
 from sandbox.durable import OrchestrationDriver, check_replay_safety
 from sandbox.rig import SECRET_ENV_KEYS, SUBSCRIPTION_ID, ControlPlaneRig, app_functions
-from tests.workflows.conftest import accept_twin, provision
+from tests.workflows.twin_jobs import accept_twin, provision
 
 RG = f"/subscriptions/{SUBSCRIPTION_ID}/resourcegroups/rg-twin-kody"
 BUILD_ROUTES = [

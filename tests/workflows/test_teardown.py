@@ -14,7 +14,7 @@ from controlplane.registry import default_registry
 from sandbox.arm import ArmStandIn, Fault
 from sandbox.durable import OrchestrationDriver, WallClock, check_replay_safety
 from sandbox.rig import SUBSCRIPTION_ID, ControlPlaneRig, app_functions
-from tests.workflows.conftest import accept_twin, begin_teardown, provision, teardown
+from tests.workflows.twin_jobs import accept_twin, begin_teardown, provision, teardown
 
 KODY = "twin-kody-e89834"
 

@@ -1,12 +1,8 @@
-"""Fixtures for the workflow tests: the whole control plane on loopback, timers instant."""
+"""Helpers for the workflow tests: accept a twin or a teardown as the HTTP layer would, then run it."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from typing import Any
-
-import pytest
 
 from controlplane.brainstem import Brainstem, utc_now
 from controlplane.lifecycle import Status
@@ -15,37 +11,7 @@ from controlplane.registry import default_registry
 from controlplane.settings import get_settings
 from http_api.service import claim_for_teardown, job_for
 from sandbox.durable import OrchestrationResult
-from sandbox.rig import ControlPlaneRig, reset_control_plane_caches
-
-
-@pytest.fixture
-def make_rig(
-    storage_connection: str, table_name: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[..., ControlPlaneRig]]:
-    """Start a rig (ARM stand-in options, clock, settings as keyword arguments); stopped after the test."""
-    started: list[ControlPlaneRig] = []
-
-    def make(**options: Any) -> ControlPlaneRig:
-        environ: dict[str, str] = {}
-        running = ControlPlaneRig(storage_connection, table_name=table_name, **options).start(environ)
-        started.append(running)
-        for key, value in environ.items():
-            monkeypatch.setenv(key, value)
-        reset_control_plane_caches()
-        return running
-
-    try:
-        yield make
-    finally:
-        for running in started:
-            running.stop()
-        reset_control_plane_caches()
-
-
-@pytest.fixture
-def rig(make_rig: Callable[..., ControlPlaneRig]) -> ControlPlaneRig:
-    """The control plane on loopback with a virtual clock: durable timers fire at once."""
-    return make_rig()
+from sandbox.rig import ControlPlaneRig
 
 
 def accept_twin(name: str, owner: str = "github:alice") -> dict:
