@@ -5,6 +5,7 @@ Key design. The whole fleet lives in one partition (``PartitionKey="fleet"``) wi
     b|<cloud_id>            the brainstem row            -> point read by cloud_id, list all by cloud_id
     o|<owner>|<cloud_id>    a full copy of the row       -> owner listing is one range query
     c|<NN>                  fleet-count shard NN         -> health sums 16 small entities, O(1)
+                            (one counter per status, and live twins per runtime target)
 
 One partition makes every change one entity-group transaction: the row (guarded by its ETag), its
 owner copy and a count shard commit together or not at all, so counts are exact and the owner index
@@ -45,6 +46,7 @@ _FIELDS = (
     "created_at", "last_seen", "url", "subscription_id",
 )  # fmt: skip
 _WRITE_ATTEMPTS = 8
+_LIVE_TARGET = "live_"  # count shard property prefix: live (not deleted) twins per runtime target
 
 
 def _row_key(cloud_id: str) -> str:
@@ -137,7 +139,13 @@ class BrainstemRegistry:
         return True
 
     def list(
-        self, *, owner: str | None = None, status: Status | None = None, limit: int = 100, next: str | None = None
+        self,
+        *,
+        owner: str | None = None,
+        status: Status | None = None,
+        runtime_target: str | None = None,
+        limit: int = 100,
+        next: str | None = None,
     ) -> Page:
         """One page of rows ordered by cloud_id, optionally one owner's and/or one status's.
 
@@ -157,21 +165,31 @@ class BrainstemRegistry:
         ]
         if status is not None:
             clauses.append(f"status eq '{Status(status).value}'")
+        if runtime_target is not None:
+            clauses.append(f"runtime_target eq {_odata_str(runtime_target)}")
         # Ask for one more than the page so `next` is given only when another row really exists.
         entities = self._take(" and ".join(clauses), limit + 1)
         items = [_from_entity(e) for e in entities[:limit]]
         more = len(entities) > limit
         return Page(items=items, next=encode_token(entities[limit - 1]["RowKey"]) if more else None)
 
-    def counts(self) -> dict[str, int]:
-        """Fleet counts by status (and total): 16 point-sized entities, whatever the fleet's size."""
-        totals = {s.value: 0 for s in Status}
+    def counts(self) -> dict[str, Any]:
+        """Fleet counts by status (and total), and live twins by runtime target.
+
+        Reads the 16 count shards, whatever the fleet's size.
+        """
+        totals: dict[str, int] = {}
         query = f"PartitionKey eq '{PARTITION}' and RowKey ge '{_COUNT}' and RowKey lt '{_range_end(_COUNT)}'"
         for shard in self._table.query_entities(query):
-            for s in Status:
-                totals[s.value] += int(shard.get(s.value, 0))
-        totals["total"] = sum(totals[s.value] for s in Status)
-        return totals
+            for key, value in shard.items():
+                if isinstance(value, int):
+                    totals[key] = totals.get(key, 0) + value
+        counts: dict[str, Any] = {s.value: totals.get(s.value, 0) for s in Status}
+        counts["total"] = sum(counts[s.value] for s in Status)
+        counts["by_runtime_target"] = {
+            _target_of(key): value for key, value in sorted(totals.items()) if key.startswith(_LIVE_TARGET) and value
+        }
+        return counts
 
     def ping(self) -> None:
         """Raise if Table Storage cannot be reached (one cheap point read)."""
@@ -284,21 +302,41 @@ class BrainstemRegistry:
             if before.owner != after.owner:
                 operations.append(("delete", {"PartitionKey": PARTITION, "RowKey": _owner_key(before.owner, before.cloud_id)}))
         operations.append(("upsert", _to_entity(after, _owner_key(after.owner, after.cloud_id)), {"mode": UpdateMode.REPLACE}))
-        if before is None or before.status != after.status:
-            operations.append(self._count_change(before.status if before else None, after.status))
+        count = self._count_change(before, after)
+        if count is not None:
+            operations.append(count)
         self._table.submit_transaction(operations)
 
-    def _count_change(self, old: Status | None, new: Status) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    def _count_change(self, before: Brainstem | None, after: Brainstem) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
+        deltas: dict[str, int] = {}
+        for key in _count_keys(before):
+            deltas[key] = deltas.get(key, 0) - 1
+        for key in _count_keys(after):
+            deltas[key] = deltas.get(key, 0) + 1
+        deltas = {k: v for k, v in deltas.items() if v}
+        if not deltas:
+            return None
         shard_key = f"{_COUNT}{random.randrange(COUNT_SHARDS):02d}"
         shard = self._table.get_entity(PARTITION, shard_key)
-        counts = {s.value: int(shard.get(s.value, 0)) for s in Status}
-        if old is not None:
-            counts[old.value] -= 1
-        counts[new.value] += 1
+        changed = {key: int(shard.get(key, 0)) + delta for key, delta in deltas.items()}
         # The shard's ETag makes a concurrent bump of the same shard fail the whole transaction
         # (412), which update() retries with a fresh read and, usually, another shard.
-        condition = {"mode": UpdateMode.REPLACE, "etag": shard.metadata["etag"], "match_condition": MatchConditions.IfNotModified}
-        return ("update", {"PartitionKey": PARTITION, "RowKey": shard_key, **counts}, condition)
+        condition = {"mode": UpdateMode.MERGE, "etag": shard.metadata["etag"], "match_condition": MatchConditions.IfNotModified}
+        return ("update", {"PartitionKey": PARTITION, "RowKey": shard_key, **changed}, condition)
+
+
+def _count_keys(row: Brainstem | None) -> list[str]:
+    """The counters a row adds one to: its status, and its runtime target while it is not deleted."""
+    if row is None:
+        return []
+    keys = [row.status.value]
+    if row.status != Status.DELETED:
+        keys.append(_LIVE_TARGET + row.runtime_target.replace("-", "_"))
+    return keys
+
+
+def _target_of(key: str) -> str:
+    return key.removeprefix(_LIVE_TARGET).replace("_", "-")
 
 
 def iter_all(registry: BrainstemRegistry, **filters: Any) -> Iterable[Brainstem]:

@@ -20,6 +20,7 @@ from controlplane.errors import ControlPlaneError, InvalidInput
 from controlplane.lifecycle import Status
 from controlplane.naming import is_cloud_id
 from controlplane.registry import MAX_PAGE_SIZE, default_registry
+from controlplane.runtime_targets import get_target
 from controlplane.settings import get_settings
 from http_api import service
 from http_api.bodies import parse_create
@@ -32,7 +33,7 @@ blueprint = df.Blueprint(http_auth_level=func.AuthLevel.FUNCTION)
 RETRY_AFTER_SECONDS = 10
 JOB_ID_LENGTH = 32
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
-_LIST_PARAMS = {"owner", "status", "limit", "next", "code"}  # `code` carries a function key
+_LIST_PARAMS = {"owner", "status", "runtime_target", "limit", "next", "code"}  # `code` carries a function key
 
 
 async def answer(work: Callable[[], Awaitable[func.HttpResponse]]) -> func.HttpResponse:
@@ -97,7 +98,7 @@ def list_brainstems(req: func.HttpRequest) -> func.HttpResponse:
     def work() -> func.HttpResponse:
         unknown = sorted(set(req.params) - _LIST_PARAMS)
         if unknown:
-            raise InvalidInput(unknown[0], f"unknown query parameter '{unknown[0]}'; use owner, status, limit, next")
+            raise InvalidInput(unknown[0], f"unknown query parameter '{unknown[0]}'; use owner, status, runtime_target, limit, next")
         status = req.params.get("status")
         if status is not None and status not in {s.value for s in Status}:
             raise InvalidInput("status", f"status must be one of: {', '.join(s.value for s in Status)}")
@@ -105,12 +106,17 @@ def list_brainstems(req: func.HttpRequest) -> func.HttpResponse:
         page = default_registry().list(
             owner=validate_owner(owner) if owner else None,
             status=Status(status) if status else None,
+            runtime_target=_runtime_target(req.params.get("runtime_target")),
             limit=_limit(req.params.get("limit")),
             next=req.params.get("next") or None,
         )
         return json_response({"items": [row.to_dict() for row in page.items], "next": page.next})
 
     return answer_now(work)
+
+
+def _runtime_target(raw: str | None) -> str | None:
+    return None if raw is None else get_target(raw).name
 
 
 def _limit(raw: str | None) -> int:

@@ -81,6 +81,7 @@ def test_unknown_or_malformed_ids_are_404(api: Api, method: str, path: str, stat
         ({"next": "not-a-token"}, "next"),
         ({"colour": "red"}, "colour"),
         ({"owner": "bad owner"}, "owner"),
+        ({"runtime_target": "aws-lambda"}, "runtime_target"),
     ],
 )
 def test_bad_list_parameters(api: Api, params: dict[str, str], field: str) -> None:
@@ -125,6 +126,8 @@ def test_paging_across_pages_with_filters(api: Api) -> None:
     errored_bob, pages = collect(api, owner="github:bob", status="errored", limit="3")
     expected = sorted(twin_names(f"t{i:03d}").cloud_id for i in range(45) if i % 2 == 0 and i % 3 == 0)
     assert errored_bob == expected and pages == 3
+
+    assert len(collect(api, runtime_target="azure-consumption-py311", limit="20")[0]) == 45
 
     default_page = api.list().json
     assert len(default_page["items"]) == 45 and default_page["next"] is None  # default limit 100

@@ -72,11 +72,14 @@ def test_lifecycle_and_counts_stay_exact(registry: BrainstemRegistry) -> None:
         registry.create(make_row(name))
     registry.transition("twin-kody-e89834", Status.ACTIVE, url="https://twin-kody-e89834.azurewebsites.net")
     registry.transition("twin-molly-4181ee", Status.ERRORED, error={"step": "storage", "code": "Boom", "message": "m"})
-    assert registry.counts() == {"provisioning": 1, "active": 1, "errored": 1, "deleting": 0, "deleted": 0, "total": 3}
+    counts = registry.counts()
+    assert counts.pop("by_runtime_target") == {"azure-consumption-py311": 3}
+    assert counts == {"provisioning": 1, "active": 1, "errored": 1, "deleting": 0, "deleted": 0, "total": 3}
     registry.transition("twin-kody-e89834", Status.DELETING)
     registry.transition("twin-kody-e89834", Status.DELETED)
     registry.restart("twin-molly-4181ee", job_id="job-2")
     counts = registry.counts()
+    assert counts.pop("by_runtime_target") == {"azure-consumption-py311": 2}  # kody is deleted
     assert counts == {"provisioning": 2, "active": 0, "errored": 0, "deleting": 0, "deleted": 1, "total": 3}
     molly = registry.get("twin-molly-4181ee")
     assert molly.status == Status.PROVISIONING and molly.error is None and molly.job_id == "job-2"
