@@ -15,8 +15,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class BrainstemHosts:
-    def __init__(self, exists: Callable[[str], bool], *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, exists: Callable[[str], bool], *, host: str = "127.0.0.1", port: int = 0, cold_starts: int = 0
+    ) -> None:
         self.exists = exists
+        # Answers of 503 a new app gives before it is up, per app (default: ``cold_starts``).
+        self.cold_starts = cold_starts
         self.boot_failures: dict[str, int] = {}
         self.hits: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -47,6 +51,7 @@ class BrainstemHosts:
             self.hits[app_name] = self.hits.get(app_name, 0) + 1
             if not app_name or not self.exists(app_name):
                 return 502, {"error": f"no app {app_name or '(none)'} behind this host"}
+            self.boot_failures.setdefault(app_name, self.cold_starts)
             if self.boot_failures.get(app_name, 0) > 0:
                 self.boot_failures[app_name] -= 1
                 return 503, {"error": "starting"}

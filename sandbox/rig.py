@@ -73,7 +73,7 @@ class ControlPlaneRig:
         target.update(self.settings())
         reset_control_plane_caches()
         self.driver = OrchestrationDriver(list(app_functions().values()), clock=self.clock, activity_workers=self.activity_workers)
-        self.durable = DurableClientServer(self.driver).start()
+        self.durable = DurableClientServer(self.driver, task_hub="TwinStackControlPlane").start()
         return self
 
     def settings(self) -> dict[str, str]:
@@ -106,6 +106,9 @@ class ControlPlaneRig:
             self.durable.close()
         if self.driver is not None:
             self.driver.close()
+            close_clock = getattr(self.driver.clock, "close", None)
+            if close_clock is not None:
+                close_clock()
         if self.brainstems is not None:
             self.brainstems.stop()
         self.arm.stop()

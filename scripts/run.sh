@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: the control plane on this machine.
 #  - with Azure Functions Core Tools (`func`) on PATH: Azurite on its standard ports + `func start`;
-#  - without it (or MODE=sandbox): the offline sandbox (comes with the sandbox issue).
+#  - without it (or MODE=sandbox): the offline sandbox (sandbox/serve.py), same routes, no Azure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,10 +18,6 @@ if [[ "${MODE:-auto}" != "sandbox" ]] && command -v func >/dev/null 2>&1; then
 fi
 
 if [[ "${MODE:-auto}" != "sandbox" ]]; then
-  echo "Azure Functions Core Tools ('func') is not on PATH: install it from https://learn.microsoft.com/azure/azure-functions/functions-run-local to run under the real host."
+  echo "Azure Functions Core Tools ('func') is not on PATH (install: https://learn.microsoft.com/azure/azure-functions/functions-run-local); starting the offline sandbox instead."
 fi
-if [[ -f sandbox/serve.py ]]; then
-  exec .venv/bin/python -m sandbox.serve
-fi
-echo "The offline sandbox is not built yet; run 'make test' to exercise the control plane without Azure."
-exit 1
+exec .venv/bin/python -m sandbox.serve

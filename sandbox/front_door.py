@@ -1,0 +1,129 @@
+"""The Functions host's HTTP front, for the sandbox: /api/<route> to the app's HTTP functions.
+
+Routes come from the functions' own trigger metadata (route template + methods), as the host
+builds them, so the unmodified function_app is served at the paths Core Tools would serve.
+Durable's management URLs (/runtime/webhooks/durabletask/...) are passed to the Durable host
+stand-in, as the real host serves them on the same origin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import azure.functions as func
+from aiohttp import web
+
+ROUTE_PREFIX = "/api/"
+WEBHOOKS = "/runtime/webhooks/durabletask/"
+_HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    function_name: str
+    methods: frozenset[str]
+    pattern: re.Pattern[str]
+    specificity: tuple[int, int]
+
+
+def http_routes(functions: Iterable[Any]) -> list[HttpRoute]:
+    """The app's HTTP routes, literal segments before parameters (the host's precedence)."""
+    routes = []
+    for function in functions:
+        trigger = function.get_trigger()
+        if getattr(trigger, "type", None) != "httpTrigger":
+            continue
+        template = trigger.route or function.get_function_name()
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+        methods = frozenset(str(getattr(m, "value", m)).upper() for m in (trigger.methods or ["GET", "POST"]))
+        literal = sum(1 for part in template.split("/") if not part.startswith("{"))
+        routes.append(HttpRoute(function.get_function_name(), methods, re.compile(regex), (-literal, -len(template))))
+    return sorted(routes, key=lambda r: r.specificity)
+
+
+class FrontDoor:
+    """aiohttp server: match a route, build a func.HttpRequest, call ``invoke(function_name, request)``."""
+
+    def __init__(
+        self,
+        routes: list[HttpRoute],
+        invoke: Callable[[str, func.HttpRequest], func.HttpResponse],
+        durable_base_url: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 7071,
+    ) -> None:
+        self.routes, self.invoke, self.durable_base_url = routes, invoke, durable_base_url.rstrip("/")
+        self.host, self.port = host, port
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._session = aiohttp.ClientSession()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        if path.startswith(WEBHOOKS):
+            return await self._to_durable(request)
+        if not path.startswith(ROUTE_PREFIX):
+            return web.json_response({"error": "not found"}, status=404)
+        tail = path[len(ROUTE_PREFIX) :]
+        allowed: set[str] = set()
+        for route in self.routes:
+            match = route.pattern.fullmatch(tail)
+            if not match:
+                continue
+            if request.method not in route.methods:
+                allowed |= route.methods
+                continue
+            body = await request.read()
+            http_request = func.HttpRequest(
+                request.method, str(request.url), headers=dict(request.headers), params=dict(request.query),
+                route_params=match.groupdict(), body=body,
+            )  # fmt: skip
+            loop = asyncio.get_running_loop()
+            response = await loop.run_in_executor(None, self.invoke, route.function_name, http_request)
+            return _to_aiohttp(response)
+        if allowed:
+            return web.Response(status=405, headers={"Allow": ", ".join(sorted(allowed))})
+        return web.Response(status=404)
+
+    async def _to_durable(self, request: web.Request) -> web.StreamResponse:
+        assert self._session is not None
+        url = self.durable_base_url + request.rel_url.path_qs
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
+        async with self._session.request(request.method, url, headers=headers, data=await request.read()) as upstream:
+            body = await upstream.read()
+            out = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_HEADERS}
+            if "Location" in out:
+                out["Location"] = out["Location"].replace(self.durable_base_url, self.base_url)
+            return web.Response(status=upstream.status, body=body.replace(self.durable_base_url.encode(), self.base_url.encode()), headers=out)
+
+
+def _to_aiohttp(response: func.HttpResponse) -> web.Response:
+    headers = {k: v for k, v in response.headers.items() if k.lower() not in _HOP_HEADERS}
+    if "content-type" not in {k.lower() for k in headers} and response.mimetype:
+        headers["Content-Type"] = response.mimetype + (f"; charset={response.charset}" if response.charset and response.mimetype.startswith("text") else "")
+    return web.Response(status=response.status_code, body=response.get_body(), headers=headers)

@@ -1,0 +1,103 @@
+"""`make run` without Core Tools: the whole control plane, offline, at http://127.0.0.1:7071/api/cp.
+
+One process tree: Azurite (a child process), the ARM stand-in over HTTPS, a loopback host for each
+brainstem's URL, the Durable host stand-in running orchestrations in the background on real
+(wall-clock) time, and the Functions front door serving the unmodified function_app. Provisioning
+steps take a realistic but short time (CP_SANDBOX_LATENCY_SCALE scales them), so progress shows.
+Ctrl-C or SIGTERM stops every part; nothing is left running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import time
+
+from sandbox.arm import ArmStandIn
+from sandbox.azurite import start_azurite
+from sandbox.durable import WallClock
+from sandbox.front_door import FrontDoor, http_routes
+from sandbox.rig import ControlPlaneRig, app_functions
+
+# Seconds each ARM step takes in the sandbox (before CP_SANDBOX_LATENCY_SCALE): a real provision takes
+# one to two minutes; these keep the same shape in a few seconds.
+STEP_LATENCY = {
+    "resource_groups.create_or_update": 0.5,
+    "storage_accounts.create": 2.0,
+    "server_farms.create_or_update": 0.8,
+    "sites.create_or_update": 1.5,
+    "resource_groups.delete": 2.0,
+}
+SANDBOX_SETTINGS = {
+    "CP_READINESS_PROBE_INTERVAL_SECONDS": "1",
+    "CP_READINESS_TIMEOUT_SECONDS": "60",
+    "CP_TEARDOWN_POLL_INTERVAL_SECONDS": "1",
+    "CP_ACTIVITY_FIRST_RETRY_SECONDS": "1",
+}
+
+
+def banner(base: str) -> str:
+    return "\n".join(
+        [
+            f"ready: Twin Stack control plane (offline sandbox) at {base}/api/cp",
+            "try:",
+            f"  curl -s -X POST {base}/api/cp/brainstems -H 'Content-Type: application/json' "
+            "-d '{\"name\": \"kody\", \"owner\": \"github:you\"}'",
+            f"  curl -s {base}/api/cp/brainstems/twin-kody-e89834",
+            f"  curl -s {base}/api/cp/health",
+            f"or the CLI: .venv/bin/twinctl --url {base} create kody --owner github:you --wait",
+            "Ctrl-C stops everything.",
+        ]
+    )
+
+
+async def serve(front: FrontDoor, started: float) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await front.start()
+    print(banner(front.base_url), flush=True)
+    print(f"(ready in {time.monotonic() - started:.1f}s)", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await front.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.serve", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "7071")))
+    parser.add_argument("--latency-scale", type=float, default=float(os.environ.get("CP_SANDBOX_LATENCY_SCALE", "1")))
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+
+    print("starting: Azurite, ARM stand-in, Durable host stand-in ...", flush=True)
+    azurite = start_azurite()
+    rig = ControlPlaneRig(
+        azurite.connection_string,
+        arm=ArmStandIn(latency=STEP_LATENCY, latency_scale=args.latency_scale),
+        clock=WallClock(),
+        settings=SANDBOX_SETTINGS,
+    )
+    try:
+        rig.start()
+        assert rig.brainstems is not None and rig.durable is not None
+        rig.brainstems.cold_starts = 1  # a new Consumption app answers 503 once while it boots
+        front = FrontDoor(http_routes(app_functions().values()), rig.call, rig.durable.base_url, port=args.port)
+        asyncio.run(serve(front, started))
+    except OSError as exc:
+        print(f"error: cannot serve on port {args.port} ({exc.strerror}); set PORT=... to use another", file=sys.stderr)
+        return 1
+    finally:
+        rig.stop()
+        azurite.stop()
+    print("stopped: every part of the sandbox has exited.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

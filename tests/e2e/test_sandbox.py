@@ -1,0 +1,131 @@
+"""The offline sandbox as a user runs it, driven only through the CLI and raw HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (from /proc), including ones that started their own session."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, stack = set(), [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.add(child)
+            stack.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    port = free_port()
+    env = {**os.environ, "CP_SANDBOX_LATENCY_SCALE": "0.2"}
+    env.pop("CP_TEST_STORAGE_CONNECTION", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.serve", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lines = []
+    deadline = time.monotonic() + 60
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        lines.append(line)
+        if line.startswith("ready:"):
+            break
+        assert line or process.poll() is None, "".join(lines)
+    else:
+        process.kill()
+        pytest.fail("sandbox never became ready:\n" + "".join(lines))
+    try:
+        yield process, f"http://127.0.0.1:{port}"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def twinctl(base: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TWINCTL_")} | {"TWINCTL_URL": base}
+    return subprocess.run([sys.executable, "-m", "twinctl", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_the_sandbox_end_to_end_through_the_cli(sandbox: tuple[subprocess.Popen[str], str]) -> None:
+    process, base = sandbox
+
+    with ThreadPoolExecutor(2) as pool:
+        kody, molly = pool.map(
+            lambda name: twinctl(base, "create", name, "--owner", f"github:{name}", "--wait"), ["kody", "molly"]
+        )
+    for result, cloud_id in ((kody, "twin-kody-e89834"), (molly, "twin-molly-4181ee")):
+        assert result.returncode == 0, result.stderr
+        url = result.stdout.strip()
+        assert "\n" not in url and url.endswith(f"/{cloud_id}/")
+        assert requests.get(url, timeout=5).json() == {"brainstem": cloud_id, "status": "ok"}
+
+    listed = twinctl(base, "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [row["cloud_id"] for row in json.loads(listed.stdout)] == ["twin-kody-e89834", "twin-molly-4181ee"]
+    health = requests.get(f"{base}/api/cp/health", timeout=5).json()
+    assert (health["total"], health["active"]) == (2, 2)
+
+    again = twinctl(base, "create", "kody", "--owner", "github:kody")
+    assert again.returncode == 4 and again.stderr.startswith("error:")
+
+    deleted = twinctl(base, "delete", "twin-kody-e89834", "--wait")
+    assert deleted.returncode == 0 and deleted.stdout.strip() == "twin-kody-e89834", deleted.stderr
+    health = requests.get(f"{base}/api/cp/health", timeout=5).json()
+    assert (health["total"], health["active"], health["deleted"]) == (2, 1, 1)
+
+    # The Durable status URL a caller gets back answers on the same origin, as under Core Tools.
+    created = requests.post(f"{base}/api/cp/brainstems", json={"name": "ada", "owner": "github:ada"}, timeout=10)
+    assert created.status_code == 202
+    status = requests.get(created.headers["Location"], timeout=10)
+    assert status.status_code in (200, 202) and status.json()["instanceId"] == created.json()["job_id"]
+    assert twinctl(base, "wait", created.json()["job_id"]).returncode == 0
+
+    assert twinctl(base, "get", "twin-nobody-000000").returncode in (2, 3)
+
+    children = descendants(process.pid)
+    assert children, "the sandbox should have started Azurite"
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "stopped" in output
+    time.sleep(0.2)
+    assert not [pid for pid in children if alive(pid)], "a child process outlived the sandbox"
