@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from azure.core.credentials import AccessToken, TokenCredential
+from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.web import WebSiteManagementClient
@@ -34,6 +35,7 @@ class ArmClients:
     resources: ResourceManagementClient
     storage: StorageManagementClient
     web: WebSiteManagementClient
+    authorization: AuthorizationManagementClient
 
 
 def _credential(settings: Settings) -> TokenCredential:
@@ -67,6 +69,7 @@ def _clients(subscription_id: str) -> ArmClients:
         resources=ResourceManagementClient(credential, subscription_id, **options),
         storage=StorageManagementClient(credential, subscription_id, **options),
         web=WebSiteManagementClient(credential, subscription_id, **options),
+        authorization=AuthorizationManagementClient(credential, subscription_id, **options),
     )
 
 

@@ -48,6 +48,9 @@ class Brainstem:
     url: str | None = None
     subscription_id: str | None = None
     error: dict[str, Any] | None = field(default=None)
+    # Capacity slots this twin holds (owner quota, subscription-region placement): bookkeeping for
+    # the registry, released when the twin is deleted. Not part of the API's view of a row.
+    slots: tuple[str, ...] = ()
 
     def with_changes(self, **changes: Any) -> "Brainstem":
         return replace(self, **changes)
@@ -55,6 +58,7 @@ class Brainstem:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["status"] = self.status.value
+        del data["slots"]
         return data
 
 

@@ -66,3 +66,15 @@ class SettingsError(ControlPlaneError):
     status = 503
     type = "misconfigured"
     title = "Control plane misconfigured"
+
+
+class SlotFull(ControlPlaneError):
+    """A capacity slot (an owner's quota, a subscription-region) has no room left."""
+
+    status = 409
+    type = "capacity-full"
+    title = "No capacity left"
+
+    def __init__(self, key: str, limit: int, used: int) -> None:
+        super().__init__(f"{key} holds {used} of at most {limit}", limit=limit, count=used)
+        self.key, self.limit, self.used = key, limit, used

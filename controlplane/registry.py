@@ -6,6 +6,11 @@ Key design. The whole fleet lives in one partition (``PartitionKey="fleet"``) wi
     o|<owner>|<cloud_id>    a full copy of the row       -> owner listing is one range query
     c|<NN>                  fleet-count shard NN         -> health sums 16 small entities, O(1)
                             (one counter per status, and live twins per runtime target)
+    s|<key>                 a capacity slot counter      -> an owner's quota, a subscription-region's room
+
+Capacity is reserved in the same transaction that creates or restarts the row: the slot counter's
+ETag guards its check (used < limit), so concurrent creates can never overfill it; a twin gives
+its slots back in the transaction that marks it deleted (or errored before it built anything).
 
 One partition makes every change one entity-group transaction: the row (guarded by its ETag), its
 owner copy and a count shard commit together or not at all, so counts are exact and the owner index
@@ -24,7 +29,8 @@ import binascii
 import json
 import logging
 import random
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from azure.core import MatchConditions
@@ -32,7 +38,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
 
 from controlplane.brainstem import Brainstem, Page, utc_now
-from controlplane.errors import BrainstemExists, BrainstemNotFound, ConcurrentUpdate, InvalidInput
+from controlplane.errors import BrainstemExists, BrainstemNotFound, ConcurrentUpdate, InvalidInput, SlotFull
 from controlplane.lifecycle import Status, check_transition
 
 logger = logging.getLogger(__name__)
@@ -40,12 +46,12 @@ logger = logging.getLogger(__name__)
 PARTITION = "fleet"
 COUNT_SHARDS = 16
 MAX_PAGE_SIZE = 1000
-_ROW, _OWNER, _COUNT = "b|", "o|", "c|"
+_ROW, _OWNER, _COUNT, _SLOT = "b|", "o|", "c|", "s|"
 _FIELDS = (
     "cloud_id", "name", "owner", "region", "runtime_target", "deploy_ref", "status", "job_id",
     "created_at", "last_seen", "url", "subscription_id",
 )  # fmt: skip
-_WRITE_ATTEMPTS = 8
+_WRITE_ATTEMPTS = 40
 _LIVE_TARGET = "live_"  # count shard property prefix: live (not deleted) twins per runtime target
 
 
@@ -74,6 +80,8 @@ def _to_entity(row: Brainstem, row_key: str) -> dict[str, Any]:
             entity[name] = value.value if isinstance(value, Status) else value
     if row.error is not None:
         entity["error"] = json.dumps(row.error)
+    if row.slots:
+        entity["slots"] = json.dumps(list(row.slots))
     return entity
 
 
@@ -81,11 +89,21 @@ def _from_entity(entity: dict[str, Any]) -> Brainstem:
     values = {name: entity.get(name) for name in _FIELDS}
     values["status"] = Status(values["status"])
     error = entity.get("error")
-    return Brainstem(**values, error=json.loads(error) if error else None)
+    slots = tuple(json.loads(entity["slots"])) if entity.get("slots") else ()
+    return Brainstem(**values, error=json.loads(error) if error else None, slots=slots)
 
 
 def _lost_race(exc: TableTransactionError) -> bool:
-    return exc.status_code == 412 or exc.error_code == "UpdateConditionNotSatisfied"
+    """Another writer changed an entity of the batch first (a count shard, a slot, the row)."""
+    if exc.status_code == 412 or exc.error_code == "UpdateConditionNotSatisfied":
+        return True
+    # A slot counter's first use, made by two writers at once: the loser's "create" collides.
+    return exc.error_code == "EntityAlreadyExists" and exc.index > 0
+
+
+def _back_off(attempt: int) -> None:
+    # Full jitter: writers that collided spread out instead of colliding again in lockstep.
+    time.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
 
 
 def encode_token(row_key: str) -> str:
@@ -200,16 +218,22 @@ class BrainstemRegistry:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def create(self, row: Brainstem) -> Brainstem:
-        """Insert a new row (and its owner copy and count) in one transaction; BrainstemExists if taken."""
-        for _ in range(_WRITE_ATTEMPTS):
+    def create(self, row: Brainstem, *, slots: Mapping[str, int] | None = None) -> Brainstem:
+        """Insert a new row (its owner copy, count and capacity ``slots``) in one transaction.
+
+        ``slots`` maps a slot key to its limit; SlotFull if one has no room, BrainstemExists if the
+        cloud_id is taken.
+        """
+        row = row.with_changes(slots=tuple(sorted(slots or {})))
+        for attempt in range(_WRITE_ATTEMPTS):
             try:
-                self._commit(None, row)
+                self._commit(None, row, limits=slots or {})
             except TableTransactionError as exc:
-                if exc.error_code == "EntityAlreadyExists":
+                if exc.error_code == "EntityAlreadyExists" and exc.index == 0:  # the row itself
                     raise BrainstemExists(f"{row.cloud_id} already exists", cloud_id=row.cloud_id) from exc
                 if _lost_race(exc):
-                    continue  # another write took the same count shard first
+                    _back_off(attempt)  # another write took the same count shard or slot first
+                    continue
                 raise
             return row
         raise ConcurrentUpdate(f"creating {row.cloud_id} kept losing write races; try again", cloud_id=row.cloud_id)
@@ -220,6 +244,7 @@ class BrainstemRegistry:
         target: Status,
         *,
         for_job: str | None = None,
+        release_slots: bool = False,
         **changes: Any,
     ) -> Brainstem:
         """Move a row to ``target`` with ``changes``, under optimistic concurrency.
@@ -227,7 +252,11 @@ class BrainstemRegistry:
         ``for_job`` guards against stale jobs: when given, the row must belong to that job — a job
         that lost its twin to a newer job cannot write over it. Moving to the status the row
         already has, for the same job, is a no-op, so a retried activity converges.
+        Deleted twins give their capacity slots back; ``release_slots`` does so for another status
+        (an errored twin that never created anything).
         """
+        if target == Status.DELETED or release_slots:
+            changes["slots"] = ()
 
         def change(current: Brainstem) -> Brainstem | None:
             if for_job is not None and current.job_id != for_job:
@@ -243,32 +272,43 @@ class BrainstemRegistry:
 
         return self.update(cloud_id, change)
 
-    def restart(self, cloud_id: str, **fields: Any) -> Brainstem:
-        """Begin a new provisioning of an errored or deleted twin (new job, possibly new owner/region)."""
+    def restart(self, cloud_id: str, *, slots: Mapping[str, int] | None = None, **fields: Any) -> Brainstem:
+        """Begin a new provisioning of an errored or deleted twin (new job, possibly new owner/region).
+
+        The twin then holds exactly ``slots`` (reserving the new ones, giving back the others).
+        """
 
         def change(current: Brainstem) -> Brainstem:
             check_transition(cloud_id, current.status, Status.PROVISIONING)
-            return current.with_changes(status=Status.PROVISIONING, url=None, error=None, last_seen=utc_now(), **fields)
+            return current.with_changes(
+                status=Status.PROVISIONING, url=None, error=None, last_seen=utc_now(), slots=tuple(sorted(slots or {})), **fields
+            )
 
-        return self.update(cloud_id, change)
+        return self.update(cloud_id, change, limits=slots or {})
 
     def touch(self, cloud_id: str) -> Brainstem:
         """Record that the twin was seen alive now."""
         return self.update(cloud_id, lambda current: current.with_changes(last_seen=utc_now()))
 
-    def update(self, cloud_id: str, change: Callable[[Brainstem], Brainstem | None]) -> Brainstem:
-        """Apply ``change`` to the freshest row; retry from a new read when another writer won."""
-        for _ in range(_WRITE_ATTEMPTS):
+    def update(
+        self, cloud_id: str, change: Callable[[Brainstem], Brainstem | None], *, limits: Mapping[str, int] | None = None
+    ) -> Brainstem:
+        """Apply ``change`` to the freshest row; retry from a new read when another writer won.
+
+        ``limits`` gives the limit of every slot the change newly takes.
+        """
+        for attempt in range(_WRITE_ATTEMPTS):
             entity = self._get_entity(cloud_id)
             current = _from_entity(entity)
             updated = change(current)
             if updated is None:
                 return current
             try:
-                self._commit(current, updated, etag=entity.metadata["etag"])
+                self._commit(current, updated, etag=entity.metadata["etag"], limits=limits or {})
             except TableTransactionError as exc:
                 if _lost_race(exc):
                     logger.info("lost a write race on %s; retrying from a fresh read", cloud_id)
+                    _back_off(attempt)
                     continue
                 raise
             return updated
@@ -291,7 +331,38 @@ class BrainstemRegistry:
                 break
         return found[:wanted]
 
-    def _commit(self, before: Brainstem | None, after: Brainstem, *, etag: str | None = None) -> None:
+    def slot_usage(self, key: str) -> int:
+        try:
+            return int(self._table.get_entity(PARTITION, _SLOT + key).get("used", 0))
+        except ResourceNotFoundError:
+            return 0
+
+    def _slot_changes(self, before: Brainstem | None, after: Brainstem, limits: Mapping[str, int]) -> list[Any]:
+        held = set(before.slots) if before else set()
+        operations: list[Any] = []
+        for key in sorted(set(after.slots) - held):
+            operations.append(self._slot_change(key, +1, limits[key]))
+        for key in sorted(held - set(after.slots)):
+            operations.append(self._slot_change(key, -1, None))
+        return operations
+
+    def _slot_change(self, key: str, delta: int, limit: int | None) -> tuple[Any, ...]:
+        try:
+            slot = self._table.get_entity(PARTITION, _SLOT + key)
+        except ResourceNotFoundError:
+            slot = None
+        used = int(slot.get("used", 0)) if slot is not None else 0
+        if limit is not None and used + delta > limit:
+            raise SlotFull(key, limit, used)
+        entity = {"PartitionKey": PARTITION, "RowKey": _SLOT + key, "used": max(0, used + delta)}
+        if slot is None:
+            return ("create", entity)  # a concurrent first use fails the batch (EntityAlreadyExists): retried
+        condition = {"mode": UpdateMode.REPLACE, "etag": slot.metadata["etag"], "match_condition": MatchConditions.IfNotModified}
+        return ("update", entity, condition)
+
+    def _commit(
+        self, before: Brainstem | None, after: Brainstem, *, etag: str | None = None, limits: Mapping[str, int] | None = None
+    ) -> None:
         operations: list[Any] = []
         row = _to_entity(after, _row_key(after.cloud_id))
         if before is None:
@@ -305,6 +376,7 @@ class BrainstemRegistry:
         count = self._count_change(before, after)
         if count is not None:
             operations.append(count)
+        operations += self._slot_changes(before, after, limits or {})
         self._table.submit_transaction(operations)
 
     def _count_change(self, before: Brainstem | None, after: Brainstem) -> tuple[str, dict[str, Any], dict[str, Any]] | None:

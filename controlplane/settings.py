@@ -84,6 +84,39 @@ class Settings(BaseModel):
     activity_first_retry_seconds: PositiveSeconds = _env("CP_ACTIVITY_FIRST_RETRY_SECONDS", 5)
     activity_max_attempts: int = Field(default=5, ge=1, le=20, validation_alias=AliasChoices("CP_ACTIVITY_MAX_ATTEMPTS"))
 
+    # Flex Consumption targets (azure-flex-*): each app's scale limits (functionAppConfig.scaleAndConcurrency).
+    flex_instance_memory_mb: int = Field(default=2048, validation_alias=AliasChoices("CP_FLEX_INSTANCE_MEMORY_MB"))
+    flex_maximum_instance_count: int = Field(
+        default=100, ge=1, le=1000, validation_alias=AliasChoices("CP_FLEX_MAXIMUM_INSTANCE_COUNT")
+    )
+    # Sandbox only: a blob connection string (Azurite) that receives Flex code packages instead of each
+    # twin's own account, which on Azure is reached with the control plane's identity. Loopback only.
+    flex_sandbox_blob_connection: str | None = Field(
+        default=None, validation_alias=AliasChoices("CP_FLEX_SANDBOX_BLOB_CONNECTION"), repr=False
+    )
+
+    @field_validator("flex_instance_memory_mb")
+    @classmethod
+    def _flex_memory(cls, value: int) -> int:
+        if value not in (512, 2048, 4096):  # the instance sizes Flex Consumption offers
+            raise ValueError("must be 512, 2048 or 4096 (MB)")
+        return value
+
+    @field_validator("flex_sandbox_blob_connection")
+    @classmethod
+    def _sandbox_blob(cls, value: str | None) -> str | None:
+        parts = dict(part.split("=", 1) for part in (value or "").split(";") if "=" in part)
+        endpoint = parts.get("BlobEndpoint", "")
+        loopback = parts.get("UseDevelopmentStorage", "").lower() == "true" or (
+            urlsplit(endpoint).scheme in ("http", "https") and _is_loopback(endpoint)
+        )
+        if value and not loopback:
+            raise ValueError(
+                "is only for a loopback blob service (Azurite): its BlobEndpoint must be http://127.0.0.1 or "
+                "localhost; leave it unset on Azure"
+            )
+        return value or None
+
     @field_validator("registry_table")
     @classmethod
     def _table_name(cls, value: str) -> str:
@@ -131,8 +164,10 @@ class Settings(BaseModel):
     @field_validator("package_url_template")
     @classmethod
     def _package_template(cls, value: str) -> str:
-        if "{deploy_ref}" not in value or urlsplit(value).scheme != "https":
-            raise ValueError("must be an https:// URL containing {deploy_ref}")
+        scheme = urlsplit(value).scheme
+        # http only for a loopback package server (the sandbox's); anything else travels over TLS.
+        if "{deploy_ref}" not in value or not (scheme == "https" or (scheme == "http" and _is_loopback(value))):
+            raise ValueError("must be an https:// URL containing {deploy_ref} (http:// only for a loopback host)")
         return value
 
     @field_validator("brainstem_url_template")

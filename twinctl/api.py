@@ -122,10 +122,12 @@ class ControlPlaneClient:
         self._session = session or requests.Session()
         self._session.headers["User-Agent"] = f"twinctl/{__version__}"
         self._session.headers["Accept"] = "application/json, application/problem+json"
-        # Both may be needed at once: a function key for the Functions host and a bearer token for
-        # App Service authentication in front of it.
+        # One credential: the control plane refuses a request that carries both (it cannot tell
+        # which one the caller meant to act as).
+        if key and token:
+            raise ValueError("give --key (operator API key) or --token (bearer token), not both")
         if key:
-            self._session.headers["x-functions-key"] = key
+            self._session.headers["x-api-key"] = key
         if token:
             self._session.headers["Authorization"] = f"Bearer {token}"
 

@@ -27,7 +27,7 @@ HELP = f"""Create, inspect, list and delete Twin Stack brainstems through a cont
 \b
 Connection (options go before the command; environment variables work everywhere):
   --url   / TWINCTL_URL    the control plane (default {DEFAULT_URL}; a trailing /api/cp is fine)
-  --key   / TWINCTL_KEY    function key, sent as the x-functions-key header
+  --key   / TWINCTL_KEY    operator API key, sent as the x-api-key header
   --token / TWINCTL_TOKEN  bearer token, sent as Authorization: Bearer
 
 \b
@@ -81,7 +81,7 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, help=HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.option("--url", envvar="TWINCTL_URL", default=DEFAULT_URL, show_default=True, help="Control plane base URL.")
-@click.option("--key", envvar="TWINCTL_KEY", help="Function key (x-functions-key).")
+@click.option("--key", envvar="TWINCTL_KEY", help="Operator API key (x-api-key).")
 @click.option("--token", envvar="TWINCTL_TOKEN", help="Bearer token (Authorization: Bearer).")
 @click.option("-v", "--verbose", is_flag=True, help="Log each HTTP request (method, URL, status) on stderr.")
 @click.version_option(__version__, prog_name="twinctl")
@@ -91,6 +91,8 @@ def cli(ctx: click.Context, url: str, key: str | None, token: str | None, verbos
         logging.basicConfig(format="twinctl: %(message)s")
         logging.getLogger("twinctl").setLevel(logging.DEBUG)
     runtime = ctx.ensure_object(Runtime)
+    if key and token:
+        raise click.UsageError("give --key (operator API key) or --token (bearer token), not both")
     try:
         runtime.client = ControlPlaneClient(url, key=key, token=token)
     except TwinctlError as error:

@@ -114,15 +114,25 @@ def test_health(twinctl: Twinctl, stub: StubControlPlane) -> None:
     assert "active        2" in twinctl("health").stdout.splitlines()
 
 
-def test_key_and_token_from_the_environment_become_headers(twinctl: Twinctl, stub: StubControlPlane) -> None:
+def test_key_from_the_environment_becomes_the_api_key_header(twinctl: Twinctl, stub: StubControlPlane) -> None:
     stub.script("GET", "/api/cp/health", Answer(200, {"total": 0}))
 
-    twinctl("health", url="", env={"TWINCTL_URL": stub.url, "TWINCTL_KEY": "k3y", "TWINCTL_TOKEN": "t0ken"})
+    twinctl("health", url="", env={"TWINCTL_URL": stub.url, "TWINCTL_KEY": "k3y"})
 
     [seen] = stub.requests
-    assert seen.headers["x-functions-key"] == "k3y"
-    assert seen.headers["Authorization"] == "Bearer t0ken"
+    assert seen.headers["x-api-key"] == "k3y"
+    assert "Authorization" not in seen.headers
     assert seen.headers["User-Agent"].startswith("twinctl/")
+
+
+def test_token_from_the_environment_becomes_a_bearer_header(twinctl: Twinctl, stub: StubControlPlane) -> None:
+    stub.script("GET", "/api/cp/health", Answer(200, {"total": 0}))
+
+    twinctl("health", url="", env={"TWINCTL_URL": stub.url, "TWINCTL_TOKEN": "t0ken"})
+
+    [seen] = stub.requests
+    assert seen.headers["Authorization"] == "Bearer t0ken"
+    assert "x-api-key" not in seen.headers
 
 
 def test_no_auth_headers_unless_given(twinctl: Twinctl, stub: StubControlPlane) -> None:
@@ -130,7 +140,7 @@ def test_no_auth_headers_unless_given(twinctl: Twinctl, stub: StubControlPlane) 
 
     twinctl("health")
 
-    assert "x-functions-key" not in stub.requests[0].headers
+    assert "x-api-key" not in stub.requests[0].headers
     assert "Authorization" not in stub.requests[0].headers
 
 
@@ -141,3 +151,9 @@ def test_url_may_include_the_api_prefix(twinctl: Twinctl, stub: StubControlPlane
 
     assert result.exit_code == 0
     assert stub.requests[0].path == "/api/cp/health"
+
+
+def test_key_and_token_together_is_a_usage_error(twinctl: Twinctl, stub: StubControlPlane) -> None:
+    result = twinctl("health", url="", env={"TWINCTL_URL": stub.url, "TWINCTL_KEY": "k", "TWINCTL_TOKEN": "t"})
+    assert result.exit_code == 2
+    assert stub.requests == []

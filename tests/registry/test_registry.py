@@ -9,7 +9,7 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from controlplane.brainstem import Brainstem, utc_now
-from controlplane.errors import BrainstemExists, BrainstemNotFound, ConcurrentUpdate, IllegalTransition, InvalidInput
+from controlplane.errors import BrainstemExists, BrainstemNotFound, ConcurrentUpdate, IllegalTransition, InvalidInput, SlotFull
 from controlplane.lifecycle import Status
 from controlplane.naming import twin_names
 from controlplane.registry import BrainstemRegistry, encode_token, iter_all
@@ -220,3 +220,47 @@ def test_bad_tokens_and_limits_are_rejected(registry: BrainstemRegistry, token: 
 def test_limit_out_of_range(registry: BrainstemRegistry, limit: int) -> None:
     with pytest.raises(InvalidInput, match="between 1 and 1000"):
         registry.list(limit=limit)
+
+
+def test_slots_are_reserved_with_the_row_and_given_back_on_delete(registry: BrainstemRegistry) -> None:
+    registry.create(make_row("kody"), slots={"owner:github:alice": 2})
+    registry.create(make_row("molly"), slots={"owner:github:alice": 2})
+    with pytest.raises(SlotFull) as full:
+        registry.create(make_row("ada"), slots={"owner:github:alice": 2})
+    assert (full.value.limit, full.value.used) == (2, 2)
+    assert not registry.exists("twin-ada-" + twin_names("ada").hash6)  # nothing half-created
+    assert registry.counts()["total"] == 2
+
+    registry.transition("twin-kody-e89834", Status.DELETING)
+    assert registry.slot_usage("owner:github:alice") == 2  # still holds resources while deleting
+    registry.transition("twin-kody-e89834", Status.DELETED)
+    assert registry.slot_usage("owner:github:alice") == 1
+    assert registry.get("twin-kody-e89834").slots == ()
+    registry.create(make_row("ada"), slots={"owner:github:alice": 2})
+    assert registry.slot_usage("owner:github:alice") == 2
+
+
+def test_restart_moves_slots(registry: BrainstemRegistry) -> None:
+    registry.create(make_row("kody"), slots={"place:s1:eastus2": 5})
+    registry.transition("twin-kody-e89834", Status.ERRORED, release_slots=True)
+    assert registry.slot_usage("place:s1:eastus2") == 0
+    registry.restart("twin-kody-e89834", job_id="j2", slots={"place:s2:westeurope": 5})
+    assert (registry.slot_usage("place:s1:eastus2"), registry.slot_usage("place:s2:westeurope")) == (0, 1)
+
+
+def test_concurrent_creates_never_overfill_a_slot(registry: BrainstemRegistry) -> None:
+    """200 creates race for 50 places: exactly 50 rows exist, the slot says 50."""
+    limit = 50
+
+    def attempt(i: int) -> bool:
+        try:
+            registry.create(make_row(f"r{i}"), slots={"place:sub:eastus2": limit})
+        except SlotFull:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        outcomes = list(pool.map(attempt, range(200)))
+    assert sum(outcomes) == limit
+    assert registry.slot_usage("place:sub:eastus2") == limit
+    assert registry.counts()["provisioning"] == limit
