@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from controlplane.auth.config import AuthConfig
 from controlplane.errors import SettingsError
 from controlplane.naming import TwinNames
 
@@ -84,6 +85,14 @@ class Settings(BaseModel):
     activity_first_retry_seconds: PositiveSeconds = _env("CP_ACTIVITY_FIRST_RETRY_SECONDS", 5)
     activity_max_attempts: int = Field(default=5, ge=1, le=20, validation_alias=AliasChoices("CP_ACTIVITY_MAX_ATTEMPTS"))
 
+    # Who may call (controlplane.auth.AuthConfig as JSON: OIDC issuers, operator key hashes, App
+    # Service auth). Unset: nobody can authenticate, every API call is 401.
+    auth: AuthConfig | None = Field(default=None, validation_alias=AliasChoices("CP_AUTH"), repr=False)
+    # Live (not deleted) brainstems one owner may hold; 0 = no limit. Operators are exempt unless
+    # CP_OPERATORS_QUOTA_EXEMPT=false.
+    owner_quota: int = Field(default=10, ge=0, le=1_000_000, validation_alias=AliasChoices("CP_OWNER_QUOTA"))
+    operators_quota_exempt: bool = Field(default=True, validation_alias=AliasChoices("CP_OPERATORS_QUOTA_EXEMPT"))
+
     # Flex Consumption targets (azure-flex-*): each app's scale limits (functionAppConfig.scaleAndConcurrency).
     flex_instance_memory_mb: int = Field(default=2048, validation_alias=AliasChoices("CP_FLEX_INSTANCE_MEMORY_MB"))
     flex_maximum_instance_count: int = Field(
@@ -116,6 +125,15 @@ class Settings(BaseModel):
                 "localhost; leave it unset on Azure"
             )
         return value or None
+
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _auth(cls, value: object) -> object:
+        if value is None or isinstance(value, AuthConfig):
+            return value
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("must be a JSON object (see README, Authentication)")
+        return AuthConfig.from_json(value)  # ValueError names the field to fix
 
     @field_validator("registry_table")
     @classmethod

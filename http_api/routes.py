@@ -1,7 +1,8 @@
-"""HTTP-triggered functions under /api/cp. Each route: read -> service -> answer.
+"""HTTP-triggered functions under /api/cp. Each route: authenticate -> read -> service -> answer.
 
-Every route runs inside ``answer()``, which turns our exceptions into problem+json and anything
-unexpected into a bare 500, so no route can leak a stack trace or forget the error contract.
+Every route runs inside ``guarded()`` (sync) or ``guarded_async()``: the doorman names the caller
+first, then our exceptions become problem+json and anything unexpected a bare 500, so no route can
+skip authentication, leak a stack trace or forget the error contract.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from controlplane.brainstem import validate_owner
-from controlplane.errors import ControlPlaneError, InvalidInput
+from controlplane.auth import Forbidden, Principal, can_see, owner_filter_for_list, owner_for_create
+from controlplane.brainstem import Brainstem
+from controlplane.errors import BrainstemNotFound, ControlPlaneError, InvalidInput
 from controlplane.lifecycle import Status
 from controlplane.naming import is_cloud_id
 from controlplane.registry import MAX_PAGE_SIZE, default_registry
@@ -24,11 +26,13 @@ from controlplane.runtime_targets import get_target
 from controlplane.settings import get_settings
 from http_api import service
 from http_api.bodies import parse_create
+from http_api.doorman import authenticate
 from http_api.problems import DependencyUnavailable, internal_error_response, problem_response
 from http_api.service import JobNotFound
 
 logger = logging.getLogger(__name__)
-blueprint = df.Blueprint(http_auth_level=func.AuthLevel.FUNCTION)
+# Anonymous at the host: the doorman authenticates in code (keys, bearer tokens, App Service auth).
+blueprint = df.Blueprint(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 RETRY_AFTER_SECONDS = 10
 JOB_ID_LENGTH = 32
@@ -36,24 +40,28 @@ OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
 _LIST_PARAMS = {"owner", "status", "runtime_target", "limit", "next", "code"}  # `code` carries a function key
 
 
-async def answer(work: Callable[[], Awaitable[func.HttpResponse]]) -> func.HttpResponse:
+Work = Callable[[Principal], func.HttpResponse]
+AsyncWork = Callable[[Principal], Awaitable[func.HttpResponse]]
+
+
+async def guarded_async(req: func.HttpRequest, work: AsyncWork) -> func.HttpResponse:
     try:
-        return await work()
+        return await work(authenticate(req))
     except Exception as exc:  # noqa: BLE001 - the one place that turns every failure into a problem
         return _failure(exc)
 
 
-def answer_now(work: Callable[[], func.HttpResponse]) -> func.HttpResponse:
-    """``answer`` for synchronous routes (the worker runs them on its thread pool)."""
+def guarded(req: func.HttpRequest, work: Work) -> func.HttpResponse:
+    """``guarded_async`` for synchronous routes (the worker runs them on its thread pool)."""
     try:
-        return work()
+        return work(authenticate(req))
     except Exception as exc:  # noqa: BLE001
         return _failure(exc)
 
 
 def _failure(exc: Exception) -> func.HttpResponse:
     if isinstance(exc, ControlPlaneError):
-        return problem_response(exc)
+        return problem_response(exc, getattr(exc, "headers", None))
     logger.exception("unexpected failure", exc_info=exc)
     return internal_error_response()
 
@@ -83,28 +91,29 @@ def is_job_id(value: str) -> bool:
 @blueprint.route(route="cp/brainstems", methods=["POST"])
 @blueprint.durable_client_input(client_name="client")
 async def create_brainstem(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    async def work() -> func.HttpResponse:
+    async def work(principal: Principal) -> func.HttpResponse:
         request = parse_create(req)
-        if request.owner is None:
-            raise InvalidInput("owner", "'owner' is required (e.g. github:wildfeuer05)")
-        accepted = await service.create(request, request.owner, default_registry(), client, get_settings())
+        owner = owner_for_create(principal, request.owner)
+        settings = get_settings()
+        exempt = principal.is_operator and settings.operators_quota_exempt
+        quota = None if exempt or settings.owner_quota == 0 else settings.owner_quota
+        accepted = await service.create(request, owner, default_registry(), client, settings, quota=quota)
         return accepted_response(req, client, accepted)
 
-    return await answer(work)
+    return await guarded_async(req, work)
 
 
 @blueprint.route(route="cp/brainstems", methods=["GET"])
 def list_brainstems(req: func.HttpRequest) -> func.HttpResponse:
-    def work() -> func.HttpResponse:
+    def work(principal: Principal) -> func.HttpResponse:
         unknown = sorted(set(req.params) - _LIST_PARAMS)
         if unknown:
             raise InvalidInput(unknown[0], f"unknown query parameter '{unknown[0]}'; use owner, status, runtime_target, limit, next")
         status = req.params.get("status")
         if status is not None and status not in {s.value for s in Status}:
             raise InvalidInput("status", f"status must be one of: {', '.join(s.value for s in Status)}")
-        owner = req.params.get("owner") or None
         page = default_registry().list(
-            owner=validate_owner(owner) if owner else None,
+            owner=owner_filter_for_list(principal, req.params.get("owner") or None),
             status=Status(status) if status else None,
             runtime_target=_runtime_target(req.params.get("runtime_target")),
             limit=_limit(req.params.get("limit")),
@@ -112,7 +121,7 @@ def list_brainstems(req: func.HttpRequest) -> func.HttpResponse:
         )
         return json_response({"items": [row.to_dict() for row in page.items], "next": page.next})
 
-    return answer_now(work)
+    return guarded(req, work)
 
 
 def _runtime_target(raw: str | None) -> str | None:
@@ -127,40 +136,73 @@ def _limit(raw: str | None) -> int:
     return int(raw)
 
 
+def visible_row(principal: Principal, cloud_id: str) -> Brainstem:
+    """The row, if this caller may see it. Another owner's twin is 'not found', not 'forbidden'."""
+    row = default_registry().get(cloud_id)
+    if not can_see(principal, row.owner):
+        raise BrainstemNotFound(f"no brainstem {cloud_id}", cloud_id=cloud_id)
+    return row
+
+
 @blueprint.route(route="cp/brainstems/{id}", methods=["GET"])
 @blueprint.durable_client_input(client_name="client")
 async def get_brainstem(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    async def work() -> func.HttpResponse:
+    async def work(principal: Principal) -> func.HttpResponse:
         identifier = req.route_params.get("id", "")
         if is_cloud_id(identifier):
-            return json_response(default_registry().get(identifier).to_dict())
+            return json_response(visible_row(principal, identifier).to_dict())
         if is_job_id(identifier):
-            return json_response(await service.job_view(identifier, client))
+            job = await service.job_view(identifier, client)
+            if not can_see(principal, job.get("owner") or ""):
+                raise JobNotFound(f"no job {identifier}", job_id=identifier)
+            return json_response(job)
         raise JobNotFound(
             "an id is a cloud_id (twin-<name>-<hash6>) or a job_id (32 lowercase hex characters)", field="id"
         )
 
-    return await answer(work)
+    return await guarded_async(req, work)
 
 
 @blueprint.route(route="cp/brainstems/{cloud_id}", methods=["DELETE"])
 @blueprint.durable_client_input(client_name="client")
 async def delete_brainstem(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    async def work() -> func.HttpResponse:
-        cloud_id = req.route_params.get("cloud_id", "")
-        if not is_cloud_id(cloud_id):
-            raise JobNotFound("DELETE takes a cloud_id (twin-<name>-<hash6>)", field="cloud_id")
+    async def work(principal: Principal) -> func.HttpResponse:
+        cloud_id = _cloud_id(req)
+        visible_row(principal, cloud_id)
         accepted = await service.delete(cloud_id, default_registry(), client, get_settings())
         return accepted_response(req, client, accepted)
 
-    return await answer(work)
+    return await guarded_async(req, work)
+
+
+@blueprint.route(route="cp/brainstems/{cloud_id}/wake", methods=["POST"])
+def wake_brainstem(req: func.HttpRequest) -> func.HttpResponse:
+    """Probe an active twin's URL once, so a cold Consumption app boots for its caller.
+
+    The control plane never proxies the twin's traffic: it answers the URL and how long the wake took.
+    """
+
+    def work(principal: Principal) -> func.HttpResponse:
+        row = visible_row(principal, _cloud_id(req))
+        return json_response(service.wake(row, default_registry()))
+
+    return guarded(req, work)
+
+
+def _cloud_id(req: func.HttpRequest) -> str:
+    cloud_id = req.route_params.get("cloud_id", "")
+    if not is_cloud_id(cloud_id):
+        raise JobNotFound("this route takes a cloud_id (twin-<name>-<hash6>)", field="cloud_id")
+    return cloud_id
 
 
 @blueprint.route(route="cp/health", methods=["GET"])
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    """Fleet counts (16 count shards: O(1) at any fleet size) and whether the registry answers."""
+    """Fleet counts (16 count shards: O(1) at any fleet size) and whether the registry answers. Operators only."""
 
-    def work() -> func.HttpResponse:
+    def work(principal: Principal) -> func.HttpResponse:
+        if not principal.is_operator:
+            raise Forbidden("fleet health is for operators")
         try:
             counts = default_registry().counts()
         except ControlPlaneError:
@@ -170,10 +212,10 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
             raise DependencyUnavailable("Table Storage (the registry) does not answer", dependency="registry") from None
         return json_response({**counts, "registry": "ok"})
 
-    return answer_now(work)
+    return guarded(req, work)
 
 
 @blueprint.route(route="cp/openapi.yaml", methods=["GET"])
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
+    """The API's contract: public, like any published API description."""
     return func.HttpResponse(OPENAPI_PATH.read_bytes(), status_code=200, mimetype="application/yaml")
-

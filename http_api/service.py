@@ -15,7 +15,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from controlplane.brainstem import Brainstem, utc_now
-from controlplane.errors import BrainstemExists, ControlPlaneError, InvalidInput
+from controlplane.errors import BrainstemExists, ControlPlaneError, InvalidInput, SlotFull
 from controlplane.jobs import Policy, TwinJob
 from controlplane.lifecycle import Status
 from controlplane.naming import twin_names
@@ -34,6 +34,18 @@ class NameTaken(ControlPlaneError):
     status = 409
     type = "already-exists"
     title = "Brainstem already exists"
+
+
+class QuotaExceeded(ControlPlaneError):
+    status = 429
+    type = "quota-exceeded"
+    title = "Quota exceeded"
+
+
+class NotActive(ControlPlaneError):
+    status = 409
+    type = "not-active"
+    title = "Brainstem not active"
 
 
 class JobNotFound(ControlPlaneError):
@@ -74,9 +86,38 @@ async def _job_exists(client: df.DurableOrchestrationClient, job_id: str) -> boo
     return bool(status) and status.runtime_status is not None
 
 
+def owner_slot(owner: str) -> str:
+    return f"owner:{owner}"
+
+
 async def create(
-    request: CreateRequest, owner: str, registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings
+    request: CreateRequest,
+    owner: str,
+    registry: BrainstemRegistry,
+    client: df.DurableOrchestrationClient,
+    settings: Settings,
+    *,
+    quota: int | None = None,
 ) -> Accepted:
+    """Accept a twin: reserve its capacity and write its row, then start provisioning.
+
+    ``quota`` is how many live twins ``owner`` may hold (None: no limit).
+    """
+    slots = {owner_slot(owner): quota} if quota is not None else {}
+    try:
+        return await _create(request, owner, registry, client, settings, slots)
+    except SlotFull as full:
+        raise QuotaExceeded(
+            f"{owner} already has {full.used} live brainstems; the limit is {full.limit}. Delete one first.",
+            limit=full.limit,
+            count=full.used,
+        ) from None
+
+
+async def _create(
+    request: CreateRequest, owner: str, registry: BrainstemRegistry, client: df.DurableOrchestrationClient,
+    settings: Settings, slots: dict[str, int],
+) -> Accepted:  # fmt: skip
     names = twin_names(request.name)
     region = (request.region or settings.default_region).lower()
     if region not in settings.allowed_regions:
@@ -92,10 +133,11 @@ async def create(
     }
     try:
         row = registry.create(
-            Brainstem(cloud_id=names.cloud_id, name=names.name, status=Status.PROVISIONING, created_at=now, last_seen=now, **fields)
+            Brainstem(cloud_id=names.cloud_id, name=names.name, status=Status.PROVISIONING, created_at=now, last_seen=now, **fields),
+            slots=slots,
         )
     except BrainstemExists:
-        row = await _reuse_existing(names.cloud_id, owner, fields, registry, client, settings)
+        row = await _reuse_existing(names.cloud_id, owner, fields, slots, registry, client)
         if row is None:  # a provisioning row whose job never started: start it now
             row = registry.get(names.cloud_id)
             await client.start_new(PROVISION, row.job_id, job_for(row, settings).to_input())
@@ -105,17 +147,17 @@ async def create(
 
 
 async def _reuse_existing(
-    cloud_id: str, owner: str, fields: dict[str, Any], registry: BrainstemRegistry,
-    client: df.DurableOrchestrationClient, settings: Settings,
+    cloud_id: str, owner: str, fields: dict[str, Any], slots: dict[str, int], registry: BrainstemRegistry,
+    client: df.DurableOrchestrationClient,
 ) -> Brainstem | None:  # fmt: skip
     """Errored -> re-provision; deleted -> provision anew; live -> 409 (None: restart its lost job)."""
     existing = registry.get(cloud_id)
     if existing.status == Status.DELETED:
-        return registry.restart(cloud_id, **fields)
+        return registry.restart(cloud_id, slots=slots, **fields)
     if existing.owner != owner:
         raise NameTaken(f"the twin name {existing.name} is taken by another owner; choose another name", field="name")
     if existing.status == Status.ERRORED:
-        return registry.restart(cloud_id, **fields)
+        return registry.restart(cloud_id, slots={**slots, **_held(existing, slots)}, **fields)
     if existing.status == Status.PROVISIONING and not await _job_exists(client, existing.job_id):
         return None
     raise NameTaken(
@@ -124,6 +166,34 @@ async def _reuse_existing(
         job_id=existing.job_id,
         current_status=existing.status.value,
     )
+
+
+def _held(row: Brainstem, wanted: dict[str, int]) -> dict[str, int]:
+    """Slots the row holds that the new request does not name: kept (their limit is not re-checked)."""
+    return {key: 0 for key in row.slots if key not in wanted}
+
+
+WAKE_TIMEOUT_SECONDS = 60
+
+
+def wake(row: Brainstem, registry: BrainstemRegistry) -> dict[str, Any]:
+    """One GET of an active twin's URL (a cold app boots on it); how long it took and what it said."""
+    import time
+
+    import requests
+
+    if row.status != Status.ACTIVE or not row.url:
+        raise NotActive(f"{row.cloud_id} is {row.status.value}; only an active brainstem can be woken", cloud_id=row.cloud_id)
+    started = time.monotonic()
+    try:
+        status: int | None = requests.get(row.url, timeout=WAKE_TIMEOUT_SECONDS, allow_redirects=False).status_code
+    except requests.RequestException:
+        status = None
+    elapsed_ms = round((time.monotonic() - started) * 1000)
+    awake = status is not None and status < 500
+    if awake:
+        registry.touch(row.cloud_id)
+    return {"cloud_id": row.cloud_id, "url": row.url, "awake": awake, "status": status, "elapsed_ms": elapsed_ms}
 
 
 def claim_for_teardown(cloud_id: str, registry: BrainstemRegistry, settings: Settings) -> tuple[TwinJob, bool]:

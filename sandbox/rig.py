@@ -10,11 +10,13 @@ from __future__ import annotations
 import functools
 import json
 import os
+import secrets
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import azure.functions as func
 
+from controlplane.auth import hash_api_key
 from sandbox.arm import ArmStandIn
 from sandbox.brainstems import BrainstemHosts, site_exists_in
 from sandbox.durable import DurableClientServer, OrchestrationDriver
@@ -55,6 +57,7 @@ class ControlPlaneRig:
         clock: Clock | None = None,
         settings: Mapping[str, str] | None = None,
         activity_workers: int = 16,
+        operator_key: str | None = None,
     ) -> None:
         self.storage_connection = storage_connection
         self.table_name = table_name
@@ -62,6 +65,8 @@ class ControlPlaneRig:
         self.clock = clock
         self.extra_settings = dict(settings or {})
         self.activity_workers = activity_workers
+        # The operator API key this control plane accepts (only its hash goes into CP_AUTH).
+        self.operator_key = operator_key or secrets.token_urlsafe(24)
         self.brainstems: BrainstemHosts | None = None
         self.driver: OrchestrationDriver | None = None
         self.durable: DurableClientServer | None = None
@@ -93,6 +98,7 @@ class ControlPlaneRig:
             "CP_READINESS_PROBE_INTERVAL_SECONDS": "5",
             "CP_READINESS_TIMEOUT_SECONDS": "120",
             "CP_TEARDOWN_POLL_INTERVAL_SECONDS": "5",
+            "CP_AUTH": json.dumps({"operator_key_hashes": [hash_api_key(self.operator_key)]}),
             **self.extra_settings,
         }
 

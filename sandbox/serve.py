@@ -39,28 +39,30 @@ SANDBOX_SETTINGS = {
 }
 
 
-def banner(base: str) -> str:
+def banner(base: str, key: str) -> str:
+    auth = f"-H 'x-api-key: {key}'"
     return "\n".join(
         [
             f"ready: Twin Stack control plane (offline sandbox) at {base}/api/cp",
+            f"operator API key for this run: {key}",
             "try:",
-            f"  curl -s -X POST {base}/api/cp/brainstems -H 'Content-Type: application/json' "
+            f"  curl -s -X POST {base}/api/cp/brainstems {auth} -H 'Content-Type: application/json' "
             "-d '{\"name\": \"kody\", \"owner\": \"github:you\"}'",
-            f"  curl -s {base}/api/cp/brainstems/twin-kody-e89834",
-            f"  curl -s {base}/api/cp/health",
-            f"or the CLI: .venv/bin/twinctl --url {base} create kody --owner github:you --wait",
+            f"  curl -s {base}/api/cp/brainstems/twin-kody-e89834 {auth}",
+            f"  curl -s {base}/api/cp/health {auth}",
+            f"or the CLI: TWINCTL_KEY={key} .venv/bin/twinctl --url {base} create kody --owner github:you --wait",
             "Ctrl-C stops everything.",
         ]
     )
 
 
-async def serve(front: FrontDoor, started: float) -> None:
+async def serve(front: FrontDoor, key: str, started: float) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await front.start()
-    print(banner(front.base_url), flush=True)
+    print(banner(front.base_url, key), flush=True)
     print(f"(ready in {time.monotonic() - started:.1f}s)", flush=True)
     try:
         await stop.wait()
@@ -79,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     azurite = start_azurite()
     rig = ControlPlaneRig(
         azurite.connection_string,
+        operator_key=os.environ.get("CP_SANDBOX_OPERATOR_KEY"),
         arm=ArmStandIn(latency=STEP_LATENCY, latency_scale=args.latency_scale),
         clock=WallClock(),
         settings=SANDBOX_SETTINGS,
@@ -88,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         assert rig.brainstems is not None and rig.durable is not None
         rig.brainstems.cold_starts = 1  # a new Consumption app answers 503 once while it boots
         front = FrontDoor(http_routes(app_functions().values()), rig.call, rig.durable.base_url, port=args.port)
-        asyncio.run(serve(front, started))
+        asyncio.run(serve(front, rig.operator_key, started))
     except OSError as exc:
         print(f"error: cannot serve on port {args.port} ({exc.strerror}); set PORT=... to use another", file=sys.stderr)
         return 1

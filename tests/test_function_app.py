@@ -17,6 +17,7 @@ def test_function_app_loads_and_registers_its_functions() -> None:
         "list_brainstems": ("cp/brainstems", ["GET"]),
         "get_brainstem": ("cp/brainstems/{id}", ["GET"]),
         "delete_brainstem": ("cp/brainstems/{cloud_id}", ["DELETE"]),
+        "wake_brainstem": ("cp/brainstems/{cloud_id}/wake", ["POST"]),
         "health": ("cp/health", ["GET"]),
         "openapi": ("cp/openapi.yaml", ["GET"]),
     }

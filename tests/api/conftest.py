@@ -22,6 +22,7 @@ ROUTES = [
     ("GET", r"/api/cp/brainstems", "list_brainstems", {}),
     ("GET", r"/api/cp/brainstems/(?P<id>[^/]+)", "get_brainstem", {}),
     ("DELETE", r"/api/cp/brainstems/(?P<cloud_id>[^/]+)", "delete_brainstem", {}),
+    ("POST", r"/api/cp/brainstems/(?P<cloud_id>[^/]+)/wake", "wake_brainstem", {}),
     ("GET", r"/api/cp/health", "health", {}),
     ("GET", r"/api/cp/openapi.yaml", "openapi", {}),
 ]
@@ -43,14 +44,20 @@ class Answer:
 
 
 class Api:
-    def __init__(self, rig: ControlPlaneRig) -> None:
+    """Calls as one caller: the rig's operator by default, or whatever ``credentials`` headers say."""
+
+    def __init__(self, rig: ControlPlaneRig, credentials: dict[str, str] | None = None) -> None:
         self.rig = rig
+        self.credentials = {"x-api-key": rig.operator_key} if credentials is None else credentials
+
+    def as_caller(self, credentials: dict[str, str]) -> "Api":
+        return Api(self.rig, credentials)
 
     def request(
         self, method: str, path: str, *, body: bytes | None = None, json_body: Any = None,
         params: dict[str, str] | None = None, headers: dict[str, str] | None = None,
     ) -> Answer:  # fmt: skip
-        headers = dict(headers or {})
+        headers = {**self.credentials, **(headers or {})}
         if json_body is not None:
             body = json.dumps(json_body).encode()
             headers.setdefault("Content-Type", "application/json")

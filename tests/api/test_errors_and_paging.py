@@ -28,7 +28,7 @@ def assert_nothing_written(api: Api) -> None:
         (b'{"name": "kody", "owner": "github:a", "' + b"x" * 20_000 + b'": 1}', {"Content-Type": "application/json"}, 413, None, "limit is 16384"),
         (b'{"name": "kody", "owner": "github:a", "colour": "red"}', {"Content-Type": "application/json"}, 400, "colour", "unknown field 'colour'"),
         (b'{"owner": "github:a"}', {"Content-Type": "application/json"}, 400, "name", "'name' is required"),
-        (b'{"name": "kody"}', {"Content-Type": "application/json"}, 400, "owner", "'owner' is required"),
+        (b'{"name": "kody"}', {"Content-Type": "application/json"}, 400, "owner", "owner is required when an operator creates"),
         (b'{"name": "Kody", "owner": "github:a"}', {"Content-Type": "application/json"}, 400, "name", "lowercase letters a-z and digits 0-9"),
         (b'{"name": "abcdefghijklm", "owner": "github:a"}', {"Content-Type": "application/json"}, 400, "name", "the maximum is 12"),
         (b'{"name": 42, "owner": "github:a"}', {"Content-Type": "application/json"}, 400, "name", "must be a string"),

@@ -52,7 +52,7 @@ def alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[tuple[subprocess.Popen[str], str]]:
+def sandbox() -> Iterator[tuple[subprocess.Popen[str], str, str]]:
     port = free_port()
     env = {**os.environ, "CP_SANDBOX_LATENCY_SCALE": "0.2"}
     env.pop("CP_TEST_STORAGE_CONNECTION", None)
@@ -60,37 +60,42 @@ def sandbox() -> Iterator[tuple[subprocess.Popen[str], str]]:
         [sys.executable, "-m", "sandbox.serve", "--port", str(port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    lines = []
+    lines, key = [], ""
     deadline = time.monotonic() + 60
     assert process.stdout is not None
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         lines.append(line)
-        if line.startswith("ready:"):
+        if line.startswith("operator API key for this run:"):
+            key = line.split(":", 1)[1].strip()
+        if line.startswith("try:"):
             break
         assert line or process.poll() is None, "".join(lines)
     else:
         process.kill()
         pytest.fail("sandbox never became ready:\n" + "".join(lines))
     try:
-        yield process, f"http://127.0.0.1:{port}"
+        assert key, "".join(lines)
+        yield process, f"http://127.0.0.1:{port}", key
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
 
 
-def twinctl(base: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TWINCTL_")} | {"TWINCTL_URL": base}
+def twinctl(base: str, key: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TWINCTL_")} | {"TWINCTL_URL": base, "TWINCTL_KEY": key}
     return subprocess.run([sys.executable, "-m", "twinctl", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def test_the_sandbox_end_to_end_through_the_cli(sandbox: tuple[subprocess.Popen[str], str]) -> None:
-    process, base = sandbox
+def test_the_sandbox_end_to_end_through_the_cli(sandbox: tuple[subprocess.Popen[str], str, str]) -> None:
+    process, base, key = sandbox
+    auth = {"x-api-key": key}
+    assert requests.get(f"{base}/api/cp/health", timeout=5).status_code == 401  # no key, no entry
 
     with ThreadPoolExecutor(2) as pool:
         kody, molly = pool.map(
-            lambda name: twinctl(base, "create", name, "--owner", f"github:{name}", "--wait"), ["kody", "molly"]
+            lambda name: twinctl(base, key, "create", name, "--owner", f"github:{name}", "--wait"), ["kody", "molly"]
         )
     for result, cloud_id in ((kody, "twin-kody-e89834"), (molly, "twin-molly-4181ee")):
         assert result.returncode == 0, result.stderr
@@ -98,28 +103,28 @@ def test_the_sandbox_end_to_end_through_the_cli(sandbox: tuple[subprocess.Popen[
         assert "\n" not in url and url.endswith(f"/{cloud_id}/")
         assert requests.get(url, timeout=5).json() == {"brainstem": cloud_id, "status": "ok"}
 
-    listed = twinctl(base, "list", "--json")
+    listed = twinctl(base, key, "list", "--json")
     assert listed.returncode == 0, listed.stderr
     assert [row["cloud_id"] for row in json.loads(listed.stdout)] == ["twin-kody-e89834", "twin-molly-4181ee"]
-    health = requests.get(f"{base}/api/cp/health", timeout=5).json()
+    health = requests.get(f"{base}/api/cp/health", headers=auth, timeout=5).json()
     assert (health["total"], health["active"]) == (2, 2)
 
-    again = twinctl(base, "create", "kody", "--owner", "github:kody")
+    again = twinctl(base, key, "create", "kody", "--owner", "github:kody")
     assert again.returncode == 4 and again.stderr.startswith("error:")
 
-    deleted = twinctl(base, "delete", "twin-kody-e89834", "--wait")
+    deleted = twinctl(base, key, "delete", "twin-kody-e89834", "--wait")
     assert deleted.returncode == 0 and deleted.stdout.strip() == "twin-kody-e89834", deleted.stderr
-    health = requests.get(f"{base}/api/cp/health", timeout=5).json()
+    health = requests.get(f"{base}/api/cp/health", headers=auth, timeout=5).json()
     assert (health["total"], health["active"], health["deleted"]) == (2, 1, 1)
 
     # The Durable status URL a caller gets back answers on the same origin, as under Core Tools.
-    created = requests.post(f"{base}/api/cp/brainstems", json={"name": "ada", "owner": "github:ada"}, timeout=10)
+    created = requests.post(f"{base}/api/cp/brainstems", json={"name": "ada", "owner": "github:ada"}, headers=auth, timeout=10)
     assert created.status_code == 202
     status = requests.get(created.headers["Location"], timeout=10)
     assert status.status_code in (200, 202) and status.json()["instanceId"] == created.json()["job_id"]
-    assert twinctl(base, "wait", created.json()["job_id"]).returncode == 0
+    assert twinctl(base, key, "wait", created.json()["job_id"]).returncode == 0
 
-    assert twinctl(base, "get", "twin-nobody-000000").returncode in (2, 3)
+    assert twinctl(base, key, "get", "twin-nobody-000000").returncode in (2, 3)
 
     children = descendants(process.pid)
     assert children, "the sandbox should have started Azurite"
