@@ -21,9 +21,15 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from controlplane.auth.config import AuthConfig
 from controlplane.errors import SettingsError
 from controlplane.naming import TwinNames
+from controlplane.placement import (
+    AZURE_RESOURCE_GROUPS_PER_SUBSCRIPTION,
+    AZURE_STORAGE_ACCOUNTS_PER_REGION,
+    PoolSubscription,
+)
 
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,50}")  # leaves room for the derived table suffixes
 _REGION = re.compile(r"[a-z0-9]{2,40}")
+_POOL_FIELDS = frozenset({"subscription_id", "regions", "max_twins_per_region", "max_resource_groups"})
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 DEFAULT_REGIONS = (
@@ -53,11 +59,19 @@ class Settings(BaseModel):
     task_hub: str = _env("CP_TASK_HUB", "TwinStackControlPlane")
 
     subscription_id: str = _env("CP_SUBSCRIPTION_ID")
+    # The subscriptions twins are placed in (JSON list of {subscription_id, regions,
+    # max_twins_per_region, max_resource_groups}); unset: CP_SUBSCRIPTION_ID with every allowed region.
+    subscription_pool_setting: tuple[PoolSubscription, ...] | None = Field(
+        default=None, validation_alias=AliasChoices("CP_SUBSCRIPTION_POOL")
+    )
     arm_endpoint: str = _env("CP_ARM_ENDPOINT", "https://management.azure.com")
     # "default": DefaultAzureCredential (managed identity on Azure, az login locally).
     # "sandbox": a fixed token, accepted only for a loopback ARM endpoint (the offline stand-in).
     arm_credential: Literal["default", "sandbox"] = _env("CP_ARM_CREDENTIAL", "default")
     arm_ca_bundle: str | None = _env("CP_ARM_CA_BUNDLE", None)
+    # This process's ARM write budget per subscription (ARM grants 10/s, 200 burst): see write_budget.
+    arm_writes_per_second: float = Field(default=8, gt=0, le=10_000, validation_alias=AliasChoices("CP_ARM_WRITES_PER_SECOND"))
+    arm_write_burst: int = Field(default=150, ge=1, le=100_000, validation_alias=AliasChoices("CP_ARM_WRITE_BURST"))
     # How long the SDK waits between polls of a long-running operation when ARM sends no Retry-After.
     arm_polling_interval_seconds: float = Field(default=30, ge=0, le=300, validation_alias=AliasChoices("CP_ARM_POLLING_INTERVAL_SECONDS"))
 
@@ -135,6 +149,34 @@ class Settings(BaseModel):
             raise ValueError("must be a JSON object (see README, Authentication)")
         return AuthConfig.from_json(value)  # ValueError names the field to fix
 
+    @field_validator("subscription_pool_setting", mode="before")
+    @classmethod
+    def _pool(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        try:
+            entries = json.loads(value) if isinstance(value, str) else value
+        except json.JSONDecodeError:
+            raise ValueError("must be a JSON list of {subscription_id, regions, ...}") from None
+        if not isinstance(entries, list) or not entries:
+            raise ValueError("must be a non-empty JSON list of {subscription_id, regions, ...}")
+        pool = []
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict) or set(entry) - _POOL_FIELDS or "subscription_id" not in entry:
+                raise ValueError(f"[{index}] must be an object with subscription_id, regions and optional limits ({', '.join(sorted(_POOL_FIELDS))})")
+            if not _GUID.fullmatch(str(entry["subscription_id"])):
+                raise ValueError(f"[{index}].subscription_id must be a subscription GUID")
+            regions = entry.get("regions")
+            if not isinstance(regions, list) or not regions or not all(isinstance(r, str) and _REGION.fullmatch(r) for r in regions):
+                raise ValueError(f"[{index}].regions must be a non-empty list of region names")
+            limits = {k: entry[k] for k in ("max_twins_per_region", "max_resource_groups") if k in entry}
+            for key, limit in limits.items():
+                ceiling = AZURE_STORAGE_ACCOUNTS_PER_REGION * 2 if key == "max_twins_per_region" else AZURE_RESOURCE_GROUPS_PER_SUBSCRIPTION
+                if not isinstance(limit, int) or not 1 <= limit <= ceiling:
+                    raise ValueError(f"[{index}].{key} must be a whole number from 1 to {ceiling}")
+            pool.append(PoolSubscription(str(entry["subscription_id"]).lower(), tuple(r.lower() for r in regions), **limits))
+        return tuple(pool)
+
     @field_validator("registry_table")
     @classmethod
     def _table_name(cls, value: str) -> str:
@@ -209,6 +251,11 @@ class Settings(BaseModel):
                 "CP_ARM_CREDENTIAL=sandbox is only for a loopback ARM stand-in; use 'default' for Azure",
                 setting="CP_ARM_CREDENTIAL",
             )
+
+    @property
+    def subscription_pool(self) -> tuple[PoolSubscription, ...]:
+        """The placement pool: CP_SUBSCRIPTION_POOL, or CP_SUBSCRIPTION_ID in every allowed region."""
+        return self.subscription_pool_setting or (PoolSubscription(self.subscription_id, self.allowed_regions),)
 
     @property
     def owner_index_table(self) -> str:

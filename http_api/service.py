@@ -19,6 +19,7 @@ from controlplane.errors import BrainstemExists, ControlPlaneError, InvalidInput
 from controlplane.jobs import Policy, TwinJob
 from controlplane.lifecycle import Status
 from controlplane.naming import twin_names
+from controlplane.placement import DEFAULT_MAX_RESOURCE_GROUPS, DEFAULT_MAX_TWINS_PER_REGION, Placement, candidates
 from controlplane.registry import BrainstemRegistry
 from controlplane.settings import Settings
 from http_api.bodies import CreateRequest
@@ -40,6 +41,12 @@ class QuotaExceeded(ControlPlaneError):
     status = 429
     type = "quota-exceeded"
     title = "Quota exceeded"
+
+
+class PoolExhausted(ControlPlaneError):
+    status = 503
+    type = "capacity-exhausted"
+    title = "No subscription has room"
 
 
 class NotActive(ControlPlaneError):
@@ -99,72 +106,107 @@ async def create(
     *,
     quota: int | None = None,
 ) -> Accepted:
-    """Accept a twin: reserve its capacity and write its row, then start provisioning.
+    """Accept a twin: place it, reserve its capacity and write its row, then start provisioning.
 
     ``quota`` is how many live twins ``owner`` may hold (None: no limit).
     """
-    slots = {owner_slot(owner): quota} if quota is not None else {}
-    try:
-        return await _create(request, owner, registry, client, settings, slots)
-    except SlotFull as full:
-        raise QuotaExceeded(
-            f"{owner} already has {full.used} live brainstems; the limit is {full.limit}. Delete one first.",
-            limit=full.limit,
-            count=full.used,
-        ) from None
-
-
-async def _create(
-    request: CreateRequest, owner: str, registry: BrainstemRegistry, client: df.DurableOrchestrationClient,
-    settings: Settings, slots: dict[str, int],
-) -> Accepted:  # fmt: skip
     names = twin_names(request.name)
-    region = (request.region or settings.default_region).lower()
-    if region not in settings.allowed_regions:
-        raise InvalidInput("region", f"region must be one of: {', '.join(settings.allowed_regions)}")
-    now = utc_now()
+    region = request.region.lower() if request.region else None
+    pool_regions = sorted({r for entry in settings.subscription_pool for r in entry.regions})
+    if region is not None and region not in pool_regions:
+        raise InvalidInput("region", f"region must be one of: {', '.join(pool_regions)}")
+    quota_slots = {owner_slot(owner): quota} if quota is not None else {}
     fields: dict[str, Any] = {
         "owner": owner,
-        "region": region,
         "runtime_target": request.runtime_target or settings.default_runtime_target,
         "deploy_ref": request.deploy_ref or settings.default_deploy_ref,
         "job_id": new_job_id(),
-        "subscription_id": settings.subscription_id,
     }
     try:
-        row = registry.create(
-            Brainstem(cloud_id=names.cloud_id, name=names.name, status=Status.PROVISIONING, created_at=now, last_seen=now, **fields),
-            slots=slots,
-        )
+        row = _place(names.cloud_id, names.name, fields, region, quota_slots, registry, settings, existing=None)
     except BrainstemExists:
-        row = await _reuse_existing(names.cloud_id, owner, fields, slots, registry, client)
-        if row is None:  # a provisioning row whose job never started: start it now
-            row = registry.get(names.cloud_id)
-            await client.start_new(PROVISION, row.job_id, job_for(row, settings).to_input())
-            return Accepted(row.job_id, row)
+        existing = registry.get(names.cloud_id)
+        if existing.status == Status.PROVISIONING and existing.owner == owner and not await _job_exists(client, existing.job_id):
+            row = existing  # its row was written but its job never started: start that job now
+        else:
+            row = _reprovision(existing, owner, fields, region, quota_slots, registry, settings)
     await client.start_new(PROVISION, row.job_id, job_for(row, settings).to_input())
     return Accepted(row.job_id, row)
 
 
-async def _reuse_existing(
-    cloud_id: str, owner: str, fields: dict[str, Any], slots: dict[str, int], registry: BrainstemRegistry,
-    client: df.DurableOrchestrationClient,
-) -> Brainstem | None:  # fmt: skip
-    """Errored -> re-provision; deleted -> provision anew; live -> 409 (None: restart its lost job)."""
-    existing = registry.get(cloud_id)
+def _place(
+    cloud_id: str, name: str, fields: dict[str, Any], region: str | None, quota_slots: dict[str, int],
+    registry: BrainstemRegistry, settings: Settings, *, existing: Brainstem | None,
+) -> Brainstem:  # fmt: skip
+    """Write the row in the first place of the pool with room (a new row, or a deleted one anew)."""
+    full: list[SlotFull] = []
+    for place in candidates(settings.subscription_pool, cloud_id=cloud_id, region=region, default_region=settings.default_region):
+        slots = {**quota_slots, **place.slots()}
+        placed = {"region": place.region, "subscription_id": place.subscription_id}
+        try:
+            if existing is None:
+                now = utc_now()
+                row = Brainstem(cloud_id=cloud_id, name=name, status=Status.PROVISIONING, created_at=now, last_seen=now, **fields, **placed)
+                return registry.create(row, slots=slots)
+            return registry.restart(cloud_id, slots=slots, **fields, **placed)
+        except SlotFull as exc:
+            if exc.key in quota_slots:
+                raise _quota_exceeded(fields["owner"], exc) from None
+            full.append(exc)
+    where = f"in {region}" if region else "in any region of the pool"
+    counts = "; ".join(f"{f.key.removeprefix('place:')} holds {f.used} of {f.limit}" for f in full)
+    raise PoolExhausted(
+        f"no subscription has room for another twin {where} ({counts}). Add a subscription to CP_SUBSCRIPTION_POOL, "
+        "raise its limits, or delete twins.",
+        region=region,
+        places=[{"slot": f.key.removeprefix("place:"), "limit": f.limit, "count": f.used} for f in full],
+    )
+
+
+def _reprovision(
+    existing: Brainstem, owner: str, fields: dict[str, Any], region: str | None, quota_slots: dict[str, int],
+    registry: BrainstemRegistry, settings: Settings,
+) -> Brainstem:  # fmt: skip
+    """Errored -> provision again where it is; deleted -> provision anew (placed afresh); live -> 409."""
+    cloud_id = existing.cloud_id
     if existing.status == Status.DELETED:
-        return registry.restart(cloud_id, slots=slots, **fields)
+        return _place(cloud_id, existing.name, fields, region, quota_slots, registry, settings, existing=existing)
     if existing.owner != owner:
         raise NameTaken(f"the twin name {existing.name} is taken by another owner; choose another name", field="name")
-    if existing.status == Status.ERRORED:
-        return registry.restart(cloud_id, slots={**slots, **_held(existing, slots)}, **fields)
-    if existing.status == Status.PROVISIONING and not await _job_exists(client, existing.job_id):
-        return None
-    raise NameTaken(
-        f"{cloud_id} is already {existing.status.value} (job {existing.job_id}); poll that job or delete the twin first",
-        cloud_id=cloud_id,
-        job_id=existing.job_id,
-        current_status=existing.status.value,
+    if existing.status != Status.ERRORED:
+        raise NameTaken(
+            f"{cloud_id} is already {existing.status.value} (job {existing.job_id}); poll that job or delete the twin first",
+            cloud_id=cloud_id,
+            job_id=existing.job_id,
+            current_status=existing.status.value,
+        )
+    if region is not None and region != existing.region:
+        raise NameTaken(f"{cloud_id} exists in {existing.region}; delete it before provisioning it in {region}", field="region")
+    # Its resources (if any) are where it is: it keeps its subscription and region.
+    place = _placement_of(existing, settings)
+    slots = {**quota_slots, **place.slots()}
+    slots.update(_held(existing, slots))
+    try:
+        return registry.restart(cloud_id, slots=slots, region=existing.region, subscription_id=place.subscription_id, **fields)
+    except SlotFull as exc:
+        if exc.key in quota_slots:
+            raise _quota_exceeded(owner, exc) from None
+        raise PoolExhausted(f"{exc.key.removeprefix('place:')} holds {exc.used} of {exc.limit}; delete twins there first") from None
+
+
+def _placement_of(row: Brainstem, settings: Settings) -> Placement:
+    subscription = row.subscription_id or settings.subscription_id
+    entry = next((e for e in settings.subscription_pool if e.subscription_id == subscription), None)
+    if entry is None:
+        return Placement(subscription, row.region, DEFAULT_MAX_TWINS_PER_REGION, DEFAULT_MAX_RESOURCE_GROUPS)
+    return Placement(subscription, row.region, entry.max_twins_per_region, entry.max_resource_groups)
+
+
+def _quota_exceeded(owner: str, full: SlotFull) -> QuotaExceeded:
+    return QuotaExceeded(
+        f"{owner} already has {full.used} live brainstems; the limit is {full.limit}. Delete one first.",
+        limit=full.limit,
+        count=full.used,
     )
 
 
