@@ -3,8 +3,9 @@
 Each is idempotent (ARM PUT is create-or-update; registry transitions to the status a row already
 has are no-ops), because Durable runs an activity at least once. Each first checks the fence: the
 row must still be provisioning and belong to this job, so a twin whose teardown has begun gets no
-new resources. Secrets (the storage key, the operator's env-key values) are read here, sent to
-ARM, and never returned: Durable would keep a return value in its history.
+new resources. Secrets (a Consumption app's storage key, the operator's env-key values) are read
+here, sent to ARM, and never returned: Durable would keep a return value in its history. A Flex
+app gets no key at all (controlplane/runtime_targets.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import azure.durable_functions as df
 import requests
 
-from controlplane import function_apps, resource_groups, storage_accounts
+from controlplane import resource_groups, storage_accounts
 from controlplane.arm_clients import arm_clients
 from activities.steps import run_step
 from controlplane.arm_errors import StepError
@@ -72,21 +73,18 @@ def ensure_storage_account(job: dict[str, Any]) -> dict[str, Any]:
 
 @blueprint.activity_trigger(input_name="job")
 def ensure_function_app(job: dict[str, Any]) -> dict[str, Any]:
+    """Plan, site and whatever else the twin's runtime target needs (Flex: container, roles, code)."""
     twin = TwinJob.from_input(job)
     settings = get_settings()
     target = get_target(twin.runtime_target)
 
     def action(names: TwinNames) -> dict[str, Any]:
-        clients = arm_clients(twin.subscription_id)
-        platform = target.app_settings(
-            storage_connection=storage_accounts.storage_connection_string(clients, names),
-            package_url=settings.package_url(twin.deploy_ref),
-        )
         operator = {k: v for k, v in settings.env_keys.items() if k not in _RESERVED_SETTINGS}
-        host = function_apps.ensure_function_app(
-            clients, names, target, region=twin.region, tags=_tags(twin, names), app_settings={**operator, **platform}
-        )
-        return {"host": host, "settings": sorted({**operator, **platform})}  # names only, never values
+        built = target.build(
+            arm_clients(twin.subscription_id), names, region=twin.region, tags=_tags(twin, names),
+            deploy_ref=twin.deploy_ref, package_url=settings.package_url(twin.deploy_ref), operator_settings=operator,
+        )  # fmt: skip
+        return built.to_result()  # setting names only, never values
 
     return _provision_step("function_app", twin, action)
 
@@ -121,8 +119,13 @@ def mark_errored(failure: dict[str, Any]) -> dict[str, Any]:
     """Record a failed step on the row (kept for the operator: step, ARM code and message)."""
     twin = TwinJob.from_input(failure["job"])
     error = StepError(**failure["error"])
+    # ARM refused the resource group itself (a 4xx, not a lost answer): nothing of this twin exists,
+    # so its capacity goes back to the pool until it is provisioned again.
+    nothing_created = error.step == "resource_group" and not error.transient
     try:
-        default_registry().transition(twin.cloud_id, Status.ERRORED, for_job=twin.job_id, error=error.to_dict())
+        default_registry().transition(
+            twin.cloud_id, Status.ERRORED, for_job=twin.job_id, error=error.to_dict(), release_slots=nothing_created
+        )
     except ConcurrentUpdate:
         return {"fenced": True}
     return {"recorded": True}

@@ -8,14 +8,14 @@ from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
-from controlplane.arm_errors import TransientStepError, classify
+from controlplane.arm_errors import StepFailure, TransientStepError, classify
 from controlplane.jobs import TwinJob
 from controlplane.lifecycle import Status
 from controlplane.naming import TwinNames, twin_names
 from controlplane.registry import default_registry
 
 logger = logging.getLogger(__name__)
-_ARM_FAILURES = (HttpResponseError, ServiceRequestError, ServiceResponseError, TimeoutError)
+_STEP_FAILURES = (HttpResponseError, ServiceRequestError, ServiceResponseError, TimeoutError, StepFailure)
 
 
 def fenced(job: TwinJob, while_status: Status) -> bool:
@@ -33,7 +33,7 @@ def run_step(
         return {"fenced": True}
     try:
         return action(twin_names(job.name))
-    except _ARM_FAILURES as exc:
+    except _STEP_FAILURES as exc:
         error = classify(step, exc)
         logger.warning("%s of %s failed: %s (status %s, transient=%s)", step, job.cloud_id, error.code, error.status, error.transient)
         if error.transient:

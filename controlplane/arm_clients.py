@@ -18,6 +18,7 @@ from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.web import WebSiteManagementClient
 
 from controlplane.settings import Settings, get_settings
+from controlplane.write_budget import SubscriptionWriteBudget, TokenBucket
 
 PUBLIC_CLOUD_SCOPE = "https://management.azure.com/.default"
 
@@ -64,6 +65,9 @@ def _clients(subscription_id: str) -> ArmClients:
     settings = get_settings()
     credential = _credential(settings)
     options = client_options(settings)
+    # One write budget per subscription, shared by all its clients (ARM counts them together).
+    budget = SubscriptionWriteBudget(TokenBucket(rate=settings.arm_writes_per_second, burst=settings.arm_write_burst))
+    options["per_retry_policies"] = [budget]  # every attempt, retries included, spends from it
     return ArmClients(
         subscription_id=subscription_id,
         resources=ResourceManagementClient(credential, subscription_id, **options),

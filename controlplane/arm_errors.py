@@ -17,6 +17,9 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError, Servic
 _TRANSIENT_CONFLICTS = frozenset(
     {"AnotherOperationInProgress", "Conflict", "OperationNotAllowed", "ResourceGroupBeingDeleted", "ScopeLocked"}
 )
+# A managed identity created a moment ago may not have replicated to Entra ID yet when its first role
+# assignment arrives; ARM answers 400 PrincipalNotFound, and a later attempt succeeds.
+_TRANSIENT_CODES = frozenset({"PrincipalNotFound"})
 _MARKER = "ARM-STEP-ERROR:"
 
 
@@ -34,6 +37,17 @@ class StepError:
         return asdict(self)
 
 
+class StepFailure(Exception):
+    """A failure outside ARM that a step reports with its own code (e.g. a code package that cannot be fetched)."""
+
+    def __init__(self, code: str, message: str, *, status: int | None = None, transient: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.transient = transient
+
+
 class TransientStepError(Exception):
     """Raised by an activity so that call_activity_with_retry tries again."""
 
@@ -43,10 +57,17 @@ class TransientStepError(Exception):
 
 
 def classify(step: str, exc: Exception) -> StepError:
+    if isinstance(exc, StepFailure):
+        return StepError(step, exc.code, _short(exc.message), exc.status, exc.transient)
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
         code, message = _arm_error(exc)
         status = int(exc.status_code)
-        transient = status in (408, 429) or status >= 500 or (status == 409 and code in _TRANSIENT_CONFLICTS)
+        transient = (
+            status in (408, 429)
+            or status >= 500
+            or (status == 409 and code in _TRANSIENT_CONFLICTS)
+            or code in _TRANSIENT_CODES
+        )
         return StepError(step, code, _short(message), status, transient)
     if isinstance(exc, (ServiceRequestError, ServiceResponseError, TimeoutError, ConnectionError)):
         return StepError(step, type(exc).__name__, _short(str(exc)), None, True)

@@ -1,35 +1,64 @@
-"""Function Apps: the plan and the site a brainstem runs in, built by its runtime target."""
+"""Function Apps: the plan and the site a brainstem runs in (bodies come from its runtime target).
+
+Every call here is safe to repeat: plan and site PUTs are create-or-update, a restart of a running
+app is harmless, and a trigger sync only re-reads what the app already has.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from azure.core.exceptions import HttpResponseError
+
 from controlplane.arm_clients import ArmClients
 from controlplane.naming import TwinNames
-from controlplane.runtime_targets import LinuxConsumption
 
 CREATE_WAIT_SECONDS = 240
 
 
-def ensure_function_app(
-    clients: ArmClients,
-    names: TwinNames,
-    target: LinuxConsumption,
-    *,
-    region: str,
-    tags: dict[str, str],
-    app_settings: dict[str, str],
-) -> str:
-    """Create or update the plan and the site (both PUTs are idempotent); return the site's host name."""
-    plan_poller = clients.web.app_service_plans.begin_create_or_update(
-        names.resource_group, names.plan_name, target.plan_body(names, region=region, tags=tags)
+@dataclass(frozen=True)
+class Site:
+    """What provisioning needs back from a site PUT. The principal is the site's system identity."""
+
+    host: str
+    principal_id: str | None
+
+
+def ensure_plan(clients: ArmClients, names: TwinNames, body: dict) -> str:
+    """Create or update the twin's plan; return its id."""
+    poller = clients.web.app_service_plans.begin_create_or_update(names.resource_group, names.plan_name, body)
+    return str(_finish(poller, f"plan {names.plan_name}").id)
+
+
+def ensure_site(clients: ArmClients, names: TwinNames, body: dict) -> Site:
+    """Create or update the twin's Function App; return its host name and identity."""
+    poller = clients.web.web_apps.begin_create_or_update(names.resource_group, names.app_name, body)
+    site = _finish(poller, f"site {names.app_name}")
+    host = (
+        str(site.properties.default_host_name or names.default_host_name)
+        if site.properties
+        else names.default_host_name
     )
-    plan = _finish(plan_poller, f"plan {names.plan_name}")
-    site_poller = clients.web.web_apps.begin_create_or_update(
-        names.resource_group,
-        names.app_name,
-        target.site_body(names, region=region, tags=tags, plan_id=str(plan.id), app_settings=app_settings),
-    )
-    site = _finish(site_poller, f"site {names.app_name}")
-    return str(site.properties.default_host_name or names.default_host_name) if site.properties else names.default_host_name
+    principal = site.identity.principal_id if site.identity else None
+    return Site(host=host, principal_id=str(principal) if principal else None)
+
+
+def restart(clients: ArmClients, names: TwinNames) -> None:
+    """Restart the app so it loads the code just published."""
+    clients.web.web_apps.restart(names.resource_group, names.app_name)
+
+
+def sync_triggers(clients: ArmClients, names: TwinNames) -> None:
+    """Tell the platform to re-read the app's triggers (it scales on them).
+
+    Live Azure answers 200 where the SDK expects 204 (Azure/azure-rest-api-specs#1275), so the SDK
+    raises on a success; both codes mean the sync happened.
+    """
+    try:
+        clients.web.web_apps.sync_function_triggers(names.resource_group, names.app_name)
+    except HttpResponseError as exc:
+        if exc.status_code not in (200, 204):
+            raise
 
 
 def _finish(poller, what: str):  # type: ignore[no-untyped-def]

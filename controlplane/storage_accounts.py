@@ -1,6 +1,8 @@
-"""Storage accounts: each twin's own AzureWebJobsStorage."""
+"""Storage accounts: each twin's own AzureWebJobsStorage, and (Flex) the container its code is deployed from."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from controlplane.arm_clients import ArmClients
 from controlplane.naming import TwinNames
@@ -43,3 +45,39 @@ def storage_connection_string(clients: ArmClients, names: TwinNames) -> str:
         f"DefaultEndpointsProtocol=https;AccountName={names.storage_account};AccountKey={key};"
         "EndpointSuffix=core.windows.net"
     )
+
+
+@dataclass(frozen=True)
+class StorageEndpoints:
+    """An account's id and service endpoints as ARM reports them (each ends with '/')."""
+
+    account_id: str
+    blob: str
+    queue: str
+    table: str
+
+
+def storage_endpoints(clients: ArmClients, names: TwinNames) -> StorageEndpoints:
+    """Read the account's endpoints from ARM rather than assume ``core.windows.net`` (sovereign clouds differ)."""
+    account = clients.storage.storage_accounts.get_properties(names.resource_group, names.storage_account)
+    endpoints = account.properties.primary_endpoints if account.properties else None
+    if endpoints is None or not (endpoints.blob and endpoints.queue and endpoints.table):
+        raise TimeoutError(f"storage account {names.storage_account} reports no service endpoints yet")
+    return StorageEndpoints(
+        account_id=str(account.id),
+        blob=_with_slash(endpoints.blob),
+        queue=_with_slash(endpoints.queue),
+        table=_with_slash(endpoints.table),
+    )
+
+
+def ensure_blob_container(clients: ArmClients, names: TwinNames, container: str) -> str:
+    """Create the private container, or leave it as it is (ARM's PUT: 201 created, 200 already there)."""
+    created = clients.storage.blob_containers.create(
+        names.resource_group, names.storage_account, container, {"properties": {"publicAccess": "None"}}
+    )
+    return str(created.id)
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"

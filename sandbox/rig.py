@@ -21,6 +21,7 @@ from sandbox.arm import ArmStandIn
 from sandbox.brainstems import BrainstemHosts, site_exists_in
 from sandbox.durable import DurableClientServer, OrchestrationDriver
 from sandbox.durable.clock import Clock
+from sandbox.packages import PackageServer
 
 SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
 # Operator env keys given to every brainstem. The values stand for secrets: tests assert they never
@@ -57,6 +58,7 @@ class ControlPlaneRig:
         clock: Clock | None = None,
         settings: Mapping[str, str] | None = None,
         activity_workers: int = 16,
+        serve_packages: bool = False,
         operator_key: str | None = None,
     ) -> None:
         self.storage_connection = storage_connection
@@ -65,6 +67,8 @@ class ControlPlaneRig:
         self.clock = clock
         self.extra_settings = dict(settings or {})
         self.activity_workers = activity_workers
+        # Flex Consumption twins need their code: served from loopback, published into Azurite.
+        self.packages: PackageServer | None = PackageServer() if serve_packages else None
         # The operator API key this control plane accepts (only its hash goes into CP_AUTH).
         self.operator_key = operator_key or secrets.token_urlsafe(24)
         self.brainstems: BrainstemHosts | None = None
@@ -74,6 +78,8 @@ class ControlPlaneRig:
     def start(self, environ: MutableMapping[str, str] | None = None) -> "ControlPlaneRig":
         self.arm.start()
         self.brainstems = BrainstemHosts(site_exists_in(self.arm)).start()
+        if self.packages is not None:
+            self.packages.start()
         target = os.environ if environ is None else environ
         target.update(self.settings())
         reset_control_plane_caches()
@@ -98,8 +104,17 @@ class ControlPlaneRig:
             "CP_READINESS_PROBE_INTERVAL_SECONDS": "5",
             "CP_READINESS_TIMEOUT_SECONDS": "120",
             "CP_TEARDOWN_POLL_INTERVAL_SECONDS": "5",
+            **self._package_settings(),
             "CP_AUTH": json.dumps({"operator_key_hashes": [hash_api_key(self.operator_key)]}),
             **self.extra_settings,
+        }
+
+    def _package_settings(self) -> dict[str, str]:
+        if self.packages is None:
+            return {}  # Consumption twins only: their package URL stays the documented default
+        return {
+            "CP_PACKAGE_URL_TEMPLATE": self.packages.url_template,
+            "CP_FLEX_SANDBOX_BLOB_CONNECTION": self.storage_connection,  # Azurite
         }
 
     def call(self, function_name: str, request: func.HttpRequest) -> func.HttpResponse:
@@ -117,6 +132,8 @@ class ControlPlaneRig:
                 close_clock()
         if self.brainstems is not None:
             self.brainstems.stop()
+        if self.packages is not None:
+            self.packages.stop()
         self.arm.stop()
 
     def __enter__(self) -> "ControlPlaneRig":

@@ -23,6 +23,8 @@ _PATTERNS: tuple[tuple[str, str, str], ...] = (
     ("PUT", _STORAGE, "storage_accounts.create"),
     ("GET", _STORAGE, "storage_accounts.get"),
     ("POST", _STORAGE + "/listkeys", "storage_accounts.list_keys"),
+    ("PUT", _STORAGE + "/blobservices/default/containers/{container}", "blob_containers.create"),
+    ("GET", _STORAGE + "/blobservices/default/containers/{container}", "blob_containers.get"),
     ("PUT", _FARM, "server_farms.create_or_update"),
     ("GET", _FARM, "server_farms.get"),
     ("PUT", _SITE, "sites.create_or_update"),

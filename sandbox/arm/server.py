@@ -83,6 +83,8 @@ class ArmStandIn:
             "storage_accounts.create": functools.partial(storage.create, polls_required=create_polls),
             "storage_accounts.get": storage.get_properties,
             "storage_accounts.list_keys": storage.list_keys,
+            "blob_containers.create": storage.create_container,
+            "blob_containers.get": storage.get_container,
             "server_farms.create_or_update": web.create_or_update_farm,
             "server_farms.get": web.get_farm,
             "sites.create_or_update": web.create_or_update_site,

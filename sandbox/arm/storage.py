@@ -1,4 +1,4 @@
-"""Microsoft.Storage storage accounts: the asynchronous create, reads, and account keys.
+"""Microsoft.Storage storage accounts: the asynchronous create, reads, account keys, blob containers.
 
 The shapes follow the real provider because the SDK is strict about them: the create answers 202
 with Location and Retry-After (``begin_create`` accepts 200 or 202, not 201), and the Location
@@ -6,6 +6,7 @@ answers 202 until the account is provisioned, then 200 with the account itself â
 ``.result()`` returns, as azure-core does no final GET for Location polling. A repeated PUT joins the
 running operation or, once done, answers 200 with the (updated) account. Account names are global
 across Azure, so a name held by any other group or subscription is a 409 StorageAccountAlreadyTaken.
+Blob containers are a synchronous create-or-update (201 new, 200 existing) under their account.
 """
 
 from __future__ import annotations
@@ -171,3 +172,62 @@ def _new_keys(resource_id: str) -> dict:
             for key_name in ("key1", "key2")
         ],
     }
+
+
+# --- blob containers (Microsoft.Storage/storageAccounts/blobServices/containers) ---------------------
+
+CONTAINER_TYPE = "Microsoft.Storage/storageAccounts/blobServices/containers"
+# 3-63 characters: lowercase letters, digits and single hyphens, starting and ending with a letter or digit.
+_VALID_CONTAINER = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def container_id(call: Call) -> str:
+    return f"{account_id(call)}/blobServices/default/containers/{call.params['container']}"
+
+
+def create_container(store: ResourceStore, call: Call) -> Reply:
+    """PUT is create-or-update: 201 with a new container, 200 with one that is already there."""
+    account = _require_account(store, call)
+    name = call.params["container"]
+    if not _VALID_CONTAINER.match(name):
+        raise ArmError(
+            400,
+            "ContainerOperationFailure",
+            f"The specified resource name '{name}' is invalid: use 3-63 lowercase letters, digits and single hyphens.",
+        )
+    public_access = ((call.body or {}).get("properties") or {}).get("publicAccess") or "None"
+    if public_access != "None" and not account["properties"].get("allowBlobPublicAccess", False):
+        raise ArmError(409, "PublicAccessNotPermitted", "Public access is not permitted on this storage account.")
+    resource_id = container_id(call)
+    existing = store.get(resource_id)
+    now = utc_now_iso()
+    properties = dict((existing or {}).get("properties") or {})
+    properties.update(
+        {
+            "publicAccess": public_access,
+            "leaseStatus": "Unlocked",
+            "leaseState": "Available",
+            "hasImmutabilityPolicy": False,
+            "hasLegalHold": False,
+            "deleted": False,
+            "remainingRetentionDays": 0,
+            "lastModifiedTime": now,
+        }
+    )
+    document = {
+        "id": existing["id"] if existing else resource_id,
+        "name": existing["name"] if existing else name,
+        "type": CONTAINER_TYPE,
+        "etag": f'"0x{secrets.token_hex(8).upper()}"',
+        "properties": properties,
+    }
+    store.put(resource_id, document)
+    return Reply(200 if existing else 201, document)
+
+
+def get_container(store: ResourceStore, call: Call) -> Reply:
+    _require_account(store, call)
+    document = store.get(container_id(call))
+    if document is None:
+        raise ArmError(404, "ContainerNotFound", "The specified container does not exist.")
+    return Reply(200, document)

@@ -12,6 +12,10 @@ which the ``lro_failed`` fault exercises. Fidelity points product code depends o
   capitalised ``{"Code", "Message"}`` document the SDK does not parse into ``error.code``.
 * ``syncfunctiontriggers`` answers 200 in live Azure while the SDK accepts only 204
   (Azure/azure-rest-api-specs#1275), so the stand-in answers 200 by default; see ``sync_triggers_status``.
+* Flex Consumption (plan sku FC1): one app per plan; the site must carry ``functionAppConfig``
+  (deployment blob container, runtime, scale) and is refused with the app settings and site
+  properties Flex deprecates (``FUNCTIONS_WORKER_RUNTIME``, ``WEBSITE_RUN_FROM_PACKAGE``,
+  ``linuxFxVersion``...), in App Service's own error shape.
 """
 
 from __future__ import annotations
@@ -25,6 +29,24 @@ from .store import ResourceStore, provider_id
 FARM_TYPE = "Microsoft.Web/serverfarms"
 SITE_TYPE = "Microsoft.Web/sites"
 _SETTINGS_SUFFIX = "/config/appsettings"
+
+FLEX_TIER = "FlexConsumption"
+# App settings a Flex Consumption site refuses (their job moved into functionAppConfig, or went away).
+FLEX_DEPRECATED_SETTINGS = frozenset(
+    {
+        "FUNCTIONS_EXTENSION_VERSION",
+        "FUNCTIONS_WORKER_RUNTIME",
+        "FUNCTIONS_WORKER_RUNTIME_VERSION",
+        "WEBSITE_RUN_FROM_PACKAGE",
+        "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+        "WEBSITE_CONTENTSHARE",
+        "WEBSITE_NODE_DEFAULT_VERSION",
+        "SCM_DO_BUILD_DURING_DEPLOYMENT",
+        "ENABLE_ORYX_BUILD",
+    }
+)
+FLEX_RUNTIMES = {"python": {"3.10", "3.11", "3.12"}}
+FLEX_INSTANCE_MEMORY_MB = {512, 2048, 4096}
 
 
 def _resource_id(call: Call, resource_type: str) -> str:
@@ -54,6 +76,8 @@ def create_or_update_farm(store: ResourceStore, call: Call) -> Reply:
     if not body.get("location"):
         raise location_required()
     resource_id = _resource_id(call, FARM_TYPE)
+    if (body.get("sku") or {}).get("tier") == FLEX_TIER and not (body.get("properties") or {}).get("reserved"):
+        raise _flex_error("Flex Consumption plans are Linux only: set properties.reserved to true.")
     if call.fail_with is not None:
         return _accept_and_fail(store, call, resource_id, body["location"])
     existing = store.get(resource_id)
@@ -119,10 +143,13 @@ def create_or_update_site(store: ResourceStore, call: Call) -> Reply:
     if farm_id and store.get(farm_id) is None:
         farm_name = farm_id.rstrip("/").rsplit("/", 1)[-1]
         raise ArmError(404, "NotFound", f"Cannot find ServerFarm with name {farm_name}.", web_format=True)
+    existing = store.get(resource_id)
+    farm = store.get(farm_id or (existing or {}).get("properties", {}).get("serverFarmId") or "")
+    if _is_flex(farm):
+        _check_flex_site(store, resource_id, farm, body, existing)  # type: ignore[arg-type]
     if call.fail_with is not None:
         return _accept_and_fail(store, call, resource_id, body["location"])
 
-    existing = store.get(resource_id)
     site_config = given.get("siteConfig") or {}
     settings = site_config.get("appSettings")
     if settings is not None or existing is None:
@@ -172,6 +199,8 @@ def get_site(store: ResourceStore, call: Call) -> Reply:
 def update_application_settings(store: ResourceStore, call: Call) -> Reply:
     site = _require_site(store, call)
     given = (call.body or {}).get("properties") or {}
+    if _is_flex(store.get(site["properties"].get("serverFarmId") or "")):
+        _refuse_deprecated_settings(given)
     document = _settings_document(site["id"], site["location"], {k: str(v) for k, v in given.items()})
     store.put(site["id"] + _SETTINGS_SUFFIX, document)
     return Reply(200, document)
@@ -229,3 +258,63 @@ def _identity(store: ResourceStore, asked: dict | None, current: dict | None) ->
         identity["principalId"] = known or str(uuid.uuid4())
         identity["tenantId"] = store.tenant_id
     return identity
+
+
+# --- Flex Consumption -------------------------------------------------------------------------------
+
+
+def _is_flex(farm: dict | None) -> bool:
+    return bool(farm and (farm.get("sku") or {}).get("tier") == FLEX_TIER)
+
+
+def _flex_error(message: str) -> ArmError:
+    return ArmError(400, "BadRequest", message, web_format=True)
+
+
+def _check_flex_site(store: ResourceStore, resource_id: str, farm: dict, body: dict, existing: dict | None) -> None:
+    """What the Web provider refuses for a site on an FC1 plan."""
+    for site in store.find(SITE_TYPE):
+        same_farm = (site["properties"].get("serverFarmId") or "").lower() == farm["id"].lower()
+        if same_farm and site["id"].lower() != resource_id.lower():
+            raise _flex_error(
+                f"The Flex Consumption plan {farm['name']} already hosts the app {site['name']}; "
+                "a Flex Consumption plan can have only one app."
+            )
+    given = body.get("properties") or {}
+    site_config = given.get("siteConfig") or {}
+    if site_config.get("linuxFxVersion"):
+        raise _flex_error("Site.SiteConfig.LinuxFxVersion is invalid for Flex Consumption sites.")
+    _refuse_deprecated_settings({s["name"]: s.get("value") for s in site_config.get("appSettings") or []})
+
+    config = given.get("functionAppConfig")
+    if config is None:
+        if existing is not None:
+            return  # left out of an update: kept as it was
+        raise _flex_error("Flex Consumption sites require properties.functionAppConfig (deployment and runtime).")
+    storage = (config.get("deployment") or {}).get("storage") or {}
+    if storage.get("type") != "blobContainer" or not str(storage.get("value") or "").startswith(("https://", "http://")):
+        raise _flex_error("functionAppConfig.deployment.storage must be a blobContainer whose value is its URL.")
+    authentication = (storage.get("authentication") or {}).get("type")
+    if authentication not in ("SystemAssignedIdentity", "UserAssignedIdentity", "StorageAccountConnectionString"):
+        raise _flex_error(f"functionAppConfig.deployment.storage.authentication.type '{authentication}' is not valid.")
+    identity = (body.get("identity") or (existing or {}).get("identity") or {}).get("type") or "None"
+    if authentication == "SystemAssignedIdentity" and "SystemAssigned" not in identity:
+        raise _flex_error("SystemAssignedIdentity deployment storage needs the site's system-assigned identity.")
+    runtime = config.get("runtime") or {}
+    versions = FLEX_RUNTIMES.get(str(runtime.get("name")))
+    if versions is None or runtime.get("version") not in versions:
+        raise _flex_error(f"Runtime {runtime.get('name')} {runtime.get('version')} is not supported on Flex.")
+    scale = config.get("scaleAndConcurrency") or {}
+    if scale.get("instanceMemoryMB", 2048) not in FLEX_INSTANCE_MEMORY_MB:
+        raise _flex_error(f"instanceMemoryMB must be one of {sorted(FLEX_INSTANCE_MEMORY_MB)}.")
+    if not 1 <= int(scale.get("maximumInstanceCount", 100)) <= 1000:
+        raise _flex_error("maximumInstanceCount must be between 1 and 1000.")
+
+
+def _refuse_deprecated_settings(settings: dict) -> None:
+    for name in sorted(settings):
+        if name.upper() in FLEX_DEPRECATED_SETTINGS:
+            raise _flex_error(
+                f"The following app setting (Site.SiteConfig.AppSettings.{name}) for Flex Consumption sites is "
+                "invalid. Please remove or rename it before retrying."
+            )

@@ -14,13 +14,13 @@ from sandbox.durable import OrchestrationResult
 from sandbox.rig import ControlPlaneRig
 
 
-def accept_twin(name: str, owner: str = "github:alice") -> dict:
+def accept_twin(name: str, owner: str = "github:alice", *, runtime_target: str = "azure-consumption-py311") -> dict:
     """Write the provisioning row as POST does, and return the orchestration input."""
     names = twin_names(name)
     now = utc_now()
     settings = get_settings()
     row = Brainstem(
-        cloud_id=names.cloud_id, name=name, owner=owner, region="eastus2", runtime_target="azure-consumption-py311",
+        cloud_id=names.cloud_id, name=name, owner=owner, region="eastus2", runtime_target=runtime_target,
         deploy_ref="abc123", status=Status.PROVISIONING, job_id=uuid.uuid4().hex, created_at=now, last_seen=now,
         subscription_id=settings.subscription_id,
     )  # fmt: skip
@@ -28,8 +28,10 @@ def accept_twin(name: str, owner: str = "github:alice") -> dict:
     return job_for(row, settings).to_input()
 
 
-def provision(rig: ControlPlaneRig, name: str, owner: str = "github:alice") -> OrchestrationResult:
-    job = accept_twin(name, owner)
+def provision(
+    rig: ControlPlaneRig, name: str, owner: str = "github:alice", *, runtime_target: str = "azure-consumption-py311"
+) -> OrchestrationResult:
+    job = accept_twin(name, owner, runtime_target=runtime_target)
     assert rig.driver is not None
     return rig.driver.run("provision_brainstem", job, instance_id=job["job_id"])
 
