@@ -3,7 +3,8 @@
 Each is idempotent, because Durable runs an activity at least once.
 """
 
+from activities.maintenance import blueprint as maintenance
 from activities.provisioning import blueprint as provisioning
 from activities.teardown import blueprint as teardown
 
-blueprints = [provisioning, teardown]
+blueprints = [provisioning, teardown, maintenance]

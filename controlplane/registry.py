@@ -1,25 +1,23 @@
-"""The brainstem registry: one row per brainstem in one Azure Table.
+"""The brainstem registry: one row per brainstem in an Azure Table.
 
-Key design. The whole fleet lives in one partition (``PartitionKey="fleet"``) with typed RowKeys:
+Key design — every lookup a request makes is a point read or one bounded range:
 
-    b|<cloud_id>            the brainstem row            -> point read by cloud_id, list all by cloud_id
-    o|<owner>|<cloud_id>    a full copy of the row       -> owner listing is one range query
-    c|<NN>                  fleet-count shard NN         -> health sums 16 small entities, O(1)
-                            (one counter per status, and live twins per runtime target)
-    s|<key>                 a capacity slot counter      -> an owner's quota, a subscription-region's room
+    PartitionKey            RowKey        entity
+    twin-<name>-<hash6>     brainstem     the row: point read by cloud_id; the whole fleet is the
+                                          PartitionKey range 'twin-'..'twin.' (paged in cloud_id order)
+    owner|<owner>           <cloud_id>    a full copy of the row: an owner's listing is one partition
+    ~counts                 00..15        fleet-count shards (controlplane.fleet_counts): health is O(1)
+    ~slot|<key>             ''            a capacity slot (controlplane.capacity): quota, placement
 
-Capacity is reserved in the same transaction that creates or restarts the row: the slot counter's
-ETag guards its check (used < limit), so concurrent creates can never overfill it; a twin gives
-its slots back in the transaction that marks it deleted (or errored before it built anything).
-
-One partition makes every change one entity-group transaction: the row (guarded by its ETag), its
-owner copy and a count shard commit together or not at all, so counts are exact and the owner index
-never drifts, with no repair job. The price is the per-partition target of ~2,000 entities/s; the
-control plane's writes are paced by ARM's throttles (10 writes/s per subscription, a handful of
-transitions per twin), far below it, and reads are point reads or bounded range scans.
-Counts are spread over 16 shards, picked at random per write, so concurrent creates rarely race
-for the same ETag; a lost race is retried from a fresh read (the transition is re-validated), and
-reported as ConcurrentUpdate if it keeps losing — never silently overwritten.
+One partition per twin spreads the fleet over Table Storage's partition servers (each serves about
+2,000 entities/s), so reads scale with the fleet instead of queueing on one hot partition; an
+owner's partition stays small. The cost is that a row, its owner copy, its count and its capacity
+are separate writes, not one transaction. They are ordered so that nothing is ever over-granted:
+capacity is taken (idempotently, ETag-guarded) before the row is written and given back after it;
+the row itself is written under its ETag (a lost race is retried from a fresh read and re-validated
+against the lifecycle, never silently overwritten); the owner copy and the counts follow. A process
+that dies between those writes leaves at worst a stale copy, a count off by one or a place held by
+no one, and ``reconcile()`` (a timer runs it hourly) puts them right.
 """
 
 from __future__ import annotations
@@ -28,52 +26,47 @@ import base64
 import binascii
 import json
 import logging
-import random
-import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
+from controlplane.backoff import back_off
 from controlplane.brainstem import Brainstem, Page, utc_now
-from controlplane.errors import BrainstemExists, BrainstemNotFound, ConcurrentUpdate, InvalidInput, SlotFull
-from controlplane.lifecycle import Status, check_transition
+from controlplane.capacity import Capacity
+from controlplane.errors import BrainstemExists, BrainstemNotFound, ConcurrentUpdate, InvalidInput
+from controlplane.fleet_counts import FleetCounts, count_keys
+from controlplane.lifecycle import LIVE_STATUSES, Status, check_transition
 
 logger = logging.getLogger(__name__)
 
-PARTITION = "fleet"
-COUNT_SHARDS = 16
+ROW_KEY = "brainstem"
+OWNER_PARTITION = "owner|"
+FLEET_START, FLEET_END = "twin-", "twin."  # every cloud_id sorts between these
 MAX_PAGE_SIZE = 1000
-_ROW, _OWNER, _COUNT, _SLOT = "b|", "o|", "c|", "s|"
 _FIELDS = (
     "cloud_id", "name", "owner", "region", "runtime_target", "deploy_ref", "status", "job_id",
     "created_at", "last_seen", "url", "subscription_id",
 )  # fmt: skip
 _WRITE_ATTEMPTS = 40
-_LIVE_TARGET = "live_"  # count shard property prefix: live (not deleted) twins per runtime target
-
-
-def _row_key(cloud_id: str) -> str:
-    return _ROW + cloud_id
-
-
-def _owner_key(owner: str, cloud_id: str) -> str:
-    return f"{_OWNER}{owner}|{cloud_id}"
-
-
-def _range_end(prefix: str) -> str:
-    # The smallest string greater than every string starting with `prefix`.
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 def _odata_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _to_entity(row: Brainstem, row_key: str) -> dict[str, Any]:
-    entity: dict[str, Any] = {"PartitionKey": PARTITION, "RowKey": row_key}
+def row_entity(row: Brainstem) -> dict[str, Any]:
+    return _to_entity(row, row.cloud_id, ROW_KEY)
+
+
+def owner_entity(row: Brainstem) -> dict[str, Any]:
+    return _to_entity(row, OWNER_PARTITION + row.owner, row.cloud_id)
+
+
+def _to_entity(row: Brainstem, partition_key: str, row_key: str) -> dict[str, Any]:
+    entity: dict[str, Any] = {"PartitionKey": partition_key, "RowKey": row_key}
     for name in _FIELDS:
         value = getattr(row, name)
         if value is not None:
@@ -93,32 +86,23 @@ def _from_entity(entity: dict[str, Any]) -> Brainstem:
     return Brainstem(**values, error=json.loads(error) if error else None, slots=slots)
 
 
-def _lost_race(exc: TableTransactionError) -> bool:
-    """Another writer changed an entity of the batch first (a count shard, a slot, the row)."""
-    if exc.status_code == 412 or exc.error_code == "UpdateConditionNotSatisfied":
-        return True
-    # A slot counter's first use, made by two writers at once: the loser's "create" collides.
-    return exc.error_code == "EntityAlreadyExists" and exc.index > 0
+def encode_token(scope: str, after: str) -> str:
+    raw = json.dumps({"scope": scope, "after": after}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _back_off(attempt: int) -> None:
-    # Full jitter: writers that collided spread out instead of colliding again in lockstep.
-    time.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
-
-
-def encode_token(row_key: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": row_key}).encode()).decode().rstrip("=")
-
-
-def decode_token(token: str) -> str:
+def decode_token(token: str, scope: str) -> str:
+    """The cloud_id a page starts after. The scope must be the listing's, so a token cannot cross owners."""
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        after = data["after"]
-        if not isinstance(after, str):
+        after, token_scope = data["after"], data["scope"]
+        if not isinstance(after, str) or not isinstance(token_scope, str):
             raise TypeError
-        return after
     except (binascii.Error, ValueError, KeyError, TypeError):
         raise InvalidInput("next", "the continuation token is not one this API issued; start again without it") from None
+    if token_scope != scope:
+        raise InvalidInput("next", "the continuation token belongs to a different listing; start again without it")
+    return after
 
 
 class BrainstemRegistry:
@@ -126,6 +110,8 @@ class BrainstemRegistry:
 
     def __init__(self, table: TableClient) -> None:
         self._table = table
+        self.fleet_counts = FleetCounts(table)
+        self.capacity = Capacity(table)
 
     @classmethod
     def from_connection_string(cls, connection_string: str, table_name: str) -> "BrainstemRegistry":
@@ -138,11 +124,7 @@ class BrainstemRegistry:
             self._table.create_table()
         except ResourceExistsError:
             pass
-        for shard in range(COUNT_SHARDS):
-            try:
-                self._table.create_entity({"PartitionKey": PARTITION, "RowKey": f"{_COUNT}{shard:02d}"})
-            except ResourceExistsError:
-                pass
+        self.fleet_counts.ensure_shards()
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -165,22 +147,21 @@ class BrainstemRegistry:
         limit: int = 100,
         next: str | None = None,
     ) -> Page:
-        """One page of rows ordered by cloud_id, optionally one owner's and/or one status's.
-
-        The token only moves the start within the scope the caller asked for, so a forged token
-        cannot reach another owner's rows.
-        """
+        """One page of rows ordered by cloud_id, optionally one owner's, one status's, one target's."""
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidInput("limit", f"limit must be between 1 and {MAX_PAGE_SIZE}")
-        prefix = _owner_key(owner, "") if owner else _ROW
-        start = decode_token(next) if next else prefix
-        if not start.startswith(prefix):
-            raise InvalidInput("next", "the continuation token belongs to a different listing; start again without it")
-        clauses = [
-            f"PartitionKey eq '{PARTITION}'",
-            f"RowKey gt {_odata_str(start)}" if next else f"RowKey ge {_odata_str(start)}",
-            f"RowKey lt {_odata_str(_range_end(prefix))}",
-        ]
+        scope = owner or "*"
+        after = decode_token(next, scope) if next else None
+        if owner:
+            clauses = [f"PartitionKey eq {_odata_str(OWNER_PARTITION + owner)}"]
+            if after:
+                clauses.append(f"RowKey gt {_odata_str(after)}")
+        else:
+            clauses = [
+                f"PartitionKey gt {_odata_str(after)}" if after else f"PartitionKey ge '{FLEET_START}'",
+                f"PartitionKey lt '{FLEET_END}'",
+                f"RowKey eq '{ROW_KEY}'",
+            ]
         if status is not None:
             clauses.append(f"status eq '{Status(status).value}'")
         if runtime_target is not None:
@@ -189,54 +170,40 @@ class BrainstemRegistry:
         entities = self._take(" and ".join(clauses), limit + 1)
         items = [_from_entity(e) for e in entities[:limit]]
         more = len(entities) > limit
-        return Page(items=items, next=encode_token(entities[limit - 1]["RowKey"]) if more else None)
+        return Page(items=items, next=encode_token(scope, items[-1].cloud_id) if more else None)
 
     def counts(self) -> dict[str, Any]:
-        """Fleet counts by status (and total), and live twins by runtime target.
+        """Fleet counts by status (and total), and live twins by runtime target: 16 entities, any fleet size."""
+        return self.fleet_counts.totals()
 
-        Reads the 16 count shards, whatever the fleet's size.
-        """
-        totals: dict[str, int] = {}
-        query = f"PartitionKey eq '{PARTITION}' and RowKey ge '{_COUNT}' and RowKey lt '{_range_end(_COUNT)}'"
-        for shard in self._table.query_entities(query):
-            for key, value in shard.items():
-                if isinstance(value, int):
-                    totals[key] = totals.get(key, 0) + value
-        counts: dict[str, Any] = {s.value: totals.get(s.value, 0) for s in Status}
-        counts["total"] = sum(counts[s.value] for s in Status)
-        counts["by_runtime_target"] = {
-            _target_of(key): value for key, value in sorted(totals.items()) if key.startswith(_LIVE_TARGET) and value
-        }
-        return counts
+    def slot_usage(self, key: str) -> int:
+        return self.capacity.usage(key)
 
     def ping(self) -> None:
         """Raise if Table Storage cannot be reached (one cheap point read)."""
-        try:
-            self._table.get_entity(PARTITION, f"{_COUNT}00")
-        except ResourceNotFoundError:
-            pass
+        self.counts()
 
     # -- writes ------------------------------------------------------------------------------
 
     def create(self, row: Brainstem, *, slots: Mapping[str, int] | None = None) -> Brainstem:
-        """Insert a new row (its owner copy, count and capacity ``slots``) in one transaction.
+        """Take ``slots`` (key -> limit) for the twin, then insert its row; SlotFull or BrainstemExists.
 
-        ``slots`` maps a slot key to its limit; SlotFull if one has no room, BrainstemExists if the
-        cloud_id is taken.
+        Nothing is left behind when either refuses: places taken for a row that could not be
+        written are given back.
         """
         row = row.with_changes(slots=tuple(sorted(slots or {})))
-        for attempt in range(_WRITE_ATTEMPTS):
-            try:
-                self._commit(None, row, limits=slots or {})
-            except TableTransactionError as exc:
-                if exc.error_code == "EntityAlreadyExists" and exc.index == 0:  # the row itself
-                    raise BrainstemExists(f"{row.cloud_id} already exists", cloud_id=row.cloud_id) from exc
-                if _lost_race(exc):
-                    _back_off(attempt)  # another write took the same count shard or slot first
-                    continue
-                raise
-            return row
-        raise ConcurrentUpdate(f"creating {row.cloud_id} kept losing write races; try again", cloud_id=row.cloud_id)
+        taken = self._take_slots(row.cloud_id, row.slots, slots or {})
+        try:
+            self._table.create_entity(row_entity(row))
+        except ResourceExistsError:
+            existing = self.get(row.cloud_id)
+            self._give_back(row.cloud_id, [k for k in taken if k not in existing.slots])
+            raise BrainstemExists(f"{row.cloud_id} already exists", cloud_id=row.cloud_id) from None
+        except BaseException:
+            self._give_back(row.cloud_id, taken)
+            raise
+        self._after_write(None, row)
+        return row
 
     def transition(
         self,
@@ -252,7 +219,7 @@ class BrainstemRegistry:
         ``for_job`` guards against stale jobs: when given, the row must belong to that job — a job
         that lost its twin to a newer job cannot write over it. Moving to the status the row
         already has, for the same job, is a no-op, so a retried activity converges.
-        Deleted twins give their capacity slots back; ``release_slots`` does so for another status
+        Deleted twins give their capacity back; ``release_slots`` does so for another status
         (an errored twin that never created anything).
         """
         if target == Status.DELETED or release_slots:
@@ -275,7 +242,7 @@ class BrainstemRegistry:
     def restart(self, cloud_id: str, *, slots: Mapping[str, int] | None = None, **fields: Any) -> Brainstem:
         """Begin a new provisioning of an errored or deleted twin (new job, possibly new owner/region).
 
-        The twin then holds exactly ``slots`` (reserving the new ones, giving back the others).
+        The twin then holds exactly ``slots`` (taking the new ones, giving back the others).
         """
 
         def change(current: Brainstem) -> Brainstem:
@@ -303,22 +270,53 @@ class BrainstemRegistry:
             updated = change(current)
             if updated is None:
                 return current
+            taken = self._take_slots(cloud_id, [k for k in updated.slots if k not in current.slots], limits or {})
             try:
-                self._commit(current, updated, etag=entity.metadata["etag"], limits=limits or {})
-            except TableTransactionError as exc:
-                if _lost_race(exc):
-                    logger.info("lost a write race on %s; retrying from a fresh read", cloud_id)
-                    _back_off(attempt)
-                    continue
+                self._table.update_entity(
+                    row_entity(updated), mode=UpdateMode.REPLACE, etag=entity.metadata["etag"],
+                    match_condition=MatchConditions.IfNotModified,
+                )  # fmt: skip
+            except ResourceModifiedError:
+                self._give_back(cloud_id, taken)
+                logger.info("lost a write race on %s; retrying from a fresh read", cloud_id)
+                back_off(attempt)
+                continue
+            except BaseException:
+                self._give_back(cloud_id, taken)
                 raise
+            self._after_write(current, updated)
             return updated
         raise ConcurrentUpdate(f"{cloud_id} kept changing under {_WRITE_ATTEMPTS} attempts; try again", cloud_id=cloud_id)
+
+    def reconcile(self) -> dict[str, int]:
+        """Recount the fleet and rebuild owner copies and capacity from the rows (a full scan: a timer's job).
+
+        Repairs what a process that died between writes can leave behind. Returns what it fixed.
+        """
+        counted: dict[str, int] = {}
+        holders: dict[str, set[str]] = {}
+        copies = 0
+        for row in iter_all(self):
+            for key in count_keys(row):
+                counted[key] = counted.get(key, 0) + 1
+            if row.status in LIVE_STATUSES:
+                for key in row.slots:
+                    holders.setdefault(key, set()).add(row.cloud_id)
+            self._table.upsert_entity(owner_entity(row), mode=UpdateMode.REPLACE)
+            copies += 1
+        fixed_slots = 0
+        for key in set(self.capacity.all_keys()) | set(holders):
+            if self.capacity.members(key) != holders.get(key, set()):
+                self.capacity.set_members(key, holders.get(key, set()))
+                fixed_slots += 1
+        self.fleet_counts.replace(counted)
+        return {"rows": copies, "slots_fixed": fixed_slots}
 
     # -- internals ---------------------------------------------------------------------------
 
     def _get_entity(self, cloud_id: str) -> Any:
         try:
-            return self._table.get_entity(PARTITION, _row_key(cloud_id))
+            return self._table.get_entity(cloud_id, ROW_KEY)
         except ResourceNotFoundError:
             raise BrainstemNotFound(f"no brainstem {cloud_id}", cloud_id=cloud_id) from None
 
@@ -331,84 +329,29 @@ class BrainstemRegistry:
                 break
         return found[:wanted]
 
-    def slot_usage(self, key: str) -> int:
+    def _take_slots(self, cloud_id: str, keys: Iterable[str], limits: Mapping[str, int]) -> list[str]:
+        taken: list[str] = []
         try:
-            return int(self._table.get_entity(PARTITION, _SLOT + key).get("used", 0))
-        except ResourceNotFoundError:
-            return 0
+            for key in sorted(keys):
+                if self.capacity.take(key, cloud_id, limits[key]):
+                    taken.append(key)
+        except BaseException:
+            self._give_back(cloud_id, taken)
+            raise
+        return taken
 
-    def _slot_changes(self, before: Brainstem | None, after: Brainstem, limits: Mapping[str, int]) -> list[Any]:
-        held = set(before.slots) if before else set()
-        operations: list[Any] = []
-        for key in sorted(set(after.slots) - held):
-            operations.append(self._slot_change(key, +1, limits[key]))
-        for key in sorted(held - set(after.slots)):
-            operations.append(self._slot_change(key, -1, None))
-        return operations
+    def _give_back(self, cloud_id: str, keys: Iterable[str]) -> None:
+        for key in keys:
+            self.capacity.give_back(key, cloud_id)
 
-    def _slot_change(self, key: str, delta: int, limit: int | None) -> tuple[Any, ...]:
-        try:
-            slot = self._table.get_entity(PARTITION, _SLOT + key)
-        except ResourceNotFoundError:
-            slot = None
-        used = int(slot.get("used", 0)) if slot is not None else 0
-        if limit is not None and used + delta > limit:
-            raise SlotFull(key, limit, used)
-        entity = {"PartitionKey": PARTITION, "RowKey": _SLOT + key, "used": max(0, used + delta)}
-        if slot is None:
-            return ("create", entity)  # a concurrent first use fails the batch (EntityAlreadyExists): retried
-        condition = {"mode": UpdateMode.REPLACE, "etag": slot.metadata["etag"], "match_condition": MatchConditions.IfNotModified}
-        return ("update", entity, condition)
-
-    def _commit(
-        self, before: Brainstem | None, after: Brainstem, *, etag: str | None = None, limits: Mapping[str, int] | None = None
-    ) -> None:
-        operations: list[Any] = []
-        row = _to_entity(after, _row_key(after.cloud_id))
-        if before is None:
-            operations.append(("create", row))
-        else:
-            condition = {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified}
-            operations.append(("update", row, condition))
-            if before.owner != after.owner:
-                operations.append(("delete", {"PartitionKey": PARTITION, "RowKey": _owner_key(before.owner, before.cloud_id)}))
-        operations.append(("upsert", _to_entity(after, _owner_key(after.owner, after.cloud_id)), {"mode": UpdateMode.REPLACE}))
-        count = self._count_change(before, after)
-        if count is not None:
-            operations.append(count)
-        operations += self._slot_changes(before, after, limits or {})
-        self._table.submit_transaction(operations)
-
-    def _count_change(self, before: Brainstem | None, after: Brainstem) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
-        deltas: dict[str, int] = {}
-        for key in _count_keys(before):
-            deltas[key] = deltas.get(key, 0) - 1
-        for key in _count_keys(after):
-            deltas[key] = deltas.get(key, 0) + 1
-        deltas = {k: v for k, v in deltas.items() if v}
-        if not deltas:
-            return None
-        shard_key = f"{_COUNT}{random.randrange(COUNT_SHARDS):02d}"
-        shard = self._table.get_entity(PARTITION, shard_key)
-        changed = {key: int(shard.get(key, 0)) + delta for key, delta in deltas.items()}
-        # The shard's ETag makes a concurrent bump of the same shard fail the whole transaction
-        # (412), which update() retries with a fresh read and, usually, another shard.
-        condition = {"mode": UpdateMode.MERGE, "etag": shard.metadata["etag"], "match_condition": MatchConditions.IfNotModified}
-        return ("update", {"PartitionKey": PARTITION, "RowKey": shard_key, **changed}, condition)
-
-
-def _count_keys(row: Brainstem | None) -> list[str]:
-    """The counters a row adds one to: its status, and its runtime target while it is not deleted."""
-    if row is None:
-        return []
-    keys = [row.status.value]
-    if row.status != Status.DELETED:
-        keys.append(_LIVE_TARGET + row.runtime_target.replace("-", "_"))
-    return keys
-
-
-def _target_of(key: str) -> str:
-    return key.removeprefix(_LIVE_TARGET).replace("_", "-")
+    def _after_write(self, before: Brainstem | None, after: Brainstem) -> None:
+        """The writes that follow a row's: its owner copy, the counts, and places it no longer holds."""
+        self._table.upsert_entity(owner_entity(after), mode=UpdateMode.REPLACE)
+        if before is not None and before.owner != after.owner:
+            self._table.delete_entity(OWNER_PARTITION + before.owner, before.cloud_id)
+        self.fleet_counts.apply(before, after)
+        if before is not None:
+            self._give_back(after.cloud_id, [k for k in before.slots if k not in after.slots])
 
 
 def iter_all(registry: BrainstemRegistry, **filters: Any) -> Iterable[Brainstem]:

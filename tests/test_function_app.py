@@ -28,3 +28,8 @@ def test_function_app_loads_and_registers_its_functions() -> None:
         "mark_errored", "job_runtime_status", "begin_delete_resource_group", "poll_delete", "resource_group_exists",
         "mark_deleted",
     }  # fmt: skip
+
+
+def test_the_registry_is_reconciled_hourly_by_a_timer() -> None:
+    trigger = app_functions()["reconcile_registry"].get_trigger()
+    assert trigger.type == "timerTrigger" and trigger.schedule == "0 17 * * * *"

@@ -1,0 +1,90 @@
+"""Capacity slots: an owner's quota, a subscription-region's room, as membership sets.
+
+A slot is one entity (``~slot|<key>``) listing the cloud_ids that hold it. Taking a place adds the
+twin's cloud_id if there is room; giving it back removes it. Both are ETag-guarded (so concurrent
+creates never overfill a slot) and idempotent (a retried step, or a create racing another create
+of the same twin, can never count a twin twice). A place taken by a write that then died is found
+and given back by ``BrainstemRegistry.reconcile``. The largest set is a subscription's 980 resource
+groups: about 30 KB, under Table Storage's 64 KiB per property.
+"""
+
+from __future__ import annotations
+
+import json
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableClient, UpdateMode
+
+from controlplane.backoff import back_off
+from controlplane.errors import ConcurrentUpdate, SlotFull
+
+PREFIX = "~slot|"
+_ATTEMPTS = 40
+
+
+class Capacity:
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    def members(self, key: str) -> set[str]:
+        try:
+            entity = self._table.get_entity(PREFIX + key, "")
+        except ResourceNotFoundError:
+            return set()
+        return set(json.loads(entity.get("members") or "[]"))
+
+    def usage(self, key: str) -> int:
+        return len(self.members(key))
+
+    def take(self, key: str, cloud_id: str, limit: int) -> bool:
+        """Give ``cloud_id`` a place in ``key``; True if it was newly added. SlotFull when there is no room."""
+        for attempt in range(_ATTEMPTS):
+            try:
+                entity = self._table.get_entity(PREFIX + key, "")
+            except ResourceNotFoundError:
+                if limit < 1:
+                    raise SlotFull(key, limit, 0) from None
+                try:
+                    self._table.create_entity({"PartitionKey": PREFIX + key, "RowKey": "", "members": json.dumps([cloud_id])})
+                    return True
+                except ResourceExistsError:
+                    continue  # another writer made it first
+            members = set(json.loads(entity.get("members") or "[]"))
+            if cloud_id in members:
+                return False
+            if len(members) >= limit:
+                raise SlotFull(key, limit, len(members))
+            if self._write(entity, members | {cloud_id}):
+                return True
+            back_off(attempt)
+        raise ConcurrentUpdate(f"capacity {key} kept changing; try again")
+
+    def give_back(self, key: str, cloud_id: str) -> None:
+        for attempt in range(_ATTEMPTS):
+            try:
+                entity = self._table.get_entity(PREFIX + key, "")
+            except ResourceNotFoundError:
+                return
+            members = set(json.loads(entity.get("members") or "[]"))
+            if cloud_id not in members or self._write(entity, members - {cloud_id}):
+                return
+            back_off(attempt)
+        raise ConcurrentUpdate(f"capacity {key} kept changing; the next reconcile will give the place back")
+
+    def all_keys(self) -> list[str]:
+        query = f"PartitionKey ge '{PREFIX}' and PartitionKey lt '~slot}}'"
+        return [e["PartitionKey"].removeprefix(PREFIX) for e in self._table.query_entities(query, select=["PartitionKey"])]
+
+    def set_members(self, key: str, members: set[str]) -> None:
+        self._table.upsert_entity({"PartitionKey": PREFIX + key, "RowKey": "", "members": json.dumps(sorted(members))}, mode=UpdateMode.REPLACE)
+
+    def _write(self, entity: dict, members: set[str]) -> bool:
+        try:
+            self._table.update_entity(
+                {"PartitionKey": entity["PartitionKey"], "RowKey": "", "members": json.dumps(sorted(members))},
+                mode=UpdateMode.REPLACE, etag=entity.metadata["etag"], match_condition=MatchConditions.IfNotModified,
+            )  # fmt: skip
+        except ResourceModifiedError:
+            return False
+        return True

@@ -1,0 +1,95 @@
+"""Fleet counts kept as counters, so /health costs the same at 10 twins or 100,000.
+
+Sixteen shard entities in one small partition (``~counts``); each status change adds -1/+1 to one
+shard picked at random (ETag-guarded, retried on a lost race), so concurrent writers rarely
+collide. Health sums the shards: one query, sixteen entities. Counts are exact as long as every
+row write is followed by its count change; a process that dies between the two leaves a count off
+by one until ``BrainstemRegistry.reconcile`` recounts (a timer does, hourly).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
+from azure.data.tables import TableClient, UpdateMode
+
+from controlplane.backoff import back_off
+from controlplane.brainstem import Brainstem
+from controlplane.errors import ConcurrentUpdate
+from controlplane.lifecycle import Status
+
+PARTITION = "~counts"
+SHARDS = 16
+_LIVE_TARGET = "live_"  # property prefix: live (not deleted) twins per runtime target
+_ATTEMPTS = 40
+
+
+def count_keys(row: Brainstem | None) -> list[str]:
+    """The counters a row adds one to: its status, and its runtime target while it is not deleted."""
+    if row is None:
+        return []
+    keys = [row.status.value]
+    if row.status != Status.DELETED:
+        keys.append(_LIVE_TARGET + row.runtime_target.replace("-", "_"))
+    return keys
+
+
+class FleetCounts:
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    def ensure_shards(self) -> None:
+        for shard in range(SHARDS):
+            try:
+                self._table.create_entity({"PartitionKey": PARTITION, "RowKey": f"{shard:02d}"})
+            except ResourceExistsError:
+                pass
+
+    def apply(self, before: Brainstem | None, after: Brainstem | None) -> None:
+        """Move the counts from ``before``'s keys to ``after``'s."""
+        deltas: dict[str, int] = {}
+        for key in count_keys(before):
+            deltas[key] = deltas.get(key, 0) - 1
+        for key in count_keys(after):
+            deltas[key] = deltas.get(key, 0) + 1
+        deltas = {k: v for k, v in deltas.items() if v}
+        if not deltas:
+            return
+        for attempt in range(_ATTEMPTS):
+            shard = self._table.get_entity(PARTITION, f"{random.randrange(SHARDS):02d}")
+            changed = {key: int(shard.get(key, 0)) + delta for key, delta in deltas.items()}
+            try:
+                self._table.update_entity(
+                    {"PartitionKey": PARTITION, "RowKey": shard["RowKey"], **changed},
+                    mode=UpdateMode.MERGE, etag=shard.metadata["etag"], match_condition=MatchConditions.IfNotModified,
+                )  # fmt: skip
+                return
+            except ResourceModifiedError:
+                back_off(attempt)
+        raise ConcurrentUpdate("fleet counts kept changing; the next reconcile will correct them")
+
+    def totals(self) -> dict[str, Any]:
+        sums: dict[str, int] = {}
+        for shard in self._table.query_entities(f"PartitionKey eq '{PARTITION}'"):
+            for key, value in shard.items():
+                if isinstance(value, int):
+                    sums[key] = sums.get(key, 0) + value
+        counts: dict[str, Any] = {s.value: sums.get(s.value, 0) for s in Status}
+        counts["total"] = sum(counts[s.value] for s in Status)
+        counts["by_runtime_target"] = {
+            key.removeprefix(_LIVE_TARGET).replace("_", "-"): value
+            for key, value in sorted(sums.items())
+            if key.startswith(_LIVE_TARGET) and value
+        }
+        return counts
+
+    def replace(self, rows_counted: dict[str, int]) -> None:
+        """Set the totals to ``rows_counted`` (keys from count_keys), all in shard 00 (reconcile)."""
+        for shard in range(SHARDS):
+            entity: dict[str, Any] = {"PartitionKey": PARTITION, "RowKey": f"{shard:02d}"}
+            if shard == 0:
+                entity.update(rows_counted)
+            self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
