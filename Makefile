@@ -14,6 +14,10 @@ run: setup
 test: setup
 	$(PY) -m sandbox.azurite -- $(PY) -m pytest $(PYTEST_ARGS)
 
+# Fleet-scale figures (not part of `make test`): N twins (default 1000), request cost at LARGE rows.
+bench: setup
+	$(PY) -m bench.run $(if $(N),--twins $(N)) $(if $(LARGE),--large $(LARGE))
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -55,12 +55,14 @@ def azurite_binary() -> Path:
     return binary
 
 
-def start_azurite(timeout: float = 30.0) -> Azurite:
+def start_azurite(timeout: float = 30.0, *, location: Path | None = None) -> Azurite:
+    """Azurite in memory, or (``location``) on a workspace folder it loads and saves (benchmarks)."""
+    storage = ["--location", str(location)] if location is not None else ["--inMemoryPersistence"]
     process = subprocess.Popen(
         [
             str(azurite_binary()),
             "--blobPort", "0", "--queuePort", "0", "--tablePort", "0",
-            "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--silent",
+            *storage, "--disableTelemetry", "--skipApiVersionCheck", "--silent",
         ],  # fmt: skip
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

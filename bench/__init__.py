@@ -1,0 +1,1 @@
+"""`make bench`: fleet-scale measurements (not part of `make test`). See bench/run.py."""

@@ -1,0 +1,77 @@
+"""The ARM stand-in in its own process, so the benchmark's CPU clock counts only the control plane.
+
+Time is compressed by ``speed``: operation latencies are divided by it and the throttle's token
+buckets refill ``speed`` times faster, so ARM's walls (10 writes/s per subscription, ...) keep
+their shape in a run that takes a fraction of the real time.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from collections import Counter
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+def _serve(conn: Connection, latency: dict[str, float], speed: float) -> None:
+    from sandbox.arm import ArmStandIn, Throttle
+
+    origin = time.monotonic()
+
+    def scaled_clock() -> float:
+        return origin + (time.monotonic() - origin) * speed
+
+    arm = ArmStandIn(latency=latency, latency_scale=1 / speed, throttle=Throttle(clock=scaled_clock)).start()
+    conn.send((arm.base_url, arm.ca_path))
+    while True:
+        command = conn.recv()
+        if command == "stats":
+            requests = arm.requests
+            conn.send({
+                "by_method": dict(Counter(r.method for r in requests)),
+                "by_subscription_writes": dict(Counter(r.path.split("/")[2] for r in requests if r.method in ("PUT", "POST", "DELETE"))),
+                "throttled": sum(arm.throttled.values()),
+                "requests": len(requests),
+            })  # fmt: skip
+        elif command == "sites":
+            conn.send([rid.rsplit("/", 1)[1] for rid in arm.resources if "/providers/microsoft.web/sites/" in rid.lower()])
+        else:
+            arm.stop()
+            conn.send("stopped")
+            return
+
+
+class RemoteArm:
+    """What ControlPlaneRig needs of an ARM stand-in (start, stop, base_url, ca_path), one process away."""
+
+    def __init__(self, latency: dict[str, float], speed: float) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_serve, args=(child, latency, speed), daemon=True)
+        self.base_url = self.ca_path = ""
+        self._lock = threading.Lock()  # one conversation on the pipe at a time
+
+    def start(self) -> "RemoteArm":
+        self._process.start()
+        self.base_url, self.ca_path = self._conn.recv()
+        return self
+
+    def _ask(self, command: str) -> Any:
+        with self._lock:
+            self._conn.send(command)
+            return self._conn.recv()
+
+    def stats(self) -> dict[str, Any]:
+        return self._ask("stats")
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        # Only what BrainstemHosts asks: which sites exist.
+        return {f"/providers/microsoft.web/sites/{name}": {} for name in self._ask("sites")}
+
+    def stop(self) -> None:
+        if self._process.is_alive():
+            self._ask("stop")
+            self._process.join(10)

@@ -1,0 +1,253 @@
+"""`make bench` (N=1000 by default): the fleet-scale figures, measured in one run on this machine.
+
+1. Throughput: N twins through the real orchestrations (Durable driver, real SDK clients, Azurite)
+   against the ARM stand-in with ARM's throttles and realistic step latencies, time compressed by a
+   factor, for 1, 2 and 4 subscriptions: achieved twins/hour over the throttle-implied maximum.
+2. Control-plane overhead: this process's CPU time per twin (the ARM stand-in runs in another
+   process, Azurite in Node), and its ratio to a realistic provision time.
+3. Request cost at 1,000 vs 100,000 rows in Azurite: /health, GET by cloud_id, a 100-row list page
+   (p50/p99 and the 100k/1k ratio) through the real HTTP functions.
+Prints one table and writes the same as JSON under bench/results/. Ratios, not absolute times,
+are the figures: this machine is noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+
+from bench.remote_arm import RemoteArm
+from bench.seed_table import seed
+from sandbox.azurite import start_azurite
+from sandbox.durable import WallClock
+from sandbox.rig import ControlPlaneRig
+
+RESULTS = Path(__file__).resolve().parent / "results"
+# Real Azure step latencies in seconds (typical; the benchmark divides them by the speed factor).
+STEP_LATENCY = {
+    "resource_groups.create_or_update": 1.5,
+    "storage_accounts.create": 20.0,
+    "server_farms.create_or_update": 5.0,
+    "sites.create_or_update": 20.0,
+}
+REALISTIC_PROVISION_SECONDS = 90.0  # what a Linux Consumption twin takes end to end on Azure
+# ARM's limits per subscription (field notes): token buckets of (burst, refill per second).
+WRITE_BUCKET, READ_BUCKET = (200, 10.0), (250, 25.0)
+STORAGE_PER_SECOND, STORAGE_PER_HOUR = 10.0, 1200.0
+REGIONS = ["eastus2", "westus2", "westeurope", "northeurope", "uksouth"]
+TARGET_REAL_SECONDS = 45.0  # each throughput run is sped up to take about this long
+
+
+def subscription(i: int) -> str:
+    return f"{i + 1:08d}-0000-4000-8000-00000000b{i:03d}"
+
+
+def implied_seconds(per_subscription: list[int], writes_per_twin: float, reads_per_twin: float) -> float:
+    """The least time ARM's throttles allow for these twins (subscriptions work in parallel)."""
+    worst = 0.0
+    for twins in per_subscription:
+        writes = max(0.0, (twins * writes_per_twin - WRITE_BUCKET[0]) / WRITE_BUCKET[1])
+        reads = max(0.0, (twins * reads_per_twin - READ_BUCKET[0]) / READ_BUCKET[1])
+        per_region = twins / len(REGIONS)
+        storage = max(0.0, (per_region - STORAGE_PER_SECOND) / STORAGE_PER_SECOND, (per_region - STORAGE_PER_HOUR) / (STORAGE_PER_HOUR / 3600))
+        worst = max(worst, writes, reads, storage)
+    return max(worst, sum(STEP_LATENCY.values()))  # never less than one twin's own chain of steps
+
+
+def throughput(storage_connection: str, subscriptions: int, twins: int) -> dict[str, Any]:
+    per_subscription = [twins // subscriptions + (1 if i < twins % subscriptions else 0) for i in range(subscriptions)]
+    estimate = implied_seconds(per_subscription, 5, 6)
+    speed = max(1.0, estimate / TARGET_REAL_SECONDS)
+    pool = [
+        {"subscription_id": subscription(i), "regions": REGIONS, "max_twins_per_region": 240, "max_resource_groups": 980}
+        for i in range(subscriptions)
+    ]
+    arm = RemoteArm(STEP_LATENCY, speed)
+    rig = ControlPlaneRig(
+        storage_connection,
+        table_name=f"bench{subscriptions}x{twins}",
+        arm=arm,  # type: ignore[arg-type]
+        clock=WallClock(speed=speed),
+        activity_workers=64,
+        settings={
+            "CP_SUBSCRIPTION_POOL": json.dumps(pool),
+            "CP_OWNER_QUOTA": "0",
+            # The write budget, compressed like the throttle: just under ARM's 10/s and 200 burst.
+            "CP_ARM_WRITES_PER_SECOND": str(9.0 * speed),
+            "CP_ARM_WRITE_BURST": "190",
+            "CP_ARM_POLLING_INTERVAL_SECONDS": str(round(5.0 / speed, 3)),
+            "CP_ACTIVITY_FIRST_RETRY_SECONDS": "5",
+            "CP_READINESS_PROBE_INTERVAL_SECONDS": "15",
+            "CP_TEARDOWN_POLL_INTERVAL_SECONDS": "15",
+        },
+    )
+    rig.start()
+    try:
+        from controlplane.registry import default_registry
+        from controlplane.settings import get_settings
+        from http_api.bodies import CreateRequest
+        from http_api.service import create
+        from sandbox.durable import shared_loop
+
+        assert rig.driver is not None
+        driver = rig.driver
+
+        class DriverClient:
+            """The Durable client's start_new, straight to the driver (no HTTP hop in the measurement)."""
+
+            async def start_new(self, name: str, instance_id: str, payload: dict) -> None:
+                driver.start(name, payload, instance_id=instance_id)
+
+        settings, registry = get_settings(), default_registry()
+        cpu_started, wall_started = time.process_time(), time.monotonic()
+        started_jobs = []
+        for i in range(twins):
+            # The HTTP layer's own create path: placement, capacity, the row, then the job.
+            request = CreateRequest(name=f"b{i:06d}")
+            accepted = shared_loop().run(create(request, f"github:bench{i % 50}", registry, DriverClient(), settings))  # type: ignore[arg-type]
+            started_jobs.append(accepted.job_id)
+        results = [rig.driver.wait(job, timeout=3600) for job in started_jobs]
+        wall = time.monotonic() - wall_started
+        cpu = time.process_time() - cpu_started
+        stats = arm.stats()
+    finally:
+        rig.stop()
+    completed = sum(1 for r in results if r.status == "Completed")
+    by_method = stats["by_method"]
+    writes = (by_method.get("PUT", 0) + by_method.get("POST", 0) + by_method.get("DELETE", 0)) / twins
+    reads = (by_method.get("GET", 0) + by_method.get("HEAD", 0)) / twins
+    implied = implied_seconds(per_subscription, writes, reads)
+    simulated = wall * speed
+    return {
+        "subscriptions": subscriptions,
+        "twins": twins,
+        "completed": completed,
+        "speed": round(speed, 2),
+        "wall_seconds": round(wall, 1),
+        "simulated_seconds": round(simulated, 1),
+        "twins_per_hour": round(twins / simulated * 3600),
+        "implied_max_twins_per_hour": round(twins / implied * 3600),
+        "throughput_ratio": round(implied / simulated, 3),
+        "arm_writes_per_twin": round(writes, 2),
+        "arm_reads_per_twin": round(reads, 2),
+        "arm_429s": stats["throttled"],
+        "cpu_seconds_per_twin": round(cpu / twins, 4),
+    }
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
+
+
+def request_costs(rows: int, samples: int) -> dict[str, dict[str, float]]:
+    workspace = Path(tempfile.mkdtemp(prefix=f"bench-azurite-{rows}-"))
+    try:
+        seed(workspace, "fleet", rows)
+        azurite = start_azurite(location=workspace, timeout=180)
+        rig = ControlPlaneRig(azurite.connection_string, table_name="fleet")
+        rig.start()
+        try:
+            from bench.seed_table import fleet_row
+            from controlplane.brainstem import utc_now
+
+            probe = fleet_row(rows // 2, utc_now()).cloud_id
+            key = {"x-api-key": rig.operator_key}
+            calls = {
+                "health": ("health", func.HttpRequest("GET", "http://127.0.0.1/api/cp/health", headers=key, body=b"")),
+                "get_by_cloud_id": ("get_brainstem", func.HttpRequest("GET", f"http://127.0.0.1/api/cp/brainstems/{probe}", headers=key, route_params={"id": probe}, body=b"")),
+                "list_page_100": ("list_brainstems", func.HttpRequest("GET", "http://127.0.0.1/api/cp/brainstems", headers=key, params={"limit": "100"}, body=b"")),
+                "list_owner_page_100": ("list_brainstems", func.HttpRequest("GET", "http://127.0.0.1/api/cp/brainstems", headers=key, params={"limit": "100", "owner": "github:owner0007"}, body=b"")),
+            }  # fmt: skip
+            costs = {}
+            for label, (function, request) in calls.items():
+                timings = []
+                for _ in range(samples + 5):
+                    started = time.perf_counter()
+                    response = rig.call(function, request)
+                    timings.append((time.perf_counter() - started) * 1000)
+                    assert response.status_code == 200, response.get_body()
+                timings = timings[5:]  # warm-up
+                costs[label] = {"p50_ms": round(statistics.median(timings), 2), "p99_ms": round(percentile(timings, 0.99), 2)}
+            return costs
+        finally:
+            rig.stop()
+            azurite.stop()
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make bench")
+    parser.add_argument("--twins", type=int, default=int(os.environ.get("N", "1000")))
+    parser.add_argument("--large", type=int, default=int(os.environ.get("LARGE", "100000")))
+    parser.add_argument("--samples", type=int, default=200)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    started = time.monotonic()
+    report: dict[str, Any] = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "twins": args.twins}
+
+    azurite = start_azurite()
+    try:
+        report["throughput"] = []
+        for subscriptions in (1, 2, 4):
+            twins = min(args.twins, 950 * subscriptions)
+            print(f"throughput: {twins} twins over {subscriptions} subscription(s) ...", flush=True)
+            report["throughput"].append(throughput(azurite.connection_string, subscriptions, twins))
+    finally:
+        azurite.stop()
+
+    report["request_cost"] = {}
+    for rows in (1000, args.large):
+        print(f"request cost at {rows} rows ...", flush=True)
+        report["request_cost"][rows] = request_costs(rows, args.samples)
+    small, large = report["request_cost"][1000], report["request_cost"][args.large]
+    report["request_cost_ratio"] = {k: round(large[k]["p50_ms"] / small[k]["p50_ms"], 2) for k in small}
+    cpu = statistics.mean(r["cpu_seconds_per_twin"] for r in report["throughput"])
+    report["overhead"] = {"cpu_seconds_per_twin": round(cpu, 4), "ratio_to_realistic_provision": round(cpu / REALISTIC_PROVISION_SECONDS, 5)}
+    report["bench_seconds"] = round(time.monotonic() - started, 1)
+
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"bench-{report['when'].replace(':', '')}.json"
+    out.write_text(json.dumps(report, indent=2))
+    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
+    print(render(report, args.large))
+    print(f"\nwritten: {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
+    return 0
+
+
+def render(report: dict[str, Any], large: int) -> str:
+    lines = ["", "| figure | value |", "| --- | --- |"]
+    overhead = report["overhead"]
+    lines.append(f"| control-plane CPU per twin | {overhead['cpu_seconds_per_twin'] * 1000:.1f} ms |")
+    lines.append(f"| ... over a realistic {REALISTIC_PROVISION_SECONDS:.0f} s provision | {overhead['ratio_to_realistic_provision']:.5f} |")
+    for run in report["throughput"]:
+        lines.append(
+            f"| {run['subscriptions']} subscription(s), {run['twins']} twins: achieved / throttle-implied twins/h | "
+            f"{run['twins_per_hour']} / {run['implied_max_twins_per_hour']} = **{run['throughput_ratio']}** "
+            f"({run['completed']} completed, {run['arm_429s']} ARM 429s, x{run['speed']} time) |"
+        )
+    for label, ratio in report["request_cost_ratio"].items():
+        small, big = report["request_cost"][1000][label], report["request_cost"][large][label]
+        lines.append(
+            f"| {label}: p50/p99 at 1k vs {large // 1000}k rows | {small['p50_ms']}/{small['p99_ms']} ms vs "
+            f"{big['p50_ms']}/{big['p99_ms']} ms, ratio **{ratio}** |"
+        )
+    lines.append(f"| bench wall time | {report['bench_seconds']} s |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
