@@ -17,9 +17,9 @@ from typing import Any
 import azure.durable_functions as df
 import requests
 
+from activities.steps import run_step
 from controlplane import resource_groups, storage_accounts
 from controlplane.arm_clients import arm_clients
-from activities.steps import run_step
 from controlplane.arm_errors import StepError
 from controlplane.errors import ConcurrentUpdate
 from controlplane.jobs import TwinJob
@@ -65,7 +65,9 @@ def ensure_storage_account(job: dict[str, Any]) -> dict[str, Any]:
 
     def action(names: TwinNames) -> dict[str, Any]:
         clients = arm_clients(twin.subscription_id)
-        account_id = storage_accounts.ensure_storage_account(clients, names, region=twin.region, tags=_tags(twin, names))
+        account_id = storage_accounts.ensure_storage_account(
+            clients, names, region=twin.region, tags=_tags(twin, names)
+        )
         return {"id": account_id}
 
     return _provision_step("storage_account", twin, action)
@@ -107,7 +109,11 @@ def mark_active(job: dict[str, Any]) -> dict[str, Any]:
     twin = TwinJob.from_input(job)
     try:
         row = default_registry().transition(
-            twin.cloud_id, Status.ACTIVE, for_job=twin.job_id, url=get_settings().brainstem_url(twin_names(twin.name)), error=None
+            twin.cloud_id,
+            Status.ACTIVE,
+            for_job=twin.job_id,
+            url=get_settings().brainstem_url(twin_names(twin.name)),
+            error=None,
         )
     except ConcurrentUpdate:
         return {"fenced": True}

@@ -35,7 +35,14 @@ def run_step(
         return action(twin_names(job.name))
     except _STEP_FAILURES as exc:
         error = classify(step, exc)
-        logger.warning("%s of %s failed: %s (status %s, transient=%s)", step, job.cloud_id, error.code, error.status, error.transient)
+        logger.warning(
+            "%s of %s failed: %s (status %s, transient=%s)",
+            step,
+            job.cloud_id,
+            error.code,
+            error.status,
+            error.transient,
+        )
         if error.transient:
             raise TransientStepError(error) from exc
         return {"error": error.to_dict()}

@@ -36,7 +36,9 @@ def _serve(conn: Connection, latency: dict[str, float], speed: float) -> None:
                 "requests": len(requests),
             })  # fmt: skip
         elif command == "sites":
-            conn.send([rid.rsplit("/", 1)[1] for rid in arm.resources if "/providers/microsoft.web/sites/" in rid.lower()])
+            conn.send(
+                [rid.rsplit("/", 1)[1] for rid in arm.resources if "/providers/microsoft.web/sites/" in rid.lower()]
+            )
         else:
             arm.stop()
             conn.send("stopped")
@@ -53,7 +55,7 @@ class RemoteArm:
         self.base_url = self.ca_path = ""
         self._lock = threading.Lock()  # one conversation on the pipe at a time
 
-    def start(self) -> "RemoteArm":
+    def start(self) -> RemoteArm:
         self._process.start()
         self.base_url, self.ca_path = self._conn.recv()
         return self

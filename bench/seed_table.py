@@ -20,13 +20,13 @@ from controlplane.registry import BrainstemRegistry, owner_entity, row_entity
 from sandbox.azurite import start_azurite
 
 DB_FILE = "__azurite_db_table__.json"
-OWNERS = 1000
+TWINS_PER_OWNER = 100  # so an owner's first page is full (100 rows) at every fleet size
 
 
 def fleet_row(i: int, now: str) -> Brainstem:
     names = twin_names(f"f{i:07d}")
     return Brainstem(
-        cloud_id=names.cloud_id, name=names.name, owner=f"github:owner{i % OWNERS:04d}", region="eastus2",
+        cloud_id=names.cloud_id, name=names.name, owner=f"github:owner{i // TWINS_PER_OWNER:04d}", region="eastus2",
         runtime_target="azure-consumption-py311", deploy_ref="main", status=Status.ACTIVE, job_id=uuid.uuid4().hex,
         created_at=now, last_seen=now, url=names.url, subscription_id="00000000-0000-4000-8000-000000000001",
     )  # fmt: skip
@@ -40,6 +40,8 @@ def seed(location: Path, table: str, count: int) -> float:
     try:
         registry = BrainstemRegistry.from_connection_string(azurite.connection_string, table)
         registry.create_table()
+        # One row through the registry: the template for the documents we add to Azurite's file.
+        registry.create(fleet_row(count - 1, utc_now()))
         registry.fleet_counts.replace({"active": count, "live_azure_consumption_py311": count})
     finally:
         azurite.stop()  # saves the workspace
@@ -50,11 +52,15 @@ def seed(location: Path, table: str, count: int) -> float:
     now = utc_now()
     next_id = collection["maxId"]
     documents = collection["data"]
-    for i in range(count):
+    for i in range(count - 1):
         row = fleet_row(i, now)
         for entity in (row_entity(row), owner_entity(row)):
             next_id += 1
-            properties = {**entity, "Timestamp": template["properties"]["Timestamp"], "Timestamp@odata.type": "Edm.DateTime"}
+            properties = {
+                **entity,
+                "Timestamp": template["properties"]["Timestamp"],
+                "Timestamp@odata.type": "Edm.DateTime",
+            }
             documents.append({
                 "PartitionKey": entity["PartitionKey"], "RowKey": entity["RowKey"], "properties": properties,
                 "lastModifiedTime": template["lastModifiedTime"], "eTag": template["eTag"],

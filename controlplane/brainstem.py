@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from controlplane.errors import InvalidInput
@@ -30,7 +30,7 @@ def validate_owner(owner: object) -> str:
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Brainstem:
     # the registry, released when the twin is deleted. Not part of the API's view of a row.
     slots: tuple[str, ...] = ()
 
-    def with_changes(self, **changes: Any) -> "Brainstem":
+    def with_changes(self, **changes: Any) -> Brainstem:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:

@@ -46,7 +46,9 @@ class Capacity:
                 if limit < 1:
                     raise SlotFull(key, limit, 0) from None
                 try:
-                    self._table.create_entity({"PartitionKey": PREFIX + key, "RowKey": "", "members": json.dumps([cloud_id])})
+                    self._table.create_entity(
+                        {"PartitionKey": PREFIX + key, "RowKey": "", "members": json.dumps([cloud_id])}
+                    )
                     return True
                 except ResourceExistsError:
                     continue  # another writer made it first
@@ -74,10 +76,15 @@ class Capacity:
 
     def all_keys(self) -> list[str]:
         query = f"PartitionKey ge '{PREFIX}' and PartitionKey lt '~slot}}'"
-        return [e["PartitionKey"].removeprefix(PREFIX) for e in self._table.query_entities(query, select=["PartitionKey"])]
+        return [
+            e["PartitionKey"].removeprefix(PREFIX) for e in self._table.query_entities(query, select=["PartitionKey"])
+        ]
 
     def set_members(self, key: str, members: set[str]) -> None:
-        self._table.upsert_entity({"PartitionKey": PREFIX + key, "RowKey": "", "members": json.dumps(sorted(members))}, mode=UpdateMode.REPLACE)
+        self._table.upsert_entity(
+            {"PartitionKey": PREFIX + key, "RowKey": "", "members": json.dumps(sorted(members))},
+            mode=UpdateMode.REPLACE,
+        )
 
     def _write(self, entity: dict, members: set[str]) -> bool:
         try:

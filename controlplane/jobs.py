@@ -23,7 +23,7 @@ class Policy:
     teardown_timeout_seconds: float
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Policy":
+    def from_settings(cls, settings: Settings) -> Policy:
         return cls(
             first_retry_seconds=settings.activity_first_retry_seconds,
             max_attempts=settings.activity_max_attempts,
@@ -54,5 +54,5 @@ class TwinJob:
         return asdict(self)
 
     @classmethod
-    def from_input(cls, data: dict[str, Any]) -> "TwinJob":
+    def from_input(cls, data: dict[str, Any]) -> TwinJob:
         return cls(**{**data, "policy": Policy(**data["policy"])})

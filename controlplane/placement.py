@@ -81,5 +81,7 @@ def candidates(
             continue
         offset = start % len(hosting)
         for entry in hosting[offset:] + hosting[:offset]:
-            ordered.append(Placement(entry.subscription_id, wanted, entry.max_twins_per_region, entry.max_resource_groups))
+            ordered.append(
+                Placement(entry.subscription_id, wanted, entry.max_twins_per_region, entry.max_resource_groups)
+            )
     return ordered

@@ -6,6 +6,9 @@ Key design — every lookup a request makes is a point read or one bounded range
     twin-<name>-<hash6>     brainstem     the row: point read by cloud_id; the whole fleet is the
                                           PartitionKey range 'twin-'..'twin.' (paged in cloud_id order)
     owner|<owner>           <cloud_id>    a full copy of the row: an owner's listing is one partition
+
+and, in a small table of its own (``<table>meta``) that health reads without touching the fleet's:
+
     ~counts                 00..15        fleet-count shards (controlplane.fleet_counts): health is O(1)
     ~slot|<key>             ''            a capacity slot (controlplane.capacity): quota, placement
 
@@ -43,6 +46,7 @@ from controlplane.lifecycle import LIVE_STATUSES, Status, check_transition
 logger = logging.getLogger(__name__)
 
 ROW_KEY = "brainstem"
+META_SUFFIX = "meta"  # <registry table>meta holds the count shards and capacity slots
 OWNER_PARTITION = "owner|"
 FLEET_START, FLEET_END = "twin-", "twin."  # every cloud_id sorts between these
 MAX_PAGE_SIZE = 1000
@@ -99,7 +103,9 @@ def decode_token(token: str, scope: str) -> str:
         if not isinstance(after, str) or not isinstance(token_scope, str):
             raise TypeError
     except (binascii.Error, ValueError, KeyError, TypeError):
-        raise InvalidInput("next", "the continuation token is not one this API issued; start again without it") from None
+        raise InvalidInput(
+            "next", "the continuation token is not one this API issued; start again without it"
+        ) from None
     if token_scope != scope:
         raise InvalidInput("next", "the continuation token belongs to a different listing; start again without it")
     return after
@@ -108,22 +114,29 @@ def decode_token(token: str, scope: str) -> str:
 class BrainstemRegistry:
     """Create, read, list and move brainstem rows through their lifecycle."""
 
-    def __init__(self, table: TableClient) -> None:
+    def __init__(self, table: TableClient, meta: TableClient) -> None:
         self._table = table
-        self.fleet_counts = FleetCounts(table)
-        self.capacity = Capacity(table)
+        self._meta = meta
+        # Counts and capacity live in a small table of their own: health reads it without ever
+        # touching the table that grows with the fleet.
+        self.fleet_counts = FleetCounts(meta)
+        self.capacity = Capacity(meta)
 
     @classmethod
-    def from_connection_string(cls, connection_string: str, table_name: str) -> "BrainstemRegistry":
-        service = TableServiceClient.from_connection_string(connection_string)
-        return cls(service.get_table_client(table_name))
+    def from_service(cls, service: TableServiceClient, table_name: str) -> BrainstemRegistry:
+        return cls(service.get_table_client(table_name), service.get_table_client(table_name + META_SUFFIX))
+
+    @classmethod
+    def from_connection_string(cls, connection_string: str, table_name: str) -> BrainstemRegistry:
+        return cls.from_service(TableServiceClient.from_connection_string(connection_string), table_name)
 
     def create_table(self) -> None:
-        """Create the table and its count shards if missing (idempotent; run at start-up)."""
-        try:
-            self._table.create_table()
-        except ResourceExistsError:
-            pass
+        """Create the tables and the count shards if missing (idempotent; run at start-up)."""
+        for table in (self._table, self._meta):
+            try:
+                table.create_table()
+            except ResourceExistsError:
+                pass
         self.fleet_counts.ensure_shards()
 
     # -- reads -------------------------------------------------------------------------------
@@ -248,7 +261,12 @@ class BrainstemRegistry:
         def change(current: Brainstem) -> Brainstem:
             check_transition(cloud_id, current.status, Status.PROVISIONING)
             return current.with_changes(
-                status=Status.PROVISIONING, url=None, error=None, last_seen=utc_now(), slots=tuple(sorted(slots or {})), **fields
+                status=Status.PROVISIONING,
+                url=None,
+                error=None,
+                last_seen=utc_now(),
+                slots=tuple(sorted(slots or {})),
+                **fields,
             )
 
         return self.update(cloud_id, change, limits=slots or {})
@@ -286,7 +304,9 @@ class BrainstemRegistry:
                 raise
             self._after_write(current, updated)
             return updated
-        raise ConcurrentUpdate(f"{cloud_id} kept changing under {_WRITE_ATTEMPTS} attempts; try again", cloud_id=cloud_id)
+        raise ConcurrentUpdate(
+            f"{cloud_id} kept changing under {_WRITE_ATTEMPTS} attempts; try again", cloud_id=cloud_id
+        )
 
     def reconcile(self) -> dict[str, int]:
         """Recount the fleet and rebuild owner copies and capacity from the rows (a full scan: a timer's job).
@@ -373,7 +393,7 @@ def registry_from_settings(settings: Any) -> BrainstemRegistry:
         service = TableServiceClient(endpoint=settings.table_endpoint, credential=DefaultAzureCredential())
     else:
         service = TableServiceClient.from_connection_string(settings.storage_connection)
-    return BrainstemRegistry(service.get_table_client(settings.registry_table))
+    return BrainstemRegistry.from_service(service, settings.registry_table)
 
 
 _default_registry: BrainstemRegistry | None = None

@@ -8,7 +8,6 @@ message naming the setting to fix — never echoing its value, which may be a co
 from __future__ import annotations
 
 import functools
-import ipaddress
 import json
 import os
 import re
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from controlplane.addresses import is_loopback_url
 from controlplane.auth.config import AuthConfig
 from controlplane.errors import SettingsError
 from controlplane.naming import TwinNames
@@ -70,10 +70,14 @@ class Settings(BaseModel):
     arm_credential: Literal["default", "sandbox"] = _env("CP_ARM_CREDENTIAL", "default")
     arm_ca_bundle: str | None = _env("CP_ARM_CA_BUNDLE", None)
     # This process's ARM write budget per subscription (ARM grants 10/s, 200 burst): see write_budget.
-    arm_writes_per_second: float = Field(default=8, gt=0, le=10_000, validation_alias=AliasChoices("CP_ARM_WRITES_PER_SECOND"))
+    arm_writes_per_second: float = Field(
+        default=8, gt=0, le=10_000, validation_alias=AliasChoices("CP_ARM_WRITES_PER_SECOND")
+    )
     arm_write_burst: int = Field(default=150, ge=1, le=100_000, validation_alias=AliasChoices("CP_ARM_WRITE_BURST"))
     # How long the SDK waits between polls of a long-running operation when ARM sends no Retry-After.
-    arm_polling_interval_seconds: float = Field(default=30, ge=0, le=300, validation_alias=AliasChoices("CP_ARM_POLLING_INTERVAL_SECONDS"))
+    arm_polling_interval_seconds: float = Field(
+        default=30, ge=0, le=300, validation_alias=AliasChoices("CP_ARM_POLLING_INTERVAL_SECONDS")
+    )
 
     default_region: str = _env("CP_DEFAULT_REGION", "eastus2")
     allowed_regions: tuple[str, ...] = _env("CP_ALLOWED_REGIONS", DEFAULT_REGIONS)
@@ -97,14 +101,16 @@ class Settings(BaseModel):
     teardown_poll_interval_seconds: PositiveSeconds = _env("CP_TEARDOWN_POLL_INTERVAL_SECONDS", 15)
     teardown_timeout_seconds: PositiveSeconds = _env("CP_TEARDOWN_TIMEOUT_SECONDS", 3600)
     activity_first_retry_seconds: PositiveSeconds = _env("CP_ACTIVITY_FIRST_RETRY_SECONDS", 5)
-    activity_max_attempts: int = Field(default=5, ge=1, le=20, validation_alias=AliasChoices("CP_ACTIVITY_MAX_ATTEMPTS"))
+    activity_max_attempts: int = Field(
+        default=5, ge=1, le=20, validation_alias=AliasChoices("CP_ACTIVITY_MAX_ATTEMPTS")
+    )
 
     # Who may call (controlplane.auth.AuthConfig as JSON: OIDC issuers, operator key hashes, App
     # Service auth). Unset: nobody can authenticate, every API call is 401.
     auth: AuthConfig | None = Field(default=None, validation_alias=AliasChoices("CP_AUTH"), repr=False)
     # Live (not deleted) brainstems one owner may hold; 0 = no limit. Operators are exempt unless
     # CP_OPERATORS_QUOTA_EXEMPT=false.
-    owner_quota: int = Field(default=10, ge=0, le=1_000_000, validation_alias=AliasChoices("CP_OWNER_QUOTA"))
+    owner_quota: int = Field(default=10, ge=0, le=1000, validation_alias=AliasChoices("CP_OWNER_QUOTA"))
     operators_quota_exempt: bool = Field(default=True, validation_alias=AliasChoices("CP_OPERATORS_QUOTA_EXEMPT"))
 
     # Flex Consumption targets (azure-flex-*): each app's scale limits (functionAppConfig.scaleAndConcurrency).
@@ -131,7 +137,7 @@ class Settings(BaseModel):
         parts = dict(part.split("=", 1) for part in (value or "").split(";") if "=" in part)
         endpoint = parts.get("BlobEndpoint", "")
         loopback = parts.get("UseDevelopmentStorage", "").lower() == "true" or (
-            urlsplit(endpoint).scheme in ("http", "https") and _is_loopback(endpoint)
+            urlsplit(endpoint).scheme in ("http", "https") and is_loopback_url(endpoint)
         )
         if value and not loopback:
             raise ValueError(
@@ -163,18 +169,30 @@ class Settings(BaseModel):
         pool = []
         for index, entry in enumerate(entries):
             if not isinstance(entry, dict) or set(entry) - _POOL_FIELDS or "subscription_id" not in entry:
-                raise ValueError(f"[{index}] must be an object with subscription_id, regions and optional limits ({', '.join(sorted(_POOL_FIELDS))})")
+                raise ValueError(
+                    f"[{index}] must be an object with subscription_id, regions and optional limits ({', '.join(sorted(_POOL_FIELDS))})"
+                )
             if not _GUID.fullmatch(str(entry["subscription_id"])):
                 raise ValueError(f"[{index}].subscription_id must be a subscription GUID")
             regions = entry.get("regions")
-            if not isinstance(regions, list) or not regions or not all(isinstance(r, str) and _REGION.fullmatch(r) for r in regions):
+            if (
+                not isinstance(regions, list)
+                or not regions
+                or not all(isinstance(r, str) and _REGION.fullmatch(r) for r in regions)
+            ):
                 raise ValueError(f"[{index}].regions must be a non-empty list of region names")
             limits = {k: entry[k] for k in ("max_twins_per_region", "max_resource_groups") if k in entry}
             for key, limit in limits.items():
-                ceiling = AZURE_STORAGE_ACCOUNTS_PER_REGION * 2 if key == "max_twins_per_region" else AZURE_RESOURCE_GROUPS_PER_SUBSCRIPTION
+                ceiling = (
+                    AZURE_STORAGE_ACCOUNTS_PER_REGION * 2
+                    if key == "max_twins_per_region"
+                    else AZURE_RESOURCE_GROUPS_PER_SUBSCRIPTION
+                )
                 if not isinstance(limit, int) or not 1 <= limit <= ceiling:
                     raise ValueError(f"[{index}].{key} must be a whole number from 1 to {ceiling}")
-            pool.append(PoolSubscription(str(entry["subscription_id"]).lower(), tuple(r.lower() for r in regions), **limits))
+            pool.append(
+                PoolSubscription(str(entry["subscription_id"]).lower(), tuple(r.lower() for r in regions), **limits)
+            )
         return tuple(pool)
 
     @field_validator("registry_table")
@@ -226,7 +244,7 @@ class Settings(BaseModel):
     def _package_template(cls, value: str) -> str:
         scheme = urlsplit(value).scheme
         # http only for a loopback package server (the sandbox's); anything else travels over TLS.
-        if "{deploy_ref}" not in value or not (scheme == "https" or (scheme == "http" and _is_loopback(value))):
+        if "{deploy_ref}" not in value or not (scheme == "https" or (scheme == "http" and is_loopback_url(value))):
             raise ValueError("must be an https:// URL containing {deploy_ref} (http:// only for a loopback host)")
         return value
 
@@ -246,7 +264,7 @@ class Settings(BaseModel):
             )
         if self.default_region not in self.allowed_regions:
             raise SettingsError("CP_DEFAULT_REGION must be one of CP_ALLOWED_REGIONS", setting="CP_DEFAULT_REGION")
-        if self.arm_credential == "sandbox" and not _is_loopback(self.arm_endpoint):
+        if self.arm_credential == "sandbox" and not is_loopback_url(self.arm_endpoint):
             raise SettingsError(
                 "CP_ARM_CREDENTIAL=sandbox is only for a loopback ARM stand-in; use 'default' for Azure",
                 setting="CP_ARM_CREDENTIAL",
@@ -257,29 +275,11 @@ class Settings(BaseModel):
         """The placement pool: CP_SUBSCRIPTION_POOL, or CP_SUBSCRIPTION_ID in every allowed region."""
         return self.subscription_pool_setting or (PoolSubscription(self.subscription_id, self.allowed_regions),)
 
-    @property
-    def owner_index_table(self) -> str:
-        return f"{self.registry_table}byowner"
-
-    @property
-    def meta_table(self) -> str:
-        return f"{self.registry_table}meta"
-
-    def brainstem_url(self, names: "TwinNames") -> str:
+    def brainstem_url(self, names: TwinNames) -> str:
         return self.brainstem_url_template.format(host=names.default_host_name, app_name=names.app_name)
 
     def package_url(self, deploy_ref: str) -> str:
         return self.package_url_template.format(deploy_ref=deploy_ref)
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _alias(field_name: str) -> str:

@@ -63,6 +63,8 @@ class SubscriptionWriteBudget(SansIOHTTPPolicy):  # type: ignore[type-arg]
             return
         wait = self.bucket.reserve(max_wait=MAX_WAIT_SECONDS)
         if wait is None:
-            raise ServiceResponseTimeoutError(f"the subscription's ARM write budget is over {MAX_WAIT_SECONDS:.0f}s behind; retry later")
+            raise ServiceResponseTimeoutError(
+                f"the subscription's ARM write budget is over {MAX_WAIT_SECONDS:.0f}s behind; retry later"
+            )
         if wait > 0:
             self._sleep(wait)

@@ -55,7 +55,9 @@ class CreateRequest(BaseModel):
     @classmethod
     def _deploy_ref(cls, value: object) -> object:
         if value is not None and not (isinstance(value, str) and _DEPLOY_REF.fullmatch(value)):
-            raise InvalidInput("deploy_ref", "deploy_ref must be 1-64 letters, digits, '.', '_' or '-' (a git sha, tag or bundle hash)")
+            raise InvalidInput(
+                "deploy_ref", "deploy_ref must be 1-64 letters, digits, '.', '_' or '-' (a git sha, tag or bundle hash)"
+            )
         return value
 
 

@@ -59,7 +59,9 @@ def problem_response(error: ControlPlaneError, headers: Mapping[str, str] | None
         "detail": error.detail,
         **error.extensions,
     }
-    return func.HttpResponse(json.dumps(body), status_code=error.status, mimetype=PROBLEM_JSON, headers=dict(headers or {}))
+    return func.HttpResponse(
+        json.dumps(body), status_code=error.status, mimetype=PROBLEM_JSON, headers=dict(headers or {})
+    )
 
 
 def internal_error_response() -> func.HttpResponse:

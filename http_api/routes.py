@@ -70,7 +70,9 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json", headers=headers)
 
 
-def accepted_response(req: func.HttpRequest, client: df.DurableOrchestrationClient, accepted: service.Accepted) -> func.HttpResponse:
+def accepted_response(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient, accepted: service.Accepted
+) -> func.HttpResponse:
     """202 with the standard Durable management URLs, plus our own links."""
     links = client.get_client_response_links(req, accepted.job_id)
     body = {
@@ -78,7 +80,10 @@ def accepted_response(req: func.HttpRequest, client: df.DurableOrchestrationClie
         "cloud_id": accepted.row.cloud_id,
         "status": accepted.row.status.value,
         **{k: v for k, v in links.items() if k != "id"},
-        "links": {"job": f"/api/cp/brainstems/{accepted.job_id}", "brainstem": f"/api/cp/brainstems/{accepted.row.cloud_id}"},
+        "links": {
+            "job": f"/api/cp/brainstems/{accepted.job_id}",
+            "brainstem": f"/api/cp/brainstems/{accepted.row.cloud_id}",
+        },
     }
     headers = {"Location": links["statusQueryGetUri"], "Retry-After": str(RETRY_AFTER_SECONDS)}
     return json_response(body, 202, headers)
@@ -108,7 +113,9 @@ def list_brainstems(req: func.HttpRequest) -> func.HttpResponse:
     def work(principal: Principal) -> func.HttpResponse:
         unknown = sorted(set(req.params) - _LIST_PARAMS)
         if unknown:
-            raise InvalidInput(unknown[0], f"unknown query parameter '{unknown[0]}'; use owner, status, runtime_target, limit, next")
+            raise InvalidInput(
+                unknown[0], f"unknown query parameter '{unknown[0]}'; use owner, status, runtime_target, limit, next"
+            )
         status = req.params.get("status")
         if status is not None and status not in {s.value for s in Status}:
             raise InvalidInput("status", f"status must be one of: {', '.join(s.value for s in Status)}")

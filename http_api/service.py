@@ -126,7 +126,11 @@ async def create(
         row = _place(names.cloud_id, names.name, fields, region, quota_slots, registry, settings, existing=None)
     except BrainstemExists:
         existing = registry.get(names.cloud_id)
-        if existing.status == Status.PROVISIONING and existing.owner == owner and not await _job_exists(client, existing.job_id):
+        if (
+            existing.status == Status.PROVISIONING
+            and existing.owner == owner
+            and not await _job_exists(client, existing.job_id)
+        ):
             row = existing  # its row was written but its job never started: start that job now
         else:
             row = _reprovision(existing, owner, fields, region, quota_slots, registry, settings)
@@ -140,13 +144,23 @@ def _place(
 ) -> Brainstem:  # fmt: skip
     """Write the row in the first place of the pool with room (a new row, or a deleted one anew)."""
     full: list[SlotFull] = []
-    for place in candidates(settings.subscription_pool, cloud_id=cloud_id, region=region, default_region=settings.default_region):
+    for place in candidates(
+        settings.subscription_pool, cloud_id=cloud_id, region=region, default_region=settings.default_region
+    ):
         slots = {**quota_slots, **place.slots()}
         placed = {"region": place.region, "subscription_id": place.subscription_id}
         try:
             if existing is None:
                 now = utc_now()
-                row = Brainstem(cloud_id=cloud_id, name=name, status=Status.PROVISIONING, created_at=now, last_seen=now, **fields, **placed)
+                row = Brainstem(
+                    cloud_id=cloud_id,
+                    name=name,
+                    status=Status.PROVISIONING,
+                    created_at=now,
+                    last_seen=now,
+                    **fields,
+                    **placed,
+                )
                 return registry.create(row, slots=slots)
             return registry.restart(cloud_id, slots=slots, **fields, **placed)
         except SlotFull as exc:
@@ -181,17 +195,23 @@ def _reprovision(
             current_status=existing.status.value,
         )
     if region is not None and region != existing.region:
-        raise NameTaken(f"{cloud_id} exists in {existing.region}; delete it before provisioning it in {region}", field="region")
+        raise NameTaken(
+            f"{cloud_id} exists in {existing.region}; delete it before provisioning it in {region}", field="region"
+        )
     # Its resources (if any) are where it is: it keeps its subscription and region.
     place = _placement_of(existing, settings)
     slots = {**quota_slots, **place.slots()}
     slots.update(_held(existing, slots))
     try:
-        return registry.restart(cloud_id, slots=slots, region=existing.region, subscription_id=place.subscription_id, **fields)
+        return registry.restart(
+            cloud_id, slots=slots, region=existing.region, subscription_id=place.subscription_id, **fields
+        )
     except SlotFull as exc:
         if exc.key in quota_slots:
             raise _quota_exceeded(owner, exc) from None
-        raise PoolExhausted(f"{exc.key.removeprefix('place:')} holds {exc.used} of {exc.limit}; delete twins there first") from None
+        raise PoolExhausted(
+            f"{exc.key.removeprefix('place:')} holds {exc.used} of {exc.limit}; delete twins there first"
+        ) from None
 
 
 def _placement_of(row: Brainstem, settings: Settings) -> Placement:
@@ -225,7 +245,9 @@ def wake(row: Brainstem, registry: BrainstemRegistry) -> dict[str, Any]:
     import requests
 
     if row.status != Status.ACTIVE or not row.url:
-        raise NotActive(f"{row.cloud_id} is {row.status.value}; only an active brainstem can be woken", cloud_id=row.cloud_id)
+        raise NotActive(
+            f"{row.cloud_id} is {row.status.value}; only an active brainstem can be woken", cloud_id=row.cloud_id
+        )
     started = time.monotonic()
     try:
         status: int | None = requests.get(row.url, timeout=WAKE_TIMEOUT_SECONDS, allow_redirects=False).status_code
@@ -254,7 +276,9 @@ def claim_for_teardown(cloud_id: str, registry: BrainstemRegistry, settings: Set
     return job_for(row, settings, previous_job_id=previous), True
 
 
-async def delete(cloud_id: str, registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings) -> Accepted:
+async def delete(
+    cloud_id: str, registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings
+) -> Accepted:
     job, fresh = claim_for_teardown(cloud_id, registry, settings)
     if fresh or not await _job_exists(client, job.job_id):
         await client.start_new(TEARDOWN, job.job_id, job.to_input())

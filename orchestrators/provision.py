@@ -16,7 +16,7 @@ import azure.durable_functions as df
 
 from controlplane.arm_errors import StepError
 from controlplane.jobs import TwinJob
-from orchestrators.steps import call_step, fail, deadline_after, progress, wait
+from orchestrators.steps import call_step, deadline_after, fail, progress, wait
 
 blueprint = df.Blueprint()
 
@@ -68,8 +68,9 @@ def provision_brainstem(context: df.DurableOrchestrationContext) -> Generator[An
     return {"status": "active", "cloud_id": twin.cloud_id, "url": result["url"]}
 
 
-
-def _cancelled(context: df.DurableOrchestrationContext, twin: TwinJob, step: str) -> Generator[Any, Any, dict[str, Any]]:
+def _cancelled(
+    context: df.DurableOrchestrationContext, twin: TwinJob, step: str
+) -> Generator[Any, Any, dict[str, Any]]:
     progress(context, twin, "cancelled", at_step=step)
     return {"status": "cancelled", "cloud_id": twin.cloud_id, "at_step": step}
     yield  # a generator, so callers can `yield from` it like every other step

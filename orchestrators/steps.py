@@ -28,7 +28,9 @@ class BackoffRetryOptions(df.RetryOptions):
     JavaScript SDK sends them), so we add them to the action it is given.
     """
 
-    def __init__(self, first_retry_ms: int, max_attempts: int, *, coefficient: float = 2.0, max_retry_ms: int = 300_000):
+    def __init__(
+        self, first_retry_ms: int, max_attempts: int, *, coefficient: float = 2.0, max_retry_ms: int = 300_000
+    ):
         super().__init__(first_retry_ms, max_attempts)
         self.backoff_coefficient = coefficient
         self.max_retry_interval_in_milliseconds = max_retry_ms
@@ -76,7 +78,9 @@ def deadline_after(context: df.DurableOrchestrationContext, seconds: float):  # 
     return context.current_utc_datetime + timedelta(seconds=seconds)
 
 
-def fail(context: df.DurableOrchestrationContext, twin: TwinJob, job: dict[str, Any], error: StepError) -> Generator[Any, Any, None]:
+def fail(
+    context: df.DurableOrchestrationContext, twin: TwinJob, job: dict[str, Any], error: StepError
+) -> Generator[Any, Any, None]:
     """Mark the row errored with the failed step, then end the orchestration Failed."""
     progress(context, twin, "errored", failed_step=error.step, code=error.code)
     yield from call_step(context, "record_error", "mark_errored", {"job": job, "error": error.to_dict()}, twin.policy)

@@ -18,7 +18,7 @@ import azure.durable_functions as df
 
 from controlplane.arm_errors import StepError
 from controlplane.jobs import TwinJob
-from orchestrators.steps import FUNCTION_TIMEOUT_SECONDS, call_step, fail, deadline_after, progress, wait
+from orchestrators.steps import FUNCTION_TIMEOUT_SECONDS, call_step, deadline_after, fail, progress, wait
 
 blueprint = df.Blueprint()
 
@@ -36,7 +36,9 @@ def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any
         progress(context, twin, "wait_for_provisioning", job=twin.previous_job_id)
         deadline = deadline_after(context, policy.teardown_timeout_seconds)
         while True:
-            result = yield from call_step(context, "wait_for_provisioning", "job_runtime_status", twin.previous_job_id, policy)
+            result = yield from call_step(
+                context, "wait_for_provisioning", "job_runtime_status", twin.previous_job_id, policy
+            )
             status = result.get("value")
             if status in _FINISHED:
                 break
@@ -61,7 +63,9 @@ def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any
         while url:
             yield from wait(context, policy.teardown_poll_seconds)
             polls += 1
-            state = yield from call_step(context, "delete_resource_group", "poll_delete", {"job": job, "operation_url": url}, policy)
+            state = yield from call_step(
+                context, "delete_resource_group", "poll_delete", {"job": job, "operation_url": url}, policy
+            )
             if "error" in state:
                 yield from fail(context, twin, job, StepError(**state["error"]))
             if state.get("done"):
@@ -89,4 +93,3 @@ def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any
         yield from fail(context, twin, job, StepError(**result["error"]))
     progress(context, twin, "deleted")
     return {"status": "deleted", "cloud_id": twin.cloud_id}
-

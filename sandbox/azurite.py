@@ -61,8 +61,16 @@ def start_azurite(timeout: float = 30.0, *, location: Path | None = None) -> Azu
     process = subprocess.Popen(
         [
             str(azurite_binary()),
-            "--blobPort", "0", "--queuePort", "0", "--tablePort", "0",
-            *storage, "--disableTelemetry", "--skipApiVersionCheck", "--silent",
+            "--blobPort",
+            "0",
+            "--queuePort",
+            "0",
+            "--tablePort",
+            "0",
+            *storage,
+            "--disableTelemetry",
+            "--skipApiVersionCheck",
+            "--silent",
         ],  # fmt: skip
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -119,11 +119,17 @@ class FrontDoor:
             out = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_HEADERS}
             if "Location" in out:
                 out["Location"] = out["Location"].replace(self.durable_base_url, self.base_url)
-            return web.Response(status=upstream.status, body=body.replace(self.durable_base_url.encode(), self.base_url.encode()), headers=out)
+            return web.Response(
+                status=upstream.status,
+                body=body.replace(self.durable_base_url.encode(), self.base_url.encode()),
+                headers=out,
+            )
 
 
 def _to_aiohttp(response: func.HttpResponse) -> web.Response:
     headers = {k: v for k, v in response.headers.items() if k.lower() not in _HOP_HEADERS}
     if "content-type" not in {k.lower() for k in headers} and response.mimetype:
-        headers["Content-Type"] = response.mimetype + (f"; charset={response.charset}" if response.charset and response.mimetype.startswith("text") else "")
+        headers["Content-Type"] = response.mimetype + (
+            f"; charset={response.charset}" if response.charset and response.mimetype.startswith("text") else ""
+        )
     return web.Response(status=response.status_code, body=response.get_body(), headers=headers)

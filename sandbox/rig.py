@@ -11,7 +11,7 @@ import functools
 import json
 import os
 import secrets
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 import azure.functions as func
@@ -26,7 +26,10 @@ from sandbox.packages import PackageServer
 SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
 # Operator env keys given to every brainstem. The values stand for secrets: tests assert they never
 # reach orchestration history, a row or a log line.
-SECRET_ENV_KEYS = {"OPENAI_API_KEY": "sk-SANDBOX-SECRET-VALUE", "TWIN_SIGNING_KEY": "@Microsoft.KeyVault(SecretUri=https://kv/secret)"}
+SECRET_ENV_KEYS = {
+    "OPENAI_API_KEY": "sk-SANDBOX-SECRET-VALUE",
+    "TWIN_SIGNING_KEY": "@Microsoft.KeyVault(SecretUri=https://kv/secret)",
+}
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,6 +63,7 @@ class ControlPlaneRig:
         activity_workers: int = 16,
         serve_packages: bool = False,
         operator_key: str | None = None,
+        site_exists: Callable[[str], bool] | None = None,
     ) -> None:
         self.storage_connection = storage_connection
         self.table_name = table_name
@@ -71,19 +75,23 @@ class ControlPlaneRig:
         self.packages: PackageServer | None = PackageServer() if serve_packages else None
         # The operator API key this control plane accepts (only its hash goes into CP_AUTH).
         self.operator_key = operator_key or secrets.token_urlsafe(24)
+        # Whether a brainstem's host answers: by default, whether the ARM stand-in holds its site.
+        self.site_exists = site_exists
         self.brainstems: BrainstemHosts | None = None
         self.driver: OrchestrationDriver | None = None
         self.durable: DurableClientServer | None = None
 
-    def start(self, environ: MutableMapping[str, str] | None = None) -> "ControlPlaneRig":
+    def start(self, environ: MutableMapping[str, str] | None = None) -> ControlPlaneRig:
         self.arm.start()
-        self.brainstems = BrainstemHosts(site_exists_in(self.arm)).start()
+        self.brainstems = BrainstemHosts(self.site_exists or site_exists_in(self.arm)).start()
         if self.packages is not None:
             self.packages.start()
         target = os.environ if environ is None else environ
         target.update(self.settings())
         reset_control_plane_caches()
-        self.driver = OrchestrationDriver(list(app_functions().values()), clock=self.clock, activity_workers=self.activity_workers)
+        self.driver = OrchestrationDriver(
+            list(app_functions().values()), clock=self.clock, activity_workers=self.activity_workers
+        )
         self.durable = DurableClientServer(self.driver, task_hub="TwinStackControlPlane").start()
         return self
 
@@ -136,7 +144,7 @@ class ControlPlaneRig:
             self.packages.stop()
         self.arm.stop()
 
-    def __enter__(self) -> "ControlPlaneRig":
+    def __enter__(self) -> ControlPlaneRig:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

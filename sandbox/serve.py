@@ -47,7 +47,7 @@ def banner(base: str, key: str) -> str:
             f"operator API key for this run: {key}",
             "try:",
             f"  curl -s -X POST {base}/api/cp/brainstems {auth} -H 'Content-Type: application/json' "
-            "-d '{\"name\": \"kody\", \"owner\": \"github:you\"}'",
+            '-d \'{"name": "kody", "owner": "github:you"}\'',
             f"  curl -s {base}/api/cp/brainstems/twin-kody-e89834 {auth}",
             f"  curl -s {base}/api/cp/health {auth}",
             f"or the CLI: TWINCTL_KEY={key} .venv/bin/twinctl --url {base} create kody --owner github:you --wait",

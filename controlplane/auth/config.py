@@ -7,12 +7,13 @@ everybody). Messages name fields, never echo values.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import urlsplit
+
+from controlplane.addresses import is_loopback_host
 
 # Only asymmetric algorithms: a JWKS holds public keys, and verifying an HMAC with a public key as
 # the secret is the classic algorithm-confusion forgery.
@@ -35,18 +36,9 @@ def _require_jwks_uri(value: object) -> None:
     parts = urlsplit(str(value))
     if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and parts.hostname and is_loopback_host(parts.hostname):
         return  # a local stand-in identity provider (tests, the offline sandbox)
     raise ValueError("jwks_uri: must be an https:// URL (http:// only for a loopback host)")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _require_prefix(name: str, value: object) -> None:

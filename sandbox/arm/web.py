@@ -292,7 +292,9 @@ def _check_flex_site(store: ResourceStore, resource_id: str, farm: dict, body: d
             return  # left out of an update: kept as it was
         raise _flex_error("Flex Consumption sites require properties.functionAppConfig (deployment and runtime).")
     storage = (config.get("deployment") or {}).get("storage") or {}
-    if storage.get("type") != "blobContainer" or not str(storage.get("value") or "").startswith(("https://", "http://")):
+    if storage.get("type") != "blobContainer" or not str(storage.get("value") or "").startswith(
+        ("https://", "http://")
+    ):
         raise _flex_error("functionAppConfig.deployment.storage must be a blobContainer whose value is its URL.")
     authentication = (storage.get("authentication") or {}).get("type")
     if authentication not in ("SystemAssignedIdentity", "UserAssignedIdentity", "StorageAccountConnectionString"):

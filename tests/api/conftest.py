@@ -50,7 +50,7 @@ class Api:
         self.rig = rig
         self.credentials = {"x-api-key": rig.operator_key} if credentials is None else credentials
 
-    def as_caller(self, credentials: dict[str, str]) -> "Api":
+    def as_caller(self, credentials: dict[str, str]) -> Api:
         return Api(self.rig, credentials)
 
     def request(

@@ -27,7 +27,9 @@ def idp() -> Iterator[IdentityProvider]:
 
 
 @pytest.fixture
-def doorman(make_rig: Callable[..., ControlPlaneRig], idp: IdentityProvider, caplog: pytest.LogCaptureFixture) -> Iterator[Api]:
+def doorman(
+    make_rig: Callable[..., ControlPlaneRig], idp: IdentityProvider, caplog: pytest.LogCaptureFixture
+) -> Iterator[Api]:
     caplog.set_level(logging.DEBUG)
     rig = make_rig(
         operator_key=OPERATOR_KEY,

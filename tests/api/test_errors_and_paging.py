@@ -44,7 +44,9 @@ def assert_nothing_written(api: Api) -> None:
         "bad-deploy-ref", "region-not-string",
     ],
 )  # fmt: skip
-def test_bad_create_requests(api: Api, body: bytes, headers: dict[str, str], status: int, field: str | None, says: str) -> None:
+def test_bad_create_requests(
+    api: Api, body: bytes, headers: dict[str, str], status: int, field: str | None, says: str
+) -> None:
     answer = api.request("POST", "/api/cp/brainstems", body=body, headers=headers)
     assert answer.status == status, answer.body
     problem = answer.json

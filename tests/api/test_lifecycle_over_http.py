@@ -27,7 +27,12 @@ def test_create_poll_get_delete(api: Api) -> None:
     assert [r["cloud_id"] for r in listed] == [KODY]
 
     job = api.wait(job_id)
-    assert (job["kind"], job["runtime_status"], job["step"], job["cloud_id"]) == ("provision", "Completed", "active", KODY)
+    assert (job["kind"], job["runtime_status"], job["step"], job["cloud_id"]) == (
+        "provision",
+        "Completed",
+        "active",
+        KODY,
+    )
     assert job["output"]["url"].endswith("/twin-kody-e89834/") and job["error"] is None
     assert job["created_at"] and job["last_updated_at"]
 
@@ -69,7 +74,9 @@ def test_health_counts_stay_exact_through_create_fail_delete(api: Api) -> None:
         "by_runtime_target": {}, "registry": "ok",
     }  # fmt: skip
     api.wait(api.post({"name": "kody", "owner": "github:a"}).json["job_id"])
-    api.rig.arm.inject(Fault(route="storage_accounts.create", kind="error", status=403, code="AuthorizationFailed", times=None))
+    api.rig.arm.inject(
+        Fault(route="storage_accounts.create", kind="error", status=403, code="AuthorizationFailed", times=None)
+    )
     failed = api.wait(api.post({"name": "molly", "owner": "github:a"}).json["job_id"])
     assert failed["runtime_status"] == "Failed" and "storage_account failed: AuthorizationFailed" in failed["error"]
     health = api.health()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from sandbox.arm import Fault, Throttle, ArmStandIn
+from sandbox.arm import ArmStandIn, Fault, Throttle
 from sandbox.rig import ControlPlaneRig
 from tests.api.conftest import Api
 
@@ -84,8 +84,19 @@ def test_each_twin_is_built_and_torn_down_in_its_own_subscription(fleet: Api) ->
 
 def test_an_early_failure_gives_the_place_back(fleet: Api) -> None:
     arm = fleet.rig.arm
-    arm.inject(Fault(route="resource_groups.create_or_update", kind="error", status=403, code="AuthorizationFailed", times=PER_REGION))
-    failed = [fleet.post({"name": n, "owner": "github:a", "region": "westeurope"}).json["job_id"] for n in names(PER_REGION, "f")]
+    arm.inject(
+        Fault(
+            route="resource_groups.create_or_update",
+            kind="error",
+            status=403,
+            code="AuthorizationFailed",
+            times=PER_REGION,
+        )
+    )
+    failed = [
+        fleet.post({"name": n, "owner": "github:a", "region": "westeurope"}).json["job_id"]
+        for n in names(PER_REGION, "f")
+    ]
     for job in failed:
         assert fleet.wait(job)["runtime_status"] == "Failed"
     # Nothing was created for them, so westeurope has all its room again.

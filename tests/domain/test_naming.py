@@ -56,7 +56,19 @@ def test_boundary_names_derive_valid_azure_names(name: str) -> None:
         (None, "must be a string"),
         (42, "must be a string"),
     ],
-    ids=["empty", "13-chars", "uppercase", "hyphen", "underscore", "space", "accent", "fullwidth", "unicode-digit", "none", "int"],
+    ids=[
+        "empty",
+        "13-chars",
+        "uppercase",
+        "hyphen",
+        "underscore",
+        "space",
+        "accent",
+        "fullwidth",
+        "unicode-digit",
+        "none",
+        "int",
+    ],
 )
 def test_invalid_names_say_which_rule_failed(name: object, rule: str) -> None:
     with pytest.raises(InvalidInput) as info:

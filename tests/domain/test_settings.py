@@ -43,7 +43,10 @@ def test_the_example_local_settings_load() -> None:
         ({"CP_ALLOWED_REGIONS": "East US"}, "CP_ALLOWED_REGIONS must be a comma-separated list"),
         ({"CP_READINESS_TIMEOUT_SECONDS": "-5"}, "CP_READINESS_TIMEOUT_SECONDS"),
         ({"CP_ARM_CREDENTIAL": "sandbox"}, "CP_ARM_CREDENTIAL=sandbox is only for a loopback"),
-        ({"CP_PACKAGE_URL_TEMPLATE": "https://x/pkg.zip"}, "CP_PACKAGE_URL_TEMPLATE must be an https:// URL containing {deploy_ref}"),
+        (
+            {"CP_PACKAGE_URL_TEMPLATE": "https://x/pkg.zip"},
+            "CP_PACKAGE_URL_TEMPLATE must be an https:// URL containing {deploy_ref}",
+        ),
     ],
 )
 def test_bad_settings_name_what_to_fix(overrides: dict[str, str | None], named: str) -> None:

@@ -84,8 +84,13 @@ def sandbox() -> Iterator[tuple[subprocess.Popen[str], str, str]]:
 
 
 def twinctl(base: str, key: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TWINCTL_")} | {"TWINCTL_URL": base, "TWINCTL_KEY": key}
-    return subprocess.run([sys.executable, "-m", "twinctl", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TWINCTL_")} | {
+        "TWINCTL_URL": base,
+        "TWINCTL_KEY": key,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "twinctl", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_the_sandbox_end_to_end_through_the_cli(sandbox: tuple[subprocess.Popen[str], str, str]) -> None:
@@ -118,7 +123,9 @@ def test_the_sandbox_end_to_end_through_the_cli(sandbox: tuple[subprocess.Popen[
     assert (health["total"], health["active"], health["deleted"]) == (2, 1, 1)
 
     # The Durable status URL a caller gets back answers on the same origin, as under Core Tools.
-    created = requests.post(f"{base}/api/cp/brainstems", json={"name": "ada", "owner": "github:ada"}, headers=auth, timeout=10)
+    created = requests.post(
+        f"{base}/api/cp/brainstems", json={"name": "ada", "owner": "github:ada"}, headers=auth, timeout=10
+    )
     assert created.status_code == 202
     status = requests.get(created.headers["Location"], timeout=10)
     assert status.status_code in (200, 202) and status.json()["instanceId"] == created.json()["job_id"]

@@ -9,7 +9,14 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from controlplane.brainstem import Brainstem, utc_now
-from controlplane.errors import BrainstemExists, BrainstemNotFound, ConcurrentUpdate, IllegalTransition, InvalidInput, SlotFull
+from controlplane.errors import (
+    BrainstemExists,
+    BrainstemNotFound,
+    ConcurrentUpdate,
+    IllegalTransition,
+    InvalidInput,
+    SlotFull,
+)
 from controlplane.lifecycle import Status
 from controlplane.naming import twin_names
 from controlplane.registry import BrainstemRegistry, encode_token, iter_all
@@ -96,7 +103,9 @@ def test_lifecycle_and_counts_stay_exact(registry: BrainstemRegistry) -> None:
     ],
     ids=["deleted->active", "active->provisioning", "active->errored", "deleting->active", "provisioning->deleted"],
 )
-def test_illegal_transitions_raise_and_change_nothing(registry: BrainstemRegistry, path: list[Status], illegal: Status) -> None:
+def test_illegal_transitions_raise_and_change_nothing(
+    registry: BrainstemRegistry, path: list[Status], illegal: Status
+) -> None:
     registry.create(make_row("kody"))
     for status in path:
         registry.transition("twin-kody-e89834", status)
@@ -209,7 +218,9 @@ def test_owner_change_on_reprovision_moves_the_owner_index(registry: BrainstemRe
     assert [r.cloud_id for r in registry.list(owner="github:carol").items] == ["twin-kody-e89834"]
 
 
-@pytest.mark.parametrize("token", ["garbage!", encode_token("github:bob", "twin-x"), "e30"], ids=["junk", "other-scope", "empty-json"])
+@pytest.mark.parametrize(
+    "token", ["garbage!", encode_token("github:bob", "twin-x"), "e30"], ids=["junk", "other-scope", "empty-json"]
+)
 def test_bad_tokens_and_limits_are_rejected(registry: BrainstemRegistry, token: str) -> None:
     with pytest.raises(InvalidInput) as info:
         registry.list(owner="github:alice", next=token)

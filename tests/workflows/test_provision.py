@@ -52,7 +52,11 @@ def test_kody_is_provisioned_exactly_as_the_script_would(rig: ControlPlaneRig) -
     }  # fmt: skip
     account = sent["storage_accounts.create"]
     assert account["kind"] == "StorageV2" and account["sku"] == {"name": "Standard_LRS"}
-    assert account["properties"] == {"supportsHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False}
+    assert account["properties"] == {
+        "supportsHttpsTrafficOnly": True,
+        "minimumTlsVersion": "TLS1_2",
+        "allowBlobPublicAccess": False,
+    }
     plan = sent["server_farms.create_or_update"]
     assert plan["sku"] == {"name": "Y1", "tier": "Dynamic"} and plan["properties"]["reserved"] is True
     site = sent["sites.create_or_update"]
@@ -61,15 +65,30 @@ def test_kody_is_provisioned_exactly_as_the_script_would(rig: ControlPlaneRig) -
     assert properties["httpsOnly"] is True and properties["reserved"] is True
     assert properties["serverFarmId"].lower().endswith("/providers/microsoft.web/serverfarms/plan-twin-kody-e89834")
     config = properties["siteConfig"]
-    assert (config["linuxFxVersion"], config["ftpsState"], config["minTlsVersion"]) == ("Python|3.11", "Disabled", "1.2")
+    assert (config["linuxFxVersion"], config["ftpsState"], config["minTlsVersion"]) == (
+        "Python|3.11",
+        "Disabled",
+        "1.2",
+    )
     settings = {s["name"]: s["value"] for s in config["appSettings"]}
     assert settings["FUNCTIONS_EXTENSION_VERSION"] == "~4" and settings["FUNCTIONS_WORKER_RUNTIME"] == "python"
-    assert settings["WEBSITE_RUN_FROM_PACKAGE"] == "https://sttwinstackpackages.blob.core.windows.net/brainstems/abc123.zip"
-    assert settings["AzureWebJobsStorage"].startswith("DefaultEndpointsProtocol=https;AccountName=sttwinkodye89834;AccountKey=")
+    assert (
+        settings["WEBSITE_RUN_FROM_PACKAGE"]
+        == "https://sttwinstackpackages.blob.core.windows.net/brainstems/abc123.zip"
+    )
+    assert settings["AzureWebJobsStorage"].startswith(
+        "DefaultEndpointsProtocol=https;AccountName=sttwinkodye89834;AccountKey="
+    )
     assert {k: settings[k] for k in SECRET_ENV_KEYS} == SECRET_ENV_KEYS
 
     steps = [e["Name"] for e in result.history if e.get("EventType") == 4]
-    assert steps == ["ensure_resource_group", "ensure_storage_account", "ensure_function_app", "probe_brainstem", "mark_active"]
+    assert steps == [
+        "ensure_resource_group",
+        "ensure_storage_account",
+        "ensure_function_app",
+        "probe_brainstem",
+        "mark_active",
+    ]
 
 
 def test_molly_gets_her_own_names(rig: ControlPlaneRig) -> None:
@@ -109,7 +128,9 @@ def test_rerunning_a_finished_provision_converges_with_idempotent_puts(rig: Cont
     ],
     ids=["429x2", "500x2", "409x2"],
 )
-def test_transient_faults_at_every_step_still_end_active(rig: ControlPlaneRig, route: str, kind: str, times: int) -> None:
+def test_transient_faults_at_every_step_still_end_active(
+    rig: ControlPlaneRig, route: str, kind: str, times: int
+) -> None:
     rig.arm.inject(Fault(route=route, kind=kind, times=times, retry_after=1))
     result = provision(rig, "kody")
     assert result.status == "Completed", result.error
@@ -128,20 +149,38 @@ def test_transient_faults_at_every_step_still_end_active(rig: ControlPlaneRig, r
         ("sites.create_or_update", "function_app"),
     ],
 )
-def test_a_permanent_failure_at_each_step_ends_errored_with_the_step(rig: ControlPlaneRig, route: str, step: str) -> None:
-    rig.arm.inject(Fault(route=route, kind="error", status=403, code="AuthorizationFailed", message="no permission", times=None))
+def test_a_permanent_failure_at_each_step_ends_errored_with_the_step(
+    rig: ControlPlaneRig, route: str, step: str
+) -> None:
+    rig.arm.inject(
+        Fault(route=route, kind="error", status=403, code="AuthorizationFailed", message="no permission", times=None)
+    )
     result = provision(rig, "kody")
     assert result.status == "Failed"
     assert f"{step} failed: AuthorizationFailed" in (result.error or "")
     row = default_registry().get("twin-kody-e89834")
     assert row.status == Status.ERRORED
-    assert row.error == {"step": step, "code": "AuthorizationFailed", "message": "no permission", "status": 403, "transient": False}
+    assert row.error == {
+        "step": step,
+        "code": "AuthorizationFailed",
+        "message": "no permission",
+        "status": 403,
+        "transient": False,
+    }
     # Permanent means no retry: ARM saw the failing call once.
     assert len([r for r in rig.arm.requests if r.route == route]) == 1
 
 
 def test_a_failed_long_running_operation_ends_errored_with_armS_code(rig: ControlPlaneRig) -> None:
-    rig.arm.inject(Fault(route="storage_accounts.create", kind="lro_failed", code="StorageQuotaExceeded", message="250 accounts", times=None))
+    rig.arm.inject(
+        Fault(
+            route="storage_accounts.create",
+            kind="lro_failed",
+            code="StorageQuotaExceeded",
+            message="250 accounts",
+            times=None,
+        )
+    )
     result = provision(rig, "kody")
     assert result.status == "Failed"
     error = default_registry().get("twin-kody-e89834").error
@@ -153,7 +192,11 @@ def test_transient_faults_that_outlast_the_retries_end_errored(rig: ControlPlane
     result = provision(rig, "kody")
     assert result.status == "Failed"
     error = default_registry().get("twin-kody-e89834").error
-    assert error is not None and (error["step"], error["code"], error["transient"]) == ("function_app", "AnotherOperationInProgress", True)
+    assert error is not None and (error["step"], error["code"], error["transient"]) == (
+        "function_app",
+        "AnotherOperationInProgress",
+        True,
+    )
     attempts = [e for e in rig.driver.executions("ensure_function_app")]  # type: ignore[union-attr]
     assert len(attempts) == 3  # CP_ACTIVITY_MAX_ATTEMPTS in the rig
 
@@ -215,7 +258,9 @@ def test_no_secret_reaches_history_rows_or_logs(rig: ControlPlaneRig, caplog: py
     from controlplane.settings import get_settings
 
     settings = get_settings()
-    table = TableServiceClient.from_connection_string(settings.storage_connection).get_table_client(settings.registry_table)
+    table = TableServiceClient.from_connection_string(settings.storage_connection).get_table_client(
+        settings.registry_table
+    )
     rows = json.dumps([dict(e) for e in table.list_entities()], default=str)
     logs = "\n".join(r.getMessage() for r in caplog.records)
     for secret in secrets:

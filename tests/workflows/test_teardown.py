@@ -48,7 +48,11 @@ def test_a_slow_delete_is_polled_with_durable_timers(make_rig) -> None:  # type:
 
 
 def test_a_twin_whose_group_never_existed_is_still_deleted(rig: ControlPlaneRig) -> None:
-    rig.arm.inject(Fault(route="resource_groups.create_or_update", kind="error", status=403, code="AuthorizationFailed", times=None))
+    rig.arm.inject(
+        Fault(
+            route="resource_groups.create_or_update", kind="error", status=403, code="AuthorizationFailed", times=None
+        )
+    )
     assert provision(rig, "kody").status == "Failed"
     rig.arm.clear_faults()
     result = teardown(rig, KODY)
@@ -65,12 +69,23 @@ def test_throttled_delete_still_completes(rig: ControlPlaneRig) -> None:
 
 def test_a_failed_delete_ends_errored_with_the_step(rig: ControlPlaneRig) -> None:
     assert provision(rig, "kody").status == "Completed"
-    rig.arm.inject(Fault(route="resource_groups.delete", kind="lro_failed", code="ResourceGroupDeletionBlocked", message="locked", times=None))
+    rig.arm.inject(
+        Fault(
+            route="resource_groups.delete",
+            kind="lro_failed",
+            code="ResourceGroupDeletionBlocked",
+            message="locked",
+            times=None,
+        )
+    )
     result = teardown(rig, KODY)
     assert result.status == "Failed"
     row = default_registry().get(KODY)
     assert row.status == Status.ERRORED
-    assert row.error is not None and (row.error["step"], row.error["code"]) == ("delete_resource_group", "ResourceGroupDeletionBlocked")
+    assert row.error is not None and (row.error["step"], row.error["code"]) == (
+        "delete_resource_group",
+        "ResourceGroupDeletionBlocked",
+    )
 
 
 def test_teardown_during_provisioning_leaves_no_resource_behind(make_rig) -> None:  # type: ignore[no-untyped-def]
