@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         arm=ArmStandIn(latency=STEP_LATENCY, latency_scale=args.latency_scale),
         clock=WallClock(),
         settings=SANDBOX_SETTINGS,
+        serve_packages=True,  # Flex twins fetch their code package from a loopback server
     )
     try:
         rig.start()
