@@ -134,3 +134,29 @@ def _h(name: str) -> str:
     from controlplane.naming import hash6
 
     return hash6(name)
+
+
+def test_rows_from_before_the_pool_keep_working_in_the_default_subscription(api: Api) -> None:
+    """A row written by a single-subscription control plane has no subscription_id."""
+    import uuid
+
+    from controlplane.brainstem import Brainstem, utc_now
+    from controlplane.lifecycle import Status
+    from controlplane.registry import default_registry
+    from sandbox.rig import SUBSCRIPTION_ID
+
+    now = utc_now()
+    default_registry().create(
+        Brainstem(
+            cloud_id="twin-kody-e89834", name="kody", owner="github:a", region="eastus2",
+            runtime_target="azure-consumption-py311", deploy_ref="main", status=Status.ERRORED,
+            job_id=uuid.uuid4().hex, created_at=now, last_seen=now, subscription_id=None,
+        )
+    )  # fmt: skip
+    retried = api.post({"name": "kody", "owner": "github:a"})
+    assert retried.status == 202
+    assert api.wait(retried.json["job_id"])["runtime_status"] == "Completed"
+    assert api.get("twin-kody-e89834").json["subscription_id"] == SUBSCRIPTION_ID
+    api.wait(api.delete("twin-kody-e89834").json["job_id"])
+    paths = [r.path for r in api.rig.arm.requests if "rg-twin-kody" in r.path.lower()]
+    assert paths and all(f"/subscriptions/{SUBSCRIPTION_ID}/" in p for p in paths)
