@@ -149,6 +149,13 @@ def create(
     reply = runtime.api.begin_create(
         name, owner=owner, region=region, runtime_target=runtime_target, deploy_ref=deploy_ref
     )
+    _follow(
+        runtime, reply, wait=wait, as_json=as_json, timeout=timeout, doing=f"provisioning {reply.body.get('cloud_id')}"
+    )
+
+
+def _follow(runtime: Runtime, reply: Any, *, wait: bool, as_json: bool, timeout: float | None, doing: str) -> None:
+    """After a 202: print the job_id (or the body), or wait for the job and print its outcome."""
     job_id = _started_job_id(reply)
     if not wait:
         if as_json:
@@ -156,7 +163,7 @@ def create(
         else:
             click.echo(job_id)
         return
-    job = _wait(runtime, job_id, timeout, reply, started=f"provisioning {reply.body.get('cloud_id')} (job {job_id})")
+    job = _wait(runtime, job_id, timeout, reply, started=f"{doing} (job {job_id})")
     _print_outcome(job, as_json)
 
 
@@ -205,15 +212,7 @@ def delete(cloud_id: str, wait: bool, as_json: bool, timeout: float | None) -> N
     _check_timeout(wait, timeout)
     runtime = _runtime()
     reply = runtime.api.begin_delete(cloud_id)
-    job_id = _started_job_id(reply)
-    if not wait:
-        if as_json:
-            emit_json(reply.body)
-        else:
-            click.echo(job_id)
-        return
-    job = _wait(runtime, job_id, timeout, reply, started=f"deleting {cloud_id} (job {job_id})")
-    _print_outcome(job, as_json)
+    _follow(runtime, reply, wait=wait, as_json=as_json, timeout=timeout, doing=f"deleting {cloud_id}")
 
 
 @cli.command()
