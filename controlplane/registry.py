@@ -192,10 +192,6 @@ class BrainstemRegistry:
     def slot_usage(self, key: str) -> int:
         return self.capacity.usage(key)
 
-    def ping(self) -> None:
-        """Raise if Table Storage cannot be reached (one cheap point read)."""
-        self.counts()
-
     # -- writes ------------------------------------------------------------------------------
 
     def create(self, row: Brainstem, *, slots: Mapping[str, int] | None = None) -> Brainstem:

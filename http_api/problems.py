@@ -39,12 +39,6 @@ class Gone(ControlPlaneError):
     title = "Gone"
 
 
-class MethodNotAllowed(ControlPlaneError):
-    status = 405
-    type = "method-not-allowed"
-    title = "Method not allowed"
-
-
 class DependencyUnavailable(ControlPlaneError):
     status = 503
     type = "dependency-unavailable"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 import pytest
@@ -13,7 +12,7 @@ from controlplane.registry import default_registry
 from sandbox.arm import Fault
 from sandbox.durable import OrchestrationDriver, check_replay_safety
 from sandbox.rig import SECRET_ENV_KEYS, SUBSCRIPTION_ID, ControlPlaneRig, app_functions
-from tests.workflows.twin_jobs import accept_twin, provision
+from tests.workflows.twin_jobs import accept_twin, assert_never_recorded, provision
 
 RG = f"/subscriptions/{SUBSCRIPTION_ID}/resourcegroups/rg-twin-kody"
 BUILD_ROUTES = [
@@ -252,18 +251,4 @@ def test_no_secret_reaches_history_rows_or_logs(rig: ControlPlaneRig, caplog: py
     assert storage_keys, "the stand-in should hold the account's keys"
     secrets = [*SECRET_ENV_KEYS.values(), *storage_keys, "AccountKey="]
 
-    history = json.dumps(result.history) + json.dumps(result.output) + json.dumps(result.custom_status)
-    from azure.data.tables import TableServiceClient
-
-    from controlplane.settings import get_settings
-
-    settings = get_settings()
-    table = TableServiceClient.from_connection_string(settings.storage_connection).get_table_client(
-        settings.registry_table
-    )
-    rows = json.dumps([dict(e) for e in table.list_entities()], default=str)
-    logs = "\n".join(r.getMessage() for r in caplog.records)
-    for secret in secrets:
-        assert secret not in history
-        assert secret not in rows
-        assert secret not in logs
+    assert_never_recorded(secrets, result, caplog.records)

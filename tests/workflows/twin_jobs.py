@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
 
 from controlplane.brainstem import Brainstem, utc_now
 from controlplane.lifecycle import Status
 from controlplane.naming import twin_names
-from controlplane.registry import default_registry
+from controlplane.registry import META_SUFFIX, default_registry
 from controlplane.settings import get_settings
 from http_api.service import claim_for_teardown, job_for
 from sandbox.durable import OrchestrationResult
@@ -46,3 +48,25 @@ def teardown(rig: ControlPlaneRig, cloud_id: str) -> OrchestrationResult:
     job = begin_teardown(cloud_id)
     assert rig.driver is not None
     return rig.driver.run("teardown_brainstem", job, instance_id=job["job_id"])
+
+
+def assert_never_recorded(secrets: list[str], result: OrchestrationResult, logs: list[logging.LogRecord]) -> None:
+    """None of ``secrets`` is in the orchestration's history/output/status, any registry entity or any log line."""
+    from azure.data.tables import TableServiceClient
+
+    settings = get_settings()
+    service = TableServiceClient.from_connection_string(settings.storage_connection)
+    entities = [
+        dict(entity)
+        for table in (settings.registry_table, settings.registry_table + META_SUFFIX)
+        for entity in service.get_table_client(table).list_entities()
+    ]
+    recorded = {
+        "history": json.dumps(result.history) + json.dumps(result.output) + json.dumps(result.custom_status),
+        "registry": json.dumps(entities, default=str),
+        "logs": "\n".join(record.getMessage() for record in logs),
+    }
+    assert entities, "the registry should hold the twin's row"
+    for secret in secrets:
+        for where, text in recorded.items():
+            assert secret not in text, f"a secret reached the {where}"
