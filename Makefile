@@ -1,18 +1,30 @@
 # The two commands: `make run` (the control plane, locally) and `make test` (the whole suite).
 # Both install what they need on a fresh machine: a venv with pinned packages and Azurite from npm.
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The product targets Python 3.13 (what its Flex Consumption deployment runs). Found on PATH, or
+# under pyenv (whose shims need PYENV_VERSION), or named with `make PYTHON=/path/to/python3.13`.
+PYTHON ?= $(shell scripts/find-python.sh 3.13)
 VENV := .venv
 PY := $(VENV)/bin/python
 MODE ?= auto
+# The floor is the measured figure less a little headroom (see README, Contributing).
+COVERAGE ?= --cov --cov-report=term:skip-covered --cov-fail-under=$(shell cat .coverage-floor 2>/dev/null || echo 0)
 
-.PHONY: run test setup lint bench clean
+.PHONY: run test pytest types setup lint bench clean
 
 run: setup
 	@MODE=$(MODE) bash scripts/run.sh
 
-test: setup
+# The whole suite: lint, format, types, then every test against a private Azurite, with coverage.
+test: setup lint types
+	$(PY) -m sandbox.azurite -- $(PY) -m pytest $(COVERAGE) $(PYTEST_ARGS)
+
+# Only the tests (a part of them with PYTEST_ARGS="tests/api -x"): quick while working.
+pytest: setup
 	$(PY) -m sandbox.azurite -- $(PY) -m pytest $(PYTEST_ARGS)
+
+types: setup
+	$(VENV)/bin/mypy
 
 # Fleet-scale figures (not part of `make test`): N twins (default 1000), request cost at LARGE rows.
 bench: setup
@@ -25,7 +37,9 @@ lint: setup
 setup: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test "$(PYTHON)" != false || { echo 'make: Python 3.13 is needed (see above)' >&2; exit 1; }
+	@# A venv left by another Python (an older checkout's 3.11) is replaced, never half-reused.
+	@$(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
