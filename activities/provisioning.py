@@ -18,15 +18,15 @@ import azure.durable_functions as df
 import requests
 
 from activities.steps import run_step
-from controlplane import resource_groups, storage_accounts
-from controlplane.arm_clients import arm_clients
-from controlplane.arm_errors import StepError
-from controlplane.errors import ConcurrentUpdate
-from controlplane.jobs import TwinJob
-from controlplane.lifecycle import Status
-from controlplane.naming import TwinNames, twin_names
+from controlplane.arm import resource_groups, storage_accounts
+from controlplane.arm.clients import arm_clients
+from controlplane.arm.runtime_targets import get_target
+from controlplane.domain.errors import ConcurrentUpdate
+from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.lifecycle import Status
+from controlplane.domain.naming import BrainstemNames, brainstem_names
+from controlplane.domain.step_errors import StepError
 from controlplane.registry import default_registry
-from controlplane.runtime_targets import get_target
 from controlplane.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -39,19 +39,19 @@ _RESERVED_SETTINGS = frozenset(
 )
 
 
-def _provision_step(step: str, job: TwinJob, action: Callable[[TwinNames], dict[str, Any]]) -> dict[str, Any]:
+def _provision_step(step: str, job: BrainstemJob, action: Callable[[BrainstemNames], dict[str, Any]]) -> dict[str, Any]:
     return run_step(step, job, action, while_status=Status.PROVISIONING)
 
 
-def _tags(job: TwinJob, names: TwinNames) -> dict[str, str]:
+def _tags(job: BrainstemJob, names: BrainstemNames) -> dict[str, str]:
     return resource_groups.twin_tags(names, org=get_settings().org_tag, owner=job.owner)
 
 
 @blueprint.activity_trigger(input_name="job")
 def ensure_resource_group(job: dict[str, Any]) -> dict[str, Any]:
-    twin = TwinJob.from_input(job)
+    twin = BrainstemJob.from_input(job)
 
-    def action(names: TwinNames) -> dict[str, Any]:
+    def action(names: BrainstemNames) -> dict[str, Any]:
         clients = arm_clients(twin.subscription_id)
         group_id = resource_groups.ensure_resource_group(clients, names, region=twin.region, tags=_tags(twin, names))
         return {"id": group_id}
@@ -61,9 +61,9 @@ def ensure_resource_group(job: dict[str, Any]) -> dict[str, Any]:
 
 @blueprint.activity_trigger(input_name="job")
 def ensure_storage_account(job: dict[str, Any]) -> dict[str, Any]:
-    twin = TwinJob.from_input(job)
+    twin = BrainstemJob.from_input(job)
 
-    def action(names: TwinNames) -> dict[str, Any]:
+    def action(names: BrainstemNames) -> dict[str, Any]:
         clients = arm_clients(twin.subscription_id)
         account_id = storage_accounts.ensure_storage_account(
             clients, names, region=twin.region, tags=_tags(twin, names)
@@ -76,11 +76,11 @@ def ensure_storage_account(job: dict[str, Any]) -> dict[str, Any]:
 @blueprint.activity_trigger(input_name="job")
 def ensure_function_app(job: dict[str, Any]) -> dict[str, Any]:
     """Plan, site and whatever else the twin's runtime target needs (Flex: container, roles, code)."""
-    twin = TwinJob.from_input(job)
+    twin = BrainstemJob.from_input(job)
     settings = get_settings()
     target = get_target(twin.runtime_target)
 
-    def action(names: TwinNames) -> dict[str, Any]:
+    def action(names: BrainstemNames) -> dict[str, Any]:
         operator = {k: v for k, v in settings.env_keys.items() if k not in _RESERVED_SETTINGS}
         built = target.build(
             arm_clients(twin.subscription_id), names, region=twin.region, tags=_tags(twin, names),
@@ -94,8 +94,8 @@ def ensure_function_app(job: dict[str, Any]) -> dict[str, Any]:
 @blueprint.activity_trigger(input_name="job")
 def probe_brainstem(job: dict[str, Any]) -> dict[str, Any]:
     """One GET of the twin's URL. Any answer below 500 means its host is up (a 404 too)."""
-    twin = TwinJob.from_input(job)
-    names = twin_names(twin.name)
+    twin = BrainstemJob.from_input(job)
+    names = brainstem_names(twin.name)
     url = get_settings().brainstem_url(names)
     try:
         response = requests.get(url, timeout=PROBE_TIMEOUT_SECONDS, allow_redirects=False)
@@ -106,13 +106,13 @@ def probe_brainstem(job: dict[str, Any]) -> dict[str, Any]:
 
 @blueprint.activity_trigger(input_name="job")
 def mark_active(job: dict[str, Any]) -> dict[str, Any]:
-    twin = TwinJob.from_input(job)
+    twin = BrainstemJob.from_input(job)
     try:
         row = default_registry().transition(
             twin.cloud_id,
             Status.ACTIVE,
             for_job=twin.job_id,
-            url=get_settings().brainstem_url(twin_names(twin.name)),
+            url=get_settings().brainstem_url(brainstem_names(twin.name)),
             error=None,
         )
     except ConcurrentUpdate:
@@ -123,7 +123,7 @@ def mark_active(job: dict[str, Any]) -> dict[str, Any]:
 @blueprint.activity_trigger(input_name="failure")
 def mark_errored(failure: dict[str, Any]) -> dict[str, Any]:
     """Record a failed step on the row (kept for the operator: step, ARM code and message)."""
-    twin = TwinJob.from_input(failure["job"])
+    twin = BrainstemJob.from_input(failure["job"])
     error = StepError(**failure["error"])
     # ARM refused the resource group itself (a 4xx, not a lost answer): nothing of this twin exists,
     # so its capacity goes back to the pool until it is provisioned again.

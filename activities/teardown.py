@@ -12,19 +12,19 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities.steps import run_step
-from controlplane import resource_groups
-from controlplane.arm_clients import arm_clients
-from controlplane.errors import ConcurrentUpdate
-from controlplane.jobs import TwinJob
-from controlplane.lifecycle import Status
-from controlplane.naming import TwinNames, twin_names
+from controlplane.arm import resource_groups
+from controlplane.arm.clients import arm_clients
+from controlplane.domain.errors import ConcurrentUpdate
+from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.lifecycle import Status
+from controlplane.domain.naming import BrainstemNames, brainstem_names
 from controlplane.registry import default_registry
 
 logger = logging.getLogger(__name__)
 blueprint = df.Blueprint()
 
 
-def _teardown_step(step: str, twin: TwinJob, action: Any) -> dict[str, Any]:
+def _teardown_step(step: str, twin: BrainstemJob, action: Any) -> dict[str, Any]:
     return run_step(step, twin, action, while_status=Status.DELETING)
 
 
@@ -35,14 +35,14 @@ async def job_runtime_status(job_id: str, client: df.DurableOrchestrationClient)
     status = await client.get_status(job_id)
     if status is None or status.runtime_status is None:
         return "NotFound"
-    return status.runtime_status.value
+    return str(status.runtime_status.value)
 
 
 @blueprint.activity_trigger(input_name="job")
 def begin_delete_resource_group(job: dict[str, Any]) -> dict[str, Any]:
-    twin = TwinJob.from_input(job)
+    twin = BrainstemJob.from_input(job)
 
-    def action(names: TwinNames) -> dict[str, Any]:
+    def action(names: BrainstemNames) -> dict[str, Any]:
         url = resource_groups.begin_delete_resource_group(arm_clients(twin.subscription_id), names)
         return {"operation_url": url}
 
@@ -51,9 +51,9 @@ def begin_delete_resource_group(job: dict[str, Any]) -> dict[str, Any]:
 
 @blueprint.activity_trigger(input_name="request")
 def poll_delete(request: dict[str, Any]) -> dict[str, Any]:
-    twin = TwinJob.from_input(request["job"])
+    twin = BrainstemJob.from_input(request["job"])
 
-    def action(names: TwinNames) -> dict[str, Any]:
+    def action(names: BrainstemNames) -> dict[str, Any]:
         state = resource_groups.poll_operation(arm_clients(twin.subscription_id), request["operation_url"])
         return {"done": state.done, "failed": state.failed, "code": state.code, "message": state.message}
 
@@ -62,9 +62,9 @@ def poll_delete(request: dict[str, Any]) -> dict[str, Any]:
 
 @blueprint.activity_trigger(input_name="job")
 def resource_group_exists(job: dict[str, Any]) -> dict[str, Any]:
-    twin = TwinJob.from_input(job)
+    twin = BrainstemJob.from_input(job)
 
-    def action(names: TwinNames) -> dict[str, Any]:
+    def action(names: BrainstemNames) -> dict[str, Any]:
         return {"exists": resource_groups.resource_group_exists(arm_clients(twin.subscription_id), names)}
 
     return _teardown_step("verify_deleted", twin, action)
@@ -72,9 +72,9 @@ def resource_group_exists(job: dict[str, Any]) -> dict[str, Any]:
 
 @blueprint.activity_trigger(input_name="job")
 def mark_deleted(job: dict[str, Any]) -> dict[str, Any]:
-    twin = TwinJob.from_input(job)
+    twin = BrainstemJob.from_input(job)
     try:
         default_registry().transition(twin.cloud_id, Status.DELETED, for_job=twin.job_id, url=None)
     except ConcurrentUpdate:
         return {"fenced": True}
-    return {"deleted": twin_names(twin.name).cloud_id}
+    return {"deleted": brainstem_names(twin.name).cloud_id}

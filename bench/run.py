@@ -112,9 +112,9 @@ def throughput(storage_connection: str, subscriptions: int, twins: int) -> dict[
     rig.start()
     try:
         from controlplane.registry import default_registry
+        from controlplane.service.creation import create
+        from controlplane.service.requests import CreateRequest
         from controlplane.settings import get_settings
-        from http_api.bodies import CreateRequest
-        from http_api.service import create
         from sandbox.durable import shared_loop
 
         assert rig.driver is not None
@@ -184,7 +184,7 @@ def request_costs(rows: int, samples: int) -> dict[str, dict[str, float]]:
         rig.start()
         try:
             from bench.seed_table import fleet_row
-            from controlplane.brainstem import utc_now
+            from controlplane.domain.brainstem import utc_now
 
             probe = fleet_row(rows // 2, utc_now()).cloud_id
             key = {"x-api-key": rig.operator_key}

@@ -13,9 +13,9 @@ import time
 import uuid
 from pathlib import Path
 
-from controlplane.brainstem import Brainstem, utc_now
-from controlplane.lifecycle import Status
-from controlplane.naming import twin_names
+from controlplane.domain.brainstem import Brainstem, utc_now
+from controlplane.domain.lifecycle import Status
+from controlplane.domain.naming import brainstem_names
 from controlplane.registry import BrainstemRegistry, owner_entity, row_entity
 from sandbox.azurite import start_azurite
 
@@ -24,7 +24,7 @@ TWINS_PER_OWNER = 100  # so an owner's first page is full (100 rows) at every fl
 
 
 def fleet_row(i: int, now: str) -> Brainstem:
-    names = twin_names(f"f{i:07d}")
+    names = brainstem_names(f"f{i:07d}")
     return Brainstem(
         cloud_id=names.cloud_id, name=names.name, owner=f"github:owner{i // TWINS_PER_OWNER:04d}", region="eastus2",
         runtime_target="azure-consumption-py311", deploy_ref="main", status=Status.ACTIVE, job_id=uuid.uuid4().hex,

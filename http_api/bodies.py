@@ -7,58 +7,16 @@ the workflows can never disagree on what a valid twin is.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import azure.functions as func
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import ValidationError
 
-from controlplane.brainstem import validate_owner
-from controlplane.errors import InvalidInput
-from controlplane.naming import validate_twin_name
-from controlplane.runtime_targets import TARGETS
+from controlplane.domain.errors import InvalidInput
+from controlplane.service.requests import CreateRequest
 from http_api.problems import PayloadTooLarge, UnsupportedMediaType
 
 MAX_BODY_BYTES = 16 * 1024
-_DEPLOY_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
-
-class CreateRequest(BaseModel):
-    """The body of POST /api/cp/brainstems."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    name: str
-    owner: str | None = None
-    region: str | None = None
-    runtime_target: str | None = None
-    deploy_ref: str | None = None
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _name(cls, value: object) -> object:
-        return validate_twin_name(value)
-
-    @field_validator("owner", mode="before")
-    @classmethod
-    def _owner(cls, value: object) -> object:
-        return None if value is None else validate_owner(value)
-
-    @field_validator("runtime_target", mode="before")
-    @classmethod
-    def _target(cls, value: object) -> object:
-        if value is not None and value not in TARGETS:
-            raise InvalidInput("runtime_target", f"runtime_target must be one of: {', '.join(sorted(TARGETS))}")
-        return value
-
-    @field_validator("deploy_ref", mode="before")
-    @classmethod
-    def _deploy_ref(cls, value: object) -> object:
-        if value is not None and not (isinstance(value, str) and _DEPLOY_REF.fullmatch(value)):
-            raise InvalidInput(
-                "deploy_ref", "deploy_ref must be 1-64 letters, digits, '.', '_' or '-' (a git sha, tag or bundle hash)"
-            )
-        return value
 
 
 def read_json_body(req: func.HttpRequest) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """RFC 9457 problem responses: every 4xx/5xx the API sends is one of these.
 
 The mapping from our exceptions to a status lives on the exceptions themselves
-(controlplane.errors); this module only renders. Unexpected exceptions become a bare 500 with
+(controlplane.domain.errors); this module only renders. Unexpected exceptions become a bare 500 with
 no stack trace, no setting and no secret; the details go to the log.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import azure.functions as func
 
-from controlplane.errors import ControlPlaneError
+from controlplane.domain.errors import ControlPlaneError
 
 logger = logging.getLogger(__name__)
 
@@ -31,18 +31,6 @@ class UnsupportedMediaType(ControlPlaneError):
     status = 415
     type = "unsupported-media-type"
     title = "Unsupported media type"
-
-
-class Gone(ControlPlaneError):
-    status = 410
-    type = "gone"
-    title = "Gone"
-
-
-class DependencyUnavailable(ControlPlaneError):
-    status = 503
-    type = "dependency-unavailable"
-    title = "Dependency unavailable"
 
 
 def problem_response(error: ControlPlaneError, headers: Mapping[str, str] | None = None) -> func.HttpResponse:

@@ -16,19 +16,17 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from controlplane.auth import Forbidden, Principal, can_see, owner_filter_for_list, owner_for_create
-from controlplane.brainstem import Brainstem
-from controlplane.errors import BrainstemNotFound, ControlPlaneError, InvalidInput
-from controlplane.lifecycle import Status
-from controlplane.naming import is_cloud_id
-from controlplane.registry import MAX_PAGE_SIZE, default_registry
-from controlplane.runtime_targets import get_target
+from controlplane.auth import Principal, can_see, owner_for_create
+from controlplane.domain.brainstem import Brainstem
+from controlplane.domain.errors import ControlPlaneError
+from controlplane.domain.naming import is_cloud_id
+from controlplane.registry import default_registry
+from controlplane.service import creation, jobs, queries, teardown
+from controlplane.service.errors import JobNotFound
 from controlplane.settings import get_settings
-from http_api import service
 from http_api.bodies import parse_create
 from http_api.doorman import authenticate
-from http_api.problems import DependencyUnavailable, internal_error_response, problem_response
-from http_api.service import JobNotFound
+from http_api.problems import internal_error_response, problem_response
 
 logger = logging.getLogger(__name__)
 # Anonymous at the host: the doorman authenticates in code (keys, bearer tokens, App Service auth).
@@ -37,7 +35,6 @@ blueprint = df.Blueprint(http_auth_level=func.AuthLevel.ANONYMOUS)
 RETRY_AFTER_SECONDS = 10
 JOB_ID_LENGTH = 32
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
-_LIST_PARAMS = {"owner", "status", "runtime_target", "limit", "next", "code"}  # `code` carries a function key
 
 
 Work = Callable[[Principal], func.HttpResponse]
@@ -71,7 +68,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def accepted_response(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient, accepted: service.Accepted
+    req: func.HttpRequest, client: df.DurableOrchestrationClient, accepted: jobs.Accepted
 ) -> func.HttpResponse:
     """202 with the standard Durable management URLs, plus our own links."""
     links = client.get_client_response_links(req, accepted.job_id)
@@ -100,9 +97,8 @@ async def create_brainstem(req: func.HttpRequest, client: df.DurableOrchestratio
         request = parse_create(req)
         owner = owner_for_create(principal, request.owner)
         settings = get_settings()
-        exempt = principal.is_operator and settings.operators_quota_exempt
-        quota = None if exempt or settings.owner_quota == 0 else settings.owner_quota
-        accepted = await service.create(request, owner, default_registry(), client, settings, quota=quota)
+        quota = creation.quota_for(principal, settings)
+        accepted = await creation.create(request, owner, default_registry(), client, settings, quota=quota)
         return accepted_response(req, client, accepted)
 
     return await guarded_async(req, work)
@@ -111,44 +107,14 @@ async def create_brainstem(req: func.HttpRequest, client: df.DurableOrchestratio
 @blueprint.route(route="cp/brainstems", methods=["GET"])
 def list_brainstems(req: func.HttpRequest) -> func.HttpResponse:
     def work(principal: Principal) -> func.HttpResponse:
-        unknown = sorted(set(req.params) - _LIST_PARAMS)
-        if unknown:
-            raise InvalidInput(
-                unknown[0], f"unknown query parameter '{unknown[0]}'; use owner, status, runtime_target, limit, next"
-            )
-        status = req.params.get("status")
-        if status is not None and status not in {s.value for s in Status}:
-            raise InvalidInput("status", f"status must be one of: {', '.join(s.value for s in Status)}")
-        page = default_registry().list(
-            owner=owner_filter_for_list(principal, req.params.get("owner") or None),
-            status=Status(status) if status else None,
-            runtime_target=_runtime_target(req.params.get("runtime_target")),
-            limit=_limit(req.params.get("limit")),
-            next=req.params.get("next") or None,
-        )
+        page = queries.list_page(principal, dict(req.params), default_registry())
         return json_response({"items": [row.to_dict() for row in page.items], "next": page.next})
 
     return guarded(req, work)
 
 
-def _runtime_target(raw: str | None) -> str | None:
-    return None if raw is None else get_target(raw).name
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return 100
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise InvalidInput("limit", f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}")
-    return int(raw)
-
-
 def visible_row(principal: Principal, cloud_id: str) -> Brainstem:
-    """The row, if this caller may see it. Another owner's twin is 'not found', not 'forbidden'."""
-    row = default_registry().get(cloud_id)
-    if not can_see(principal, row.owner):
-        raise BrainstemNotFound(f"no brainstem {cloud_id}", cloud_id=cloud_id)
-    return row
+    return queries.visible_brainstem(principal, cloud_id, default_registry())
 
 
 @blueprint.route(route="cp/brainstems/{id}", methods=["GET"])
@@ -159,7 +125,7 @@ async def get_brainstem(req: func.HttpRequest, client: df.DurableOrchestrationCl
         if is_cloud_id(identifier):
             return json_response(visible_row(principal, identifier).to_dict())
         if is_job_id(identifier):
-            job = await service.job_view(identifier, client)
+            job = await jobs.job_view(identifier, client)
             if not can_see(principal, job.get("owner") or ""):
                 raise JobNotFound(f"no job {identifier}", job_id=identifier)
             return json_response(job)
@@ -176,7 +142,7 @@ async def delete_brainstem(req: func.HttpRequest, client: df.DurableOrchestratio
     async def work(principal: Principal) -> func.HttpResponse:
         cloud_id = _cloud_id(req)
         visible_row(principal, cloud_id)
-        accepted = await service.delete(cloud_id, default_registry(), client, get_settings())
+        accepted = await teardown.delete(cloud_id, default_registry(), client, get_settings())
         return accepted_response(req, client, accepted)
 
     return await guarded_async(req, work)
@@ -191,13 +157,13 @@ def wake_brainstem(req: func.HttpRequest) -> func.HttpResponse:
 
     def work(principal: Principal) -> func.HttpResponse:
         row = visible_row(principal, _cloud_id(req))
-        return json_response(service.wake(row, default_registry()))
+        return json_response(queries.wake(row, default_registry()))
 
     return guarded(req, work)
 
 
 def _cloud_id(req: func.HttpRequest) -> str:
-    cloud_id = req.route_params.get("cloud_id", "")
+    cloud_id: str = req.route_params.get("cloud_id", "")
     if not is_cloud_id(cloud_id):
         raise JobNotFound("this route takes a cloud_id (twin-<name>-<hash6>)", field="cloud_id")
     return cloud_id
@@ -208,16 +174,7 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     """Fleet counts (16 count shards: O(1) at any fleet size) and whether the registry answers. Operators only."""
 
     def work(principal: Principal) -> func.HttpResponse:
-        if not principal.is_operator:
-            raise Forbidden("fleet health is for operators")
-        try:
-            counts = default_registry().counts()
-        except ControlPlaneError:
-            raise
-        except Exception as exc:
-            logger.warning("registry unreachable: %s", type(exc).__name__)
-            raise DependencyUnavailable("Table Storage (the registry) does not answer", dependency="registry") from None
-        return json_response({**counts, "registry": "ok"})
+        return json_response(queries.fleet_health(principal, default_registry))
 
     return guarded(req, work)
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from controlplane.arm_errors import StepError
-from controlplane.jobs import TwinJob
+from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.step_errors import StepError
 from orchestrators.steps import call_step, deadline_after, fail, progress, wait
 
 blueprint = df.Blueprint()
@@ -30,7 +30,7 @@ BUILD_STEPS = (
 @blueprint.orchestration_trigger(context_name="context", orchestration="provision_brainstem")
 def provision_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     job = context.get_input()
-    twin = TwinJob.from_input(job)
+    twin = BrainstemJob.from_input(job)
 
     for step, activity in BUILD_STEPS:
         progress(context, twin, step)
@@ -69,8 +69,8 @@ def provision_brainstem(context: df.DurableOrchestrationContext) -> Generator[An
 
 
 def _cancelled(
-    context: df.DurableOrchestrationContext, twin: TwinJob, step: str
+    context: df.DurableOrchestrationContext, twin: BrainstemJob, step: str
 ) -> Generator[Any, Any, dict[str, Any]]:
     progress(context, twin, "cancelled", at_step=step)
+    yield from ()  # a generator, so callers can `yield from` it like every other step
     return {"status": "cancelled", "cloud_id": twin.cloud_id, "at_step": step}
-    yield  # a generator, so callers can `yield from` it like every other step

@@ -12,15 +12,15 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from controlplane.arm_errors import StepError, error_from_failure
-from controlplane.jobs import Policy, TwinJob
+from controlplane.domain.jobs import BrainstemJob, Policy
+from controlplane.domain.step_errors import StepError, error_from_failure
 
 # Consumption stops a function after at most 10 minutes (host.json functionTimeout): an activity
 # that started before a fence went up has certainly ended this long after it.
 FUNCTION_TIMEOUT_SECONDS = 600
 
 
-class BackoffRetryOptions(df.RetryOptions):
+class BackoffRetryOptions(df.RetryOptions):  # type: ignore[misc]  # the SDK is untyped
     """RetryOptions with exponential backoff.
 
     The Python SDK's RetryOptions serialises only the first interval and the attempt count; the
@@ -55,7 +55,7 @@ class StepFailed(Exception):
         self.error = error
 
 
-def progress(context: df.DurableOrchestrationContext, twin: TwinJob, step: str, **extra: Any) -> None:
+def progress(context: df.DurableOrchestrationContext, twin: BrainstemJob, step: str, **extra: Any) -> None:
     context.set_custom_status({"step": step, "cloud_id": twin.cloud_id, **extra})
 
 
@@ -79,7 +79,7 @@ def deadline_after(context: df.DurableOrchestrationContext, seconds: float):  # 
 
 
 def fail(
-    context: df.DurableOrchestrationContext, twin: TwinJob, job: dict[str, Any], error: StepError
+    context: df.DurableOrchestrationContext, twin: BrainstemJob, job: dict[str, Any], error: StepError
 ) -> Generator[Any, Any, None]:
     """Mark the row errored with the failed step, then end the orchestration Failed."""
     progress(context, twin, "errored", failed_step=error.step, code=error.code)

@@ -16,8 +16,8 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from controlplane.arm_errors import StepError
-from controlplane.jobs import TwinJob
+from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.step_errors import StepError
 from orchestrators.steps import FUNCTION_TIMEOUT_SECONDS, call_step, deadline_after, fail, progress, wait
 
 blueprint = df.Blueprint()
@@ -29,7 +29,7 @@ DELETE_ROUNDS = 3
 @blueprint.orchestration_trigger(context_name="context", orchestration="teardown_brainstem")
 def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     job = context.get_input()
-    twin = TwinJob.from_input(job)
+    twin = BrainstemJob.from_input(job)
     policy = twin.policy
 
     if twin.previous_job_id:

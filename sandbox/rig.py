@@ -42,7 +42,7 @@ def app_functions() -> dict[str, Any]:
 
 def reset_control_plane_caches() -> None:
     """Make the app re-read settings and rebuild its clients (after the environment changed)."""
-    from controlplane.arm_clients import reset_clients
+    from controlplane.arm.clients import reset_clients
     from controlplane.registry import reset_default_registry
     from controlplane.settings import get_settings
 

@@ -7,7 +7,7 @@ package: never a token, key or claim value, so it is safe to log and to return t
 
 from __future__ import annotations
 
-from controlplane.errors import ControlPlaneError, InvalidInput
+from controlplane.domain.errors import ControlPlaneError, InvalidInput
 
 REALM = "twinstack"
 

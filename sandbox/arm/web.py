@@ -32,7 +32,7 @@ _SETTINGS_SUFFIX = "/config/appsettings"
 
 FLEX_TIER = "FlexConsumption"
 # App settings a Flex Consumption site refuses (their job moved into functionAppConfig, or went away).
-# Kept apart from controlplane.runtime_targets' copy on purpose: the stand-in plays ARM, so a setting
+# Kept apart from controlplane.arm.runtime_targets' copy on purpose: the stand-in plays ARM, so a setting
 # the product forgot to strip is refused here instead of slipping through a shared list.
 FLEX_DEPRECATED_SETTINGS = frozenset(
     {

@@ -163,7 +163,7 @@ def test_quota_edges_and_deleted_twins_do_not_count(alice: Api, doorman: Api) ->
 
 
 def _hash(name: str) -> str:
-    from controlplane.naming import hash6
+    from controlplane.domain.naming import hash6
 
     return hash6(name)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from controlplane.lifecycle import Status
+from controlplane.domain.lifecycle import Status
 from controlplane.registry import default_registry
 from sandbox.arm import Fault
 from tests.api.conftest import Api
@@ -149,7 +149,7 @@ def test_a_row_whose_job_never_started_is_started_by_the_next_post(api: Api) -> 
     """POST writes the row before starting the job; if the start was lost, the next POST recovers it."""
     import uuid
 
-    from controlplane.brainstem import Brainstem, utc_now
+    from controlplane.domain.brainstem import Brainstem, utc_now
 
     now = utc_now()
     lost = uuid.uuid4().hex

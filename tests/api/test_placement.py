@@ -131,7 +131,7 @@ def test_a_paced_control_plane_stays_under_the_throttle(make_rig: Callable[..., 
 
 
 def _h(name: str) -> str:
-    from controlplane.naming import hash6
+    from controlplane.domain.naming import hash6
 
     return hash6(name)
 
@@ -140,8 +140,8 @@ def test_rows_from_before_the_pool_keep_working_in_the_default_subscription(api:
     """A row written by a single-subscription control plane has no subscription_id."""
     import uuid
 
-    from controlplane.brainstem import Brainstem, utc_now
-    from controlplane.lifecycle import Status
+    from controlplane.domain.brainstem import Brainstem, utc_now
+    from controlplane.domain.lifecycle import Status
     from controlplane.registry import default_registry
     from sandbox.rig import SUBSCRIPTION_ID
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.errors import SettingsError
+from controlplane.domain.errors import SettingsError
 from controlplane.settings import load_settings
 
 SUB = "11111111-2222-3333-4444-555555555555"

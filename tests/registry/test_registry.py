@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from azure.data.tables import TableServiceClient
 
-from controlplane.brainstem import Brainstem, utc_now
-from controlplane.errors import (
+from controlplane.domain.brainstem import Brainstem, utc_now
+from controlplane.domain.errors import (
     BrainstemExists,
     BrainstemNotFound,
     ConcurrentUpdate,
@@ -17,8 +17,8 @@ from controlplane.errors import (
     InvalidInput,
     SlotFull,
 )
-from controlplane.lifecycle import Status
-from controlplane.naming import twin_names
+from controlplane.domain.lifecycle import Status
+from controlplane.domain.naming import brainstem_names
 from controlplane.registry import BrainstemRegistry, encode_token, iter_all
 
 
@@ -30,7 +30,7 @@ def registry(storage_connection: str, table_name: str) -> BrainstemRegistry:
 
 
 def make_row(name: str, owner: str = "github:alice", status: Status = Status.PROVISIONING) -> Brainstem:
-    names = twin_names(name)
+    names = brainstem_names(name)
     now = utc_now()
     return Brainstem(
         cloud_id=names.cloud_id, name=name, owner=owner, region="eastus2",
@@ -137,7 +137,7 @@ def test_concurrent_transitions_exactly_one_wins(registry: BrainstemRegistry) ->
     for round_ in range(5):
         name = f"race{round_}"
         registry.create(make_row(name))
-        cloud_id = twin_names(name).cloud_id
+        cloud_id = brainstem_names(name).cloud_id
         barrier = threading.Barrier(2)
         outcomes: dict[Status, object] = {}
 
@@ -239,7 +239,7 @@ def test_slots_are_reserved_with_the_row_and_given_back_on_delete(registry: Brai
     with pytest.raises(SlotFull) as full:
         registry.create(make_row("ada"), slots={"owner:github:alice": 2})
     assert (full.value.limit, full.value.used) == (2, 2)
-    assert not registry.exists("twin-ada-" + twin_names("ada").hash6)  # nothing half-created
+    assert not registry.exists("twin-ada-" + brainstem_names("ada").hash6)  # nothing half-created
     assert registry.counts()["total"] == 2
 
     registry.transition("twin-kody-e89834", Status.DELETING)

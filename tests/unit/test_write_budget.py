@@ -7,7 +7,7 @@ from azure.core.exceptions import ServiceResponseTimeoutError
 from azure.core.pipeline import PipelineContext, PipelineRequest
 from azure.core.rest import HttpRequest
 
-from controlplane.write_budget import MAX_WAIT_SECONDS, SubscriptionWriteBudget, TokenBucket
+from controlplane.arm.write_budget import MAX_WAIT_SECONDS, SubscriptionWriteBudget, TokenBucket
 
 
 class FakeClock:

@@ -18,11 +18,11 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
-from controlplane.arm_clients import arm_clients
-from controlplane.lifecycle import Status
-from controlplane.naming import twin_names
+from controlplane.arm.clients import arm_clients
+from controlplane.arm.runtime_targets import FLEX_DEPRECATED_SETTINGS, TARGETS, FlexConsumption
+from controlplane.domain.lifecycle import Status
+from controlplane.domain.naming import brainstem_names
 from controlplane.registry import default_registry
-from controlplane.runtime_targets import FLEX_DEPRECATED_SETTINGS, TARGETS, FlexConsumption
 from sandbox.arm import ArmStandIn, Fault
 from sandbox.azurite import ACCOUNT_KEY
 from sandbox.rig import SECRET_ENV_KEYS, SUBSCRIPTION_ID, ControlPlaneRig
@@ -219,8 +219,8 @@ def test_rerunning_a_flex_provision_converges_without_new_grants_or_uploads(
     registry = default_registry()
     again = "e" * 32
     registry.update(KODY, lambda row: row.with_changes(status=Status.PROVISIONING, job_id=again))
+    from controlplane.service.jobs import job_for
     from controlplane.settings import get_settings
-    from http_api.service import job_for
 
     job = job_for(registry.get(KODY), get_settings()).to_input()
     result = rig.driver.run("provision_brainstem", job, instance_id=again)  # type: ignore[union-attr]
@@ -283,7 +283,7 @@ def test_the_flex_site_body_strips_deprecated_settings_whoever_passes_them() -> 
     target = TARGETS[FLEX]
     assert isinstance(target, FlexConsumption)
     body = target.site_body(
-        twin_names("kody"), region="eastus2", tags={}, plan_id="/plan", deployment_url="https://a/c",
+        brainstem_names("kody"), region="eastus2", tags={}, plan_id="/plan", deployment_url="https://a/c",
         app_settings={"WEBSITE_RUN_FROM_PACKAGE": "1", "Website_ContentShare": "s", "KEEP": "me"},
         instance_memory_mb=2048, maximum_instance_count=100,
     )  # fmt: skip

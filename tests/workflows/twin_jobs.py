@@ -6,19 +6,20 @@ import json
 import logging
 import uuid
 
-from controlplane.brainstem import Brainstem, utc_now
-from controlplane.lifecycle import Status
-from controlplane.naming import twin_names
+from controlplane.domain.brainstem import Brainstem, utc_now
+from controlplane.domain.lifecycle import Status
+from controlplane.domain.naming import brainstem_names
 from controlplane.registry import META_SUFFIX, default_registry
+from controlplane.service.jobs import job_for
+from controlplane.service.teardown import claim_for_teardown
 from controlplane.settings import get_settings
-from http_api.service import claim_for_teardown, job_for
 from sandbox.durable import OrchestrationResult
 from sandbox.rig import ControlPlaneRig
 
 
 def accept_twin(name: str, owner: str = "github:alice", *, runtime_target: str = "azure-consumption-py311") -> dict:
     """Write the provisioning row as POST does, and return the orchestration input."""
-    names = twin_names(name)
+    names = brainstem_names(name)
     now = utc_now()
     settings = get_settings()
     row = Brainstem(

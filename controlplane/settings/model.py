@@ -1,4 +1,4 @@
-"""Every app setting the control plane reads, typed and validated in one place.
+"""The Settings model: every app setting, its alias (the setting name), default and validation.
 
 Settings come from the Function App's application settings (``local.settings.json`` under Core
 Tools). They are read once, on first use, so a misconfigured app fails on its first request with a
@@ -7,30 +7,22 @@ message naming the setting to fix — never echoing its value, which may be a co
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import re
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
-from controlplane.addresses import is_loopback_url
 from controlplane.auth.config import AuthConfig
-from controlplane.errors import SettingsError
-from controlplane.naming import TwinNames
-from controlplane.placement import (
-    AZURE_RESOURCE_GROUPS_PER_SUBSCRIPTION,
-    AZURE_STORAGE_ACCOUNTS_PER_REGION,
-    PoolSubscription,
-)
+from controlplane.domain.addresses import is_loopback_url
+from controlplane.domain.errors import SettingsError
+from controlplane.domain.naming import BrainstemNames
+from controlplane.domain.placement import PoolSubscription
+from controlplane.settings.pool import GUID, REGION, parse_pool
 
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,50}")  # leaves room for the derived table suffixes
-_REGION = re.compile(r"[a-z0-9]{2,40}")
-_POOL_FIELDS = frozenset({"subscription_id", "regions", "max_twins_per_region", "max_resource_groups"})
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 DEFAULT_REGIONS = (
     "australiaeast,canadacentral,centralus,eastus,eastus2,francecentral,germanywestcentral,japaneast,"
@@ -40,8 +32,13 @@ DEFAULT_REGIONS = (
 PositiveSeconds = Annotated[float, Field(gt=0, le=86_400)]
 
 
-def _env(name: str, default: object = ...) -> object:
+def _env(name: str, default: Any = ...) -> Any:
     return Field(default=default, validation_alias=AliasChoices(name))
+
+
+def _secret_env(name: str, default: Any) -> Any:
+    """A setting whose value may hold a secret: never shown in a repr."""
+    return Field(default=default, validation_alias=AliasChoices(name), repr=False)
 
 
 class Settings(BaseModel):
@@ -91,7 +88,7 @@ class Settings(BaseModel):
     # The operator's env keys, applied to every brainstem as app settings. Values may be Key Vault
     # references (@Microsoft.KeyVault(...)); they are read by the activity that writes them, never
     # passed through orchestration history, rows or logs.
-    env_keys: Mapping[str, str] = Field(default="{}", validation_alias=AliasChoices("CP_ENV_KEYS"), repr=False)
+    env_keys: Mapping[str, str] = _secret_env("CP_ENV_KEYS", "{}")  # the JSON text, parsed by _env_keys
 
     # A brainstem's URL, probed for readiness and given to callers; {host} and {app_name} are filled
     # in. On Azure the real https://{host}; the offline sandbox points it at its loopback stand-in.
@@ -158,42 +155,7 @@ class Settings(BaseModel):
     @field_validator("subscription_pool_setting", mode="before")
     @classmethod
     def _pool(cls, value: object) -> object:
-        if value is None or value == "":
-            return None
-        try:
-            entries = json.loads(value) if isinstance(value, str) else value
-        except json.JSONDecodeError:
-            raise ValueError("must be a JSON list of {subscription_id, regions, ...}") from None
-        if not isinstance(entries, list) or not entries:
-            raise ValueError("must be a non-empty JSON list of {subscription_id, regions, ...}")
-        pool = []
-        for index, entry in enumerate(entries):
-            if not isinstance(entry, dict) or set(entry) - _POOL_FIELDS or "subscription_id" not in entry:
-                raise ValueError(
-                    f"[{index}] must be an object with subscription_id, regions and optional limits ({', '.join(sorted(_POOL_FIELDS))})"
-                )
-            if not _GUID.fullmatch(str(entry["subscription_id"])):
-                raise ValueError(f"[{index}].subscription_id must be a subscription GUID")
-            regions = entry.get("regions")
-            if (
-                not isinstance(regions, list)
-                or not regions
-                or not all(isinstance(r, str) and _REGION.fullmatch(r) for r in regions)
-            ):
-                raise ValueError(f"[{index}].regions must be a non-empty list of region names")
-            limits = {k: entry[k] for k in ("max_twins_per_region", "max_resource_groups") if k in entry}
-            for key, limit in limits.items():
-                ceiling = (
-                    AZURE_STORAGE_ACCOUNTS_PER_REGION * 2
-                    if key == "max_twins_per_region"
-                    else AZURE_RESOURCE_GROUPS_PER_SUBSCRIPTION
-                )
-                if not isinstance(limit, int) or not 1 <= limit <= ceiling:
-                    raise ValueError(f"[{index}].{key} must be a whole number from 1 to {ceiling}")
-            pool.append(
-                PoolSubscription(str(entry["subscription_id"]).lower(), tuple(r.lower() for r in regions), **limits)
-            )
-        return tuple(pool)
+        return parse_pool(value)
 
     @field_validator("registry_table")
     @classmethod
@@ -205,7 +167,7 @@ class Settings(BaseModel):
     @field_validator("subscription_id")
     @classmethod
     def _guid(cls, value: str) -> str:
-        if not _GUID.fullmatch(value):
+        if not GUID.fullmatch(value):
             raise ValueError("must be a subscription GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
         return value.lower()
 
@@ -221,8 +183,10 @@ class Settings(BaseModel):
     @classmethod
     def _regions(cls, value: object) -> tuple[str, ...]:
         items = value.split(",") if isinstance(value, str) else value
-        regions = tuple(sorted({str(r).strip().lower() for r in items if str(r).strip()}))  # type: ignore[union-attr]
-        bad = [r for r in regions if not _REGION.fullmatch(r)]
+        if not isinstance(items, (list, tuple)):
+            raise ValueError("must be a comma-separated list of Azure region names such as eastus2,westeurope")
+        regions = tuple(sorted({str(r).strip().lower() for r in items if str(r).strip()}))
+        bad = [r for r in regions if not REGION.fullmatch(r)]
         if bad or not regions:
             raise ValueError("must be a comma-separated list of Azure region names such as eastus2,westeurope")
         return regions
@@ -275,36 +239,8 @@ class Settings(BaseModel):
         """The placement pool: CP_SUBSCRIPTION_POOL, or CP_SUBSCRIPTION_ID in every allowed region."""
         return self.subscription_pool_setting or (PoolSubscription(self.subscription_id, self.allowed_regions),)
 
-    def brainstem_url(self, names: TwinNames) -> str:
+    def brainstem_url(self, names: BrainstemNames) -> str:
         return self.brainstem_url_template.format(host=names.default_host_name, app_name=names.app_name)
 
     def package_url(self, deploy_ref: str) -> str:
         return self.package_url_template.format(deploy_ref=deploy_ref)
-
-
-def _alias(field_name: str) -> str:
-    alias = Settings.model_fields[field_name].validation_alias
-    choices = getattr(alias, "choices", None) or [field_name]
-    return " or ".join(str(c) for c in choices)
-
-
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings from ``environ`` (default: the process environment); raise SettingsError naming what to fix."""
-    source = dict(os.environ if environ is None else environ)
-    try:
-        return Settings.model_validate(source)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
-            name = _alias(field) if field in Settings.model_fields else field
-            reason = "is required" if error["type"] == "missing" else error["msg"].removeprefix("Value error, ")
-            problems.append(f"{name} {reason}")
-        first = problems[0].split(" ", 1)[0]
-        raise SettingsError("invalid app settings: " + "; ".join(problems), setting=first) from None
-
-
-@functools.lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read on first use."""
-    return load_settings()

@@ -11,16 +11,16 @@ groups: about 30 KB, under Table Storage's 64 KiB per property.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
-from controlplane.backoff import back_off
-from controlplane.errors import ConcurrentUpdate, SlotFull
+from controlplane.domain.errors import SlotFull
+from controlplane.registry.etag_retry import RETRY, Retry, with_etag_retries
 
 PREFIX = "~slot|"
-_ATTEMPTS = 40
 
 
 class Capacity:
@@ -32,14 +32,15 @@ class Capacity:
             entity = self._table.get_entity(PREFIX + key, "")
         except ResourceNotFoundError:
             return set()
-        return set(json.loads(entity.get("members") or "[]"))
+        return _members(entity)
 
     def usage(self, key: str) -> int:
         return len(self.members(key))
 
     def take(self, key: str, cloud_id: str, limit: int) -> bool:
         """Give ``cloud_id`` a place in ``key``; True if it was newly added. SlotFull when there is no room."""
-        for attempt in range(_ATTEMPTS):
+
+        def attempt() -> bool | Retry:
             try:
                 entity = self._table.get_entity(PREFIX + key, "")
             except ResourceNotFoundError:
@@ -51,28 +52,28 @@ class Capacity:
                     )
                     return True
                 except ResourceExistsError:
-                    continue  # another writer made it first
-            members = set(json.loads(entity.get("members") or "[]"))
+                    return RETRY  # another writer made it first
+            members = _members(entity)
             if cloud_id in members:
                 return False
             if len(members) >= limit:
                 raise SlotFull(key, limit, len(members))
-            if self._write(entity, members | {cloud_id}):
-                return True
-            back_off(attempt)
-        raise ConcurrentUpdate(f"capacity {key} kept changing; try again")
+            return self._write(entity, members | {cloud_id})
+
+        return with_etag_retries(attempt, gave_up=f"capacity {key} kept changing; try again")
 
     def give_back(self, key: str, cloud_id: str) -> None:
-        for attempt in range(_ATTEMPTS):
+        def attempt() -> None | Retry:
             try:
                 entity = self._table.get_entity(PREFIX + key, "")
             except ResourceNotFoundError:
-                return
-            members = set(json.loads(entity.get("members") or "[]"))
-            if cloud_id not in members or self._write(entity, members - {cloud_id}):
-                return
-            back_off(attempt)
-        raise ConcurrentUpdate(f"capacity {key} kept changing; the next reconcile will give the place back")
+                return None
+            members = _members(entity)
+            if cloud_id not in members:
+                return None
+            return None if self._write(entity, members - {cloud_id}) is True else RETRY
+
+        with_etag_retries(attempt, gave_up=f"capacity {key} kept changing; the next reconcile will give the place back")
 
     def all_keys(self) -> list[str]:
         query = f"PartitionKey ge '{PREFIX}' and PartitionKey lt '~slot}}'"
@@ -86,12 +87,17 @@ class Capacity:
             mode=UpdateMode.REPLACE,
         )
 
-    def _write(self, entity: dict, members: set[str]) -> bool:
+    def _write(self, entity: Any, members: set[str]) -> bool | Retry:
+        """Write ``members`` under the ETag read with ``entity``: True, or RETRY when another writer won."""
         try:
             self._table.update_entity(
                 {"PartitionKey": entity["PartitionKey"], "RowKey": "", "members": json.dumps(sorted(members))},
                 mode=UpdateMode.REPLACE, etag=entity.metadata["etag"], match_condition=MatchConditions.IfNotModified,
             )  # fmt: skip
         except ResourceModifiedError:
-            return False
+            return RETRY
         return True
+
+
+def _members(entity: Any) -> set[str]:
+    return set(json.loads(entity.get("members") or "[]"))

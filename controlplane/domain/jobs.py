@@ -35,7 +35,7 @@ class Policy:
 
 
 @dataclass(frozen=True)
-class TwinJob:
+class BrainstemJob:
     """One provisioning or teardown of one twin."""
 
     job_id: str
@@ -54,5 +54,5 @@ class TwinJob:
         return asdict(self)
 
     @classmethod
-    def from_input(cls, data: dict[str, Any]) -> TwinJob:
+    def from_input(cls, data: dict[str, Any]) -> BrainstemJob:
         return cls(**{**data, "policy": Policy(**data["policy"])})

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from azure.core.exceptions import ResourceExistsError
 
-from controlplane.arm_clients import ArmClients
+from controlplane.arm.clients import ArmClients
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from controlplane.errors import InvalidInput
-from controlplane.lifecycle import Status
+from controlplane.domain.errors import InvalidInput
+from controlplane.domain.lifecycle import Status
 
 # Owners look like "github:wildfeuer05" or "entra:<oid>". The set excludes what Table Storage keys
 # forbid (/ \ # ? and control characters) and the '|' the registry uses as a key separator.

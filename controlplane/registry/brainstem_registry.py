@@ -1,33 +1,12 @@
-"""The brainstem registry: one row per brainstem in an Azure Table.
+"""BrainstemRegistry: create, read, list and move brainstem rows through their lifecycle.
 
-Key design — every lookup a request makes is a point read or one bounded range:
-
-    PartitionKey            RowKey        entity
-    twin-<name>-<hash6>     brainstem     the row: point read by cloud_id; the whole fleet is the
-                                          PartitionKey range 'twin-'..'twin.' (paged in cloud_id order)
-    owner|<owner>           <cloud_id>    a full copy of the row: an owner's listing is one partition
-
-and, in a small table of its own (``<table>meta``) that health reads without touching the fleet's:
-
-    ~counts                 00..15        fleet-count shards (controlplane.fleet_counts): health is O(1)
-    ~slot|<key>             ''            a capacity slot (controlplane.capacity): quota, placement
-
-One partition per twin spreads the fleet over Table Storage's partition servers (each serves about
-2,000 entities/s), so reads scale with the fleet instead of queueing on one hot partition; an
-owner's partition stays small. The cost is that a row, its owner copy, its count and its capacity
-are separate writes, not one transaction. They are ordered so that nothing is ever over-granted:
-capacity is taken (idempotently, ETag-guarded) before the row is written and given back after it;
-the row itself is written under its ETag (a lost race is retried from a fresh read and re-validated
-against the lifecycle, never silently overwritten); the owner copy and the counts follow. A process
-that dies between those writes leaves at worst a stale copy, a count off by one or a place held by
-no one, and ``reconcile()`` (a timer runs it hourly) puts them right.
+Every write is ordered so nothing is ever over-granted (see the package docstring): capacity is
+taken before the row is written and given back after it; the row is written under its ETag.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+import builtins
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -36,79 +15,28 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
-from controlplane.backoff import back_off
-from controlplane.brainstem import Brainstem, Page, utc_now
-from controlplane.capacity import Capacity
-from controlplane.errors import BrainstemExists, BrainstemNotFound, ConcurrentUpdate, InvalidInput
-from controlplane.fleet_counts import FleetCounts, count_keys
-from controlplane.lifecycle import LIVE_STATUSES, Status, check_transition
+from controlplane.domain.brainstem import Brainstem, Page, utc_now
+from controlplane.domain.errors import BrainstemExists, BrainstemNotFound, ConcurrentUpdate, InvalidInput
+from controlplane.domain.lifecycle import LIVE_STATUSES, Status, check_transition
+from controlplane.registry.capacity import Capacity
+from controlplane.registry.entities import (
+    FLEET_END,
+    FLEET_START,
+    MAX_PAGE_SIZE,
+    META_SUFFIX,
+    OWNER_PARTITION,
+    ROW_KEY,
+    decode_token,
+    encode_token,
+    from_entity,
+    odata_str,
+    owner_entity,
+    row_entity,
+)  # fmt: skip
+from controlplane.registry.etag_retry import RETRY, Retry, with_etag_retries
+from controlplane.registry.fleet_counts import FleetCounts, count_keys
 
 logger = logging.getLogger(__name__)
-
-ROW_KEY = "brainstem"
-META_SUFFIX = "meta"  # <registry table>meta holds the count shards and capacity slots
-OWNER_PARTITION = "owner|"
-FLEET_START, FLEET_END = "twin-", "twin."  # every cloud_id sorts between these
-MAX_PAGE_SIZE = 1000
-_FIELDS = (
-    "cloud_id", "name", "owner", "region", "runtime_target", "deploy_ref", "status", "job_id",
-    "created_at", "last_seen", "url", "subscription_id",
-)  # fmt: skip
-_WRITE_ATTEMPTS = 40
-
-
-def _odata_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def row_entity(row: Brainstem) -> dict[str, Any]:
-    return _to_entity(row, row.cloud_id, ROW_KEY)
-
-
-def owner_entity(row: Brainstem) -> dict[str, Any]:
-    return _to_entity(row, OWNER_PARTITION + row.owner, row.cloud_id)
-
-
-def _to_entity(row: Brainstem, partition_key: str, row_key: str) -> dict[str, Any]:
-    entity: dict[str, Any] = {"PartitionKey": partition_key, "RowKey": row_key}
-    for name in _FIELDS:
-        value = getattr(row, name)
-        if value is not None:
-            entity[name] = value.value if isinstance(value, Status) else value
-    if row.error is not None:
-        entity["error"] = json.dumps(row.error)
-    if row.slots:
-        entity["slots"] = json.dumps(list(row.slots))
-    return entity
-
-
-def _from_entity(entity: dict[str, Any]) -> Brainstem:
-    values = {name: entity.get(name) for name in _FIELDS}
-    values["status"] = Status(values["status"])
-    error = entity.get("error")
-    slots = tuple(json.loads(entity["slots"])) if entity.get("slots") else ()
-    return Brainstem(**values, error=json.loads(error) if error else None, slots=slots)
-
-
-def encode_token(scope: str, after: str) -> str:
-    raw = json.dumps({"scope": scope, "after": after}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_token(token: str, scope: str) -> str:
-    """The cloud_id a page starts after. The scope must be the listing's, so a token cannot cross owners."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        after, token_scope = data["after"], data["scope"]
-        if not isinstance(after, str) or not isinstance(token_scope, str):
-            raise TypeError
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        raise InvalidInput(
-            "next", "the continuation token is not one this API issued; start again without it"
-        ) from None
-    if token_scope != scope:
-        raise InvalidInput("next", "the continuation token belongs to a different listing; start again without it")
-    return after
 
 
 class BrainstemRegistry:
@@ -142,7 +70,7 @@ class BrainstemRegistry:
     # -- reads -------------------------------------------------------------------------------
 
     def get(self, cloud_id: str) -> Brainstem:
-        return _from_entity(self._get_entity(cloud_id))
+        return from_entity(self._get_entity(cloud_id))
 
     def exists(self, cloud_id: str) -> bool:
         try:
@@ -166,22 +94,22 @@ class BrainstemRegistry:
         scope = owner or "*"
         after = decode_token(next, scope) if next else None
         if owner:
-            clauses = [f"PartitionKey eq {_odata_str(OWNER_PARTITION + owner)}"]
+            clauses = [f"PartitionKey eq {odata_str(OWNER_PARTITION + owner)}"]
             if after:
-                clauses.append(f"RowKey gt {_odata_str(after)}")
+                clauses.append(f"RowKey gt {odata_str(after)}")
         else:
             clauses = [
-                f"PartitionKey gt {_odata_str(after)}" if after else f"PartitionKey ge '{FLEET_START}'",
+                f"PartitionKey gt {odata_str(after)}" if after else f"PartitionKey ge '{FLEET_START}'",
                 f"PartitionKey lt '{FLEET_END}'",
                 f"RowKey eq '{ROW_KEY}'",
             ]
         if status is not None:
             clauses.append(f"status eq '{Status(status).value}'")
         if runtime_target is not None:
-            clauses.append(f"runtime_target eq {_odata_str(runtime_target)}")
+            clauses.append(f"runtime_target eq {odata_str(runtime_target)}")
         # Ask for one more than the page so `next` is given only when another row really exists.
         entities = self._take(" and ".join(clauses), limit + 1)
-        items = [_from_entity(e) for e in entities[:limit]]
+        items = [from_entity(e) for e in entities[:limit]]
         more = len(entities) > limit
         return Page(items=items, next=encode_token(scope, items[-1].cloud_id) if more else None)
 
@@ -278,9 +206,10 @@ class BrainstemRegistry:
 
         ``limits`` gives the limit of every slot the change newly takes.
         """
-        for attempt in range(_WRITE_ATTEMPTS):
+
+        def attempt() -> Brainstem | Retry:
             entity = self._get_entity(cloud_id)
-            current = _from_entity(entity)
+            current = from_entity(entity)
             updated = change(current)
             if updated is None:
                 return current
@@ -293,16 +222,14 @@ class BrainstemRegistry:
             except ResourceModifiedError:
                 self._give_back(cloud_id, taken)
                 logger.info("lost a write race on %s; retrying from a fresh read", cloud_id)
-                back_off(attempt)
-                continue
+                return RETRY
             except BaseException:
                 self._give_back(cloud_id, taken)
                 raise
             self._after_write(current, updated)
             return updated
-        raise ConcurrentUpdate(
-            f"{cloud_id} kept changing under {_WRITE_ATTEMPTS} attempts; try again", cloud_id=cloud_id
-        )
+
+        return with_etag_retries(attempt, gave_up=f"{cloud_id} kept changing; try again", cloud_id=cloud_id)
 
     def reconcile(self) -> dict[str, int]:
         """Recount the fleet and rebuild owner copies and capacity from the rows (a full scan: a timer's job).
@@ -336,8 +263,8 @@ class BrainstemRegistry:
         except ResourceNotFoundError:
             raise BrainstemNotFound(f"no brainstem {cloud_id}", cloud_id=cloud_id) from None
 
-    def _take(self, query: str, wanted: int) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
+    def _take(self, query: str, wanted: int) -> builtins.list[dict[str, Any]]:
+        found: builtins.list[dict[str, Any]] = []
         pages = self._table.query_entities(query, results_per_page=min(wanted, MAX_PAGE_SIZE)).by_page()
         for page in pages:
             found.extend(page)
@@ -345,8 +272,8 @@ class BrainstemRegistry:
                 break
         return found[:wanted]
 
-    def _take_slots(self, cloud_id: str, keys: Iterable[str], limits: Mapping[str, int]) -> list[str]:
-        taken: list[str] = []
+    def _take_slots(self, cloud_id: str, keys: Iterable[str], limits: Mapping[str, int]) -> builtins.list[str]:
+        taken: builtins.list[str] = []
         try:
             for key in sorted(keys):
                 if self.capacity.take(key, cloud_id, limits[key]):
@@ -379,34 +306,3 @@ def iter_all(registry: BrainstemRegistry, **filters: Any) -> Iterable[Brainstem]
         if page.next is None:
             return
         token = page.next
-
-
-def registry_from_settings(settings: Any) -> BrainstemRegistry:
-    """The registry the settings describe: a connection string, or a table endpoint with managed identity."""
-    if settings.table_endpoint:
-        from azure.identity import DefaultAzureCredential
-
-        service = TableServiceClient(endpoint=settings.table_endpoint, credential=DefaultAzureCredential())
-    else:
-        service = TableServiceClient.from_connection_string(settings.storage_connection)
-    return BrainstemRegistry.from_service(service, settings.registry_table)
-
-
-_default_registry: BrainstemRegistry | None = None
-
-
-def default_registry() -> BrainstemRegistry:
-    """The process-wide registry from app settings; its table is created on first use."""
-    global _default_registry
-    if _default_registry is None:
-        from controlplane.settings import get_settings
-
-        registry = registry_from_settings(get_settings())
-        registry.create_table()
-        _default_registry = registry
-    return _default_registry
-
-
-def reset_default_registry() -> None:
-    global _default_registry
-    _default_registry = None

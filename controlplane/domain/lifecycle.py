@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from controlplane.errors import IllegalTransition
+from controlplane.domain.errors import IllegalTransition
 
 
 class Status(str, Enum):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from controlplane.arm_clients import ArmClients
-from controlplane.naming import TwinNames
+from controlplane.arm.clients import ArmClients
+from controlplane.domain.naming import BrainstemNames
 
 # A storage account create usually finishes in well under a minute; an activity must never hold
 # near the Consumption timeout, so a slower one ends this attempt and the (idempotent) PUT is
@@ -13,7 +14,7 @@ from controlplane.naming import TwinNames
 CREATE_WAIT_SECONDS = 240
 
 
-def storage_account_body(region: str, tags: dict[str, str]) -> dict:
+def storage_account_body(region: str, tags: dict[str, str]) -> dict[str, Any]:
     return {
         "location": region,
         "kind": "StorageV2",
@@ -27,8 +28,8 @@ def storage_account_body(region: str, tags: dict[str, str]) -> dict:
     }
 
 
-def ensure_storage_account(clients: ArmClients, names: TwinNames, *, region: str, tags: dict[str, str]) -> str:
-    poller = clients.storage.storage_accounts.begin_create(
+def ensure_storage_account(clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str]) -> str:
+    poller = clients.storage.storage_accounts.begin_create(  # type: ignore[call-overload]  # a plain JSON body: the exact wire shape
         names.resource_group, names.storage_account, storage_account_body(region, tags)
     )
     poller.wait(CREATE_WAIT_SECONDS)
@@ -37,7 +38,7 @@ def ensure_storage_account(clients: ArmClients, names: TwinNames, *, region: str
     return str(poller.result().id)
 
 
-def storage_connection_string(clients: ArmClients, names: TwinNames) -> str:
+def storage_connection_string(clients: ArmClients, names: BrainstemNames) -> str:
     """A connection string with the account's first key. A secret: never return it from an activity."""
     keys = clients.storage.storage_accounts.list_keys(names.resource_group, names.storage_account)
     key = keys["keys"][0]["value"]
@@ -57,7 +58,7 @@ class StorageEndpoints:
     table: str
 
 
-def storage_endpoints(clients: ArmClients, names: TwinNames) -> StorageEndpoints:
+def storage_endpoints(clients: ArmClients, names: BrainstemNames) -> StorageEndpoints:
     """Read the account's endpoints from ARM rather than assume ``core.windows.net`` (sovereign clouds differ)."""
     account = clients.storage.storage_accounts.get_properties(names.resource_group, names.storage_account)
     endpoints = account.properties.primary_endpoints if account.properties else None
@@ -71,9 +72,9 @@ def storage_endpoints(clients: ArmClients, names: TwinNames) -> StorageEndpoints
     )
 
 
-def ensure_blob_container(clients: ArmClients, names: TwinNames, container: str) -> str:
+def ensure_blob_container(clients: ArmClients, names: BrainstemNames, container: str) -> str:
     """Create the private container, or leave it as it is (ARM's PUT: 201 created, 200 already there)."""
-    created = clients.storage.blob_containers.create(
+    created = clients.storage.blob_containers.create(  # type: ignore[call-overload]  # a plain JSON body: the exact wire shape
         names.resource_group, names.storage_account, container, {"properties": {"publicAccess": "None"}}
     )
     return str(created.id)

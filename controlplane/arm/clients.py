@@ -17,8 +17,8 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.web import WebSiteManagementClient
 
+from controlplane.arm.write_budget import SubscriptionWriteBudget, TokenBucket
 from controlplane.settings import Settings, get_settings
-from controlplane.write_budget import SubscriptionWriteBudget, TokenBucket
 
 PUBLIC_CLOUD_SCOPE = "https://management.azure.com/.default"
 

@@ -11,7 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from controlplane.errors import InvalidInput
+from controlplane.domain.errors import InvalidInput
 
 # A storage account name is 3-24 lowercase letters and digits. "sttwin" (6) + N + hash6 (6)
 # leaves 12 characters for N, and N must itself be only lowercase letters and digits.
@@ -23,7 +23,7 @@ AZURE_WEBSITES_DOMAIN = "azurewebsites.net"
 
 
 @dataclass(frozen=True)
-class TwinNames:
+class BrainstemNames:
     """Every name the provisioning of one twin uses."""
 
     name: str
@@ -75,11 +75,11 @@ def hash6(name: str) -> str:
     return hashlib.sha1(name.encode("ascii")).hexdigest()[:6]  # noqa: S324 - a name, not security
 
 
-def twin_names(name: str) -> TwinNames:
+def brainstem_names(name: str) -> BrainstemNames:
     """Derive every Azure name for twin ``name`` (validated first)."""
     validate_twin_name(name)
     h = hash6(name)
-    return TwinNames(
+    return BrainstemNames(
         name=name,
         hash6=h,
         resource_group=f"rg-twin-{name}",
@@ -92,12 +92,12 @@ def twin_names(name: str) -> TwinNames:
 def is_cloud_id(value: str) -> bool:
     """True when ``value`` is a cloud_id this control plane could have made (hash included)."""
     match = _CLOUD_ID.fullmatch(value)
-    return bool(match) and hash6(match.group(1)) == match.group(2)
+    return match is not None and hash6(match.group(1)) == match.group(2)
 
 
-def names_from_cloud_id(cloud_id: str) -> TwinNames:
+def names_from_cloud_id(cloud_id: str) -> BrainstemNames:
     """The twin names behind a cloud_id; raise InvalidInput when it is not one of ours."""
     match = _CLOUD_ID.fullmatch(cloud_id)
     if not match or hash6(match.group(1)) != match.group(2):
         raise InvalidInput("cloud_id", "a cloud_id looks like twin-<name>-<hash6>, e.g. twin-kody-e89834")
-    return twin_names(match.group(1))
+    return brainstem_names(match.group(1))

@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from controlplane import deployment_packages, function_apps, role_assignments, storage_accounts
-from controlplane.arm_clients import ArmClients
-from controlplane.arm_errors import StepFailure
-from controlplane.errors import InvalidInput
-from controlplane.naming import TwinNames
+from controlplane.arm import deployment_packages, function_apps, role_assignments, storage_accounts
+from controlplane.arm.clients import ArmClients
+from controlplane.domain.errors import InvalidInput
+from controlplane.domain.naming import BrainstemNames
+from controlplane.domain.step_errors import StepFailure
 from controlplane.settings import get_settings
 
 
@@ -40,7 +40,7 @@ class RuntimeTarget(Protocol):
     def name(self) -> str: ...
 
     def build(
-        self, clients: ArmClients, names: TwinNames, *, region: str, tags: dict[str, str], deploy_ref: str,
+        self, clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str], deploy_ref: str,
         package_url: str, operator_settings: Mapping[str, str],
     ) -> Built: ...  # fmt: skip
 
@@ -59,7 +59,7 @@ class LinuxConsumption:
     name: str
     python_version: str
 
-    def plan_body(self, names: TwinNames, *, region: str, tags: dict[str, str]) -> dict:
+    def plan_body(self, names: BrainstemNames, *, region: str, tags: dict[str, str]) -> dict[str, Any]:
         return {
             "location": region,
             "kind": "functionapp",
@@ -69,8 +69,8 @@ class LinuxConsumption:
         }
 
     def site_body(
-        self, names: TwinNames, *, region: str, tags: dict[str, str], plan_id: str, app_settings: dict[str, str]
-    ) -> dict:
+        self, names: BrainstemNames, *, region: str, tags: dict[str, str], plan_id: str, app_settings: dict[str, str]
+    ) -> dict[str, Any]:
         return {
             "location": region,
             "kind": "functionapp,linux",
@@ -97,7 +97,7 @@ class LinuxConsumption:
         }
 
     def build(
-        self, clients: ArmClients, names: TwinNames, *, region: str, tags: dict[str, str], deploy_ref: str,
+        self, clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str], deploy_ref: str,
         package_url: str, operator_settings: Mapping[str, str],
     ) -> Built:  # fmt: skip
         platform = self.app_settings(
@@ -151,11 +151,11 @@ class FlexConsumption:
     python_version: str
 
     @staticmethod
-    def deployment_container(names: TwinNames) -> str:
+    def deployment_container(names: BrainstemNames) -> str:
         # Named after the app, as `az functionapp create --flexconsumption-location` names its own.
         return f"app-package-{names.app_name}"
 
-    def plan_body(self, names: TwinNames, *, region: str, tags: dict[str, str]) -> dict:
+    def plan_body(self, names: BrainstemNames, *, region: str, tags: dict[str, str]) -> dict[str, Any]:
         return {
             "location": region,
             "kind": "functionapp",
@@ -165,9 +165,9 @@ class FlexConsumption:
         }
 
     def site_body(
-        self, names: TwinNames, *, region: str, tags: dict[str, str], plan_id: str, app_settings: dict[str, str],
+        self, names: BrainstemNames, *, region: str, tags: dict[str, str], plan_id: str, app_settings: dict[str, str],
         deployment_url: str, instance_memory_mb: int, maximum_instance_count: int,
-    ) -> dict:  # fmt: skip
+    ) -> dict[str, Any]:  # fmt: skip
         return {
             "location": region,
             "kind": "functionapp,linux",
@@ -214,7 +214,7 @@ class FlexConsumption:
         }
 
     def build(
-        self, clients: ArmClients, names: TwinNames, *, region: str, tags: dict[str, str], deploy_ref: str,
+        self, clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str], deploy_ref: str,
         package_url: str, operator_settings: Mapping[str, str],
     ) -> Built:  # fmt: skip
         settings = get_settings()

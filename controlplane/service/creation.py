@@ -1,6 +1,5 @@
-"""What each route does, over the registry and the Durable client. No HTTP types here.
+"""Accepting a new twin: place it in the pool, reserve its capacity and quota, write its row, start its job.
 
-Read a request's life in one place: validate -> registry row -> start orchestration -> answer.
 The row is written before the orchestration starts, so a twin is listed the moment it is
 accepted; if starting the orchestration then fails, the next request for the same twin finds a
 row whose job does not exist and starts it (the same job id), so nothing is lost.
@@ -8,89 +7,32 @@ row whose job does not exist and starts it (the same job id), so nothing is lost
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import azure.durable_functions as df
 
-from controlplane.brainstem import Brainstem, utc_now
-from controlplane.errors import BrainstemExists, ControlPlaneError, InvalidInput, SlotFull
-from controlplane.jobs import Policy, TwinJob
-from controlplane.lifecycle import Status
-from controlplane.naming import twin_names
-from controlplane.placement import DEFAULT_MAX_RESOURCE_GROUPS, DEFAULT_MAX_TWINS_PER_REGION, Placement, candidates
+from controlplane.auth import Principal
+from controlplane.domain.brainstem import Brainstem, utc_now
+from controlplane.domain.errors import BrainstemExists, InvalidInput, SlotFull
+from controlplane.domain.lifecycle import Status
+from controlplane.domain.naming import brainstem_names
+from controlplane.domain.placement import (
+    DEFAULT_MAX_RESOURCE_GROUPS,
+    DEFAULT_MAX_TWINS_PER_REGION,
+    Placement,
+    candidates,
+)
 from controlplane.registry import BrainstemRegistry
+from controlplane.service.errors import NameTaken, PoolExhausted, QuotaExceeded
+from controlplane.service.jobs import PROVISION, Accepted, job_exists, job_for, new_job_id
+from controlplane.service.requests import CreateRequest
 from controlplane.settings import Settings
-from http_api.bodies import CreateRequest
-from http_api.problems import Gone
-
-PROVISION = "provision_brainstem"
-TEARDOWN = "teardown_brainstem"
-_KINDS = {PROVISION: "provision", TEARDOWN: "teardown"}
-_TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
 
-class NameTaken(ControlPlaneError):
-    status = 409
-    type = "already-exists"
-    title = "Brainstem already exists"
-
-
-class QuotaExceeded(ControlPlaneError):
-    status = 429
-    type = "quota-exceeded"
-    title = "Quota exceeded"
-
-
-class PoolExhausted(ControlPlaneError):
-    status = 503
-    type = "capacity-exhausted"
-    title = "No subscription has room"
-
-
-class NotActive(ControlPlaneError):
-    status = 409
-    type = "not-active"
-    title = "Brainstem not active"
-
-
-class JobNotFound(ControlPlaneError):
-    status = 404
-    type = "not-found"
-    title = "Not found"
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """A job the caller should poll."""
-
-    job_id: str
-    row: Brainstem
-
-
-def new_job_id() -> str:
-    return uuid.uuid4().hex
-
-
-def job_for(row: Brainstem, settings: Settings, *, previous_job_id: str | None = None) -> TwinJob:
-    return TwinJob(
-        job_id=row.job_id,
-        cloud_id=row.cloud_id,
-        name=row.name,
-        owner=row.owner,
-        region=row.region,
-        runtime_target=row.runtime_target,
-        deploy_ref=row.deploy_ref,
-        subscription_id=row.subscription_id or settings.subscription_id,
-        policy=Policy.from_settings(settings),
-        previous_job_id=previous_job_id,
-    )
-
-
-async def _job_exists(client: df.DurableOrchestrationClient, job_id: str) -> bool:
-    status = await client.get_status(job_id)
-    return bool(status) and status.runtime_status is not None
+def quota_for(principal: Principal, settings: Settings) -> int | None:
+    """How many live twins this caller's owner may hold (None: no limit). Operators are exempt unless told not to be."""
+    exempt = principal.is_operator and settings.operators_quota_exempt
+    return None if exempt or settings.owner_quota == 0 else settings.owner_quota
 
 
 def owner_slot(owner: str) -> str:
@@ -110,7 +52,7 @@ async def create(
 
     ``quota`` is how many live twins ``owner`` may hold (None: no limit).
     """
-    names = twin_names(request.name)
+    names = brainstem_names(request.name)
     region = request.region.lower() if request.region else None
     pool_regions = sorted({r for entry in settings.subscription_pool for r in entry.regions})
     if region is not None and region not in pool_regions:
@@ -129,7 +71,7 @@ async def create(
         if (
             existing.status == Status.PROVISIONING
             and existing.owner == owner
-            and not await _job_exists(client, existing.job_id)
+            and not await job_exists(client, existing.job_id)
         ):
             row = existing  # its row was written but its job never started: start that job now
         else:
@@ -148,7 +90,7 @@ def _place(
         settings.subscription_pool, cloud_id=cloud_id, region=region, default_region=settings.default_region
     ):
         slots = {**quota_slots, **place.slots()}
-        placed = {"region": place.region, "subscription_id": place.subscription_id}
+        placed: dict[str, Any] = {"region": place.region, "subscription_id": place.subscription_id}
         try:
             if existing is None:
                 now = utc_now()
@@ -233,85 +175,3 @@ def _quota_exceeded(owner: str, full: SlotFull) -> QuotaExceeded:
 def _held(row: Brainstem, wanted: dict[str, int]) -> dict[str, int]:
     """Slots the row holds that the new request does not name: kept (their limit is not re-checked)."""
     return {key: 0 for key in row.slots if key not in wanted}
-
-
-WAKE_TIMEOUT_SECONDS = 60
-
-
-def wake(row: Brainstem, registry: BrainstemRegistry) -> dict[str, Any]:
-    """One GET of an active twin's URL (a cold app boots on it); how long it took and what it said."""
-    import time
-
-    import requests
-
-    if row.status != Status.ACTIVE or not row.url:
-        raise NotActive(
-            f"{row.cloud_id} is {row.status.value}; only an active brainstem can be woken", cloud_id=row.cloud_id
-        )
-    started = time.monotonic()
-    try:
-        status: int | None = requests.get(row.url, timeout=WAKE_TIMEOUT_SECONDS, allow_redirects=False).status_code
-    except requests.RequestException:
-        status = None
-    elapsed_ms = round((time.monotonic() - started) * 1000)
-    awake = status is not None and status < 500
-    if awake:
-        registry.touch(row.cloud_id)
-    return {"cloud_id": row.cloud_id, "url": row.url, "awake": awake, "status": status, "elapsed_ms": elapsed_ms}
-
-
-def claim_for_teardown(cloud_id: str, registry: BrainstemRegistry, settings: Settings) -> tuple[TwinJob, bool]:
-    """Fence the row for a teardown job; return the job and whether it still has to be started.
-
-    A row already deleting keeps its teardown job (a second DELETE answers with it). A row still
-    provisioning passes its job on, so the teardown waits for that job to stop before deleting.
-    """
-    row = registry.get(cloud_id)
-    if row.status == Status.DELETED:
-        raise Gone(f"{cloud_id} was deleted at {row.last_seen}; nothing is left to delete", cloud_id=cloud_id)
-    if row.status == Status.DELETING:
-        return job_for(row, settings), False
-    previous = row.job_id if row.status == Status.PROVISIONING else None
-    row = registry.transition(cloud_id, Status.DELETING, for_job=row.job_id, job_id=new_job_id())
-    return job_for(row, settings, previous_job_id=previous), True
-
-
-async def delete(
-    cloud_id: str, registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings
-) -> Accepted:
-    job, fresh = claim_for_teardown(cloud_id, registry, settings)
-    if fresh or not await _job_exists(client, job.job_id):
-        await client.start_new(TEARDOWN, job.job_id, job.to_input())
-    return Accepted(job.job_id, registry.get(cloud_id))
-
-
-async def job_view(job_id: str, client: df.DurableOrchestrationClient) -> dict[str, Any]:
-    status = await client.get_status(job_id, show_input=True)
-    if not status or status.runtime_status is None or status.name not in _KINDS:
-        raise JobNotFound(f"no job {job_id}", job_id=job_id)
-    job_input = status.input_
-    if isinstance(job_input, str):
-        import json
-
-        job_input = json.loads(job_input)
-    custom = status.custom_status if isinstance(status.custom_status, dict) else None
-    runtime = status.runtime_status.value
-    output = status.output if runtime == "Completed" else None
-    return {
-        "job_id": job_id,
-        "kind": _KINDS[status.name],
-        "cloud_id": (job_input or {}).get("cloud_id"),
-        "owner": (job_input or {}).get("owner"),
-        "runtime_status": runtime,
-        "step": custom.get("step") if custom else None,
-        "custom_status": custom,
-        "created_at": _iso(status.created_time),
-        "last_updated_at": _iso(status.last_updated_time),
-        "output": output if isinstance(output, dict) else None,
-        "error": str(status.output) if runtime in ("Failed", "Terminated") and status.output else None,
-        "done": runtime in _TERMINAL,
-    }
-
-
-def _iso(moment: Any) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None

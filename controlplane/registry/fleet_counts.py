@@ -16,15 +16,13 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
 from azure.data.tables import TableClient, UpdateMode
 
-from controlplane.backoff import back_off
-from controlplane.brainstem import Brainstem
-from controlplane.errors import ConcurrentUpdate
-from controlplane.lifecycle import Status
+from controlplane.domain.brainstem import Brainstem
+from controlplane.domain.lifecycle import Status
+from controlplane.registry.etag_retry import RETRY, Retry, with_etag_retries
 
 PARTITION = "~counts"
 SHARDS = 16
 _LIVE_TARGET = "live_"  # property prefix: live (not deleted) twins per runtime target
-_ATTEMPTS = 40
 
 
 def count_keys(row: Brainstem | None) -> list[str]:
@@ -58,7 +56,8 @@ class FleetCounts:
         deltas = {k: v for k, v in deltas.items() if v}
         if not deltas:
             return
-        for attempt in range(_ATTEMPTS):
+
+        def attempt() -> None | Retry:
             shard = self._table.get_entity(PARTITION, f"{random.randrange(SHARDS):02d}")
             changed = {key: int(shard.get(key, 0)) + delta for key, delta in deltas.items()}
             try:
@@ -66,10 +65,11 @@ class FleetCounts:
                     {"PartitionKey": PARTITION, "RowKey": shard["RowKey"], **changed},
                     mode=UpdateMode.MERGE, etag=shard.metadata["etag"], match_condition=MatchConditions.IfNotModified,
                 )  # fmt: skip
-                return
             except ResourceModifiedError:
-                back_off(attempt)
-        raise ConcurrentUpdate("fleet counts kept changing; the next reconcile will correct them")
+                return RETRY
+            return None
+
+        with_etag_retries(attempt, gave_up="fleet counts kept changing; the next reconcile will correct them")
 
     def totals(self) -> dict[str, Any]:
         sums: dict[str, int] = {}

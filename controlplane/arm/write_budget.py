@@ -5,7 +5,7 @@ provision at once, sending every PUT as soon as it is ready empties the bucket, 
 retries on 429 then hammer it further. A token bucket here, in front of the SDK, spends a little
 less than ARM grants (CP_ARM_WRITES_PER_SECOND, CP_ARM_WRITE_BURST), so requests wait their turn
 in this process instead of being refused. It is an azure-core pipeline policy: every management
-client built in controlplane.arm_clients goes through it, and no activity has to remember it.
+client built in controlplane.arm.clients goes through it, and no activity has to remember it.
 The budget is per process; with several instances, divide the rate between them.
 """
 

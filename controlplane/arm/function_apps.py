@@ -7,11 +7,12 @@ app is harmless, and a trigger sync only re-reads what the app already has.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from azure.core.exceptions import HttpResponseError
 
-from controlplane.arm_clients import ArmClients
-from controlplane.naming import TwinNames
+from controlplane.arm.clients import ArmClients
+from controlplane.domain.naming import BrainstemNames
 
 CREATE_WAIT_SECONDS = 240
 
@@ -24,15 +25,15 @@ class Site:
     principal_id: str | None
 
 
-def ensure_plan(clients: ArmClients, names: TwinNames, body: dict) -> str:
+def ensure_plan(clients: ArmClients, names: BrainstemNames, body: dict[str, Any]) -> str:
     """Create or update the twin's plan; return its id."""
-    poller = clients.web.app_service_plans.begin_create_or_update(names.resource_group, names.plan_name, body)
+    poller = clients.web.app_service_plans.begin_create_or_update(names.resource_group, names.plan_name, body)  # type: ignore[call-overload]  # a plain JSON body: the exact wire shape
     return str(_finish(poller, f"plan {names.plan_name}").id)
 
 
-def ensure_site(clients: ArmClients, names: TwinNames, body: dict) -> Site:
+def ensure_site(clients: ArmClients, names: BrainstemNames, body: dict[str, Any]) -> Site:
     """Create or update the twin's Function App; return its host name and identity."""
-    poller = clients.web.web_apps.begin_create_or_update(names.resource_group, names.app_name, body)
+    poller = clients.web.web_apps.begin_create_or_update(names.resource_group, names.app_name, body)  # type: ignore[call-overload]  # a plain JSON body: the exact wire shape
     site = _finish(poller, f"site {names.app_name}")
     host = (
         str(site.properties.default_host_name or names.default_host_name)
@@ -43,12 +44,12 @@ def ensure_site(clients: ArmClients, names: TwinNames, body: dict) -> Site:
     return Site(host=host, principal_id=str(principal) if principal else None)
 
 
-def restart(clients: ArmClients, names: TwinNames) -> None:
+def restart(clients: ArmClients, names: BrainstemNames) -> None:
     """Restart the app so it loads the code just published."""
     clients.web.web_apps.restart(names.resource_group, names.app_name)
 
 
-def sync_triggers(clients: ArmClients, names: TwinNames) -> None:
+def sync_triggers(clients: ArmClients, names: BrainstemNames) -> None:
     """Tell the platform to re-read the app's triggers (it scales on them).
 
     Live Azure answers 200 where the SDK expects 204 (Azure/azure-rest-api-specs#1275), so the SDK

@@ -27,7 +27,7 @@ import requests
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContentSettings
 
-from controlplane.arm_errors import StepFailure
+from controlplane.domain.step_errors import StepFailure
 from controlplane.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def fetch_package(url: str) -> Iterator[Package]:
                 "PackageUnreachable", f"the package download broke off ({type(exc).__name__})", transient=True
             ) from exc
         spool.seek(0)
-        yield Package(file=spool, size=size, sha256=digest.hexdigest())  # type: ignore[arg-type]
+        yield Package(file=spool, size=size, sha256=digest.hexdigest())
 
 
 def publish_package(package: Package, *, blob_endpoint: str, container: str, deploy_ref: str) -> bool:

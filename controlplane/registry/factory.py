@@ -1,0 +1,40 @@
+"""The process-wide registry, built from app settings (connection string or managed identity)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from azure.data.tables import TableServiceClient
+
+from controlplane.registry.brainstem_registry import BrainstemRegistry
+
+
+def registry_from_settings(settings: Any) -> BrainstemRegistry:
+    """The registry the settings describe: a connection string, or a table endpoint with managed identity."""
+    if settings.table_endpoint:
+        from azure.identity import DefaultAzureCredential
+
+        service = TableServiceClient(endpoint=settings.table_endpoint, credential=DefaultAzureCredential())
+    else:
+        service = TableServiceClient.from_connection_string(settings.storage_connection)
+    return BrainstemRegistry.from_service(service, settings.registry_table)
+
+
+_default_registry: BrainstemRegistry | None = None
+
+
+def default_registry() -> BrainstemRegistry:
+    """The process-wide registry from app settings; its table is created on first use."""
+    global _default_registry
+    if _default_registry is None:
+        from controlplane.settings import get_settings
+
+        registry = registry_from_settings(get_settings())
+        registry.create_table()
+        _default_registry = registry
+    return _default_registry
+
+
+def reset_default_registry() -> None:
+    global _default_registry
+    _default_registry = None

@@ -1,0 +1,82 @@
+"""Jobs: the Durable orchestration behind every accepted request, and how a caller sees one."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import azure.durable_functions as df
+
+from controlplane.domain.brainstem import Brainstem
+from controlplane.domain.jobs import BrainstemJob, Policy
+from controlplane.service.errors import JobNotFound
+from controlplane.settings import Settings
+
+PROVISION = "provision_brainstem"
+TEARDOWN = "teardown_brainstem"
+_KINDS = {PROVISION: "provision", TEARDOWN: "teardown"}
+_TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A job the caller should poll."""
+
+    job_id: str
+    row: Brainstem
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+def job_for(row: Brainstem, settings: Settings, *, previous_job_id: str | None = None) -> BrainstemJob:
+    return BrainstemJob(
+        job_id=row.job_id,
+        cloud_id=row.cloud_id,
+        name=row.name,
+        owner=row.owner,
+        region=row.region,
+        runtime_target=row.runtime_target,
+        deploy_ref=row.deploy_ref,
+        subscription_id=row.subscription_id or settings.subscription_id,
+        policy=Policy.from_settings(settings),
+        previous_job_id=previous_job_id,
+    )
+
+
+async def job_exists(client: df.DurableOrchestrationClient, job_id: str) -> bool:
+    status = await client.get_status(job_id)
+    return bool(status) and status.runtime_status is not None
+
+
+async def job_view(job_id: str, client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    status = await client.get_status(job_id, show_input=True)
+    if not status or status.runtime_status is None or status.name not in _KINDS:
+        raise JobNotFound(f"no job {job_id}", job_id=job_id)
+    job_input = status.input_
+    if isinstance(job_input, str):
+        job_input = json.loads(job_input)
+    custom = status.custom_status if isinstance(status.custom_status, dict) else None
+    runtime = status.runtime_status.value
+    output = status.output if runtime == "Completed" else None
+    return {
+        "job_id": job_id,
+        "kind": _KINDS[status.name],
+        "cloud_id": (job_input or {}).get("cloud_id"),
+        "owner": (job_input or {}).get("owner"),
+        "runtime_status": runtime,
+        "step": custom.get("step") if custom else None,
+        "custom_status": custom,
+        "created_at": _iso(status.created_time),
+        "last_updated_at": _iso(status.last_updated_time),
+        "output": output if isinstance(output, dict) else None,
+        "error": str(status.output) if runtime in ("Failed", "Terminated") and status.output else None,
+        "done": runtime in _TERMINAL,
+    }
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None

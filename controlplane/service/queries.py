@@ -1,0 +1,96 @@
+"""Reading the fleet as a caller may see it: one brainstem, a page of them, fleet health, and waking one."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from controlplane.arm.runtime_targets import get_target
+from controlplane.auth import Forbidden, Principal, can_see, owner_filter_for_list
+from controlplane.domain.brainstem import Brainstem, Page
+from controlplane.domain.errors import BrainstemNotFound, ControlPlaneError, InvalidInput
+from controlplane.domain.lifecycle import Status
+from controlplane.registry import MAX_PAGE_SIZE, BrainstemRegistry
+from controlplane.service.errors import DependencyUnavailable, NotActive
+
+logger = logging.getLogger(__name__)
+LIST_PARAMS = frozenset({"owner", "status", "runtime_target", "limit", "next", "code"})  # `code` carries a function key
+DEFAULT_PAGE_SIZE = 100
+
+
+def visible_brainstem(principal: Principal, cloud_id: str, registry: BrainstemRegistry) -> Brainstem:
+    """The row, if this caller may see it. Another owner's twin is 'not found', not 'forbidden'."""
+    row = registry.get(cloud_id)
+    if not can_see(principal, row.owner):
+        raise BrainstemNotFound(f"no brainstem {cloud_id}", cloud_id=cloud_id)
+    return row
+
+
+def list_page(principal: Principal, params: dict[str, str], registry: BrainstemRegistry) -> Page:
+    """One page of the rows this caller may see, filtered by the query parameters (validated here)."""
+    unknown = sorted(set(params) - LIST_PARAMS)
+    if unknown:
+        raise InvalidInput(
+            unknown[0], f"unknown query parameter '{unknown[0]}'; use owner, status, runtime_target, limit, next"
+        )
+    status = params.get("status")
+    if status is not None and status not in {s.value for s in Status}:
+        raise InvalidInput("status", f"status must be one of: {', '.join(s.value for s in Status)}")
+    runtime_target = params.get("runtime_target")
+    return registry.list(
+        owner=owner_filter_for_list(principal, params.get("owner") or None),
+        status=Status(status) if status else None,
+        runtime_target=None if runtime_target is None else get_target(runtime_target).name,
+        limit=_limit(params.get("limit")),
+        next=params.get("next") or None,
+    )
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise InvalidInput("limit", f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}")
+    return int(raw)
+
+
+def fleet_health(principal: Principal, registry: Callable[[], BrainstemRegistry]) -> dict[str, Any]:
+    """Fleet counts (16 count shards: O(1) at any fleet size) and whether the registry answers. Operators only.
+
+    ``registry`` is a factory: reaching the registry at all is what health reports on.
+    """
+    if not principal.is_operator:
+        raise Forbidden("fleet health is for operators")
+    try:
+        counts = registry().counts()
+    except ControlPlaneError:
+        raise
+    except Exception as exc:
+        logger.warning("registry unreachable: %s", type(exc).__name__)
+        raise DependencyUnavailable("Table Storage (the registry) does not answer", dependency="registry") from None
+    return {**counts, "registry": "ok"}
+
+
+WAKE_TIMEOUT_SECONDS = 60
+
+
+def wake(row: Brainstem, registry: BrainstemRegistry) -> dict[str, Any]:
+    """One GET of an active twin's URL (a cold app boots on it); how long it took and what it said."""
+    if row.status != Status.ACTIVE or not row.url:
+        raise NotActive(
+            f"{row.cloud_id} is {row.status.value}; only an active brainstem can be woken", cloud_id=row.cloud_id
+        )
+    started = time.monotonic()
+    try:
+        status: int | None = requests.get(row.url, timeout=WAKE_TIMEOUT_SECONDS, allow_redirects=False).status_code
+    except requests.RequestException:
+        status = None
+    elapsed_ms = round((time.monotonic() - started) * 1000)
+    awake = status is not None and status < 500
+    if awake:
+        registry.touch(row.cloud_id)
+    return {"cloud_id": row.cloud_id, "url": row.url, "awake": awake, "status": status, "elapsed_ms": elapsed_ms}

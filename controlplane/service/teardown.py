@@ -1,0 +1,37 @@
+"""Accepting a teardown: fence the row (deleting) so no older job can write over it, then start the job."""
+
+from __future__ import annotations
+
+import azure.durable_functions as df
+
+from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.lifecycle import Status
+from controlplane.registry import BrainstemRegistry
+from controlplane.service.errors import Gone
+from controlplane.service.jobs import TEARDOWN, Accepted, job_exists, job_for, new_job_id
+from controlplane.settings import Settings
+
+
+def claim_for_teardown(cloud_id: str, registry: BrainstemRegistry, settings: Settings) -> tuple[BrainstemJob, bool]:
+    """Fence the row for a teardown job; return the job and whether it still has to be started.
+
+    A row already deleting keeps its teardown job (a second DELETE answers with it). A row still
+    provisioning passes its job on, so the teardown waits for that job to stop before deleting.
+    """
+    row = registry.get(cloud_id)
+    if row.status == Status.DELETED:
+        raise Gone(f"{cloud_id} was deleted at {row.last_seen}; nothing is left to delete", cloud_id=cloud_id)
+    if row.status == Status.DELETING:
+        return job_for(row, settings), False
+    previous = row.job_id if row.status == Status.PROVISIONING else None
+    row = registry.transition(cloud_id, Status.DELETING, for_job=row.job_id, job_id=new_job_id())
+    return job_for(row, settings, previous_job_id=previous), True
+
+
+async def delete(
+    cloud_id: str, registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings
+) -> Accepted:
+    job, fresh = claim_for_teardown(cloud_id, registry, settings)
+    if fresh or not await job_exists(client, job.job_id):
+        await client.start_new(TEARDOWN, job.job_id, job.to_input())
+    return Accepted(job.job_id, registry.get(cloud_id))
