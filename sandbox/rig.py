@@ -21,6 +21,7 @@ from sandbox.arm import ArmStandIn
 from sandbox.brainstems import BrainstemHosts, site_exists_in
 from sandbox.durable import DurableClientServer, OrchestrationDriver
 from sandbox.durable.clock import Clock
+from sandbox.events import EventReceiver
 from sandbox.packages import PackageServer
 
 SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
@@ -43,11 +44,13 @@ def app_functions() -> dict[str, Any]:
 def reset_control_plane_caches() -> None:
     """Make the app re-read settings and rebuild its clients (after the environment changed)."""
     from controlplane.arm.clients import reset_clients
+    from controlplane.events.eventgrid import reset_eventgrid_clients
     from controlplane.registry import reset_default_registry
     from controlplane.settings import get_settings
 
     get_settings.cache_clear()
     reset_clients()
+    reset_eventgrid_clients()
     reset_default_registry()
 
 
@@ -64,6 +67,7 @@ class ControlPlaneRig:
         serve_packages: bool = False,
         operator_key: str | None = None,
         site_exists: Callable[[str], bool] | None = None,
+        events: EventReceiver | None = None,
     ) -> None:
         self.storage_connection = storage_connection
         self.table_name = table_name
@@ -77,6 +81,8 @@ class ControlPlaneRig:
         self.operator_key = operator_key or secrets.token_urlsafe(24)
         # Whether a brainstem's host answers: by default, whether the ARM stand-in holds its site.
         self.site_exists = site_exists
+        # Lifecycle events on (an Event Grid topic stand-in and loopback callbacks) when given.
+        self.events = events
         self.brainstems: BrainstemHosts | None = None
         self.driver: OrchestrationDriver | None = None
         self.durable: DurableClientServer | None = None
@@ -86,6 +92,8 @@ class ControlPlaneRig:
         self.brainstems = BrainstemHosts(self.site_exists or site_exists_in(self.arm)).start()
         if self.packages is not None:
             self.packages.start()
+        if self.events is not None:
+            self.events.start()
         target = os.environ if environ is None else environ
         target.update(self.settings())
         reset_control_plane_caches()
@@ -113,6 +121,7 @@ class ControlPlaneRig:
             "CP_READINESS_TIMEOUT_SECONDS": "120",
             "CP_TEARDOWN_POLL_INTERVAL_SECONDS": "5",
             **self._package_settings(),
+            **self._event_settings(),
             "CP_AUTH": json.dumps({"operator_key_hashes": [hash_api_key(self.operator_key)]}),
             **self.extra_settings,
         }
@@ -123,6 +132,18 @@ class ControlPlaneRig:
         return {
             "CP_PACKAGE_URL_TEMPLATE": self.packages.url_template,
             "CP_FLEX_SANDBOX_BLOB_CONNECTION": self.storage_connection,  # Azurite
+        }
+
+    def _event_settings(self) -> dict[str, str]:
+        if self.events is None:
+            return {}  # events off, as on an app with no topic configured
+        return {
+            "CP_EVENTGRID_ENDPOINT": self.events.topic_endpoint,
+            "CP_EVENTGRID_CREDENTIAL": "sandbox",
+            "CP_EVENTS_CA_BUNDLE": self.events.ca_path,
+            "CP_CALLBACK_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "CP_CALLBACK_SANDBOX_LOOPBACK": "true",
+            "CP_CALLBACK_SIGNING_KEY": self.events.signing_key,
         }
 
     def call(self, function_name: str, request: func.HttpRequest) -> func.HttpResponse:
@@ -142,6 +163,8 @@ class ControlPlaneRig:
             self.brainstems.stop()
         if self.packages is not None:
             self.packages.stop()
+        if self.events is not None:
+            self.events.stop()
         self.arm.stop()
 
     def __enter__(self) -> ControlPlaneRig:

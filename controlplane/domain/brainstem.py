@@ -47,6 +47,8 @@ class Brainstem:
     last_seen: str
     url: str | None = None
     subscription_id: str | None = None
+    # Where this twin's lifecycle events are also sent (controlplane.domain.callbacks): caller input, not a secret.
+    callback_url: str | None = None
     error: dict[str, Any] | None = field(default=None)
     # Capacity slots this twin holds (owner quota, subscription-region placement): bookkeeping for
     # the registry, released when the twin is deleted. Not part of the API's view of a row.

@@ -49,10 +49,15 @@ class BrainstemJob:
     policy: Policy
     # For a teardown: the provisioning job that may still be running and must stop first.
     previous_job_id: str | None = None
+    # Where this job's lifecycle events go ("eventgrid", "callback"), decided when it is accepted so
+    # that replays see the same; empty when events are off.
+    event_sinks: tuple[str, ...] = ()
+    callback_url: str | None = None
 
     def to_input(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_input(cls, data: dict[str, Any]) -> BrainstemJob:
-        return cls(**{**data, "policy": Policy(**data["policy"])})
+        sinks = tuple(data.get("event_sinks") or ())
+        return cls(**{**data, "policy": Policy(**data["policy"]), "event_sinks": sinks})

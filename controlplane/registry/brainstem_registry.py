@@ -35,6 +35,7 @@ from controlplane.registry.entities import (
 )  # fmt: skip
 from controlplane.registry.etag_retry import RETRY, Retry, with_etag_retries
 from controlplane.registry.fleet_counts import FleetCounts, count_keys
+from controlplane.registry.undelivered import UndeliveredEvents
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class BrainstemRegistry:
         # touching the table that grows with the fleet.
         self.fleet_counts = FleetCounts(meta)
         self.capacity = Capacity(meta)
+        self.undelivered_events = UndeliveredEvents(meta)
 
     @classmethod
     def from_service(cls, service: TableServiceClient, table_name: str) -> BrainstemRegistry:

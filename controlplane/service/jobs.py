@@ -44,7 +44,14 @@ def job_for(row: Brainstem, settings: Settings, *, previous_job_id: str | None =
         subscription_id=row.subscription_id or settings.subscription_id,
         policy=Policy.from_settings(settings),
         previous_job_id=previous_job_id,
+        event_sinks=event_sinks(row, settings),
+        callback_url=row.callback_url,
     )
+
+
+def event_sinks(row: Brainstem, settings: Settings) -> tuple[str, ...]:
+    """Where the job's lifecycle events go: the Event Grid topic when configured, the row's callback if any."""
+    return (("eventgrid",) if settings.eventgrid_endpoint else ()) + (("callback",) if row.callback_url else ())
 
 
 async def job_exists(client: df.DurableOrchestrationClient, job_id: str) -> bool:

@@ -17,9 +17,11 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from controlplane.auth.config import AuthConfig
 from controlplane.domain.addresses import is_loopback_url
+from controlplane.domain.callbacks import CallbackPolicy
 from controlplane.domain.errors import SettingsError
 from controlplane.domain.naming import BrainstemNames
 from controlplane.domain.placement import PoolSubscription
+from controlplane.settings import events
 from controlplane.settings.pool import GUID, REGION, parse_pool
 
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,50}")  # leaves room for the derived table suffixes
@@ -120,6 +122,33 @@ class Settings(BaseModel):
     flex_sandbox_blob_connection: str | None = Field(
         default=None, validation_alias=AliasChoices("CP_FLEX_SANDBOX_BLOB_CONNECTION"), repr=False
     )
+
+    # Lifecycle events (README, Events): an Event Grid topic (off when unset) and per-create callbacks.
+    event_source: str = Field(
+        default="/twinstack/control-plane", min_length=1, validation_alias=AliasChoices("CP_EVENT_SOURCE")
+    )
+    eventgrid_endpoint: str | None = _env("CP_EVENTGRID_ENDPOINT", None)
+    # "default": DefaultAzureCredential (role EventGrid Data Sender); "sandbox": a fixed token, loopback only.
+    eventgrid_credential: Literal["default", "sandbox"] = _env("CP_EVENTGRID_CREDENTIAL", "default")
+    events_ca_bundle: str | None = _env("CP_EVENTS_CA_BUNDLE", None)
+    callback_allowed_hosts: tuple[str, ...] = _env("CP_CALLBACK_ALLOWED_HOSTS", ())
+    callback_signing_keys: tuple[str, ...] = _secret_env("CP_CALLBACK_SIGNING_KEY", ())
+    callback_sandbox_loopback: bool = _env("CP_CALLBACK_SANDBOX_LOOPBACK", False)
+
+    @field_validator("callback_allowed_hosts", mode="before")
+    @classmethod
+    def _callback_hosts(cls, value: object) -> tuple[str, ...]:
+        return events.parse_allowed_hosts(value)
+
+    @field_validator("callback_signing_keys", mode="before")
+    @classmethod
+    def _signing_keys(cls, value: object) -> tuple[str, ...]:
+        return events.parse_signing_keys(value)
+
+    @field_validator("eventgrid_endpoint")
+    @classmethod
+    def _eventgrid_endpoint(cls, value: str | None) -> str | None:
+        return events.check_eventgrid_endpoint(value)
 
     @field_validator("flex_instance_memory_mb")
     @classmethod
@@ -234,6 +263,18 @@ class Settings(BaseModel):
                 setting="CP_ARM_CREDENTIAL",
             )
 
+        for setting, problem in (
+            ("CP_CALLBACK_SANDBOX_LOOPBACK", events.check_sandbox_loopback(self.callback_sandbox_loopback, self.callback_allowed_hosts)),
+            ("CP_EVENTGRID_CREDENTIAL", events.check_eventgrid_credential(self.eventgrid_credential, self.eventgrid_endpoint)),
+        ):  # fmt: skip
+            if problem:
+                raise SettingsError(problem, setting=setting)
+        if self.callback_allowed_hosts and not self.callback_signing_keys:
+            raise SettingsError(
+                "CP_CALLBACK_SIGNING_KEY is required when CP_CALLBACK_ALLOWED_HOSTS is set: every callback is signed",
+                setting="CP_CALLBACK_SIGNING_KEY",
+            )
+
     @property
     def subscription_pool(self) -> tuple[PoolSubscription, ...]:
         """The placement pool: CP_SUBSCRIPTION_POOL, or CP_SUBSCRIPTION_ID in every allowed region."""
@@ -244,3 +285,7 @@ class Settings(BaseModel):
 
     def package_url(self, deploy_ref: str) -> str:
         return self.package_url_template.format(deploy_ref=deploy_ref)
+
+    @property
+    def callback_policy(self) -> CallbackPolicy:
+        return CallbackPolicy(self.callback_allowed_hosts, sandbox_loopback=self.callback_sandbox_loopback)
