@@ -139,12 +139,12 @@ def refused_address(address: str, *, sandbox_loopback: bool = False) -> str | No
     if sandbox_loopback:
         return None if ip.is_loopback else f"{address} is not loopback (the sandbox setting permits only loopback)"
     for kind, flag in (
+        ("unspecified", ip.is_unspecified),
         ("loopback", ip.is_loopback),
         ("link-local", ip.is_link_local),
         ("private", ip.is_private),
         ("multicast", ip.is_multicast),
         ("reserved", ip.is_reserved),
-        ("unspecified", ip.is_unspecified),
     ):
         if flag:
             return f"{address} is a {kind} address"
