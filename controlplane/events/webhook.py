@@ -27,7 +27,7 @@ import certifi
 import urllib3
 from standardwebhooks import Webhook
 
-from controlplane.domain.callbacks import parse_callback_url
+from controlplane.domain.callbacks import CallbackTarget, parse_callback_url
 from controlplane.domain.errors import InvalidInput
 from controlplane.events.addresses import CallbackRefused, checked_addresses
 from controlplane.settings import Settings
@@ -74,21 +74,7 @@ def deliver(cloudevent: dict[str, Any], callback_url: str, settings: Settings) -
         "User-Agent": "twinstack-control-plane",
         **signature_headers(cloudevent["id"], body, settings.callback_signing_keys, at=datetime.now(UTC)),
     }
-    pool = urllib3.HTTPSConnectionPool(
-        addresses[0], target.port,
-        server_hostname=target.host, assert_hostname=target.host,
-        cert_reqs="CERT_REQUIRED", ca_certs=settings.events_ca_bundle or certifi.where(),
-        timeout=TIMEOUT, retries=False, maxsize=1,
-    )  # fmt: skip
-    try:
-        response = pool.urlopen(
-            "POST", target.path, body=body.encode("utf-8"), headers=headers, redirect=False, retries=False
-        )
-    except urllib3.exceptions.HTTPError as exc:
-        raise DeliveryFailed(f"{target.host} did not answer ({type(exc).__name__})") from None
-    finally:
-        pool.close()
-    status = response.status
+    status = _post(target, addresses, body.encode("utf-8"), headers, ca_bundle=settings.events_ca_bundle)
     if 200 <= status < 300:
         return status
     if 300 <= status < 400:
@@ -96,3 +82,27 @@ def deliver(cloudevent: dict[str, Any], callback_url: str, settings: Settings) -
     if status in RETRYABLE_STATUSES:
         raise DeliveryFailed(f"{target.host} answered {status}")
     raise DeliveryRefused(f"{target.host} answered {status}")
+
+
+def _post(
+    target: CallbackTarget, addresses: list[str], body: bytes, headers: dict[str, str], *, ca_bundle: str | None
+) -> int:
+    """POST to the first checked address that takes a connection (an IPv6 answer may be unreachable)."""
+    failure: Exception | None = None
+    for address in addresses:
+        pool = urllib3.HTTPSConnectionPool(
+            address, target.port,
+            server_hostname=target.host, assert_hostname=target.host,
+            cert_reqs="CERT_REQUIRED", ca_certs=ca_bundle or certifi.where(),
+            timeout=TIMEOUT, retries=False, maxsize=1,
+        )  # fmt: skip
+        try:
+            response = pool.urlopen("POST", target.path, body=body, headers=headers, redirect=False, retries=False)
+            return int(response.status)
+        except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError) as exc:
+            failure = exc  # nothing was sent: the next address may answer
+        except urllib3.exceptions.HTTPError as exc:
+            raise DeliveryFailed(f"{target.host} did not answer ({type(exc).__name__})") from None
+        finally:
+            pool.close()
+    raise DeliveryFailed(f"{target.host} took no connection ({type(failure).__name__})")

@@ -12,7 +12,7 @@ import re
 from urllib.parse import urlsplit
 
 from controlplane.domain.addresses import is_loopback_url
-from controlplane.domain.callbacks import LOOPBACK_NAMES
+from controlplane.domain.callbacks import LOOPBACK_NAMES, is_ip_literal
 
 _HOST_ENTRY = re.compile(r"(\*\.)?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
 SIGNING_KEY_PREFIX = "whsec_"  # the Standard Webhooks secret format: whsec_ + base64 of the key bytes
@@ -27,7 +27,9 @@ def parse_allowed_hosts(value: object) -> tuple[str, ...]:
         raise ValueError("must be a comma-separated list of host names (hooks.example.com, *.example.com)")
     hosts = tuple(sorted({str(item).strip().lower().rstrip(".") for item in items if str(item).strip()}))
     for host in hosts:
-        if host == "*" or not (_HOST_ENTRY.fullmatch(host) or host in LOOPBACK_NAMES):
+        if host in LOOPBACK_NAMES:
+            continue  # refused at POST unless CP_CALLBACK_SANDBOX_LOOPBACK (loopback-only) is on
+        if not _HOST_ENTRY.fullmatch(host) or is_ip_literal(host.removeprefix("*.")):
             raise ValueError(
                 "must list host names, exact (hooks.example.com) or one wildcard label (*.example.com); "
                 "never * alone or an IP address"
