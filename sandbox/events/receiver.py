@@ -28,6 +28,7 @@ import ssl
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -64,10 +65,12 @@ def _error(status: int, code: str, message: str) -> Reply:
 
 
 class EventReceiver:
-    def __init__(self, signing_key: str | None = None, *, token: str = SANDBOX_TOKEN) -> None:
+    def __init__(self, signing_key: str | None = None, *, token: str = SANDBOX_TOKEN, feed_port: int = 0) -> None:
         # The key callbacks are signed with (a secret: tests check it is never recorded). Fresh per run.
         self.signing_key = signing_key or "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
         self.token = token
+        self.feed_port = feed_port
+        self.listeners: list[Callable[[ReceivedEvent], None]] = []  # told of each event (make run prints them)
         self.answers: dict[str, list[int]] = {}  # hook name -> statuses to answer first, in order
         self.redirects: dict[str, str] = {}  # hook name -> Location of a 302
         self.refused: list[tuple[str, int, str]] = []  # (path, status, why): what was turned away
@@ -86,7 +89,7 @@ class EventReceiver:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         authority.issue_cert("127.0.0.1", "localhost").configure_cert(context)
         self._server = TlsServer(("127.0.0.1", 0), Handler, context=context, stand_in=self)  # type: ignore[arg-type]
-        self._feed = ThreadingHTTPServer(("127.0.0.1", 0), _feed_handler(self))
+        self._feed = ThreadingHTTPServer(("127.0.0.1", self.feed_port), _feed_handler(self))
         self._feed.daemon_threads = True
         for server, name in ((self._server, "event-receiver"), (self._feed, "event-feed")):
             threading.Thread(
@@ -221,9 +224,11 @@ class EventReceiver:
 
     def _keep(self, via: str, event: dict[str, Any], headers: dict[str, str]) -> None:
         with self._changed:
-            seq = len(self._received) + 1
-            self._received.append(ReceivedEvent(seq, via, time.time(), event, headers))
+            received = ReceivedEvent(len(self._received) + 1, via, time.time(), event, headers)
+            self._received.append(received)
             self._changed.notify_all()
+        for listener in self.listeners:
+            listener(received)
 
 
 def _feed_handler(receiver: EventReceiver) -> type[BaseHTTPRequestHandler]:
