@@ -24,7 +24,8 @@ def _line(item: dict[str, Any]) -> str:
     data = event.get("data") or {}
     detail = data.get("url") or (data.get("error") or {}).get("code") or ""
     kind = str(event.get("type", "")).removeprefix("dev.twinstack.brainstem.")
-    return f"{event.get('time', '-')}  {kind:<9} {event.get('subject', '-')}  {detail}  (via {item['via']})".rstrip()
+    head = f"{event.get('time', '-')}  {kind:<9} {event.get('subject', '-')}"
+    return "  ".join(part for part in (head, detail, f"(via {item['via']})") if part)
 
 
 def _fetch(session: requests.Session, feed: str, after: int, wait: float) -> dict[str, Any]:
