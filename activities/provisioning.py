@@ -73,22 +73,22 @@ def ensure_storage_account(job: dict[str, Any]) -> dict[str, Any]:
     return _provision_step("storage_account", twin, action)
 
 
+def build_function_app(twin: BrainstemJob, names: BrainstemNames) -> dict[str, Any]:
+    """Plan, site and code at ``twin.deploy_ref`` with the operator's current env keys (create or update)."""
+    settings = get_settings()
+    operator = {k: v for k, v in settings.env_keys.items() if k not in _RESERVED_SETTINGS}
+    built = get_target(twin.runtime_target).build(
+        arm_clients(twin.subscription_id), names, region=twin.region, tags=_tags(twin, names),
+        deploy_ref=twin.deploy_ref, package_url=settings.package_url(twin.deploy_ref), operator_settings=operator,
+    )  # fmt: skip
+    return built.to_result()  # setting names only, never values
+
+
 @blueprint.activity_trigger(input_name="job")
 def ensure_function_app(job: dict[str, Any]) -> dict[str, Any]:
     """Plan, site and whatever else the twin's runtime target needs (Flex: container, roles, code)."""
     twin = BrainstemJob.from_input(job)
-    settings = get_settings()
-    target = get_target(twin.runtime_target)
-
-    def action(names: BrainstemNames) -> dict[str, Any]:
-        operator = {k: v for k, v in settings.env_keys.items() if k not in _RESERVED_SETTINGS}
-        built = target.build(
-            arm_clients(twin.subscription_id), names, region=twin.region, tags=_tags(twin, names),
-            deploy_ref=twin.deploy_ref, package_url=settings.package_url(twin.deploy_ref), operator_settings=operator,
-        )  # fmt: skip
-        return built.to_result()  # setting names only, never values
-
-    return _provision_step("function_app", twin, action)
+    return _provision_step("function_app", twin, lambda names: build_function_app(twin, names))
 
 
 @blueprint.activity_trigger(input_name="job")

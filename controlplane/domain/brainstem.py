@@ -47,6 +47,10 @@ class Brainstem:
     last_seen: str
     url: str | None = None
     subscription_id: str | None = None
+    # Code versions: what the twin ran before its last successful update, and (while ``updating``)
+    # the version it is being moved to.
+    previous_deploy_ref: str | None = None
+    target_deploy_ref: str | None = None
     error: dict[str, Any] | None = field(default=None)
     # Capacity slots this twin holds (owner quota, subscription-region placement): bookkeeping for
     # the registry, released when the twin is deleted. Not part of the API's view of a row.

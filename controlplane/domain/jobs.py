@@ -47,8 +47,10 @@ class BrainstemJob:
     deploy_ref: str
     subscription_id: str
     policy: Policy
-    # For a teardown: the provisioning job that may still be running and must stop first.
+    # For a teardown: the provisioning (or update) job that may still be running and must stop first.
     previous_job_id: str | None = None
+    # For an update: the version the twin runs now, restored if the new one fails.
+    previous_deploy_ref: str | None = None
 
     def to_input(self) -> dict[str, Any]:
         return asdict(self)

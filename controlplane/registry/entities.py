@@ -22,7 +22,7 @@ FLEET_START, FLEET_END = "twin-", "twin."  # every cloud_id sorts between these
 MAX_PAGE_SIZE = 1000
 _FIELDS = (
     "cloud_id", "name", "owner", "region", "runtime_target", "deploy_ref", "status", "job_id",
-    "created_at", "last_seen", "url", "subscription_id",
+    "created_at", "last_seen", "url", "subscription_id", "previous_deploy_ref", "target_deploy_ref",
 )  # fmt: skip
 
 

@@ -16,7 +16,8 @@ from controlplane.settings import Settings
 
 PROVISION = "provision_brainstem"
 TEARDOWN = "teardown_brainstem"
-_KINDS = {PROVISION: "provision", TEARDOWN: "teardown"}
+UPDATE = "update_brainstem"
+_KINDS = {PROVISION: "provision", TEARDOWN: "teardown", UPDATE: "update"}
 _TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
 

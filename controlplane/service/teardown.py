@@ -5,7 +5,7 @@ from __future__ import annotations
 import azure.durable_functions as df
 
 from controlplane.domain.jobs import BrainstemJob
-from controlplane.domain.lifecycle import Status
+from controlplane.domain.lifecycle import BUSY_STATUSES, Status
 from controlplane.registry import BrainstemRegistry
 from controlplane.service.errors import Gone
 from controlplane.service.jobs import TEARDOWN, Accepted, job_exists, job_for, new_job_id
@@ -23,7 +23,7 @@ def claim_for_teardown(cloud_id: str, registry: BrainstemRegistry, settings: Set
         raise Gone(f"{cloud_id} was deleted at {row.last_seen}; nothing is left to delete", cloud_id=cloud_id)
     if row.status == Status.DELETING:
         return job_for(row, settings), False
-    previous = row.job_id if row.status == Status.PROVISIONING else None
+    previous = row.job_id if row.status in BUSY_STATUSES else None
     row = registry.transition(cloud_id, Status.DELETING, for_job=row.job_id, job_id=new_job_id())
     return job_for(row, settings, previous_job_id=previous), True
 

@@ -1,0 +1,52 @@
+"""Activities of a rollout: start a batch of updates, collect how they ended, read and set its state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import azure.durable_functions as df
+
+from controlplane.domain.rollouts import RolloutSpec, RolloutStatus
+from controlplane.registry import default_registry
+from controlplane.service import rollout_batches
+from controlplane.settings import get_settings
+
+blueprint = df.Blueprint()
+
+
+@blueprint.activity_trigger(input_name="batch")
+@blueprint.durable_client_input(client_name="client")
+async def start_rollout_batch(batch: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    spec = RolloutSpec.from_dict(batch["spec"])
+    return await rollout_batches.start_batch(
+        spec, batch["wave"], batch.get("cursor"), batch["wanted"], default_registry(), client, get_settings()
+    )
+
+
+@blueprint.activity_trigger(input_name="batch")
+@blueprint.durable_client_input(client_name="client")
+async def start_rollback_batch(batch: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    spec = RolloutSpec.from_dict(batch["spec"])
+    return await rollout_batches.start_rollback_batch(
+        spec, batch["wave"], batch["wanted"], default_registry(), client, get_settings()
+    )
+
+
+@blueprint.activity_trigger(input_name="wave")
+@blueprint.durable_client_input(client_name="client")
+async def collect_rollout_outcomes(wave: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    return await rollout_batches.collect_outcomes(wave["rollout_id"], wave["wave"], default_registry(), client)
+
+
+@blueprint.activity_trigger(input_name="change")
+def set_rollout_status(change: dict[str, Any]) -> dict[str, Any]:
+    record = default_registry().rollouts.set_status(
+        change["rollout_id"], RolloutStatus(change["status"]), change.get("message", "")
+    )
+    return {"status": record["status"], "control": record["control"]}
+
+
+@blueprint.activity_trigger(input_name="rollout_id")
+def rollout_control(rollout_id: str) -> dict[str, Any]:
+    """What the operator last asked for (run, pause, abort): the record survives continue_as_new, events may not."""
+    return {"control": default_registry().rollouts.get(rollout_id)["control"]}
