@@ -70,8 +70,8 @@ def test_explicit_fields_are_used(api: Api) -> None:
 
 def test_health_counts_stay_exact_through_create_fail_delete(api: Api) -> None:
     assert api.health() == {
-        "total": 0, "provisioning": 0, "active": 0, "errored": 0, "deleting": 0, "deleted": 0,
-        "by_runtime_target": {}, "registry": "ok",
+        "total": 0, "provisioning": 0, "active": 0, "updating": 0, "errored": 0, "deleting": 0, "deleted": 0,
+        "by_runtime_target": {}, "by_deploy_ref": {}, "registry": "ok",
     }  # fmt: skip
     api.wait(api.post({"name": "kody", "owner": "github:a"}).json["job_id"])
     api.rig.arm.inject(
@@ -82,13 +82,14 @@ def test_health_counts_stay_exact_through_create_fail_delete(api: Api) -> None:
     health = api.health()
     assert (health["total"], health["active"], health["errored"], health["provisioning"]) == (2, 1, 1, 0)
     assert health["by_runtime_target"] == {"azure-consumption-py311": 2}
+    assert health["by_deploy_ref"] == {"main": 2}
 
     api.rig.arm.clear_faults()
     api.wait(api.delete(KODY).json["job_id"])
     api.wait(api.delete("twin-molly-4181ee").json["job_id"])
     health = api.health()
     assert (health["total"], health["active"], health["errored"], health["deleted"]) == (2, 0, 0, 2)
-    assert health["by_runtime_target"] == {}
+    assert health["by_runtime_target"] == {} and health["by_deploy_ref"] == {}
 
 
 def test_same_name_while_live_is_409_naming_the_existing_job(api: Api) -> None:
