@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import Api
-from tests.api.test_doorman import alice, bob, doorman, idp  # noqa: F401 - fixtures
+from tests.api.test_doorman import alice, bob, doorman, idp  # noqa: F401 - fixtures, shared with the doorman tests
 
 KODY = "twin-kody-e89834"
 
