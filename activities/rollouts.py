@@ -19,7 +19,14 @@ blueprint = df.Blueprint()
 async def start_rollout_batch(batch: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
     spec = RolloutSpec.from_dict(batch["spec"])
     return await rollout_batches.start_batch(
-        spec, batch["wave"], batch.get("cursor"), batch["wanted"], default_registry(), client, get_settings()
+        spec,
+        batch["wave"],
+        batch["batch"],
+        batch.get("cursor"),
+        batch["wanted"],
+        default_registry(),
+        client,
+        get_settings(),
     )
 
 
@@ -35,7 +42,8 @@ async def start_rollback_batch(batch: dict[str, Any], client: df.DurableOrchestr
 @blueprint.activity_trigger(input_name="wave")
 @blueprint.durable_client_input(client_name="client")
 async def collect_rollout_outcomes(wave: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
-    return await rollout_batches.collect_outcomes(wave["rollout_id"], wave["wave"], default_registry(), client)
+    spec = RolloutSpec.from_dict(wave["spec"])
+    return await rollout_batches.collect_outcomes(spec, wave["wave"], default_registry(), client, get_settings())
 
 
 @blueprint.activity_trigger(input_name="change")

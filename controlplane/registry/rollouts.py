@@ -109,6 +109,11 @@ class RolloutStore:
         for entity in list(self._table.query_entities(query)):
             yield {"cloud_id": entity["RowKey"], **{k: entity.get(k) for k in fields}}
 
+    def batch_twins(self, rollout_id: str, wave: int, batch: int) -> list[dict[str, Any]]:
+        """The twins an earlier attempt of this batch already took (started or skipped)."""
+        query = f"PartitionKey eq '{TWIN_PARTITION}{rollout_id}' and wave eq {int(wave)} and batch eq {int(batch)}"
+        return [{"cloud_id": e["RowKey"], "state": e.get("state")} for e in self._table.query_entities(query)]
+
     def failures(self, rollout_id: str, limit: int = 100) -> list[dict[str, Any]]:
         query = f"PartitionKey eq '{TWIN_PARTITION}{rollout_id}' and state eq 'failed'"
         found = []

@@ -17,7 +17,7 @@ import azure.durable_functions as df
 from controlplane.domain.errors import ControlPlaneError
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.rollouts import RolloutSpec
-from controlplane.registry import BrainstemRegistry
+from controlplane.registry import BrainstemRegistry, encode_token
 from controlplane.service.jobs import UPDATE
 from controlplane.service.updates import claim_for_update
 from controlplane.settings import Settings
@@ -32,12 +32,21 @@ def update_job_id(rollout_id: str, wave: int, cloud_id: str, purpose: str = "upd
 
 
 async def start_batch(
-    spec: RolloutSpec, wave: int, cursor: str | None, wanted: int,
+    spec: RolloutSpec, wave: int, batch: int, cursor: str | None, wanted: int,
     registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings,
 ) -> dict[str, Any]:  # fmt: skip
-    """Start updates for up to ``wanted`` more selected twins after ``cursor``; the new cursor and counts."""
-    started = skipped = 0
+    """Start updates for up to ``wanted`` more selected twins after ``cursor``; the new cursor and counts.
+
+    A repeated attempt of the same batch (Durable delivers at least once) takes the twins the earlier
+    attempt already recorded and goes on after the last of them, so the batch ends up the same
+    whichever attempt finishes it. (Those twins are ``updating`` now: listing again would skip them.)
+    """
     selector = spec.selector
+    earlier = registry.rollouts.batch_twins(spec.rollout_id, wave, batch)
+    started = sum(1 for twin in earlier if twin["state"] != "skipped")
+    skipped = len(earlier) - started
+    if earlier:
+        cursor = encode_token(selector.owner or "*", max(twin["cloud_id"] for twin in earlier))
     while started < wanted:
         page = registry.list(
             owner=selector.owner, region=selector.region, runtime_target=selector.runtime_target,
@@ -49,7 +58,9 @@ async def start_batch(
             try:
                 job, fresh = claim_for_update(row.cloud_id, spec.deploy_ref, registry, settings, job_id=job_id)
             except ControlPlaneError as exc:  # taken by another update, a teardown, or gone
-                registry.rollouts.record_twin(spec.rollout_id, wave, row.cloud_id, "skipped", reason=exc.detail)
+                registry.rollouts.record_twin(
+                    spec.rollout_id, wave, row.cloud_id, "skipped", batch=batch, reason=exc.detail
+                )
                 skipped += 1
                 continue
             registry.rollouts.record_twin(
@@ -57,6 +68,7 @@ async def start_batch(
                 wave,
                 row.cloud_id,
                 "started",
+                batch=batch,
                 job_id=job_id,
                 previous_deploy_ref=job.previous_deploy_ref,
             )
@@ -95,17 +107,27 @@ async def start_rollback_batch(
 
 
 async def collect_outcomes(
-    rollout_id: str, wave: int, registry: BrainstemRegistry, client: df.DurableOrchestrationClient
-) -> dict[str, Any]:
-    """Record the end of every running update (and rollback) of the wave; how many still run, and the counters."""
+    spec: RolloutSpec, wave: int, registry: BrainstemRegistry, client: df.DurableOrchestrationClient,
+    settings: Settings,
+) -> dict[str, Any]:  # fmt: skip
+    """Record the end of every running update (and rollback) of the wave; how many still run, and the counters.
+
+    A twin recorded as started whose job Durable does not know was claimed by an attempt that died
+    before starting it: its job is started now (the claim is idempotent for the same job id).
+    """
+    rollout_id = spec.rollout_id
     running = 0
     for state, job_field, ok, bad in (
         ("started", "job_id", "succeeded", "failed"),
         ("rolling_back", "rollback_job_id", "rolled_back", "rollback_failed"),
     ):
-        for twin in registry.rollouts.twins(rollout_id, wave=wave, state=state, fields=(job_field,)):
+        fields = (job_field, "previous_deploy_ref")
+        for twin in registry.rollouts.twins(rollout_id, wave=wave, state=state, fields=fields):
             status = await client.get_status(twin[job_field])
             runtime = status.runtime_status.value if status and status.runtime_status else "NotFound"
+            if runtime == "NotFound":
+                ref = spec.deploy_ref if state == "started" else twin.get("previous_deploy_ref")
+                await _start_claimed(twin["cloud_id"], ref, twin[job_field], registry, client, settings)
             if runtime not in _ENDED:
                 running += 1
                 continue
@@ -117,6 +139,18 @@ async def collect_outcomes(
     record = registry.rollouts.get(rollout_id)
     counters = record["waves"][wave] if wave < len(record["waves"]) else {}
     return {"running": running, "counters": counters, "control": record["control"]}
+
+
+async def _start_claimed(
+    cloud_id: str, deploy_ref: str | None, job_id: str, registry: BrainstemRegistry,
+    client: df.DurableOrchestrationClient, settings: Settings,
+) -> None:  # fmt: skip
+    try:
+        job, _ = claim_for_update(cloud_id, deploy_ref, registry, settings, job_id=job_id)
+    except ControlPlaneError as exc:  # the twin moved on (a teardown took it): nothing to start
+        logger.info("rollout job %s for %s cannot start: %s", job_id, cloud_id, exc.detail)
+        return
+    await client.start_new(UPDATE, job_id, job.to_input())
 
 
 def _row_error(registry: BrainstemRegistry, cloud_id: str) -> dict[str, Any] | None:

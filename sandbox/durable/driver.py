@@ -387,6 +387,7 @@ class OrchestrationDriver:
     def _continue_as_new(self, instance: Instance, input_text: str | None) -> None:
         with instance.lock:
             instance.generation += 1
+            instance.largest_history = max(instance.largest_history, len(instance.history))
             instance.history = []
             instance.input_wire = input_text
             instance.dispatched.clear()

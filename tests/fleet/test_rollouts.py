@@ -12,8 +12,10 @@ from controlplane.domain.rollouts import RolloutSpec, Selector, WavePlan
 from controlplane.registry import default_registry, iter_all
 from controlplane.service.updates import claim_for_update
 from controlplane.settings import get_settings
+from orchestrators.rollout import POLLS_PER_EXECUTION
 from sandbox.arm import Fault
-from sandbox.rig import ControlPlaneRig
+from sandbox.durable import DurableClientServer, OrchestrationDriver, check_replay_safety
+from sandbox.rig import ControlPlaneRig, app_functions
 from tests.workflows.twin_jobs import provision
 
 NAMES = ["ada", "bob", "cy", "dee", "eve"]
@@ -110,3 +112,69 @@ def test_a_twin_another_update_holds_is_left_to_that_update(rig: ControlPlaneRig
     # Selection takes active twins only: the twin another job holds is not selected, not updated twice.
     assert record["waves"][0]["selected"] == record["waves"][0]["succeeded"] == 2
     assert default_registry().get(bob.cloud_id).status == Status.UPDATING  # still the other job's
+
+
+def test_a_rollout_history_stays_the_same_size_whatever_the_fleet(make_rig: Callable[..., ControlPlaneRig]) -> None:
+    largest = {}
+    for size in (2, 8):
+        rig = make_rig()  # same table: the first fleet is on v2 by then, so it is not selected again
+        names = [f"h{size}x{i}" for i in range(size)]
+        fleet(rig, names)
+        rollout_id = start(rig, canary=2, growth=1, parallelism=2)
+        assert rig.driver is not None
+        result = rig.driver.wait(rollout_id, timeout=60)
+        assert result.output["status"] == "completed"
+        largest[size] = result.largest_history
+    # Four times the twins, four times the executions, but no execution holds more than one batch
+    # and POLLS_PER_EXECUTION polls: each poll is an activity and a timer (4 events each, with the
+    # episode markers), plus the control read, the batch start and a status write.
+    bound = 8 * POLLS_PER_EXECUTION + 4 * 6
+    assert largest[2] <= bound and largest[8] <= bound, largest
+
+
+class _DriverWithClient:
+    """A fresh Durable host: the driver plus the client endpoint its activities start update jobs through."""
+
+    def __init__(self) -> None:
+        self.driver = OrchestrationDriver(list(app_functions().values()))
+        self.client = DurableClientServer(self.driver, task_hub="TwinStackControlPlane").start()
+
+    def __enter__(self) -> OrchestrationDriver:
+        return self.driver
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.client.close()
+        self.driver.close()
+
+
+def test_a_rollout_resumes_to_the_same_end_after_a_crash_at_any_event(rig: ControlPlaneRig) -> None:
+    names = ["cra", "crb"]
+    fleet(rig, names)
+    registry = default_registry()
+    spec = RolloutSpec(uuid.uuid4().hex, "v2", Selector(), WavePlan(canary=1, growth=1, parallelism=1))
+    state = {"spec": spec.to_dict(), "policy": Policy.from_settings(get_settings()).__dict__, "wave": 0, "taken": 0}
+    rows = {row.cloud_id: row for row in iter_all(registry)}
+
+    def same_world() -> None:
+        for cloud_id, row in rows.items():
+            registry.update(cloud_id, lambda _current, row=row: row)
+        table = registry.rollouts._table
+        for entity in list(table.query_entities(f"PartitionKey eq 'rollout|{spec.rollout_id}'")):
+            table.delete_entity(entity["PartitionKey"], entity["RowKey"])
+        table.delete_entity("rollout", spec.rollout_id)
+        registry.rollouts.create(spec, created_by="test")
+
+    cases = check_replay_safety(
+        _DriverWithClient,
+        "rollout_brainstems",
+        state,
+        instance_id=spec.rollout_id,
+        before_each_run=same_world,
+        compare=lambda result: (result.status, result.output["status"] if result.output else None),
+        timeout=60,
+        require_clean_calls=False,
+        polls=frozenset({"collect_rollout_outcomes", "rollout_control"}),
+    )
+    assert len(cases) >= 10
+    assert refs() == dict.fromkeys(names, "v2")
+    assert [w["succeeded"] for w in registry.rollouts.get(spec.rollout_id)["waves"]] == [1, 1]
