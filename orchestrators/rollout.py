@@ -1,14 +1,15 @@
 """Roll a fleet to a new deploy_ref in waves, with a health gate and a way back.
 
-One execution handles one batch (at most ``parallelism`` twins) and at most POLLS_PER_EXECUTION
-polls, then continues as new: no execution's history holds more than that, whatever the fleet's
-size or however long a batch takes.
+Each execution is one look at the rollout, then it continues as new, so no execution's history
+grows with the fleet's size or with how long updates take:
 
-    control? (pause: wait for the "control" event; abort: stop once the running batch has ended)
-    -> start a batch of update jobs (each its own update_brainstem orchestration, fenced on the row)
-    -> poll their outcomes (durable timer, or woken early by a "control" event)
-    -> wave over its failure threshold: move the wave's updated twins back (in batches), halt
-    -> wave complete: next wave (canary, then growing); selection exhausted: completed
+    control? (pause: wait for the "control" event; abort: start nothing more, end once none runs)
+    -> collect the outcomes of the wave's running updates
+    -> start updates for free places: at most ``parallelism`` run at once (a sliding window, so
+       ARM's write bucket stays busy while slow twins finish)
+    -> wave over its failure threshold: start nothing more, then move the wave's updated twins back
+    -> wave ended (all taken, none running): next wave (canary, then growing); selection exhausted: completed
+    -> otherwise a durable timer (the poll interval), or a "control" event, then the next look
 
 Per-twin work is a separate orchestration started through the Durable client by an activity, so
 a twin's update has the same contract (and the same fence) whether a PATCH or a rollout asked.
@@ -31,8 +32,6 @@ from orchestrators.steps import retry_options
 
 blueprint = df.Blueprint()
 CONTROL_EVENT = "control"
-# Polls one execution makes before it continues as new: bounds its history whatever the batch takes.
-POLLS_PER_EXECUTION = 10
 
 
 @blueprint.orchestration_trigger(context_name="context", orchestration="rollout_brainstems")
@@ -41,50 +40,59 @@ def rollout_brainstems(context: df.DurableOrchestrationContext) -> Generator[Any
     spec = RolloutSpec.from_dict(state["spec"])
     policy = Policy(**state["policy"])
     wave = state.get("wave", 0)
+    size = spec.waves.wave_size(wave)
 
     control = yield from _obey_control(context, spec, policy)
-    if control == "abort" and not state.get("pending"):
-        return (yield from _finish(context, spec, RolloutStatus.ABORTED, policy, f"aborted in wave {wave}"))
-
-    if not state.get("pending"):
-        if state.get("rolling_back"):
-            batch = {"spec": spec.to_dict(), "wave": wave, "wanted": spec.waves.parallelism}
-            started = yield from _call(context, "start_rollback_batch", batch, policy)
-            if started["started"] == 0:
-                return (yield from _finish(context, spec, RolloutStatus.HALTED, policy, state["message"]))
-        else:
-            size = spec.waves.wave_size(wave)
-            batch = {
-                "spec": spec.to_dict(), "wave": wave, "cursor": state.get("cursor"),
-                "batch": state.get("taken", 0),  # names the batch in its wave: a repeated attempt takes the same twins
-                "wanted": min(spec.waves.parallelism, size - state.get("taken", 0)),
-            }  # fmt: skip
-            started = yield from _call(context, "start_rollout_batch", batch, policy)
-            state.update(taken=state.get("taken", 0) + started["started"], cursor=started["cursor"])
-            state.update(exhausted=started["exhausted"])
-        state["pending"] = True
-
-    counters, running = yield from _poll(context, spec, wave, policy)
-    if running:  # still waiting: a fresh execution keeps the history small however long the batch takes
-        context.continue_as_new(state)
-        return {"status": RolloutStatus.RUNNING.value, "wave": wave}
-    state["pending"] = False
+    outcome = yield from _call(context, "collect_rollout_outcomes", {"spec": spec.to_dict(), "wave": wave}, policy)
+    counters, running = dict(outcome["counters"]), int(outcome["running"])
+    context.set_custom_status({"rollout_id": spec.rollout_id, "wave": wave, **counters, "running": running})
 
     if control == "abort":
-        return (yield from _finish(context, spec, RolloutStatus.ABORTED, policy, f"aborted in wave {wave}"))
-    size = spec.waves.wave_size(wave)
-    if not state.get("rolling_back") and wave_failed(spec.waves, size, counters.get("failed", 0)):
-        state["rolling_back"] = True
-        state["message"] = (
-            f"wave {wave}: {counters.get('failed', 0)} of {size} failed (threshold "
-            f"{spec.waves.max_failure_ratio:.0%}); its updated twins were moved back"
-        )
-    elif not state.get("rolling_back"):
-        if state.get("exhausted"):
-            message = f"all selected twins done in {wave + 1} waves"
-            return (yield from _finish(context, spec, RolloutStatus.COMPLETED, policy, message))
-        if state.get("taken", 0) >= size:
+        if running == 0:
+            return (yield from _finish(context, spec, RolloutStatus.ABORTED, policy, f"aborted in wave {wave}"))
+    elif state.get("rolling_back"):
+        moved_back = 0
+        if running < spec.waves.parallelism:
+            batch = {"spec": spec.to_dict(), "wave": wave, "wanted": spec.waves.parallelism - running}
+            moved_back = (yield from _call(context, "start_rollback_batch", batch, policy))["started"]
+        if moved_back == 0 and running == 0:
+            return (yield from _finish(context, spec, RolloutStatus.HALTED, policy, state["message"]))
+    elif wave_failed(spec.waves, size, counters.get("failed", 0)):
+        # Over the threshold: start nothing more; once the wave's running updates have ended, move it back.
+        if running == 0:
+            state["rolling_back"] = True
+            state["message"] = (
+                f"wave {wave}: {counters.get('failed', 0)} of {size} failed (threshold "
+                f"{spec.waves.max_failure_ratio:.0%}); its updated twins were moved back"
+            )
+            context.continue_as_new(state)
+            return {"status": RolloutStatus.RUNNING.value, "wave": wave}
+    else:
+        taken = state.get("taken", 0)
+        wanted = min(spec.waves.parallelism - running, size - taken)
+        if wanted > 0 and not state.get("exhausted"):
+            batch = {
+                "spec": spec.to_dict(), "wave": wave, "cursor": state.get("cursor"),
+                "batch": taken,  # names the batch in its wave: a repeated attempt takes the same twins
+                "wanted": wanted,
+            }  # fmt: skip
+            started = yield from _call(context, "start_rollout_batch", batch, policy)
+            state.update(taken=taken + started["started"], cursor=started["cursor"], exhausted=started["exhausted"])
+            running += started["started"]
+        wave_taken = state.get("taken", 0) >= size or state.get("exhausted")
+        if wave_taken and running == 0:  # the wave has ended, and it passed its gate
+            if state.get("exhausted"):
+                message = f"all selected twins done in {wave + 1} waves"
+                return (yield from _finish(context, spec, RolloutStatus.COMPLETED, policy, message))
             state.update(wave=wave + 1, taken=0)
+            context.continue_as_new(state)
+            return {"status": RolloutStatus.RUNNING.value, "wave": wave + 1}
+
+    # Twins are updating: look again after the poll interval (a "control" event wakes us early).
+    timer = context.create_timer(context.current_utc_datetime + timedelta(seconds=state.get("poll_seconds", 10)))
+    woken = yield context.task_any([timer, context.wait_for_external_event(CONTROL_EVENT)])
+    if woken != timer:
+        timer.cancel()
     context.continue_as_new(state)
     return {"status": RolloutStatus.RUNNING.value, "wave": wave}
 
@@ -103,28 +111,6 @@ def _obey_control(
     if control != "abort":
         yield from _set_status(context, spec, RolloutStatus.RUNNING, policy, "")
     return control
-
-
-def _poll(
-    context: df.DurableOrchestrationContext, spec: RolloutSpec, wave: int, policy: Policy
-) -> Generator[Any, Any, tuple[dict[str, Any], int]]:
-    """Collect the wave's outcomes until nothing runs, at most POLLS_PER_EXECUTION times; (counters, running).
-
-    Between polls a durable timer, or a "control" event, which only wakes us early.
-    """
-    for poll in range(POLLS_PER_EXECUTION):
-        progress = yield from _call(context, "collect_rollout_outcomes", {"spec": spec.to_dict(), "wave": wave}, policy)
-        context.set_custom_status(
-            {"rollout_id": spec.rollout_id, "wave": wave, **progress["counters"], "running": progress["running"]}
-        )
-        if progress["running"] == 0 or poll == POLLS_PER_EXECUTION - 1:
-            return dict(progress["counters"]), int(progress["running"])
-        timer = context.create_timer(context.current_utc_datetime + timedelta(seconds=policy.probe_interval_seconds))
-        woken = yield context.task_any([timer, context.wait_for_external_event(CONTROL_EVENT)])
-        if woken != timer:
-            timer.cancel()
-            return dict(progress["counters"]), int(progress["running"])
-    raise AssertionError("unreachable")
 
 
 def _set_status(

@@ -42,6 +42,14 @@ def parse_spec(body: dict[str, Any]) -> RolloutSpec:
     )
 
 
+def initial_state(spec: RolloutSpec, settings: Settings) -> dict[str, Any]:
+    """The rollout orchestration's first input: the plan, the timing policy, and where it stands."""
+    return {
+        "spec": spec.to_dict(), "policy": Policy.from_settings(settings).__dict__, "wave": 0, "taken": 0,
+        "poll_seconds": settings.rollout_poll_seconds,
+    }  # fmt: skip
+
+
 async def start(
     principal: Principal, body: dict[str, Any], registry: BrainstemRegistry,
     client: df.DurableOrchestrationClient, settings: Settings,
@@ -49,8 +57,7 @@ async def start(
     _operator(principal)
     spec = parse_spec(body)
     record = registry.rollouts.create(spec, created_by=f"{principal.via}:{principal.subject_hint}")
-    state = {"spec": spec.to_dict(), "policy": Policy.from_settings(settings).__dict__, "wave": 0, "taken": 0}
-    await client.start_new(ROLLOUT, spec.rollout_id, state)
+    await client.start_new(ROLLOUT, spec.rollout_id, initial_state(spec, settings))
     return record
 
 

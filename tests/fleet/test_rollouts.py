@@ -6,13 +6,12 @@ import time
 import uuid
 from collections.abc import Callable
 
-from controlplane.domain.jobs import Policy
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.rollouts import RolloutSpec, Selector, WavePlan
 from controlplane.registry import default_registry, iter_all
+from controlplane.service.rollouts import initial_state
 from controlplane.service.updates import claim_for_update
 from controlplane.settings import get_settings
-from orchestrators.rollout import POLLS_PER_EXECUTION
 from sandbox.arm import Fault
 from sandbox.durable import DurableClientServer, OrchestrationDriver, check_replay_safety
 from sandbox.rig import ControlPlaneRig, app_functions
@@ -32,7 +31,7 @@ def start(rig: ControlPlaneRig, *, control: str = "run", **plan: object) -> str:
     registry.rollouts.create(spec, created_by="test")
     if control != "run":
         registry.rollouts.set_control(spec.rollout_id, control)
-    state = {"spec": spec.to_dict(), "policy": Policy.from_settings(get_settings()).__dict__, "wave": 0, "taken": 0}
+    state = initial_state(spec, get_settings())
     assert rig.driver is not None
     rig.driver.start("rollout_brainstems", state, instance_id=spec.rollout_id)
     return spec.rollout_id
@@ -125,10 +124,10 @@ def test_a_rollout_history_stays_the_same_size_whatever_the_fleet(make_rig: Call
         result = rig.driver.wait(rollout_id, timeout=60)
         assert result.output["status"] == "completed"
         largest[size] = result.largest_history
-    # Four times the twins, four times the executions, but no execution holds more than one batch
-    # and POLLS_PER_EXECUTION polls: each poll is an activity and a timer (4 events each, with the
-    # episode markers), plus the control read, the batch start and a status write.
-    bound = 8 * POLLS_PER_EXECUTION + 4 * 6
+    # Four times the twins, four times the executions, but every execution is one look: the control
+    # read, the outcomes, a batch start, a status write and a timer (about 4 events each, with the
+    # episode markers), whatever the fleet.
+    bound = 4 * 6 + 6
     assert largest[2] <= bound and largest[8] <= bound, largest
 
 
@@ -152,7 +151,7 @@ def test_a_rollout_resumes_to_the_same_end_after_a_crash_at_any_event(rig: Contr
     fleet(rig, names)
     registry = default_registry()
     spec = RolloutSpec(uuid.uuid4().hex, "v2", Selector(), WavePlan(canary=1, growth=1, parallelism=1))
-    state = {"spec": spec.to_dict(), "policy": Policy.from_settings(get_settings()).__dict__, "wave": 0, "taken": 0}
+    state = initial_state(spec, get_settings())
     rows = {row.cloud_id: row for row in iter_all(registry)}
 
     def same_world() -> None:
