@@ -32,6 +32,7 @@ from orchestrators.steps import retry_options
 
 blueprint = df.Blueprint()
 CONTROL_EVENT = "control"
+DRAIN_POLL_SECONDS = 1.0
 
 
 @blueprint.orchestration_trigger(context_name="context", orchestration="rollout_brainstems")
@@ -88,8 +89,14 @@ def rollout_brainstems(context: df.DurableOrchestrationContext) -> Generator[Any
             context.continue_as_new(state)
             return {"status": RolloutStatus.RUNNING.value, "wave": wave + 1}
 
-    # Twins are updating: look again after the poll interval (a "control" event wakes us early).
-    timer = context.create_timer(context.current_utc_datetime + timedelta(seconds=state.get("poll_seconds", 10)))
+    # Twins are updating: look again after the poll interval (a "control" event wakes us early). A
+    # wave that has taken all its twins is draining: nothing new starts until it ends, so look often
+    # (the next wave waits on it; each look costs one status read per twin still running).
+    draining = (
+        state.get("rolling_back") or control == "abort" or state.get("taken", 0) >= size or state.get("exhausted")
+    )
+    poll = DRAIN_POLL_SECONDS if draining else state.get("poll_seconds", 10)
+    timer = context.create_timer(context.current_utc_datetime + timedelta(seconds=poll))
     woken = yield context.task_any([timer, context.wait_for_external_event(CONTROL_EVENT)])
     if woken != timer:
         timer.cancel()

@@ -10,7 +10,9 @@ the orchestration carries only the current wave's counters and a cursor; which t
 (to move them back) and each failure's error live here. Counters are written under the record's
 ETag (the one ETag loop), so a retried activity never counts a twin twice: a twin's state entity
 is written first, and a count moves only when that entity changed. Counters only grow: a twin
-that succeeded and was then moved back counts once in each.
+that succeeded and was then moved back counts once in each. A batch adds its counts in one write
+after its twins' entities; an attempt that dies between the two leaves a counter short until the
+rollout ends, when every counter is recounted from the twins' entities.
 """
 
 from __future__ import annotations
@@ -25,14 +27,28 @@ from azure.data.tables import TableClient, UpdateMode
 
 from controlplane.domain.brainstem import utc_now
 from controlplane.domain.errors import ControlPlaneError
-from controlplane.domain.rollouts import RolloutSpec, RolloutStatus
+from controlplane.domain.rollouts import TERMINAL, RolloutSpec, RolloutStatus
 from controlplane.registry.etag_retry import RETRY, Retry, with_etag_retries
 
 RECORD_PARTITION = "rollout"
 TWIN_PARTITION = "rollout|"
 COUNTERS = ("selected", "succeeded", "failed", "skipped", "rolled_back", "rollback_failed")
-# Twin states that are in flight, not outcomes: they move no counter but "selected".
-_IN_FLIGHT = frozenset({"rolling_back", "rollback_skipped"})
+# The counter a twin's move into each state adds one to (in-flight states add to none) ...
+_MOVES: dict[str, str] = {
+    "started": "selected", "succeeded": "succeeded", "failed": "failed", "skipped": "skipped",
+    "rolled_back": "rolled_back", "rollback_failed": "rollback_failed",
+}  # fmt: skip
+# ... and, for a recount, every counter a twin now in each state has been counted in on its way there.
+_COUNTED_AS: dict[str | None, tuple[str, ...]] = {
+    "started": ("selected",), "succeeded": ("selected", "succeeded"), "failed": ("selected", "failed"),
+    "skipped": ("skipped",), "rolling_back": ("selected", "succeeded"), "rollback_skipped": ("selected", "succeeded"),
+    "rolled_back": ("selected", "succeeded", "rolled_back"),
+    "rollback_failed": ("selected", "succeeded", "rollback_failed"),
+}  # fmt: skip
+
+
+def counter_moves(state: str) -> dict[str, int]:
+    return {_MOVES[state]: 1} if state in _MOVES else {}
 
 
 class RolloutNotFound(ControlPlaneError):
@@ -72,10 +88,32 @@ class RolloutStore:
         return self._change(rollout_id, lambda record: record.update(control=control))
 
     def set_status(self, rollout_id: str, status: RolloutStatus, message: str = "") -> dict[str, Any]:
-        return self._change(rollout_id, lambda record: record.update(status=status.value, message=message))
+        """Set the status; an ended rollout's counters are recounted from its twins, so they end exact."""
+        waves = self.recount(rollout_id) if status in TERMINAL else None
 
-    def record_twin(self, rollout_id: str, wave: int, cloud_id: str, state: str, **fields: Any) -> bool:
-        """Set one twin's state; True when it changed (so its wave's counter should move)."""
+        def change(record: dict[str, Any]) -> None:
+            record.update(status=status.value, message=message)
+            if waves is not None:
+                record["waves"] = json.dumps(waves)
+
+        return self._change(rollout_id, change)
+
+    def recount(self, rollout_id: str) -> list[dict[str, int]]:
+        """Every wave's counters, from the twins' entities (one query of the rollout's partition)."""
+        waves: list[dict[str, int]] = []
+        for entity in self._table.query_entities(f"PartitionKey eq '{TWIN_PARTITION}{rollout_id}'"):
+            wave, state = int(entity["wave"]), entity.get("state")
+            while len(waves) <= wave:
+                waves.append({"wave": len(waves), **dict.fromkeys(COUNTERS, 0)})
+            for counter in _COUNTED_AS.get(state, ()):
+                waves[wave][counter] += 1
+        return waves
+
+    def record_twin(
+        self, rollout_id: str, wave: int, cloud_id: str, state: str, *, count: bool = True, **fields: Any
+    ) -> bool:
+        """Set one twin's state; True when it changed. ``count``: also move its wave's counter now
+        (a batch passes False and adds its counts once, with ``add_counts``)."""
         key = {"PartitionKey": TWIN_PARTITION + rollout_id, "RowKey": cloud_id}
         try:
             current = self._table.get_entity(key["PartitionKey"], cloud_id)
@@ -88,16 +126,21 @@ class RolloutStore:
             if value is not None:
                 entity[name] = json.dumps(value) if isinstance(value, dict) else value
         self._table.upsert_entity(entity, mode=UpdateMode.MERGE)
-        if state not in _IN_FLIGHT:
-            self._count(rollout_id, wave, "selected" if state == "started" else state)
+        if count:
+            self.add_counts(rollout_id, wave, counter_moves(state))
         return True
 
-    def _count(self, rollout_id: str, wave: int, counter: str) -> None:
+    def add_counts(self, rollout_id: str, wave: int, moves: dict[str, int]) -> None:
+        """Add ``moves`` to a wave's counters (one ETag-guarded write for a whole batch)."""
+        if not any(moves.values()):
+            return
+
         def change(record: dict[str, Any]) -> None:
             waves = json.loads(record["waves"])
             while len(waves) <= wave:
                 waves.append({"wave": len(waves), **dict.fromkeys(COUNTERS, 0)})
-            waves[wave][counter] += 1
+            for counter, amount in moves.items():
+                waves[wave][counter] += amount
             record.update(waves=json.dumps(waves), wave=max(int(record.get("wave", 0)), wave))
 
         self._change(rollout_id, change)

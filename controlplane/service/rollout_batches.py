@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import azure.durable_functions as df
 
 from controlplane.domain.errors import ControlPlaneError
+from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.rollouts import RolloutSpec
 from controlplane.registry import BrainstemRegistry, encode_token
+from controlplane.registry.rollouts import counter_moves
 from controlplane.service.jobs import UPDATE
 from controlplane.service.updates import claim_for_update
 from controlplane.settings import Settings
@@ -25,6 +28,7 @@ from controlplane.settings import Settings
 logger = logging.getLogger(__name__)
 _JOB_NAMESPACE = uuid.UUID("6f1d3c2e-9a57-4c1b-8e0e-2b7c1f4d5a60")
 _ENDED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
+_CLAIM_THREADS = 16
 
 
 def update_job_id(rollout_id: str, wave: int, cloud_id: str, purpose: str = "update") -> str:
@@ -53,32 +57,45 @@ async def start_batch(
             deploy_ref=selector.deploy_ref, not_deploy_ref=spec.deploy_ref, status=Status.ACTIVE,
             limit=min(1000, wanted - started), next=cursor,
         )  # fmt: skip
-        for row in page.items:
-            job_id = update_job_id(spec.rollout_id, wave, row.cloud_id)
-            try:
-                job, fresh = claim_for_update(row.cloud_id, spec.deploy_ref, registry, settings, job_id=job_id)
-            except ControlPlaneError as exc:  # taken by another update, a teardown, or gone
-                registry.rollouts.record_twin(
-                    spec.rollout_id, wave, row.cloud_id, "skipped", batch=batch, reason=exc.detail
-                )
-                skipped += 1
-                continue
-            registry.rollouts.record_twin(
-                spec.rollout_id,
-                wave,
-                row.cloud_id,
-                "started",
-                batch=batch,
-                job_id=job_id,
-                previous_deploy_ref=job.previous_deploy_ref,
+        # Claims touch one twin's partition each: made side by side, they cost one round of latency.
+        with ThreadPoolExecutor(_CLAIM_THREADS) as executor:
+            claims = list(
+                executor.map(lambda row: _claim(spec, wave, batch, row.cloud_id, registry, settings), page.items)
             )
-            if fresh or not await _exists(client, job_id):
-                await client.start_new(UPDATE, job_id, job.to_input())
+        moves = {"selected": 0, "skipped": 0}
+        for job, fresh, changed in claims:
+            if job is None:
+                skipped += 1
+                moves["skipped"] += changed
+                continue
+            if fresh or not await _exists(client, job.job_id):
+                await client.start_new(UPDATE, job.job_id, job.to_input())
             started += 1
+            moves["selected"] += changed
+        registry.rollouts.add_counts(spec.rollout_id, wave, moves)
         cursor = page.next
         if cursor is None:
             return {"started": started, "skipped": skipped, "cursor": None, "exhausted": True}
     return {"started": started, "skipped": skipped, "cursor": cursor, "exhausted": False}
+
+
+def _claim(
+    spec: RolloutSpec, wave: int, batch: int, cloud_id: str, registry: BrainstemRegistry, settings: Settings
+) -> tuple[BrainstemJob | None, bool, bool]:
+    """Claim one twin for the rollout and record it: (its job or None when skipped, job to start?, record changed?)."""
+    job_id = update_job_id(spec.rollout_id, wave, cloud_id)
+    try:
+        job, fresh = claim_for_update(cloud_id, spec.deploy_ref, registry, settings, job_id=job_id)
+    except ControlPlaneError as exc:  # taken by another update, a teardown, or gone
+        changed = registry.rollouts.record_twin(
+            spec.rollout_id, wave, cloud_id, "skipped", count=False, batch=batch, reason=exc.detail
+        )
+        return None, False, changed
+    changed = registry.rollouts.record_twin(
+        spec.rollout_id, wave, cloud_id, "started", count=False, batch=batch, job_id=job_id,
+        previous_deploy_ref=job.previous_deploy_ref,
+    )  # fmt: skip
+    return job, fresh, changed
 
 
 async def start_rollback_batch(
@@ -117,6 +134,7 @@ async def collect_outcomes(
     """
     rollout_id = spec.rollout_id
     running = 0
+    moves: dict[str, int] = {}
     for state, job_field, ok, bad in (
         ("started", "job_id", "succeeded", "failed"),
         ("rolling_back", "rollback_job_id", "rolled_back", "rollback_failed"),
@@ -131,11 +149,13 @@ async def collect_outcomes(
             if runtime not in _ENDED:
                 running += 1
                 continue
-            if runtime == "Completed":
-                registry.rollouts.record_twin(rollout_id, wave, twin["cloud_id"], ok)
-            else:
-                error = _row_error(registry, twin["cloud_id"]) or {"code": runtime, "message": str(status.output)[:500]}
-                registry.rollouts.record_twin(rollout_id, wave, twin["cloud_id"], bad, error=error)
+            outcome, error = (
+                (ok, None) if runtime == "Completed" else (bad, _failure(registry, twin["cloud_id"], status))
+            )
+            if registry.rollouts.record_twin(rollout_id, wave, twin["cloud_id"], outcome, count=False, error=error):
+                for counter, amount in counter_moves(outcome).items():
+                    moves[counter] = moves.get(counter, 0) + amount
+    registry.rollouts.add_counts(rollout_id, wave, moves)
     record = registry.rollouts.get(rollout_id)
     counters = record["waves"][wave] if wave < len(record["waves"]) else {}
     return {"running": running, "counters": counters, "control": record["control"]}
@@ -153,11 +173,13 @@ async def _start_claimed(
     await client.start_new(UPDATE, job_id, job.to_input())
 
 
-def _row_error(registry: BrainstemRegistry, cloud_id: str) -> dict[str, Any] | None:
+def _failure(registry: BrainstemRegistry, cloud_id: str, status: Any) -> dict[str, Any]:
+    """Why a twin's update failed: the error its row records (step, ARM code, message), else Durable's."""
     try:
-        return registry.get(cloud_id).error
+        recorded = registry.get(cloud_id).error
     except ControlPlaneError:
-        return None
+        recorded = None
+    return recorded or {"code": status.runtime_status.value, "message": str(status.output)[:500]}
 
 
 async def _exists(client: df.DurableOrchestrationClient, job_id: str) -> bool:

@@ -97,7 +97,7 @@ class Settings(BaseModel):
     readiness_probe_interval_seconds: PositiveSeconds = _env("CP_READINESS_PROBE_INTERVAL_SECONDS", 15)
     # How often a rollout looks at its running updates (each look: one query of the rollout's table
     # and one Durable status read per running twin).
-    rollout_poll_seconds: PositiveSeconds = _env("CP_ROLLOUT_POLL_SECONDS", 10)
+    rollout_poll_seconds: PositiveSeconds = _env("CP_ROLLOUT_POLL_SECONDS", 5)
     teardown_poll_interval_seconds: PositiveSeconds = _env("CP_TEARDOWN_POLL_INTERVAL_SECONDS", 15)
     teardown_timeout_seconds: PositiveSeconds = _env("CP_TEARDOWN_TIMEOUT_SECONDS", 3600)
     activity_first_retry_seconds: PositiveSeconds = _env("CP_ACTIVITY_FIRST_RETRY_SECONDS", 5)
