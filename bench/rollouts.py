@@ -2,14 +2,16 @@
 
 Reports achieved twins/hour over the most any rollout of the same plan could reach, and the largest
 orchestration history the rollout produced. The bound is a true upper bound (the least time, so
-achieved/bound can never exceed 1): waves run one after another, so the rollout takes at least one
-twin's own chain of update steps per wave; and every subscription's writes must pass its ARM write
-bucket (200 burst, once, then 10/s). The bound's time is the larger of the two.
+achieved/bound can never exceed 1). Waves run one after another, and each needs at least the larger
+of: one twin's own chain of update steps for every ``parallelism`` twins it holds (a twin keeps its
+place for a whole chain), and the time every subscription's ARM write bucket needs for the wave's
+writes (it starts the wave with at most a full burst of 200, then refills 10/s).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -39,16 +41,19 @@ def wave_sizes(twins: int, waves: dict[str, Any]) -> list[int]:
     return sizes
 
 
-def bound_seconds(per_subscription: list[int], writes_per_twin: float, waves: int) -> float:
-    throttle = max(max(0.0, (n * writes_per_twin - WRITE_BUCKET[0]) / WRITE_BUCKET[1]) for n in per_subscription)
-    return max(throttle, waves * UPDATE_CHAIN_SECONDS)
+def bound_seconds(sizes: list[int], subscriptions: int, parallelism: int, writes_per_twin: float) -> float:
+    total = 0.0
+    for size in sizes:
+        per_subscription = math.ceil(size / subscriptions)  # the pool spreads twins evenly (placement)
+        throttle = max(0.0, (per_subscription * writes_per_twin - WRITE_BUCKET[0]) / WRITE_BUCKET[1])
+        total += max(math.ceil(size / parallelism) * UPDATE_CHAIN_SECONDS, throttle)
+    return total
 
 
 def rollout_throughput(storage_connection: str, subscriptions: int, twins: int) -> dict[str, Any]:
-    per_subscription = [twins // subscriptions + (1 if i < twins % subscriptions else 0) for i in range(subscriptions)]
     waves = plan(twins, subscriptions)
     sizes = wave_sizes(twins, waves)
-    estimate = bound_seconds(per_subscription, UPDATE_WRITES_PER_TWIN, len(sizes))
+    estimate = bound_seconds(sizes, subscriptions, waves["parallelism"], UPDATE_WRITES_PER_TWIN)
     speed = max(1.0, estimate / TARGET_REAL_SECONDS)
     pool = [
         {
@@ -121,7 +126,8 @@ def rollout_throughput(storage_connection: str, subscriptions: int, twins: int) 
     writes = sum(after["by_method"].get(m, 0) - before["by_method"].get(m, 0) for m in ("PUT", "POST", "DELETE"))
     moved = sum(w["succeeded"] for w in final["waves"])
     simulated = wall * speed
-    bound = bound_seconds(per_subscription, writes / max(1, moved), len(final["waves"]))
+    done = [w["succeeded"] for w in final["waves"]]
+    bound = bound_seconds(done, subscriptions, waves["parallelism"], writes / max(1, moved))
     return {
         "subscriptions": subscriptions,
         "twins": twins,

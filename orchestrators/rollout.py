@@ -69,25 +69,15 @@ def rollout_brainstems(context: df.DurableOrchestrationContext) -> Generator[Any
             context.continue_as_new(state)
             return {"status": RolloutStatus.RUNNING.value, "wave": wave}
     else:
-        taken = state.get("taken", 0)
-        wanted = min(spec.waves.parallelism - running, size - taken)
-        if wanted > 0 and not state.get("exhausted"):
-            batch = {
-                "spec": spec.to_dict(), "wave": wave, "cursor": state.get("cursor"),
-                "batch": taken,  # names the batch in its wave: a repeated attempt takes the same twins
-                "wanted": wanted,
-            }  # fmt: skip
-            started = yield from _call(context, "start_rollout_batch", batch, policy)
-            state.update(taken=taken + started["started"], cursor=started["cursor"], exhausted=started["exhausted"])
-            running += started["started"]
-        wave_taken = state.get("taken", 0) >= size or state.get("exhausted")
-        if wave_taken and running == 0:  # the wave has ended, and it passed its gate
-            if state.get("exhausted"):
-                message = f"all selected twins done in {wave + 1} waves"
-                return (yield from _finish(context, spec, RolloutStatus.COMPLETED, policy, message))
+        running = yield from _fill(context, spec, state, running, policy)
+        ended = (state.get("taken", 0) >= size or state.get("exhausted")) and running == 0
+        if ended and state.get("exhausted"):  # the last wave ended, and it passed its gate
+            message = f"all selected twins done in {wave + 1} waves"
+            return (yield from _finish(context, spec, RolloutStatus.COMPLETED, policy, message))
+        if ended:  # the wave passed its gate: the next one starts at once, in this execution
             state.update(wave=wave + 1, taken=0)
-            context.continue_as_new(state)
-            return {"status": RolloutStatus.RUNNING.value, "wave": wave + 1}
+            wave, size = wave + 1, spec.waves.wave_size(wave + 1)
+            running = yield from _fill(context, spec, state, 0, policy)
 
     # Twins are updating: look again after the poll interval (a "control" event wakes us early). A
     # wave that has taken all its twins is draining: nothing new starts until it ends, so look often
@@ -102,6 +92,24 @@ def rollout_brainstems(context: df.DurableOrchestrationContext) -> Generator[Any
         timer.cancel()
     context.continue_as_new(state)
     return {"status": RolloutStatus.RUNNING.value, "wave": wave}
+
+
+def _fill(
+    context: df.DurableOrchestrationContext, spec: RolloutSpec, state: dict[str, Any], running: int, policy: Policy
+) -> Generator[Any, Any, int]:
+    """Start updates for the window's free places in the current wave; how many now run."""
+    wave, taken = state.get("wave", 0), state.get("taken", 0)
+    wanted = min(spec.waves.parallelism - running, spec.waves.wave_size(wave) - taken)
+    if wanted <= 0 or state.get("exhausted"):
+        return running
+    batch = {
+        "spec": spec.to_dict(), "wave": wave, "cursor": state.get("cursor"),
+        "batch": taken,  # names the batch in its wave: a repeated attempt takes the same twins
+        "wanted": wanted,
+    }  # fmt: skip
+    started = yield from _call(context, "start_rollout_batch", batch, policy)
+    state.update(taken=taken + started["started"], cursor=started["cursor"], exhausted=started["exhausted"])
+    return running + int(started["started"])
 
 
 def _obey_control(
