@@ -76,7 +76,10 @@ def ensure_storage_account(job: dict[str, Any]) -> dict[str, Any]:
 def build_function_app(twin: BrainstemJob, names: BrainstemNames) -> dict[str, Any]:
     """Plan, site and code at ``twin.deploy_ref`` with the operator's current env keys (create or update)."""
     settings = get_settings()
-    operator = {k: v for k, v in settings.env_keys.items() if k not in _RESERVED_SETTINGS}
+    # The operator's env keys for every twin, then the twin's own (Key Vault references) over them.
+    operator = {
+        k: v for k, v in {**settings.env_keys, **(twin.app_settings or {})}.items() if k not in _RESERVED_SETTINGS
+    }
     built = get_target(twin.runtime_target).build(
         arm_clients(twin.subscription_id), names, region=twin.region, tags=_tags(twin, names),
         deploy_ref=twin.deploy_ref, package_url=settings.package_url(twin.deploy_ref), operator_settings=operator,

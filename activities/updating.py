@@ -39,6 +39,7 @@ def mark_updated(job: dict[str, Any]) -> dict[str, Any]:
         row = default_registry().transition(
             twin.cloud_id, Status.ACTIVE, for_job=twin.job_id, deploy_ref=twin.deploy_ref,
             previous_deploy_ref=twin.previous_deploy_ref, target_deploy_ref=None, error=None,
+            app_settings=twin.app_settings, target_app_settings=None,
             url=get_settings().brainstem_url(brainstem_names(twin.name)),
         )  # fmt: skip
     except ConcurrentUpdate:
@@ -56,6 +57,7 @@ def mark_update_failed(outcome: dict[str, Any]) -> dict[str, Any]:
         default_registry().transition(
             twin.cloud_id, Status.ACTIVE if rolled_back else Status.ERRORED, for_job=twin.job_id,
             deploy_ref=twin.previous_deploy_ref or twin.deploy_ref, target_deploy_ref=None, error=error.to_dict(),
+            app_settings=twin.previous_app_settings, target_app_settings=None,
         )  # fmt: skip
     except ConcurrentUpdate:
         return {"fenced": True}

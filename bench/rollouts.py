@@ -172,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     azurite = start_azurite()
     try:
-        results = [rollout_throughput(azurite.connection_string, subs, args.twins) for subs in (1, 4)]
+        # One subscription holds at most 950 twins (the pool's default headroom under Azure's 980 groups).
+        results = [rollout_throughput(azurite.connection_string, subs, min(args.twins, 950 * subs)) for subs in (1, 4)]
     finally:
         azurite.stop()
     report = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "rollouts": results}

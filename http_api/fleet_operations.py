@@ -6,16 +6,17 @@ our own status monitor.
 
 from __future__ import annotations
 
+import asyncio
+
 import azure.durable_functions as df
 import azure.functions as func
 
 from controlplane.auth import Principal
-from controlplane.domain.errors import InvalidInput
 from controlplane.registry import default_registry
 from controlplane.service import rollouts, updates
 from controlplane.settings import get_settings
 from http_api.bodies import read_json_body
-from http_api.routes import _cloud_id, accepted_response, guarded_async, json_response, visible_row
+from http_api.routes import _cloud_id, accepted_response, api_url, guarded_async, json_response, visible_row
 
 blueprint = df.Blueprint(http_auth_level=func.AuthLevel.ANONYMOUS)
 _ROLLOUT_ID_LENGTH = 32
@@ -28,20 +29,12 @@ async def patch_brainstem(req: func.HttpRequest, client: df.DurableOrchestration
 
     async def work(principal: Principal) -> func.HttpResponse:
         cloud_id = _cloud_id(req)
-        visible_row(principal, cloud_id)
-        body = read_json_body(req)
-        unknown = sorted(set(body) - {"deploy_ref", "refresh_settings"})
-        if unknown:
-            raise InvalidInput(
-                unknown[0], f"unknown field '{unknown[0]}'; an update takes deploy_ref, refresh_settings"
-            )
-        deploy_ref = updates.validate_deploy_ref(body["deploy_ref"]) if "deploy_ref" in body else None
-        if deploy_ref is None and body.get("refresh_settings") is not True:
-            raise InvalidInput(
-                "deploy_ref", "give deploy_ref, or refresh_settings: true to re-apply the current settings"
-            )
-        accepted = await updates.update(cloud_id, deploy_ref, default_registry(), client, get_settings())
-        return accepted_response(req, client, accepted)
+        await asyncio.to_thread(visible_row, principal, cloud_id)
+        deploy_ref, changes = updates.parse_update(read_json_body(req))
+        accepted = await updates.update(
+            cloud_id, deploy_ref, default_registry(), client, get_settings(), app_settings=changes
+        )
+        return accepted_response(accepted)
 
     return await guarded_async(req, work)
 
@@ -51,7 +44,7 @@ async def patch_brainstem(req: func.HttpRequest, client: df.DurableOrchestration
 async def start_rollout(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def work(principal: Principal) -> func.HttpResponse:
         record = await rollouts.start(principal, read_json_body(req), default_registry(), client, get_settings())
-        location = f"/api/cp/rollouts/{record['rollout_id']}"
+        location = api_url(f"/api/cp/rollouts/{record['rollout_id']}")
         return json_response(record, 202, {"Location": location, "Retry-After": "10"})
 
     return await guarded_async(req, work)
@@ -61,7 +54,7 @@ async def start_rollout(req: func.HttpRequest, client: df.DurableOrchestrationCl
 @blueprint.durable_client_input(client_name="client")
 async def list_rollouts(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def work(principal: Principal) -> func.HttpResponse:
-        return json_response(rollouts.list_rollouts(principal, default_registry()))
+        return json_response(await asyncio.to_thread(rollouts.list_rollouts, principal, default_registry()))
 
     return await guarded_async(req, work)
 
@@ -70,7 +63,7 @@ async def list_rollouts(req: func.HttpRequest, client: df.DurableOrchestrationCl
 @blueprint.durable_client_input(client_name="client")
 async def get_rollout(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def work(principal: Principal) -> func.HttpResponse:
-        return json_response(rollouts.get(principal, _rollout_id(req), default_registry()))
+        return json_response(await asyncio.to_thread(rollouts.get, principal, _rollout_id(req), default_registry()))
 
     return await guarded_async(req, work)
 

@@ -44,7 +44,9 @@ def update_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any, 
 
     assert isinstance(outcome, StepError)
     error = outcome
-    back = replace(twin, deploy_ref=twin.previous_deploy_ref or twin.deploy_ref)
+    back = replace(
+        twin, deploy_ref=twin.previous_deploy_ref or twin.deploy_ref, app_settings=twin.previous_app_settings
+    )
     progress(context, twin, "rollback", failed_step=error.step, code=error.code, deploy_ref=back.deploy_ref)
     rollback = yield from move_to(context, back, "rollback")
     if rollback == FENCED:

@@ -60,13 +60,11 @@ class FrontDoor:
     ) -> None:
         self.routes, self.invoke, self.durable_base_url = routes, invoke, durable_base_url.rstrip("/")
         self.host, self.port = host, port
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        app = web.Application(client_max_size=1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.ServerRunner(_QuietServer(self._handle, access_log=None))
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -124,6 +122,30 @@ class FrontDoor:
                 body=body.replace(self.durable_base_url.encode(), self.base_url.encode()),
                 headers=out,
             )
+
+
+class _QuietRequestHandler(web.RequestHandler):
+    """A request the HTTP parser refuses (a NUL byte in a header, a malformed line) gets a fixed 400.
+
+    aiohttp's own answer quotes the offending line back, and its log prints it with a traceback:
+    for an ``x-api-key`` or ``Authorization`` header that is the credential itself. The Functions
+    host answers such a request with a bare 400 and does not echo it; neither do we, nor do we log
+    more than that it happened.
+    """
+
+    def handle_error(
+        self, request: web.BaseRequest, status: int = 500, exc: BaseException | None = None, message: str | None = None
+    ) -> web.StreamResponse:
+        self.logger.info("refused a malformed request from %s with %s", request.remote, status)
+        body = {"type": "about:blank", "title": "Bad request", "status": status, "detail": "the request is malformed"}
+        response = web.json_response(body, status=status, content_type="application/problem+json")
+        response.force_close()
+        return response
+
+
+class _QuietServer(web.Server):
+    def __call__(self) -> web.RequestHandler:
+        return _QuietRequestHandler(self, loop=self._loop, **self._kwargs)
 
 
 def _to_aiohttp(response: func.HttpResponse) -> web.Response:

@@ -89,6 +89,11 @@ class ControlPlaneRig:
         target = os.environ if environ is None else environ
         target.update(self.settings())
         reset_control_plane_caches()
+        # The tables exist before the first request, as a deployment makes them (requests never do).
+        from controlplane.registry import registry_from_settings
+        from controlplane.settings import load_settings
+
+        registry_from_settings(load_settings({**os.environ, **self.settings()})).create_table()
         self.driver = OrchestrationDriver(
             list(app_functions().values()), clock=self.clock, activity_workers=self.activity_workers
         )

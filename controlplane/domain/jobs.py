@@ -51,6 +51,9 @@ class BrainstemJob:
     previous_job_id: str | None = None
     # For an update: the version the twin runs now, restored if the new one fails.
     previous_deploy_ref: str | None = None
+    # The twin's own settings (Key Vault references), and for an update those it had before.
+    app_settings: dict[str, str] | None = None
+    previous_app_settings: dict[str, str] | None = None
 
     def to_input(self) -> dict[str, Any]:
         return asdict(self)

@@ -99,9 +99,11 @@ class RolloutSpec:
     """What an operator asked for; kept on the rollout's record and in its orchestration input."""
 
     rollout_id: str
-    deploy_ref: str
+    deploy_ref: str | None  # None: the twins keep their versions and get new settings only
     selector: Selector = field(default_factory=Selector)
     waves: WavePlan = field(default_factory=WavePlan)
+    # Settings changes for every selected twin: Key Vault references, None removes (domain.app_settings).
+    app_settings: dict[str, str | None] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,6 +115,7 @@ class RolloutSpec:
             deploy_ref=data["deploy_ref"],
             selector=Selector(**data.get("selector") or {}),
             waves=WavePlan(**data.get("waves") or {}),
+            app_settings=data.get("app_settings"),
         )
 
 

@@ -13,7 +13,7 @@ import random
 from typing import Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
 from controlplane.domain.brainstem import Brainstem
@@ -76,7 +76,15 @@ class FleetCounts:
             return
 
         def attempt() -> None | Retry:
-            shard = self._table.get_entity(PARTITION, f"{random.randrange(SHARDS):02d}")
+            row_key = f"{random.randrange(SHARDS):02d}"
+            try:
+                shard = self._table.get_entity(PARTITION, row_key)
+            except ResourceNotFoundError:  # shards are made on first use, not at deploy time
+                try:
+                    self._table.create_entity({"PartitionKey": PARTITION, "RowKey": row_key})
+                except ResourceExistsError:
+                    pass
+                return RETRY
             counters = {key: value for key, value in shard.items() if isinstance(value, int)}
             for key, delta in deltas.items():
                 counters[key] = counters.get(key, 0) + delta

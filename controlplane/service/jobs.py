@@ -45,6 +45,7 @@ def job_for(row: Brainstem, settings: Settings, *, previous_job_id: str | None =
         subscription_id=row.subscription_id or settings.subscription_id,
         policy=Policy.from_settings(settings),
         previous_job_id=previous_job_id,
+        app_settings=row.app_settings,
     )
 
 

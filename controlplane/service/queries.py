@@ -29,7 +29,9 @@ def visible_brainstem(principal: Principal, cloud_id: str, registry: BrainstemRe
     """The row, if this caller may see it. Another owner's twin is 'not found', not 'forbidden'."""
     row = registry.get(cloud_id)
     if not can_see(principal, row.owner):
-        raise BrainstemNotFound(f"no brainstem {cloud_id}", cloud_id=cloud_id)
+        hidden = BrainstemNotFound(f"no brainstem {cloud_id}", cloud_id=cloud_id)
+        hidden.another_owner = True  # audited like a 403, answered as a 404
+        raise hidden
     return row
 
 
@@ -58,7 +60,8 @@ def list_page(principal: Principal, params: dict[str, str], registry: BrainstemR
 def _limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    # isdigit() alone accepts '²' and other Unicode digits that int() then refuses: ASCII digits only.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 4 or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise InvalidInput("limit", f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}")
     return int(raw)
 

@@ -8,6 +8,7 @@ memory; the orchestration carries only counters and a cursor.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -85,7 +86,9 @@ def _claim(
     """Claim one twin for the rollout and record it: (its job or None when skipped, job to start?, record changed?)."""
     job_id = update_job_id(spec.rollout_id, wave, cloud_id)
     try:
-        job, fresh = claim_for_update(cloud_id, spec.deploy_ref, registry, settings, job_id=job_id)
+        job, fresh = claim_for_update(
+            cloud_id, spec.deploy_ref, registry, settings, job_id=job_id, app_settings=spec.app_settings
+        )
     except ControlPlaneError as exc:  # taken by another update, a teardown, or gone
         changed = registry.rollouts.record_twin(
             spec.rollout_id, wave, cloud_id, "skipped", count=False, batch=batch, reason=exc.detail
@@ -93,7 +96,7 @@ def _claim(
         return None, False, changed
     changed = registry.rollouts.record_twin(
         spec.rollout_id, wave, cloud_id, "started", count=False, batch=batch, job_id=job_id,
-        previous_deploy_ref=job.previous_deploy_ref,
+        previous_deploy_ref=job.previous_deploy_ref, previous_app_settings=job.previous_app_settings or {},
     )  # fmt: skip
     return job, fresh, changed
 
@@ -102,15 +105,19 @@ async def start_rollback_batch(
     spec: RolloutSpec, wave: int, wanted: int,
     registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings,
 ) -> dict[str, Any]:  # fmt: skip
-    """Move up to ``wanted`` of the wave's updated twins back to the deploy_ref each ran before."""
+    """Move up to ``wanted`` of the wave's updated twins back to the deploy_ref (and settings) each had before."""
     started = 0
-    for twin in registry.rollouts.twins(spec.rollout_id, wave=wave, state="succeeded"):
+    fields = ("previous_deploy_ref", "previous_app_settings")
+    for twin in registry.rollouts.twins(spec.rollout_id, wave=wave, state="succeeded", fields=fields):
         if started >= wanted:
             break
         job_id = update_job_id(spec.rollout_id, wave, twin["cloud_id"], "rollback")
         previous = twin.get("previous_deploy_ref")
+        restore = _restoring(registry, twin["cloud_id"], twin.get("previous_app_settings"))
         try:
-            job, fresh = claim_for_update(twin["cloud_id"], previous, registry, settings, job_id=job_id)
+            job, fresh = claim_for_update(
+                twin["cloud_id"], previous, registry, settings, job_id=job_id, app_settings=restore
+            )
         except ControlPlaneError as exc:
             registry.rollouts.record_twin(
                 spec.rollout_id, wave, twin["cloud_id"], "rollback_skipped", reason=exc.detail
@@ -121,6 +128,15 @@ async def start_rollback_batch(
             await client.start_new(UPDATE, job_id, job.to_input())
         started += 1
     return {"started": started}
+
+
+def _restoring(registry: BrainstemRegistry, cloud_id: str, previous_text: str | None) -> dict[str, str | None] | None:
+    """The settings changes that put back what the twin had before the rollout (None: nothing to change)."""
+    previous: dict[str, str] = json.loads(previous_text) if previous_text else {}
+    current = registry.get(cloud_id).app_settings or {}
+    changes: dict[str, str | None] = {name: None for name in current if name not in previous}
+    changes.update({name: value for name, value in previous.items() if current.get(name) != value})
+    return changes or None
 
 
 async def collect_outcomes(

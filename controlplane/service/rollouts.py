@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
 import azure.durable_functions as df
 
 from controlplane.auth import Forbidden, Principal
+from controlplane.domain.app_settings import validate_app_settings
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.jobs import Policy
 from controlplane.domain.rollouts import TERMINAL, RolloutSpec, RolloutStatus, Selector, WavePlan
@@ -29,16 +31,19 @@ def _operator(principal: Principal) -> None:
 
 
 def parse_spec(body: dict[str, Any]) -> RolloutSpec:
-    unknown = sorted(set(body) - {"deploy_ref", "selector", "waves"})
+    unknown = sorted(set(body) - {"deploy_ref", "app_settings", "selector", "waves"})
     if unknown:
-        raise InvalidInput(unknown[0], f"unknown field '{unknown[0]}'; a rollout takes deploy_ref, selector, waves")
-    if "deploy_ref" not in body:
-        raise InvalidInput("deploy_ref", "deploy_ref is required: the version to move the selected twins to")
+        raise InvalidInput(
+            unknown[0], f"unknown field '{unknown[0]}'; a rollout takes deploy_ref, app_settings, selector, waves"
+        )
+    if "deploy_ref" not in body and "app_settings" not in body:
+        raise InvalidInput("deploy_ref", "give deploy_ref (the version to move to), app_settings, or both")
     return RolloutSpec(
         rollout_id=uuid.uuid4().hex,
-        deploy_ref=validate_deploy_ref(body["deploy_ref"]),
+        deploy_ref=validate_deploy_ref(body["deploy_ref"]) if "deploy_ref" in body else None,
         selector=Selector.parse(body.get("selector")),
         waves=WavePlan.parse(body.get("waves")),
+        app_settings=validate_app_settings(body["app_settings"]) if "app_settings" in body else None,
     )
 
 
@@ -56,7 +61,9 @@ async def start(
 ) -> dict[str, Any]:  # fmt: skip
     _operator(principal)
     spec = parse_spec(body)
-    record = registry.rollouts.create(spec, created_by=f"{principal.via}:{principal.subject_hint}")
+    record = await asyncio.to_thread(
+        registry.rollouts.create, spec, created_by=f"{principal.via}:{principal.subject_hint}"
+    )
     await client.start_new(ROLLOUT, spec.rollout_id, initial_state(spec, settings))
     return record
 
@@ -79,9 +86,9 @@ async def control(
     _operator(principal)
     if action not in _CONTROLS:
         raise InvalidInput("action", "action must be pause, resume or abort")
-    record = registry.rollouts.get(rollout_id)
+    record = await asyncio.to_thread(registry.rollouts.get, rollout_id)
     if RolloutStatus(record["status"]) in TERMINAL:
         raise NameTaken(f"rollout {rollout_id} has ended ({record['status']})", rollout_id=rollout_id)
-    record = registry.rollouts.set_control(rollout_id, _CONTROLS[action])
+    record = await asyncio.to_thread(registry.rollouts.set_control, rollout_id, _CONTROLS[action])
     await client.raise_event(rollout_id, CONTROL_EVENT, {"action": action})
     return record

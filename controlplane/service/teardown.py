@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import azure.durable_functions as df
 
 from controlplane.domain.jobs import BrainstemJob
@@ -31,7 +33,7 @@ def claim_for_teardown(cloud_id: str, registry: BrainstemRegistry, settings: Set
 async def delete(
     cloud_id: str, registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings
 ) -> Accepted:
-    job, fresh = claim_for_teardown(cloud_id, registry, settings)
+    job, fresh = await asyncio.to_thread(claim_for_teardown, cloud_id, registry, settings)  # off the event loop
     if fresh or not await job_exists(client, job.job_id):
         await client.start_new(TEARDOWN, job.job_id, job.to_input())
-    return Accepted(job.job_id, registry.get(cloud_id))
+    return Accepted(job.job_id, await asyncio.to_thread(registry.get, cloud_id))

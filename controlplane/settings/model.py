@@ -93,6 +93,13 @@ class Settings(BaseModel):
     # A brainstem's URL, probed for readiness and given to callers; {host} and {app_name} are filled
     # in. On Azure the real https://{host}; the offline sandbox points it at its loopback stand-in.
     brainstem_url_template: str = _env("CP_BRAINSTEM_URL_TEMPLATE", "https://{host}")
+
+    # Where callers reach this API, for the absolute Location of a 202: CP_PUBLIC_BASE_URL (a custom
+    # domain, a gateway), else the default host name App Service sets for the app (WEBSITE_HOSTNAME,
+    # Learn: "Environment variables and app settings in Azure App Service"). Never the request's Host
+    # header, which the caller controls.
+    public_base_url: str | None = _env("CP_PUBLIC_BASE_URL", None)
+    website_hostname: str | None = _env("WEBSITE_HOSTNAME", None)
     readiness_timeout_seconds: PositiveSeconds = _env("CP_READINESS_TIMEOUT_SECONDS", 600)
     readiness_probe_interval_seconds: PositiveSeconds = _env("CP_READINESS_PROBE_INTERVAL_SECONDS", 15)
     # How often a rollout looks at its running updates (each look: one query of the rollout's table
@@ -214,6 +221,34 @@ class Settings(BaseModel):
         if "{deploy_ref}" not in value or not (scheme == "https" or (scheme == "http" and is_loopback_url(value))):
             raise ValueError("must be an https:// URL containing {deploy_ref} (http:// only for a loopback host)")
         return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        secure = parts.scheme == "https" or (parts.scheme == "http" and is_loopback_url(value))
+        if not secure or not parts.hostname or parts.query or parts.fragment or parts.path not in ("", "/"):
+            raise ValueError("must be an https:// origin such as https://cp.example.com (http:// only for loopback)")
+        return value.rstrip("/")
+
+    @field_validator("website_hostname")
+    @classmethod
+    def _website_hostname(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?", value):
+            raise ValueError("must be a host name (App Service sets it)")
+        return value or None
+
+    @property
+    def public_origin(self) -> str | None:
+        """The API's origin for absolute links, or None (links stay relative) when nothing says it."""
+        if self.public_base_url:
+            return self.public_base_url
+        if self.website_hostname:
+            local = self.website_hostname.split(":")[0] in ("localhost", "127.0.0.1")
+            return f"{'http' if local else 'https'}://{self.website_hostname}"
+        return None
 
     @field_validator("brainstem_url_template")
     @classmethod

@@ -101,3 +101,17 @@ def test_unknown_rollouts_and_actions_are_problems(doorman: Api) -> None:
     assert doorman.request("POST", f"/api/cp/rollouts/{'0' * 32}/pause").status == 404
     started = doorman.request("POST", "/api/cp/rollouts", json_body={"deploy_ref": "v2"}).json
     assert doorman.request("POST", f"/api/cp/rollouts/{started['rollout_id']}/explode").status == 400
+
+
+def test_a_twin_setting_must_be_a_key_vault_reference_never_a_secret(
+    alice: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice.wait(alice.post({"name": "kody"}).json["job_id"])
+    refused = patch(alice, KODY, {"app_settings": {"OPENAI_API_KEY": "sk-live-SECRET"}})
+    assert refused.status == 400 and refused.json["field"] == "app_settings.OPENAI_API_KEY"
+    assert "sk-live-SECRET" not in refused.body.decode() and "sk-live-SECRET" not in caplog.text
+    reference = "@Microsoft.KeyVault(VaultName=kv-twins;SecretName=openai)"
+    accepted = patch(alice, KODY, {"app_settings": {"OPENAI_API_KEY": reference}})
+    assert accepted.status == 202
+    alice.wait(accepted.json["job_id"])
+    assert alice.get(KODY).json["app_settings"] == {"OPENAI_API_KEY": reference}

@@ -98,3 +98,39 @@ def test_an_update_resumes_to_the_same_end_after_a_crash_at_any_event(rig: Contr
     )
     assert len(cases) >= 8
     assert registry.get(KODY).deploy_ref == "v2"
+
+
+KV = "@Microsoft.KeyVault(SecretUri=https://kv-twins.vault.azure.net/secrets/kody-key)"
+
+
+def site_settings(rig: ControlPlaneRig) -> dict[str, str]:
+    site = [r for r in rig.arm.requests if r.route == "sites.create_or_update" and r.status < 300][-1].body
+    return {s["name"]: s["value"] for s in site["properties"]["siteConfig"]["appSettings"]}
+
+
+def test_an_update_gives_the_twin_its_own_key_vault_references(rig: ControlPlaneRig) -> None:
+    assert provision(rig, "kody").status == "Completed"
+    job, _ = claim_for_update(KODY, None, default_registry(), get_settings(), app_settings={"KODY_KEY": KV})
+    assert rig.driver is not None
+    assert rig.driver.run("update_brainstem", job.to_input(), instance_id=job.job_id).status == "Completed"
+    assert site_settings(rig)["KODY_KEY"] == KV
+    row = default_registry().get(KODY)
+    assert (row.app_settings, row.target_app_settings, row.deploy_ref) == ({"KODY_KEY": KV}, None, "abc123")
+    # A later update keeps them; null removes one.
+    job, _ = claim_for_update(KODY, "v2", default_registry(), get_settings())
+    assert rig.driver.run("update_brainstem", job.to_input(), instance_id=job.job_id).status == "Completed"
+    assert site_settings(rig)["KODY_KEY"] == KV
+    job, _ = claim_for_update(KODY, None, default_registry(), get_settings(), app_settings={"KODY_KEY": None})
+    assert rig.driver.run("update_brainstem", job.to_input(), instance_id=job.job_id).status == "Completed"
+    assert "KODY_KEY" not in site_settings(rig) and default_registry().get(KODY).app_settings is None
+
+
+def test_a_failed_settings_update_puts_the_previous_settings_back(rig: ControlPlaneRig) -> None:
+    assert provision(rig, "kody").status == "Completed"
+    rig.arm.inject(Fault(route="sites.create_or_update", kind="error", status=400, code="BadRequest", message="bad"))
+    job, _ = claim_for_update(KODY, "v2", default_registry(), get_settings(), app_settings={"KODY_KEY": KV})
+    assert rig.driver is not None
+    assert rig.driver.run("update_brainstem", job.to_input(), instance_id=job.job_id).status == "Failed"
+    assert "KODY_KEY" not in site_settings(rig)
+    row = default_registry().get(KODY)
+    assert (row.status, row.app_settings, row.target_app_settings) == (Status.ACTIVE, None, None)
