@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import secrets
 import signal
 import sys
 import time
+from pathlib import Path
 
+from controlplane.auth import hash_api_key
 from sandbox.arm import ArmStandIn
 from sandbox.azurite import start_azurite
 from sandbox.durable import WallClock
@@ -37,6 +41,29 @@ SANDBOX_SETTINGS = {
     "CP_TEARDOWN_POLL_INTERVAL_SECONDS": "1",
     "CP_ACTIVITY_FIRST_RETRY_SECONDS": "1",
 }
+
+
+def user_auth_setting() -> str | None:
+    """The person's own CP_AUTH: the environment, else local.settings.json's Values (as Core Tools reads it)."""
+    if os.environ.get("CP_AUTH"):
+        return os.environ["CP_AUTH"]
+    local = Path(__file__).resolve().parent.parent / "local.settings.json"
+    if local.exists():
+        value = json.loads(local.read_text()).get("Values", {}).get("CP_AUTH")
+        return str(value) if value else None
+    return None
+
+
+def sandbox_auth(user_setting: str | None, key: str) -> str:
+    """The user's CP_AUTH (their issuers, keys, App Service auth) plus the sandbox's printed operator key."""
+    try:
+        config = json.loads(user_setting) if user_setting else {}
+    except json.JSONDecodeError:
+        raise ValueError("CP_AUTH is not valid JSON (see README, Authentication)") from None
+    if not isinstance(config, dict):
+        raise ValueError("CP_AUTH must be a JSON object (see README, Authentication)")
+    hashes = [*config.get("operator_key_hashes", []), hash_api_key(key)]
+    return json.dumps({**config, "operator_key_hashes": hashes})
 
 
 def banner(base: str, key: str) -> str:
@@ -77,14 +104,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
 
+    key = os.environ.get("CP_SANDBOX_OPERATOR_KEY") or secrets.token_urlsafe(24)
+    try:
+        auth = sandbox_auth(user_auth_setting(), key)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print("starting: Azurite, ARM stand-in, Durable host stand-in ...", flush=True)
     azurite = start_azurite()
     rig = ControlPlaneRig(
         azurite.connection_string,
-        operator_key=os.environ.get("CP_SANDBOX_OPERATOR_KEY"),
+        operator_key=key,
         arm=ArmStandIn(latency=STEP_LATENCY, latency_scale=args.latency_scale),
         clock=WallClock(),
-        settings=SANDBOX_SETTINGS,
+        settings={
+            **SANDBOX_SETTINGS,
+            "CP_AUTH": auth,
+            # Absolute links in 202s, from configuration as on Azure (never from a request's Host).
+            "CP_PUBLIC_BASE_URL": f"http://127.0.0.1:{args.port}",
+        },
         serve_packages=True,  # Flex twins fetch their code package from a loopback server
     )
     try:

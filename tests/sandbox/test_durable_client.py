@@ -137,7 +137,17 @@ def test_raised_event_data_arrives_json_encoded_twice(server, client):
 
 def test_unknown_instance_is_404(server, client):
     assert not call(client.get_status("no-such-instance"))
-    assert http_get(f"{server.base_url}/runtime/webhooks/durabletask/instances/no-such-instance")[0] == 404
+    url = f"{server.base_url}/runtime/webhooks/durabletask/instances/no-such-instance"
+    assert http_get(f"{url}?code=sandbox-system-key")[0] == 404
+
+
+def test_the_public_webhooks_answer_only_with_the_system_key(server, client):
+    call(client.start_new("waits_for_approval", "keyed"))
+    base = f"{server.base_url}/runtime/webhooks/durabletask"
+    for url in (f"{base}/instances/keyed", f"{base}/instances", f"{base}/instances/keyed?code=wrong"):
+        assert http_get(url)[0] == 401, url  # as the host answers: no status, no listing
+    assert http_get(f"{base}/instances/keyed?code=sandbox-system-key")[0] == 202
+    call(client.terminate("keyed", "cleanup"))
 
 
 def test_starting_a_running_instance_id_again_is_a_conflict(server, client):
