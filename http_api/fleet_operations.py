@@ -45,7 +45,9 @@ async def start_rollout(req: func.HttpRequest, client: df.DurableOrchestrationCl
     async def work(principal: Principal) -> func.HttpResponse:
         record = await rollouts.start(principal, read_json_body(req), default_registry(), client, get_settings())
         location = api_url(f"/api/cp/rollouts/{record['rollout_id']}")
-        return json_response(record, 202, {"Location": location, "Retry-After": "10"})
+        return json_response(
+            record, 202, {"Location": location, "Retry-After": str(get_settings().retry_after_seconds)}
+        )
 
     return await guarded_async(req, work)
 

@@ -34,7 +34,6 @@ logger = logging.getLogger(__name__)
 # Anonymous at the host: the doorman authenticates in code (keys, bearer tokens, App Service auth).
 blueprint = df.Blueprint(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-RETRY_AFTER_SECONDS = 10
 JOB_ID_LENGTH = 32
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
@@ -95,7 +94,7 @@ def accepted_response(accepted: jobs.Accepted) -> func.HttpResponse:
         "status": accepted.row.status.value,
         "links": {"job": job, "brainstem": api_url(f"/api/cp/brainstems/{accepted.row.cloud_id}")},
     }
-    return json_response(body, 202, {"Location": job, "Retry-After": str(RETRY_AFTER_SECONDS)})
+    return json_response(body, 202, {"Location": job, "Retry-After": str(get_settings().retry_after_seconds)})
 
 
 def is_job_id(value: str) -> bool:
@@ -146,7 +145,10 @@ async def get_brainstem(req: func.HttpRequest, client: df.DurableOrchestrationCl
                 return json_response(job)
             # Still running: the asynchronous-operation convention (Durable's own status endpoint,
             # Azure's Location polling): 202, where to look again, and when.
-            headers = {"Location": api_url(f"/api/cp/brainstems/{identifier}"), "Retry-After": str(RETRY_AFTER_SECONDS)}
+            headers = {
+                "Location": api_url(f"/api/cp/brainstems/{identifier}"),
+                "Retry-After": str(get_settings().retry_after_seconds),
+            }
             return json_response(job, 202, headers)
         raise JobNotFound(
             "an id is a cloud_id (twin-<name>-<hash6>) or a job_id (32 lowercase hex characters)", field="id"

@@ -99,6 +99,8 @@ class Settings(BaseModel):
     # Learn: "Environment variables and app settings in Azure App Service"). Never the request's Host
     # header, which the caller controls.
     public_base_url: str | None = _env("CP_PUBLIC_BASE_URL", None)
+    # The Retry-After of a 202 (accepted job, job still running): how often clients look again.
+    retry_after_seconds: int = Field(default=10, ge=1, le=300, validation_alias=AliasChoices("CP_RETRY_AFTER_SECONDS"))
     website_hostname: str | None = _env("WEBSITE_HOSTNAME", None)
     readiness_timeout_seconds: PositiveSeconds = _env("CP_READINESS_TIMEOUT_SECONDS", 600)
     readiness_probe_interval_seconds: PositiveSeconds = _env("CP_READINESS_PROBE_INTERVAL_SECONDS", 15)
