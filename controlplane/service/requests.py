@@ -52,7 +52,7 @@ class CreateRequest(BaseModel):
     @field_validator("runtime_target", mode="before")
     @classmethod
     def _target(cls, value: object) -> object:
-        if value is not None and value not in TARGETS:
+        if value is not None and not (isinstance(value, str) and value in TARGETS):
             raise InvalidInput("runtime_target", f"runtime_target must be one of: {', '.join(sorted(TARGETS))}")
         return value
 
