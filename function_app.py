@@ -5,8 +5,12 @@ import azure.functions as func
 
 import activities
 import orchestrators
+from controlplane.telemetry import instrument_activities, setup_telemetry
 from http_api import blueprint as http_api
 
+# Exports to Application Insights only when APPLICATIONINSIGHTS_CONNECTION_STRING is set.
+setup_telemetry()
+instrument_activities(activities.blueprints)
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 for blueprint in (http_api, *orchestrators.blueprints, *activities.blueprints):
     app.register_functions(blueprint)
