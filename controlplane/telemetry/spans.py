@@ -31,7 +31,7 @@ _tracer = trace.get_tracer("controlplane")
 # Which operation a 202 from a route starts.
 _STARTED_BY_ROUTE = {"create_brainstem": "create", "delete_brainstem": "delete"}
 # Teardown's steps, so a recorded failure is counted against the right operation.
-_DELETE_STEPS = frozenset({"delete_resource_group", "poll_delete", "resource_group_exists", "teardown"})
+_DELETE_STEPS = frozenset({"wait_for_provisioning", "delete_resource_group", "verify_deleted", "record_deleted"})
 
 
 class HttpOutcome:
