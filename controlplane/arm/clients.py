@@ -19,6 +19,7 @@ from azure.mgmt.web import WebSiteManagementClient
 
 from controlplane.arm.write_budget import SubscriptionWriteBudget, TokenBucket
 from controlplane.settings import Settings, get_settings
+from controlplane.telemetry.arm_policy import ThrottleCounter
 
 PUBLIC_CLOUD_SCOPE = "https://management.azure.com/.default"
 
@@ -67,7 +68,8 @@ def _clients(subscription_id: str) -> ArmClients:
     options = client_options(settings)
     # One write budget per subscription, shared by all its clients (ARM counts them together).
     budget = SubscriptionWriteBudget(TokenBucket(rate=settings.arm_writes_per_second, burst=settings.arm_write_burst))
-    options["per_retry_policies"] = [budget]  # every attempt, retries included, spends from it
+    # Every attempt, retries included, spends from the budget; every 429 is counted (telemetry).
+    options["per_retry_policies"] = [budget, ThrottleCounter(subscription_id)]
     return ArmClients(
         subscription_id=subscription_id,
         resources=ResourceManagementClient(credential, subscription_id, **options),

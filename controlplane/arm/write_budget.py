@@ -20,6 +20,8 @@ from azure.core.exceptions import ServiceResponseTimeoutError
 from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 
+from controlplane.telemetry.metrics import budget_waited
+
 _WRITES = frozenset({"PUT", "POST", "PATCH", "DELETE"})
 # A write that would wait longer than this is refused here (a transient error: the durable retry
 # comes back later) rather than holding an activity near the Consumption timeout.
@@ -66,5 +68,6 @@ class SubscriptionWriteBudget(SansIOHTTPPolicy):  # type: ignore[type-arg]
             raise ServiceResponseTimeoutError(
                 f"the subscription's ARM write budget is over {MAX_WAIT_SECONDS:.0f}s behind; retry later"
             )
+        budget_waited(wait)  # telemetry's hook: the time this write waited
         if wait > 0:
             self._sleep(wait)
