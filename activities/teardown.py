@@ -11,6 +11,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from activities.payloads import JsonObject
 from activities.steps import run_step
 from controlplane.arm import resource_groups
 from controlplane.arm.clients import arm_clients
@@ -39,7 +40,7 @@ async def job_runtime_status(job_id: str, client: df.DurableOrchestrationClient)
 
 
 @blueprint.activity_trigger(input_name="job")
-def begin_delete_resource_group(job: dict[str, Any]) -> dict[str, Any]:
+def begin_delete_resource_group(job: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(job)
 
     def action(names: BrainstemNames) -> dict[str, Any]:
@@ -50,7 +51,7 @@ def begin_delete_resource_group(job: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.activity_trigger(input_name="request")
-def poll_delete(request: dict[str, Any]) -> dict[str, Any]:
+def poll_delete(request: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(request["job"])
 
     def action(names: BrainstemNames) -> dict[str, Any]:
@@ -61,7 +62,7 @@ def poll_delete(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.activity_trigger(input_name="job")
-def resource_group_exists(job: dict[str, Any]) -> dict[str, Any]:
+def resource_group_exists(job: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(job)
 
     def action(names: BrainstemNames) -> dict[str, Any]:
@@ -71,7 +72,7 @@ def resource_group_exists(job: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.activity_trigger(input_name="job")
-def mark_deleted(job: dict[str, Any]) -> dict[str, Any]:
+def mark_deleted(job: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(job)
     try:
         default_registry().transition(twin.cloud_id, Status.DELETED, for_job=twin.job_id, url=None)
