@@ -29,11 +29,16 @@ def _teardown_step(step: str, twin: BrainstemJob, action: Any) -> dict[str, Any]
     return run_step(step, twin, action, while_status=Status.DELETING)
 
 
-@blueprint.activity_trigger(input_name="job_id")
+@blueprint.activity_trigger(input_name="request")
 @blueprint.durable_client_input(client_name="client")
-async def job_runtime_status(job_id: str, client: df.DurableOrchestrationClient) -> str:
-    """The Durable runtime status of another job ("NotFound" when there is none)."""
-    status = await client.get_status(job_id)
+async def job_runtime_status(request: JsonObject, client: df.DurableOrchestrationClient) -> str:
+    """The Durable runtime status of another job ("NotFound" when there is none).
+
+    The job id comes wrapped in an object: the extension hands a bare string input to a Python activity
+    unquoted, and the worker's converter parses it as JSON first, so an id such as ``"1e3"`` would arrive
+    as the number 1000.0 and its status would read NotFound (README, "Microsoft's Python worker").
+    """
+    status = await client.get_status(str(request["job_id"]))
     if status is None or status.runtime_status is None:
         return "NotFound"
     return str(status.runtime_status.value)

@@ -13,7 +13,6 @@ import asyncio
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 import azure.functions as func

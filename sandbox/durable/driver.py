@@ -43,6 +43,7 @@ from sandbox.durable.replay_plan import CONTINUE_AS_NEW, ScheduledActivity, Sche
 
 logger = logging.getLogger(__name__)
 
+
 class _Crashed(Exception):
     """Raised inside an episode when the instance reaches its crash point."""
 
@@ -60,7 +61,9 @@ class OrchestrationDriver:
         long_timers: bool = True,
     ) -> None:
         # A DurableFunctions (the worker, for the product), or a toy DFApp / its functions, called directly.
-        self.functions: DurableFunctions = functions if hasattr(functions, "run_activity") else DirectFunctions(functions)
+        self.functions: DurableFunctions = (
+            functions if hasattr(functions, "run_activity") else DirectFunctions(functions)
+        )
         self.clock: Clock = clock or VirtualClock()
         self.long_timers = long_timers
         self._activities = ThreadPoolExecutor(activity_workers, thread_name_prefix="durable-activity")

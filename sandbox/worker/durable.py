@@ -126,7 +126,9 @@ class WorkerDurableFunctions:
             )
         protos = self.worker.protos
         value = activity_input_string(input_text)
-        inputs = {str(function.trigger["name"]): protos.TypedData() if value is None else protos.TypedData(string=value)}
+        inputs = {
+            str(function.trigger["name"]): protos.TypedData() if value is None else protos.TypedData(string=value)
+        }
         for binding in function.bindings_of_type("durableClient"):
             if client_json is None:
                 raise RuntimeError(f"activity {activity_name} needs a durable client: start a DurableClientServer")

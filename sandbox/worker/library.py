@@ -128,7 +128,9 @@ class LanguageWorker:
         )
         return self._send(library.invocation_request, "FunctionInvocationRequest", timeout, invocation_request=request)
 
-    def _send(self, handler: Any, name: str, timeout: float | None = None, *, properties: Any = None, **content: Any) -> Any:
+    def _send(
+        self, handler: Any, name: str, timeout: float | None = None, *, properties: Any = None, **content: Any
+    ) -> Any:
         message = self.protos.StreamingMessage(request_id=str(uuid.uuid4()), **content)
         return self.loop.run(handler(WorkerRequest(name, message, properties)), timeout=timeout)
 
@@ -147,6 +149,8 @@ def worker_for(app_directory: Path) -> LanguageWorker:
     with _workers_lock:
         if directory not in _workers:
             if _workers:
-                raise RuntimeError(f"this process already runs a worker for {next(iter(_workers))}; one app per process")
+                raise RuntimeError(
+                    f"this process already runs a worker for {next(iter(_workers))}; one app per process"
+                )
             _workers[directory] = LanguageWorker(directory).start()
         return _workers[directory]

@@ -3,7 +3,7 @@
 The library worker (``azure_functions_runtime``) builds every answer from the module the host hands it
 in ``properties["protos"]``, exactly as Microsoft's proxy worker hands it its own generated module. We
 hand it the module compiled from our proto, so the messages are real protobuf messages with the
-contract's field names and numbers. ``make setup`` compiles it (``python -m sandbox.worker.protos``);
+contract's field names and numbers. ``make setup`` compiles it (``compile_protos``);
 importing it compiles again only when the proto is newer than the generated file (a fresh checkout that
 skipped ``make``), so there is one source of truth and no generated code in git.
 """
@@ -49,7 +49,3 @@ def load() -> ModuleType:
             return sys.modules[MODULE]
         compile_protos()
         return importlib.import_module(MODULE)
-
-
-if __name__ == "__main__":
-    print(f"compiled {compile_protos().relative_to(Path.cwd())}")
