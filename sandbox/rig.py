@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 from collections.abc import Callable, Mapping, MutableMapping
+from datetime import UTC, datetime
 
 import azure.functions as func
 
@@ -23,6 +24,7 @@ from sandbox.durable.clock import Clock
 from sandbox.packages import PackageServer
 from sandbox.worker import app_durable_functions, app_worker
 from sandbox.worker.http import invoke_http
+from sandbox.worker.timer import fire_timer
 
 SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
 # Operator env keys given to every brainstem. The values stand for secrets: tests assert they never
@@ -122,6 +124,11 @@ class ControlPlaneRig:
         """Invoke an HTTP function through the worker, as the host does (RpcHttp in, RpcHttp out)."""
         assert self.durable is not None, "start() first"
         return invoke_http(app_worker(), function_name, request, client_json=self.durable.client_binding_json())
+
+    def fire_timer(self, function_name: str) -> None:
+        """Run a timer-triggered function once through the worker, as its schedule would."""
+        now = self.clock.now() if self.clock is not None else datetime.now(UTC)
+        fire_timer(app_worker(), function_name, now=now)
 
     def stop(self) -> None:
         if self.durable is not None:

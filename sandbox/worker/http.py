@@ -14,6 +14,7 @@ the host with a bare 500, whatever the function meant to say.
 from __future__ import annotations
 
 import json
+import urllib.parse
 from typing import Any
 
 import azure.functions as func
@@ -24,9 +25,12 @@ from sandbox.worker.library import LanguageWorker
 def to_rpc_http(protos: Any, request: func.HttpRequest) -> Any:
     """``TypedData{http}`` for ``request`` as ToRpcHttp builds it."""
     body = request.get_body()
+    url = request.url
+    if request.params and "?" not in url:  # the host's url is Path + QueryString
+        url += "?" + urllib.parse.urlencode(dict(request.params))
     http = protos.RpcHttp(
         method=request.method,
-        url=request.url,
+        url=url,
         headers={name.lower(): value for name, value in request.headers.items()},
         query={name: value for name, value in request.params.items() if value},
         params={name: value for name, value in request.route_params.items() if value is not None},

@@ -93,3 +93,13 @@ def test_a_job_id_that_reads_as_a_number_still_finds_its_job(rig: ControlPlaneRi
         client_json=rig.durable.client_binding_json(),
     )
     assert json.loads(status) == finished.status != "NotFound"
+
+
+def test_the_hourly_timer_reconciles_the_registry_through_the_worker(rig: ControlPlaneRig) -> None:
+    from controlplane.registry import default_registry
+
+    registry = default_registry()
+    registry.capacity.take("place:s:eastus2", "twin-ghost-000000", 10)  # a create that died before its row
+    assert registry.slot_usage("place:s:eastus2") == 1
+    rig.fire_timer("reconcile_registry")  # TimerInfo JSON in, as the host sends it
+    assert registry.capacity.members("place:s:eastus2") == set()
