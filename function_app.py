@@ -6,11 +6,7 @@ import azure.functions as func
 import activities
 import http_api
 import orchestrators
-<<<<<<< HEAD
-=======
 from controlplane.telemetry import instrument_activities, setup_telemetry
-from http_api import blueprint as http_api
->>>>>>> ops
 
 # Exports to Application Insights only when APPLICATIONINSIGHTS_CONNECTION_STRING is set.
 setup_telemetry()

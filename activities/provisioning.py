@@ -17,6 +17,7 @@ from typing import Any
 import azure.durable_functions as df
 import requests
 
+from activities.payloads import JsonObject
 from activities.steps import run_step
 from controlplane.arm import resource_groups, storage_accounts
 from controlplane.arm.clients import arm_clients
@@ -48,7 +49,7 @@ def _tags(job: BrainstemJob, names: BrainstemNames) -> dict[str, str]:
 
 
 @blueprint.activity_trigger(input_name="job")
-def ensure_resource_group(job: dict[str, Any]) -> dict[str, Any]:
+def ensure_resource_group(job: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(job)
 
     def action(names: BrainstemNames) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def ensure_resource_group(job: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.activity_trigger(input_name="job")
-def ensure_storage_account(job: dict[str, Any]) -> dict[str, Any]:
+def ensure_storage_account(job: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(job)
 
     def action(names: BrainstemNames) -> dict[str, Any]:
@@ -88,14 +89,14 @@ def build_function_app(twin: BrainstemJob, names: BrainstemNames) -> dict[str, A
 
 
 @blueprint.activity_trigger(input_name="job")
-def ensure_function_app(job: dict[str, Any]) -> dict[str, Any]:
+def ensure_function_app(job: JsonObject) -> dict[str, Any]:
     """Plan, site and whatever else the twin's runtime target needs (Flex: container, roles, code)."""
     twin = BrainstemJob.from_input(job)
     return _provision_step("function_app", twin, lambda names: build_function_app(twin, names))
 
 
 @blueprint.activity_trigger(input_name="job")
-def probe_brainstem(job: dict[str, Any]) -> dict[str, Any]:
+def probe_brainstem(job: JsonObject) -> dict[str, Any]:
     """One GET of the twin's URL. Any answer below 500 means its host is up (a 404 too)."""
     twin = BrainstemJob.from_input(job)
     names = brainstem_names(twin.name)
@@ -108,7 +109,7 @@ def probe_brainstem(job: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.activity_trigger(input_name="job")
-def mark_active(job: dict[str, Any]) -> dict[str, Any]:
+def mark_active(job: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(job)
     try:
         row = default_registry().transition(
@@ -124,7 +125,7 @@ def mark_active(job: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.activity_trigger(input_name="failure")
-def mark_errored(failure: dict[str, Any]) -> dict[str, Any]:
+def mark_errored(failure: JsonObject) -> dict[str, Any]:
     """Record a failed step on the row (kept for the operator: step, ARM code and message)."""
     twin = BrainstemJob.from_input(failure["job"])
     error = StepError(**failure["error"])

@@ -6,6 +6,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from activities.payloads import JsonObject
 from controlplane.domain.rollouts import RolloutSpec, RolloutStatus
 from controlplane.registry import default_registry
 from controlplane.service import rollout_batches
@@ -16,7 +17,7 @@ blueprint = df.Blueprint()
 
 @blueprint.activity_trigger(input_name="batch")
 @blueprint.durable_client_input(client_name="client")
-async def start_rollout_batch(batch: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
+async def start_rollout_batch(batch: JsonObject, client: df.DurableOrchestrationClient) -> dict[str, Any]:
     spec = RolloutSpec.from_dict(batch["spec"])
     return await rollout_batches.start_batch(
         spec,
@@ -32,7 +33,7 @@ async def start_rollout_batch(batch: dict[str, Any], client: df.DurableOrchestra
 
 @blueprint.activity_trigger(input_name="batch")
 @blueprint.durable_client_input(client_name="client")
-async def start_rollback_batch(batch: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
+async def start_rollback_batch(batch: JsonObject, client: df.DurableOrchestrationClient) -> dict[str, Any]:
     spec = RolloutSpec.from_dict(batch["spec"])
     return await rollout_batches.start_rollback_batch(
         spec, batch["wave"], batch["wanted"], default_registry(), client, get_settings()
@@ -41,20 +42,21 @@ async def start_rollback_batch(batch: dict[str, Any], client: df.DurableOrchestr
 
 @blueprint.activity_trigger(input_name="wave")
 @blueprint.durable_client_input(client_name="client")
-async def collect_rollout_outcomes(wave: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
+async def collect_rollout_outcomes(wave: JsonObject, client: df.DurableOrchestrationClient) -> dict[str, Any]:
     spec = RolloutSpec.from_dict(wave["spec"])
     return await rollout_batches.collect_outcomes(spec, wave["wave"], default_registry(), client, get_settings())
 
 
 @blueprint.activity_trigger(input_name="change")
-def set_rollout_status(change: dict[str, Any]) -> dict[str, Any]:
+def set_rollout_status(change: JsonObject) -> dict[str, Any]:
     record = default_registry().rollouts.set_status(
         change["rollout_id"], RolloutStatus(change["status"]), change.get("message", "")
     )
     return {"status": record["status"], "control": record["control"]}
 
 
-@blueprint.activity_trigger(input_name="rollout_id")
-def rollout_control(rollout_id: str) -> dict[str, Any]:
+@blueprint.activity_trigger(input_name="rollout")
+def rollout_control(rollout: JsonObject) -> dict[str, Any]:
     """What the operator last asked for (run, pause, abort): the record survives continue_as_new, events may not."""
-    return {"control": default_registry().rollouts.get(rollout_id)["control"]}
+    # An object, not the bare id: the worker parses a plain string input as JSON first ("1e3" -> 1000.0).
+    return {"control": default_registry().rollouts.get(rollout["rollout_id"])["control"]}

@@ -11,6 +11,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from activities.payloads import JsonObject
 from activities.provisioning import build_function_app
 from activities.steps import run_step
 from controlplane.domain.errors import ConcurrentUpdate
@@ -25,14 +26,14 @@ blueprint = df.Blueprint()
 
 
 @blueprint.activity_trigger(input_name="job")
-def publish_update(job: dict[str, Any]) -> dict[str, Any]:
+def publish_update(job: JsonObject) -> dict[str, Any]:
     """Move the twin's Function App to ``job.deploy_ref`` (a rollback passes the previous ref)."""
     twin = BrainstemJob.from_input(job)
     return run_step("publish", twin, lambda names: build_function_app(twin, names), while_status=Status.UPDATING)
 
 
 @blueprint.activity_trigger(input_name="job")
-def mark_updated(job: dict[str, Any]) -> dict[str, Any]:
+def mark_updated(job: JsonObject) -> dict[str, Any]:
     """updating -> active on the new deploy_ref; the old one is kept as previous_deploy_ref."""
     twin = BrainstemJob.from_input(job)
     try:
@@ -48,7 +49,7 @@ def mark_updated(job: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.activity_trigger(input_name="outcome")
-def mark_update_failed(outcome: dict[str, Any]) -> dict[str, Any]:
+def mark_update_failed(outcome: JsonObject) -> dict[str, Any]:
     """The update failed: active again on the previous code (rolled back), or errored if that failed too."""
     twin = BrainstemJob.from_input(outcome["job"])
     error = StepError(**outcome["error"])

@@ -25,11 +25,8 @@ from controlplane.registry import default_registry
 from controlplane.service import creation, jobs, queries, teardown
 from controlplane.service.errors import JobNotFound
 from controlplane.settings import get_settings
-<<<<<<< HEAD
-from http_api.audit import record_refusal
-=======
 from controlplane.telemetry import annotate, http_span, log_answered_error
->>>>>>> ops
+from http_api.audit import record_refusal
 from http_api.bodies import parse_create
 from http_api.doorman import authenticate
 from http_api.problems import internal_error_response, problem_response
@@ -52,55 +49,38 @@ def _route_name(work: Callable[..., Any]) -> str:
 
 
 async def guarded_async(req: func.HttpRequest, work: AsyncWork) -> func.HttpResponse:
-<<<<<<< HEAD
-    principal = None
-    try:
-        # Authentication may fetch an issuer's keys over the network: never on the event loop.
-        principal = await asyncio.to_thread(authenticate, req)
-        return await work(principal)
-    except Exception as exc:  # noqa: BLE001 - the one place that turns every failure into a problem
-        return _failure(req, exc, principal)
-=======
     with http_span(_route_name(work), req) as outcome:
+        principal = None
         try:
-            outcome.response = await work(_named(authenticate(req)))
+            # Authentication may fetch an issuer's keys over the network: never on the event loop.
+            principal = _named(await asyncio.to_thread(authenticate, req))
+            outcome.response = await work(principal)
         except Exception as exc:  # noqa: BLE001 - the one place that turns every failure into a problem
-            outcome.response = _failure(exc)
+            outcome.response = _failure(req, exc, principal)
         return outcome.response
->>>>>>> ops
 
 
 def guarded(req: func.HttpRequest, work: Work) -> func.HttpResponse:
     """``guarded_async`` for synchronous routes (the worker runs them on its thread pool)."""
-<<<<<<< HEAD
-    principal = None
-    try:
-        principal = authenticate(req)
-        return work(principal)
-    except Exception as exc:  # noqa: BLE001
-        return _failure(req, exc, principal)
-=======
     with http_span(_route_name(work), req) as outcome:
+        principal = None
         try:
-            outcome.response = work(_named(authenticate(req)))
+            principal = _named(authenticate(req))
+            outcome.response = work(principal)
         except Exception as exc:  # noqa: BLE001
-            outcome.response = _failure(exc)
+            outcome.response = _failure(req, exc, principal)
         return outcome.response
 
 
 def _named(principal: Principal) -> Principal:
     annotate(owner=principal.owner)  # an owner caller's id on the span and its logs (operators have none)
     return principal
->>>>>>> ops
 
 
 def _failure(req: func.HttpRequest, exc: Exception, principal: Principal | None) -> func.HttpResponse:
     if isinstance(exc, ControlPlaneError):
-<<<<<<< HEAD
         record_refusal(req, exc, principal)
-=======
         log_answered_error(exc)
->>>>>>> ops
         return problem_response(exc, getattr(exc, "headers", None))
     logger.exception("unexpected failure", exc_info=exc)
     return internal_error_response()

@@ -116,13 +116,15 @@ def _obey_control(
     context: df.DurableOrchestrationContext, spec: RolloutSpec, policy: Policy
 ) -> Generator[Any, Any, str]:
     """What the operator wants now; while it is "pause", wait for the next "control" event."""
-    control = str((yield from _call(context, "rollout_control", spec.rollout_id, policy))["control"])
+    control = str((yield from _call(context, "rollout_control", {"rollout_id": spec.rollout_id}, policy))["control"])
     if control != "pause":
         return control
     yield from _set_status(context, spec, RolloutStatus.PAUSED, policy, "paused by an operator")
     while control == "pause":
         yield context.wait_for_external_event(CONTROL_EVENT)
-        control = str((yield from _call(context, "rollout_control", spec.rollout_id, policy))["control"])
+        control = str(
+            (yield from _call(context, "rollout_control", {"rollout_id": spec.rollout_id}, policy))["control"]
+        )
     if control != "abort":
         yield from _set_status(context, spec, RolloutStatus.RUNNING, policy, "")
     return control

@@ -37,7 +37,7 @@ def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any
         deadline = deadline_after(context, policy.teardown_timeout_seconds)
         while True:
             result = yield from call_step(
-                context, "wait_for_provisioning", "job_runtime_status", twin.previous_job_id, policy
+                context, "wait_for_provisioning", "job_runtime_status", {"job_id": twin.previous_job_id}, policy
             )
             status = result.get("value")
             if status in _FINISHED:

@@ -1,7 +1,8 @@
 """The Functions host's HTTP front, for the sandbox: /api/<route> to the app's HTTP functions.
 
-Routes come from the functions' own trigger metadata (route template + methods), as the host
-builds them, so the unmodified function_app is served at the paths Core Tools would serve.
+Routes come from the function metadata the worker sent (the HTTP trigger's raw binding: route
+template + methods), as the host builds them, so the unmodified function_app is served at the
+paths Core Tools would serve.
 Durable's management URLs (/runtime/webhooks/durabletask/...) are passed to the Durable host
 stand-in, as the real host serves them on the same origin.
 """
@@ -12,11 +13,12 @@ import asyncio
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 import azure.functions as func
 from aiohttp import web
+
+from sandbox.worker.metadata import IndexedFunction
 
 ROUTE_PREFIX = "/api/"
 WEBHOOKS = "/runtime/webhooks/durabletask/"
@@ -31,18 +33,18 @@ class HttpRoute:
     specificity: tuple[int, int]
 
 
-def http_routes(functions: Iterable[Any]) -> list[HttpRoute]:
+def http_routes(functions: Iterable[IndexedFunction]) -> list[HttpRoute]:
     """The app's HTTP routes, literal segments before parameters (the host's precedence)."""
     routes = []
     for function in functions:
-        trigger = function.get_trigger()
-        if getattr(trigger, "type", None) != "httpTrigger":
+        trigger = function.trigger
+        if trigger.get("type") != "httpTrigger":
             continue
-        template = trigger.route or function.get_function_name()
+        template = trigger.get("route") or function.name
         regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
-        methods = frozenset(str(getattr(m, "value", m)).upper() for m in (trigger.methods or ["GET", "POST"]))
+        methods = frozenset(str(m).upper() for m in (trigger.get("methods") or ["GET", "POST"]))
         literal = sum(1 for part in template.split("/") if not part.startswith("{"))
-        routes.append(HttpRoute(function.get_function_name(), methods, re.compile(regex), (-literal, -len(template))))
+        routes.append(HttpRoute(function.name, methods, re.compile(regex), (-literal, -len(template))))
     return sorted(routes, key=lambda r: r.specificity)
 
 

@@ -1,18 +1,18 @@
 """The whole control plane on loopback: Azurite + ARM stand-in + brainstem hosts + Durable host.
 
-Tests and the offline sandbox compose the same pieces: the unmodified ``function_app`` runs its
-HTTP functions, orchestrations and activities against real Azurite tables, the real Azure SDK
-clients (over HTTPS to the ARM stand-in) and the real Durable replay code.
+Tests and the offline sandbox compose the same pieces: the unmodified ``function_app``, indexed and
+invoked by Microsoft's Python worker (``sandbox.worker``: every HTTP call, replay and activity is a
+worker invocation with the binding data the host sends), runs against real Azurite tables, the real
+Azure SDK clients (over HTTPS to the ARM stand-in) and the real Durable replay code.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import secrets
 from collections.abc import Callable, Mapping, MutableMapping
-from typing import Any
+from datetime import UTC, datetime
 
 import azure.functions as func
 
@@ -22,6 +22,9 @@ from sandbox.brainstems import BrainstemHosts, site_exists_in
 from sandbox.durable import DurableClientServer, OrchestrationDriver
 from sandbox.durable.clock import Clock
 from sandbox.packages import PackageServer
+from sandbox.worker import app_durable_functions, app_worker
+from sandbox.worker.http import invoke_http
+from sandbox.worker.timer import fire_timer
 
 SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
 # Operator env keys given to every brainstem. The values stand for secrets: tests assert they never
@@ -30,14 +33,6 @@ SECRET_ENV_KEYS = {
     "OPENAI_API_KEY": "sk-SANDBOX-SECRET-VALUE",
     "TWIN_SIGNING_KEY": "@Microsoft.KeyVault(SecretUri=https://kv/secret)",
 }
-
-
-@functools.lru_cache(maxsize=1)
-def app_functions() -> dict[str, Any]:
-    """function_app's functions by name. DFApp.get_functions() may run only once per process."""
-    import function_app
-
-    return {f.get_function_name(): f for f in function_app.app.get_functions()}
 
 
 def reset_control_plane_caches() -> None:
@@ -95,7 +90,7 @@ class ControlPlaneRig:
 
         registry_from_settings(load_settings({**os.environ, **self.settings()})).create_table()
         self.driver = OrchestrationDriver(
-            list(app_functions().values()), clock=self.clock, activity_workers=self.activity_workers
+            app_durable_functions(), clock=self.clock, activity_workers=self.activity_workers
         )
         self.durable = DurableClientServer(self.driver, task_hub="TwinStackControlPlane").start()
         return self
@@ -131,9 +126,14 @@ class ControlPlaneRig:
         }
 
     def call(self, function_name: str, request: func.HttpRequest) -> func.HttpResponse:
-        """Invoke an HTTP function as the worker would (real HttpRequest, real Durable client)."""
+        """Invoke an HTTP function through the worker, as the host does (RpcHttp in, RpcHttp out)."""
         assert self.durable is not None, "start() first"
-        return self.durable.invoke_http_function(app_functions()[function_name], request)
+        return invoke_http(app_worker(), function_name, request, client_json=self.durable.client_binding_json())
+
+    def fire_timer(self, function_name: str) -> None:
+        """Run a timer-triggered function once through the worker, as its schedule would."""
+        now = self.clock.now() if self.clock is not None else datetime.now(UTC)
+        fire_timer(app_worker(), function_name, now=now)
 
     def stop(self) -> None:
         if self.durable is not None:

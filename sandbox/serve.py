@@ -24,7 +24,8 @@ from sandbox.arm import ArmStandIn
 from sandbox.azurite import start_azurite
 from sandbox.durable import WallClock
 from sandbox.front_door import FrontDoor, http_routes
-from sandbox.rig import ControlPlaneRig, app_functions
+from sandbox.rig import ControlPlaneRig
+from sandbox.worker import app_worker
 
 # Seconds each ARM step takes in the sandbox (before CP_SANDBOX_LATENCY_SCALE): a real provision takes
 # one to two minutes; these keep the same shape in a few seconds.
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         rig.start()
         assert rig.brainstems is not None and rig.durable is not None
         rig.brainstems.cold_starts = 1  # a new Consumption app answers 503 once while it boots
-        front = FrontDoor(http_routes(app_functions().values()), rig.call, rig.durable.base_url, port=args.port)
+        front = FrontDoor(http_routes(app_worker().functions.values()), rig.call, rig.durable.base_url, port=args.port)
         asyncio.run(serve(front, rig.operator_key, started))
     except OSError as exc:
         print(f"error: cannot serve on port {args.port} ({exc.strerror}); set PORT=... to use another", file=sys.stderr)
