@@ -79,7 +79,8 @@ def job(
         "error": error,
         "done": runtime_status in ("Completed", "Failed", "Terminated"),
     }
-    return Answer(200, body, headers or {})
+    # The status monitor: 202 while the job runs, 200 once it has ended.
+    return Answer(200 if body["done"] else 202, body, headers or {})
 
 
 def accepted(job_id: str = JOB_ID, status: str = "provisioning", retry_after: str | None = "10") -> Answer:
@@ -87,10 +88,9 @@ def accepted(job_id: str = JOB_ID, status: str = "provisioning", retry_after: st
         "job_id": job_id,
         "cloud_id": CLOUD_ID,
         "status": status,
-        "statusQueryGetUri": f"http://127.0.0.1/runtime/webhooks/durabletask/instances/{job_id}",
         "links": {"job": f"/api/cp/brainstems/{job_id}", "brainstem": f"/api/cp/brainstems/{CLOUD_ID}"},
     }
-    headers = {"Location": body["statusQueryGetUri"]}
+    headers = {"Location": f"http://127.0.0.1/api/cp/brainstems/{job_id}"}
     if retry_after is not None:
         headers["Retry-After"] = retry_after
     return Answer(202, body, headers)
@@ -110,14 +110,20 @@ def row(cloud_id: str = CLOUD_ID, **overrides: Any) -> dict[str, Any]:
         "last_seen": "2026-11-23T09:05:00Z",
         "url": f"https://{cloud_id}.azurewebsites.net",
         "subscription_id": "00000000-0000-0000-0000-000000000000",
+        "previous_deploy_ref": None,
+        "target_deploy_ref": None,
+        "app_settings": None,
+        "target_app_settings": None,
         "error": None,
         **overrides,
     }
 
 
 def health_counts(**overrides: Any) -> dict[str, Any]:
-    counts: dict[str, Any] = {"total": 0, "provisioning": 0, "active": 0, "errored": 0, "deleting": 0, "deleted": 0}
-    return {**counts, "by_runtime_target": {}, "registry": "ok", **overrides}
+    counts: dict[str, Any] = {
+        "total": 0, "provisioning": 0, "active": 0, "updating": 0, "errored": 0, "deleting": 0, "deleted": 0,
+    }  # fmt: skip
+    return {**counts, "by_runtime_target": {}, "by_deploy_ref": {}, "registry": "ok", **overrides}
 
 
 def from_the_front(answer: Answer) -> Answer:

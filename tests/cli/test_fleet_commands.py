@@ -11,7 +11,8 @@ from click.testing import CliRunner, Result
 
 from sandbox.durable.event_loop import BackgroundLoop
 from sandbox.front_door import FrontDoor, http_routes
-from sandbox.rig import ControlPlaneRig, app_functions
+from sandbox.rig import ControlPlaneRig
+from sandbox.worker import app_worker
 from tests.cli.harness import TerminalStream
 from tests.workflows.twin_jobs import provision
 from twinctl.main import Runtime, cli
@@ -33,7 +34,7 @@ class ShortSleeps:
 def front(rig: ControlPlaneRig) -> Iterator[FrontDoor]:
     assert rig.durable is not None
     loop = BackgroundLoop("front-door")
-    door = FrontDoor(http_routes(app_functions().values()), rig.call, rig.durable.base_url, port=0)
+    door = FrontDoor(http_routes(app_worker().functions.values()), rig.call, rig.durable.base_url, port=0)
     loop.run(door.start())
     try:
         yield door

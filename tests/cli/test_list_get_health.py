@@ -92,8 +92,9 @@ def test_get_a_brainstem(twinctl: Twinctl, stub: StubControlPlane) -> None:
     plain = twinctl("get", CLOUD_ID)
     as_json = twinctl("get", CLOUD_ID, "--json")
 
-    assert "cloud_id         twin-kody-e89834" in plain.stdout.splitlines()
-    assert "error            -" in plain.stdout.splitlines()  # a null field prints as "-"
+    # keys are padded to the longest (target_app_settings)
+    assert "cloud_id             twin-kody-e89834" in plain.stdout.splitlines()
+    assert "error                -" in plain.stdout.splitlines()  # a null field prints as "-"
     assert json.loads(as_json.stdout) == row()
 
 

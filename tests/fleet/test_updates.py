@@ -11,7 +11,8 @@ from controlplane.service.updates import claim_for_update
 from controlplane.settings import get_settings
 from sandbox.arm import Fault
 from sandbox.durable import OrchestrationDriver, check_replay_safety
-from sandbox.rig import ControlPlaneRig, app_functions
+from sandbox.rig import ControlPlaneRig
+from sandbox.worker import app_durable_functions
 from tests.workflows.twin_jobs import begin_teardown, provision
 
 KODY = "twin-kody-e89834"
@@ -89,7 +90,7 @@ def test_an_update_resumes_to_the_same_end_after_a_crash_at_any_event(rig: Contr
         )
 
     cases = check_replay_safety(
-        lambda: OrchestrationDriver(list(app_functions().values())),
+        lambda: OrchestrationDriver(app_durable_functions()),
         "update_brainstem",
         job,
         instance_id=job["job_id"],

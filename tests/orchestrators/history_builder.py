@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.durable import history as h
-from sandbox.durable.functions import FunctionRegistry, call_orchestrator_handle
-from sandbox.rig import app_functions
+from sandbox.durable.functions import OrchestratorFailed
+from sandbox.worker import app_durable_functions
 
 START = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 
@@ -130,6 +130,9 @@ class History:
             "upperSchemaVersion": 1,
             "upperSchemaVersionNew": 2,
         }
-        orchestrator = FunctionRegistry(list(app_functions().values())).orchestrator(self.orchestrator)
-        text = call_orchestrator_handle(orchestrator, json.dumps(context))
+        try:  # through Microsoft's worker, as the extension invokes an orchestrator
+            text = app_durable_functions().replay(self.orchestrator, json.dumps(context), instance_id="inst")
+        except OrchestratorFailed as failed:  # the state rides in the failure, as the extension reads it
+            assert failed.state_json is not None, failed.message
+            text = failed.state_json
         return Replay(json.loads(text))

@@ -22,28 +22,28 @@ def names(history: History) -> list[str]:
 def test_it_first_asks_whether_the_provisioning_job_has_finished() -> None:
     replay = History("teardown_brainstem", JOB).replay()
 
-    assert replay.scheduled() == [("job_runtime_status", PREVIOUS)]
+    assert replay.scheduled() == [("job_runtime_status", {"job_id": PREVIOUS})]
     assert replay.custom_status == {"step": "wait_for_provisioning", "cloud_id": JOB["cloud_id"], "job": PREVIOUS}
 
 
 def test_a_running_provisioning_job_is_asked_again_after_the_poll_interval() -> None:
-    history = History("teardown_brainstem", JOB).activity("job_runtime_status", PREVIOUS, "Running")
+    history = History("teardown_brainstem", JOB).activity("job_runtime_status", {"job_id": PREVIOUS}, "Running")
 
     replay = history.replay()
 
     assert replay.timers() == ["2030-01-01T00:00:16.000000Z"]  # 1 s for the answer, then the 15 s poll
     history.timer(POLICY.teardown_poll_seconds)
-    assert history.replay().scheduled()[-1] == ("job_runtime_status", PREVIOUS)
+    assert history.replay().scheduled()[-1] == ("job_runtime_status", {"job_id": PREVIOUS})
 
 
 def test_a_finished_provisioning_job_lets_the_delete_begin() -> None:
-    history = History("teardown_brainstem", JOB).activity("job_runtime_status", PREVIOUS, "Completed")
+    history = History("teardown_brainstem", JOB).activity("job_runtime_status", {"job_id": PREVIOUS}, "Completed")
 
     assert history.replay().scheduled()[-1] == ("begin_delete_resource_group", JOB)
 
 
 def test_a_terminated_provisioning_job_is_given_the_platform_timeout_before_the_delete() -> None:
-    history = History("teardown_brainstem", JOB).activity("job_runtime_status", PREVIOUS, "Terminated")
+    history = History("teardown_brainstem", JOB).activity("job_runtime_status", {"job_id": PREVIOUS}, "Terminated")
 
     replay = history.replay()
 
@@ -54,7 +54,7 @@ def test_a_terminated_provisioning_job_is_given_the_platform_timeout_before_the_
 
 
 def test_the_delete_is_polled_verified_and_recorded() -> None:
-    history = History("teardown_brainstem", JOB).activity("job_runtime_status", PREVIOUS, "Completed")
+    history = History("teardown_brainstem", JOB).activity("job_runtime_status", {"job_id": PREVIOUS}, "Completed")
     history.activity("begin_delete_resource_group", JOB, {"operation_url": OPERATION})
     history.timer(POLICY.teardown_poll_seconds)
     assert history.replay().scheduled()[-1] == ("poll_delete", {"job": JOB, "operation_url": OPERATION})
@@ -71,7 +71,7 @@ def test_the_delete_is_polled_verified_and_recorded() -> None:
 
 
 def test_a_group_that_comes_back_is_deleted_again() -> None:
-    history = History("teardown_brainstem", JOB).activity("job_runtime_status", PREVIOUS, "Completed")
+    history = History("teardown_brainstem", JOB).activity("job_runtime_status", {"job_id": PREVIOUS}, "Completed")
     history.activity("begin_delete_resource_group", JOB, {})  # already gone: nothing to poll
     history.activity("resource_group_exists", JOB, {"exists": True})
 
@@ -80,7 +80,7 @@ def test_a_group_that_comes_back_is_deleted_again() -> None:
 
 
 def test_a_fenced_delete_ends_as_cancelled() -> None:
-    history = History("teardown_brainstem", JOB).activity("job_runtime_status", PREVIOUS, "Completed")
+    history = History("teardown_brainstem", JOB).activity("job_runtime_status", {"job_id": PREVIOUS}, "Completed")
     history.activity("begin_delete_resource_group", JOB, {"fenced": True})
 
     replay = history.replay()

@@ -9,7 +9,8 @@ import pytest
 from controlplane.auth import hash_api_key
 from sandbox.durable.event_loop import BackgroundLoop
 from sandbox.front_door import FrontDoor, http_routes
-from sandbox.rig import ControlPlaneRig, app_functions, reset_control_plane_caches
+from sandbox.rig import ControlPlaneRig, reset_control_plane_caches
+from sandbox.worker import app_worker
 from tests.api.identity_provider import IdentityProvider
 
 OPERATOR_KEY = "security-suite-operator-key"
@@ -33,7 +34,7 @@ def served(
     )
     assert rig.durable is not None
     loop = BackgroundLoop("front-door")
-    door = FrontDoor(http_routes(app_functions().values()), rig.call, rig.durable.base_url, port=0)
+    door = FrontDoor(http_routes(app_worker().functions.values()), rig.call, rig.durable.base_url, port=0)
     loop.run(door.start())
     # Links are absolute from configuration, as App Service's WEBSITE_HOSTNAME makes them on Azure.
     monkeypatch.setenv("CP_PUBLIC_BASE_URL", door.base_url)

@@ -15,15 +15,20 @@ from hypothesis import strategies as st
 from tests.api.conftest import Api, api  # noqa: F401 - the fixture, shared with the API tests
 
 FIELDS = ["name", "owner", "region", "runtime_target", "deploy_ref"]
-# Text that stresses every layer: unicode digits, lone surrogates, quotes, OData and URL syntax.
+# Text that stresses every layer: unicode digits, quotes, OData and URL syntax. A lone surrogate
+# cannot travel in an HTTP request line or header (the host decodes UTF-8 bytes), so it is tried
+# where a request can carry it: escaped inside a JSON body and a continuation token.
+http_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
 nasty_text = st.one_of(
-    st.text(max_size=40),
-    st.sampled_from(["", " ", "²", "٣", "\ud800", "'", "''", "' or 1 eq 1 or '", "twin-", "twin.", "%00", "\x00",
+    http_text,
+    st.sampled_from(["", " ", "²", "٣", "'", "''", "' or 1 eq 1 or '", "twin-", "twin.", "%00", "\x00",
                      "../../", "eastus2", "kody", "github:alice", "azure-flex-py312", "v1.2.3", "a" * 300]),
 )  # fmt: skip
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | nasty_text,
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(nasty_text, children, max_size=3),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | nasty_text | st.just("\ud800"),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(nasty_text | st.just("\ud800"), children, max_size=3)
+    ),
     max_leaves=8,
 )
 bodies = st.one_of(
@@ -113,7 +118,7 @@ def test_the_inputs_that_reached_a_500(
     header=st.sampled_from(["Authorization", "x-api-key", "X-MS-CLIENT-PRINCIPAL"]),
     value=st.one_of(
         nasty_text,
-        st.sampled_from(["Bearer ", "Bearer a.b.c", "Bearer eyJhbGciOiJub25lIn0.e30.", "ApiKey \ud800", "Basic Og=="]),
+        st.sampled_from(["Bearer ", "Bearer a.b.c", "Bearer eyJhbGciOiJub25lIn0.e30.", "ApiKey ²", "Basic Og=="]),
     ),
 )
 def test_credentials(api: Api, header: str, value: str) -> None:
