@@ -13,13 +13,9 @@ from __future__ import annotations
 import json
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bench.remote_arm import RemoteArm
-from bench.run import REGIONS, STEP_LATENCY, TARGET_REAL_SECONDS, WRITE_BUCKET, subscription
-from sandbox.durable import WallClock
-from sandbox.rig import ControlPlaneRig
+from bench.fleet_rig import STEP_LATENCY, TARGET_REAL_SECONDS, WRITE_BUCKET, DriverClient, accept_fleet, throttled_rig
 
 # An update publishes: plan PUT (5 s) and site PUT (20 s); readiness answers at once here.
 UPDATE_CHAIN_SECONDS = STEP_LATENCY["server_farms.create_or_update"] + STEP_LATENCY["sites.create_or_update"]
@@ -55,68 +51,26 @@ def rollout_throughput(storage_connection: str, subscriptions: int, twins: int) 
     sizes = wave_sizes(twins, waves)
     estimate = bound_seconds(sizes, subscriptions, waves["parallelism"], UPDATE_WRITES_PER_TWIN)
     speed = max(1.0, estimate / TARGET_REAL_SECONDS)
-    pool = [
-        {
-            "subscription_id": subscription(i),
-            "regions": REGIONS,
-            "max_twins_per_region": 240,
-            "max_resource_groups": 980,
-        }
-        for i in range(subscriptions)
-    ]
-    arm = RemoteArm(STEP_LATENCY, speed)
-    rig = ControlPlaneRig(
-        storage_connection,
-        table_name=f"roll{subscriptions}x{twins}",
-        arm=arm,  # type: ignore[arg-type]
-        clock=WallClock(speed=speed),
-        activity_workers=512,
-        site_exists=lambda app_name: True,
-        settings={
-            "CP_SUBSCRIPTION_POOL": json.dumps(pool),
-            "CP_OWNER_QUOTA": "0",
-            "CP_ARM_WRITES_PER_SECOND": str(9.0 * speed),
-            "CP_ARM_WRITE_BURST": "190",
-            "CP_ARM_POLLING_INTERVAL_SECONDS": str(round(5.0 / speed, 3)),
-            "CP_ACTIVITY_FIRST_RETRY_SECONDS": "5",
-            "CP_READINESS_PROBE_INTERVAL_SECONDS": "15",
-        },
-    )
+    rig, arm = throttled_rig(storage_connection, subscriptions, speed, f"roll{subscriptions}x{twins}")
     rig.start()
     try:
         from controlplane.auth import Principal
         from controlplane.registry import default_registry
         from controlplane.service import rollouts
-        from controlplane.service.creation import create
-        from controlplane.service.requests import CreateRequest
         from controlplane.settings import get_settings
         from sandbox.durable import shared_loop
 
         assert rig.driver is not None
         driver = rig.driver
-
-        class DriverClient:
-            """The Durable client's start_new, straight to the driver (no HTTP hop in the measurement)."""
-
-            async def start_new(self, name: str, instance_id: str, payload: dict) -> None:
-                driver.start(name, payload, instance_id=instance_id)
-
         settings, registry = get_settings(), default_registry()
-
-        def accept(i: int) -> str:
-            request = CreateRequest(name=f"r{i:06d}")
-            accepted = shared_loop().run(create(request, f"github:bench{i % 50}", registry, DriverClient(), settings))  # type: ignore[arg-type]
-            return accepted.job_id
-
-        with ThreadPoolExecutor(16) as executor:
-            jobs = list(executor.map(accept, range(twins)))
+        jobs = accept_fleet(driver, twins, "r")
         provisioned = sum(1 for job in jobs if driver.wait(job, timeout=3600).status == "Completed")
         before = arm.stats()
 
         operator = Principal(kind="operator", owner=None, via="api-key", subject_hint="bench")
         body = {"deploy_ref": "v2", "waves": waves}
         started = time.monotonic()
-        record = shared_loop().run(rollouts.start(operator, body, registry, DriverClient(), settings))  # type: ignore[arg-type]
+        record = shared_loop().run(rollouts.start(operator, body, registry, DriverClient(driver), settings))  # type: ignore[arg-type]
         result = driver.wait(record["rollout_id"], timeout=3600)
         wall = time.monotonic() - started
         after = arm.stats()

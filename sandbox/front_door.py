@@ -130,9 +130,9 @@ class _QuietRequestHandler(web.RequestHandler):
     """A request the HTTP parser refuses (a NUL byte in a header, a malformed line) gets a fixed 400.
 
     aiohttp's own answer quotes the offending line back, and its log prints it with a traceback:
-    for an ``x-api-key`` or ``Authorization`` header that is the credential itself. The Functions
-    host answers such a request with a bare 400 and does not echo it; neither do we, nor do we log
-    more than that it happened.
+    for an ``x-api-key`` or ``Authorization`` header that is the credential itself. A malformed
+    request is the client's error (400, RFC 9110 §15.5.1); the sandbox answers it without repeating
+    any of it, and logs only that it happened.
     """
 
     def handle_error(

@@ -113,8 +113,8 @@ async def start_rollback_batch(
             break
         job_id = update_job_id(spec.rollout_id, wave, twin["cloud_id"], "rollback")
         previous = twin.get("previous_deploy_ref")
-        restore = _restoring(registry, twin["cloud_id"], twin.get("previous_app_settings"))
-        try:
+        try:  # a twin deleted since it was updated has nothing to move back: skipped, not a failed activity
+            restore = _restoring(registry, twin["cloud_id"], twin.get("previous_app_settings"))
             job, fresh = claim_for_update(
                 twin["cloud_id"], previous, registry, settings, job_id=job_id, app_settings=restore
             )

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from controlplane.domain.naming import brainstem_names
 from tests.api.conftest import Api
 from tests.api.test_doorman import alice, bob, doorman, idp  # noqa: F401 - fixtures, shared with the doorman tests
 
@@ -47,10 +48,14 @@ def test_an_update_body_names_the_field_to_fix(alice: Api, body: Any, field: str
     assert answer.status == 400 and answer.json["field"] == field
 
 
-def test_only_an_active_twin_is_updated_and_one_update_at_a_time(doorman: Api) -> None:
+def test_only_an_active_twin_is_updated(doorman: Api) -> None:
     created = doorman.post({"name": "kody", "owner": "github:a"})
     assert patch(doorman, KODY, {"deploy_ref": "v2"}).status in (202, 409)  # 409 while still provisioning
     doorman.wait(created.json["job_id"])
+    doorman.wait(doorman.delete(KODY).json["job_id"])
+    gone = patch(doorman, KODY, {"deploy_ref": "v2"})
+    assert gone.status == 409 and gone.json["type"].endswith("/not-active")  # a deleted twin is not updated
+    assert patch(doorman, brainstem_names("nobody").cloud_id, {"deploy_ref": "v2"}).status == 404
 
 
 def test_rollouts_are_for_operators(alice: Api) -> None:

@@ -12,15 +12,9 @@ from sandbox.front_door import FrontDoor, http_routes
 from sandbox.rig import ControlPlaneRig, reset_control_plane_caches
 from sandbox.worker import app_worker
 from tests.api.identity_provider import IdentityProvider
+from tests.api.test_doorman import idp  # noqa: F401 - the loopback OpenID provider fixture, shared
 
 OPERATOR_KEY = "security-suite-operator-key"
-
-
-@pytest.fixture
-def idp() -> Iterator[IdentityProvider]:
-    provider = IdentityProvider()
-    yield provider
-    provider.close()
 
 
 @pytest.fixture

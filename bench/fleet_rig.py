@@ -1,0 +1,99 @@
+"""The benchmarks' fleet: the control plane against a throttled ARM stand-in in another process,
+time compressed by ``speed``, and twins accepted through the HTTP layer's own create path."""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from bench.remote_arm import RemoteArm
+from sandbox.durable import WallClock
+from sandbox.durable.driver import OrchestrationDriver
+from sandbox.rig import ControlPlaneRig
+
+# Real Azure step latencies in seconds (typical; the benchmarks divide them by the speed factor).
+STEP_LATENCY = {
+    "resource_groups.create_or_update": 1.5,
+    "storage_accounts.create": 20.0,
+    "server_farms.create_or_update": 5.0,
+    "sites.create_or_update": 20.0,
+}
+REGIONS = ["eastus2", "westus2", "westeurope", "northeurope", "uksouth"]
+# ARM's limits per subscription (field notes): token buckets of (burst, refill per second).
+WRITE_BUCKET, READ_BUCKET = (200, 10.0), (250, 25.0)
+STORAGE_PER_SECOND, STORAGE_PER_HOUR = 10.0, 1200.0
+# Each throughput run is sped up to take about this long: long enough that this process's CPU (the
+# Durable replays, the SDK, our code: ~65 ms a twin) is not what limits it.
+TARGET_REAL_SECONDS = float(os.environ.get("BENCH_RUN_SECONDS", "100"))
+
+
+def subscription(i: int) -> str:
+    return f"{i + 1:08d}-0000-4000-8000-00000000b{i:03d}"
+
+
+def throttled_rig(
+    storage_connection: str, subscriptions: int, speed: float, table_name: str
+) -> tuple[ControlPlaneRig, RemoteArm]:
+    """A rig over a pool of ``subscriptions``, its ARM stand-in throttled as ARM is (not yet started)."""
+    pool = [
+        {
+            "subscription_id": subscription(i),
+            "regions": REGIONS,
+            "max_twins_per_region": 240,
+            "max_resource_groups": 980,
+        }
+        for i in range(subscriptions)
+    ]
+    arm = RemoteArm(STEP_LATENCY, speed)
+    rig = ControlPlaneRig(
+        storage_connection,
+        table_name=table_name,
+        arm=arm,  # type: ignore[arg-type]
+        clock=WallClock(speed=speed),
+        # Activities mostly wait on ARM; on Azure they scale out over instances, here over threads.
+        activity_workers=512,
+        site_exists=lambda app_name: True,
+        settings={
+            "CP_SUBSCRIPTION_POOL": json.dumps(pool),
+            "CP_OWNER_QUOTA": "0",
+            # The write budget, compressed like the throttle: just under ARM's 10/s and 200 burst.
+            "CP_ARM_WRITES_PER_SECOND": str(9.0 * speed),
+            "CP_ARM_WRITE_BURST": "190",
+            "CP_ARM_POLLING_INTERVAL_SECONDS": str(round(5.0 / speed, 3)),
+            "CP_ACTIVITY_FIRST_RETRY_SECONDS": "5",
+            "CP_READINESS_PROBE_INTERVAL_SECONDS": "15",
+            "CP_TEARDOWN_POLL_INTERVAL_SECONDS": "15",
+        },
+    )
+    return rig, arm
+
+
+class DriverClient:
+    """The Durable client's start_new, straight to the driver (no HTTP hop in the measurement)."""
+
+    def __init__(self, driver: OrchestrationDriver) -> None:
+        self.driver = driver
+
+    async def start_new(self, name: str, instance_id: str, payload: Any) -> None:
+        self.driver.start(name, payload, instance_id=instance_id)
+
+
+def accept_fleet(driver: OrchestrationDriver, twins: int, prefix: str) -> list[str]:
+    """Accept ``twins`` creates together, as from many callers, through the HTTP layer's own path; their job ids."""
+    from controlplane.registry import default_registry
+    from controlplane.service.creation import create
+    from controlplane.service.requests import CreateRequest
+    from controlplane.settings import get_settings
+    from sandbox.durable import shared_loop
+
+    settings, registry, client = get_settings(), default_registry(), DriverClient(driver)
+
+    def accept(i: int) -> str:
+        request = CreateRequest(name=f"{prefix}{i:06d}")
+        accepted = shared_loop().run(create(request, f"github:bench{i % 50}", registry, client, settings))  # type: ignore[arg-type]
+        return accepted.job_id
+
+    with ThreadPoolExecutor(16) as pool:
+        return list(pool.map(accept, range(twins)))
