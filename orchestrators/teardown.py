@@ -18,7 +18,7 @@ import azure.durable_functions as df
 
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.step_errors import StepError
-from orchestrators.steps import FUNCTION_TIMEOUT_SECONDS, call_step, deadline_after, fail, progress, wait
+from orchestrators.steps import FUNCTION_TIMEOUT_SECONDS, call_arm_step, call_step, deadline_after, fail, progress, wait
 
 blueprint = df.Blueprint()
 
@@ -52,7 +52,9 @@ def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any
 
     for _ in range(DELETE_ROUNDS):
         progress(context, twin, "delete_resource_group")
-        started = yield from call_step(context, "delete_resource_group", "begin_delete_resource_group", job, policy)
+        started = yield from call_arm_step(
+            context, "delete_resource_group", "begin_delete_resource_group", job, policy
+        )
         if started.get("fenced"):
             return {"status": "cancelled", "cloud_id": twin.cloud_id}
         if "error" in started:

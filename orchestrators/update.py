@@ -18,7 +18,7 @@ import azure.durable_functions as df
 
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.step_errors import StepError
-from orchestrators.steps import StepFailed, call_step, deadline_after, fail, progress, wait
+from orchestrators.steps import StepFailed, call_arm_step, call_step, deadline_after, fail, progress, wait
 
 blueprint = df.Blueprint()
 FENCED = "fenced"
@@ -63,7 +63,7 @@ def move_to(
     """Publish ``twin.deploy_ref`` and wait until the twin answers on it: None, FENCED, or the StepError."""
     job = twin.to_input()
     progress(context, twin, step, deploy_ref=twin.deploy_ref)
-    published = yield from call_step(context, step, "publish_update", job, twin.policy)
+    published = yield from call_arm_step(context, step, "publish_update", job, twin.policy)
     if published.get("fenced"):
         return FENCED
     if "error" in published:

@@ -18,6 +18,7 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 from controlplane.domain.brainstem import Brainstem, Page, utc_now
 from controlplane.domain.errors import BrainstemExists, BrainstemNotFound, ConcurrentUpdate, InvalidInput
 from controlplane.domain.lifecycle import LIVE_STATUSES, Status, check_transition
+from controlplane.registry.arm_budget import BudgetStore
 from controlplane.registry.capacity import Capacity
 from controlplane.registry.entities import (
     FLEET_END,
@@ -53,6 +54,8 @@ class BrainstemRegistry:
         # touching the table that grows with the fleet.
         self.fleet_counts = FleetCounts(meta)
         self.capacity = Capacity(meta)
+        # The fleet-wide ARM budget's buckets (controlplane.arm.fleet_budget), beside the counts.
+        self.arm_budget = BudgetStore(meta)
 
     @classmethod
     def from_service(cls, service: TableServiceClient, table_name: str) -> BrainstemRegistry:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -94,6 +95,7 @@ def _claim(
             spec.rollout_id, wave, cloud_id, "skipped", count=False, batch=batch, reason=exc.detail
         )
         return None, False, changed
+    job = replace(job, arm_lane="bulk")  # a rollout's updates queue behind single-twin work, not before it
     changed = registry.rollouts.record_twin(
         spec.rollout_id, wave, cloud_id, "started", count=False, batch=batch, job_id=job_id,
         previous_deploy_ref=job.previous_deploy_ref, previous_app_settings=job.previous_app_settings or {},
@@ -123,6 +125,7 @@ async def start_rollback_batch(
                 spec.rollout_id, wave, twin["cloud_id"], "rollback_skipped", reason=exc.detail
             )
             continue
+        job = replace(job, arm_lane="bulk")
         registry.rollouts.record_twin(spec.rollout_id, wave, twin["cloud_id"], "rolling_back", rollback_job_id=job_id)
         if fresh or not await _exists(client, job_id):
             await client.start_new(UPDATE, job_id, job.to_input())

@@ -20,6 +20,7 @@ from controlplane.domain.addresses import is_loopback_url
 from controlplane.domain.errors import SettingsError
 from controlplane.domain.naming import BrainstemNames
 from controlplane.domain.placement import PoolSubscription
+from controlplane.settings.budget import BudgetSettings
 from controlplane.settings.pool import GUID, REGION, parse_pool
 
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,50}")  # leaves room for the derived table suffixes
@@ -41,7 +42,7 @@ def _secret_env(name: str, default: Any) -> Any:
     return Field(default=default, validation_alias=AliasChoices(name), repr=False)
 
 
-class Settings(BaseModel):
+class Settings(BudgetSettings):
     """The control plane's settings. Field aliases are the app setting names."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", validate_default=True)
@@ -66,11 +67,6 @@ class Settings(BaseModel):
     # "sandbox": a fixed token, accepted only for a loopback ARM endpoint (the offline stand-in).
     arm_credential: Literal["default", "sandbox"] = _env("CP_ARM_CREDENTIAL", "default")
     arm_ca_bundle: str | None = _env("CP_ARM_CA_BUNDLE", None)
-    # This process's ARM write budget per subscription (ARM grants 10/s, 200 burst): see write_budget.
-    arm_writes_per_second: float = Field(
-        default=8, gt=0, le=10_000, validation_alias=AliasChoices("CP_ARM_WRITES_PER_SECOND")
-    )
-    arm_write_burst: int = Field(default=150, ge=1, le=100_000, validation_alias=AliasChoices("CP_ARM_WRITE_BURST"))
     # How long the SDK waits between polls of a long-running operation when ARM sends no Retry-After.
     arm_polling_interval_seconds: float = Field(
         default=30, ge=0, le=300, validation_alias=AliasChoices("CP_ARM_POLLING_INTERVAL_SECONDS")

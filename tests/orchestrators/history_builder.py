@@ -21,6 +21,14 @@ from sandbox.worker import app_durable_functions
 START = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 
 
+def booking_for(activity: str, job: dict[str, Any], *, lane: str | None = None) -> dict[str, Any]:
+    """What an orchestration asks ``reserve_arm_writes`` for before ``activity`` (orchestrators.steps.ARM_REQUESTS)."""
+    from orchestrators.steps import ARM_REQUESTS
+
+    default = "deletes" if activity == "begin_delete_resource_group" else job.get("arm_lane", "interactive")
+    return {"subscription_id": job["subscription_id"], "lane": lane or default, "count": ARM_REQUESTS[activity]}
+
+
 @dataclass
 class Replay:
     """What one replay returned: the actions of this episode, done or not, output, custom status."""
@@ -99,6 +107,13 @@ class History:
         self.now += dt.timedelta(seconds=seconds)
         self._episode(h.task_completed(self.now, task_id=task_id, result=json.dumps(result)))
         return self
+
+    def arm_step(
+        self, name: str, payload: dict[str, Any], result: Any, *, booked: dict[str, Any] | None = None, **booking: Any
+    ) -> History:
+        """An ARM step: its requests booked (``reserve_arm_writes`` answering ``booked``), then the step with the grant."""
+        self.activity("reserve_arm_writes", booking_for(name, payload, **booking), booked or {})
+        return self.activity(name, {**payload, "arm_grant": (booked or {}).get("grant")}, result)
 
     def activity_failed(self, name: str, payload: Any, reason: str, retry_after_seconds: float) -> History:
         """One failed attempt of a call with retries, and the retry timer the SDK then sets."""
