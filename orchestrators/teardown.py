@@ -52,9 +52,7 @@ def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any
 
     for _ in range(DELETE_ROUNDS):
         progress(context, twin, "delete_resource_group")
-        started = yield from call_arm_step(
-            context, "delete_resource_group", "begin_delete_resource_group", job, policy
-        )
+        started = yield from call_arm_step(context, "delete_resource_group", "begin_delete_resource_group", job, policy)
         if started.get("fenced"):
             return {"status": "cancelled", "cloud_id": twin.cloud_id}
         if "error" in started:

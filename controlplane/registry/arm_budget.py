@@ -63,7 +63,10 @@ class BudgetStore:
             self._copies.pop(key, None)  # someone else reserved in between: read again
             return RETRY
 
-        return with_etag_retries(attempt, gave_up=f"the ARM budget of {subscription_id} kept changing")
+        decided: Reservation | Refusal = with_etag_retries(  # type: ignore[assignment]  # T from a union
+            attempt, gave_up=f"the ARM budget of {subscription_id} kept changing"
+        )
+        return decided
 
     def _read(self, key: tuple[str, str]) -> _Copy:
         self._count()

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import azure.durable_functions as df

@@ -14,7 +14,7 @@ from pydantic import AliasChoices, BaseModel, Field
 
 
 def _field(name: str, default: float, *, gt: float = 0, le: float = 100_000) -> float:
-    return Field(default=default, gt=gt, le=le, validation_alias=AliasChoices(name))  # type: ignore[no-any-return]
+    return Field(default=default, gt=gt, le=le, validation_alias=AliasChoices(name))
 
 
 class BudgetSettings(BaseModel):

@@ -18,6 +18,7 @@ OPERATION = "https://management.azure.com/subscriptions/sub/operationresults/abc
 DELETE_BOOKING = booking_for("begin_delete_resource_group", JOB)
 assert DELETE_BOOKING["lane"] == "deletes"
 
+
 def names(history: History) -> list[str]:
     return [name for name, _ in history.replay().scheduled()]
 

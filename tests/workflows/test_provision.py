@@ -82,9 +82,13 @@ def test_kody_is_provisioned_exactly_as_the_script_would(rig: ControlPlaneRig) -
     assert {k: settings[k] for k in SECRET_ENV_KEYS} == SECRET_ENV_KEYS
 
     steps = [e["Name"] for e in result.history if e.get("EventType") == 4]
+    # Each ARM step's requests are booked in the fleet-wide budget just before it (issue 18).
     assert steps == [
+        "reserve_arm_writes",
         "ensure_resource_group",
+        "reserve_arm_writes",
         "ensure_storage_account",
+        "reserve_arm_writes",
         "ensure_function_app",
         "probe_brainstem",
         "mark_active",
