@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from bench.activity_hosts import PooledFunctions, scaled_clock_from_env
 from bench.remote_arm import RemoteArm
+from controlplane.arm.budgets import set_budget_clock
 from sandbox.durable import WallClock
 from sandbox.durable.driver import OrchestrationDriver
 from sandbox.rig import ControlPlaneRig
+from sandbox.worker import app_durable_functions
 
 # Real Azure step latencies in seconds (typical; the benchmarks divide them by the speed factor).
 STEP_LATENCY = {
@@ -33,10 +37,36 @@ def subscription(i: int) -> str:
     return f"{i + 1:08d}-0000-4000-8000-00000000b{i:03d}"
 
 
+class FleetRig(ControlPlaneRig):
+    """The rig, with its activities in ``hosts`` worker processes (0: in this process, on threads)."""
+
+    pooled: PooledFunctions | None = None
+
+    def stop(self) -> None:
+        super().stop()
+        if self.pooled is not None:
+            self.pooled.close()
+
+    def usage(self) -> dict[str, float]:
+        """The fleet budget's own Table Storage operations and the CPU seconds so far, every process together."""
+        from controlplane.registry import default_registry
+
+        hosts = self.pooled.stats() if self.pooled is not None else {"budget_operations": 0, "cpu_seconds": 0.0}
+        return {
+            "budget_operations": default_registry().arm_budget.operations + hosts["budget_operations"],
+            "cpu_seconds": time.process_time() + hosts["cpu_seconds"],
+        }
+
+
 def throttled_rig(
-    storage_connection: str, subscriptions: int, speed: float, table_name: str
-) -> tuple[ControlPlaneRig, RemoteArm]:
-    """A rig over a pool of ``subscriptions``, its ARM stand-in throttled as ARM is (not yet started)."""
+    storage_connection: str, subscriptions: int, speed: float, table_name: str, *, hosts: int = 4,
+    budget: str = "fleet",
+) -> tuple[FleetRig, RemoteArm]:  # fmt: skip
+    """A rig over a pool of ``subscriptions``, its ARM stand-in throttled as ARM is (not yet started).
+
+    Activities run in ``hosts`` separate processes, as on Azure's several instances; ``budget`` is
+    CP_ARM_WRITE_BUDGET: "fleet" (shared in Table Storage) or "process" (each process its own).
+    """
     pool = [
         {
             "subscription_id": subscription(i),
@@ -47,20 +77,37 @@ def throttled_rig(
         for i in range(subscriptions)
     ]
     arm = RemoteArm(STEP_LATENCY, speed)
-    rig = ControlPlaneRig(
+    clock = WallClock(speed=speed)
+    # The budget keeps ARM's own time, compressed as the stand-in's is, in every process alike.
+    clock_spec = ",".join(
+        str(x) for x in (clock.now().timestamp(), time.time(), speed)
+    )  # fmt: skip
+    os.environ["BENCH_CLOCK"] = clock_spec
+    set_budget_clock(scaled_clock_from_env())
+
+    def functions() -> Any:
+        local = app_durable_functions()
+        if hosts == 0:
+            return local
+        rig.pooled = PooledFunctions(local, hosts, clock_spec)
+        return rig.pooled
+
+    rig = FleetRig(
         storage_connection,
         table_name=table_name,
         arm=arm,  # type: ignore[arg-type]
-        clock=WallClock(speed=speed),
-        # Activities mostly wait on ARM; on Azure they scale out over instances, here over threads.
+        clock=clock,
+        # Activities mostly wait on ARM; on Azure they scale out over instances, here over processes
+        # (and threads within each).
         activity_workers=512,
+        durable_functions=functions,
         site_exists=lambda app_name: True,
         settings={
             "CP_SUBSCRIPTION_POOL": json.dumps(pool),
             "CP_OWNER_QUOTA": "0",
-            # The write budget, compressed like the throttle: just under ARM's 10/s and 200 burst.
-            "CP_ARM_WRITES_PER_SECOND": str(9.0 * speed),
-            "CP_ARM_WRITE_BURST": "190",
+            # The write budget keeps ARM's time (the clock above): its defaults, just under ARM's
+            # 10/s and 200 burst, for every process together or for each, as ``budget`` says.
+            "CP_ARM_WRITE_BUDGET": budget,
             "CP_ARM_POLLING_INTERVAL_SECONDS": str(round(5.0 / speed, 3)),
             "CP_ACTIVITY_FIRST_RETRY_SECONDS": "5",
             "CP_READINESS_PROBE_INTERVAL_SECONDS": "15",

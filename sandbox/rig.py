@@ -13,6 +13,7 @@ import os
 import secrets
 from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime
+from typing import Any
 
 import azure.functions as func
 
@@ -59,6 +60,7 @@ class ControlPlaneRig:
         serve_packages: bool = False,
         operator_key: str | None = None,
         site_exists: Callable[[str], bool] | None = None,
+        durable_functions: Callable[[], Any] | None = None,
     ) -> None:
         self.storage_connection = storage_connection
         self.table_name = table_name
@@ -72,6 +74,9 @@ class ControlPlaneRig:
         self.operator_key = operator_key or secrets.token_urlsafe(24)
         # Whether a brainstem's host answers: by default, whether the ARM stand-in holds its site.
         self.site_exists = site_exists
+        # Where orchestrations and activities run: the worker in this process, unless given (the
+        # benchmark runs activities in several processes); called once the settings are in place.
+        self.durable_functions = durable_functions or app_durable_functions
         self.brainstems: BrainstemHosts | None = None
         self.driver: OrchestrationDriver | None = None
         self.durable: DurableClientServer | None = None
@@ -90,9 +95,15 @@ class ControlPlaneRig:
 
         registry_from_settings(load_settings({**os.environ, **self.settings()})).create_table()
         self.driver = OrchestrationDriver(
-            app_durable_functions(), clock=self.clock, activity_workers=self.activity_workers
+            self.durable_functions(), clock=self.clock, activity_workers=self.activity_workers
         )
         self.durable = DurableClientServer(self.driver, task_hub="TwinStackControlPlane").start()
+        # The ARM budget books in the orchestrations' time (real time on Azure, the driver's here):
+        # what it books, a durable timer waits for.
+        from controlplane.arm.budgets import set_budget_clock
+
+        driver_clock = self.driver.clock
+        set_budget_clock(lambda: driver_clock.now().timestamp())
         return self
 
     def settings(self) -> dict[str, str]:
@@ -136,6 +147,11 @@ class ControlPlaneRig:
         fire_timer(app_worker(), function_name, now=now)
 
     def stop(self) -> None:
+        import time
+
+        from controlplane.arm.budgets import set_budget_clock
+
+        set_budget_clock(time.time)
         if self.durable is not None:
             self.durable.close()
         if self.driver is not None:
