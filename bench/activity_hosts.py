@@ -30,6 +30,12 @@ def scaled_clock_from_env() -> Any:
     return lambda: wall + (time.time() - real) * speed
 
 
+def scaled_sleep_from_env() -> Any:
+    """Sleep ``seconds`` of the compressed clock."""
+    speed = float(os.environ["BENCH_CLOCK"].split(",")[2])
+    return lambda seconds: time.sleep(seconds / speed)
+
+
 class _Handler(BaseHTTPRequestHandler):
     functions: Any = None
 
@@ -65,7 +71,7 @@ def serve() -> None:
     from controlplane.arm.budgets import set_budget_clock
     from sandbox.worker import app_durable_functions
 
-    set_budget_clock(scaled_clock_from_env())
+    set_budget_clock(scaled_clock_from_env(), scaled_sleep_from_env())
     _Handler.functions = app_durable_functions()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True

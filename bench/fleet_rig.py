@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bench.activity_hosts import PooledFunctions, scaled_clock_from_env
+from bench.activity_hosts import PooledFunctions, scaled_clock_from_env, scaled_sleep_from_env
 from bench.remote_arm import RemoteArm
 from controlplane.arm.budgets import set_budget_clock
 from sandbox.durable import WallClock
@@ -83,7 +83,7 @@ def throttled_rig(
         str(x) for x in (clock.now().timestamp(), time.time(), speed)
     )  # fmt: skip
     os.environ["BENCH_CLOCK"] = clock_spec
-    set_budget_clock(scaled_clock_from_env())
+    set_budget_clock(scaled_clock_from_env(), scaled_sleep_from_env())
 
     def functions() -> Any:
         local = app_durable_functions()

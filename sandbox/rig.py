@@ -36,6 +36,17 @@ SECRET_ENV_KEYS = {
 }
 
 
+def _sleep_in(clock: Clock) -> Callable[[float], None]:
+    """Sleeping ``seconds`` of the driver's time: real seconds over its speed, or a virtual clock moved on."""
+    import time
+    from datetime import timedelta
+
+    speed = getattr(clock, "speed", None)
+    if speed:
+        return lambda seconds: time.sleep(seconds / speed)
+    return lambda seconds: clock.advance(timedelta(seconds=seconds))  # type: ignore[attr-defined]
+
+
 def reset_control_plane_caches() -> None:
     """Make the app re-read settings and rebuild its clients (after the environment changed)."""
     from controlplane.arm.clients import reset_clients
@@ -103,7 +114,7 @@ class ControlPlaneRig:
         from controlplane.arm.budgets import set_budget_clock
 
         driver_clock = self.driver.clock
-        set_budget_clock(lambda: driver_clock.now().timestamp())
+        set_budget_clock(lambda: driver_clock.now().timestamp(), _sleep_in(driver_clock))
         return self
 
     def settings(self) -> dict[str, str]:

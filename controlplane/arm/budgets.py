@@ -17,17 +17,23 @@ from controlplane.settings import Settings, get_settings
 
 # The clock the budget's shared state is kept in: epoch seconds, the same on every instance (the
 # platform keeps instance clocks in sync; the rates' margin below ARM's absorbs what skew remains).
-# The benchmark, which compresses time, sets its own (set_budget_clock).
+# The sandbox keeps it in the orchestrations' time, and the benchmark, which compresses time, in
+# ARM's: each sets its own clock and the matching way to sleep (set_budget_clock).
 _clock: Callable[[], float] = time.time
+_sleep: Callable[[float], None] = time.sleep
 
 
 def budget_clock() -> float:
     return _clock()
 
 
-def set_budget_clock(clock: Callable[[], float]) -> None:
-    global _clock
-    _clock = clock
+def budget_sleep(seconds: float) -> None:
+    _sleep(seconds)
+
+
+def set_budget_clock(clock: Callable[[], float], sleep: Callable[[float], None] = time.sleep) -> None:
+    global _clock, _sleep
+    _clock, _sleep = clock, sleep
 
 
 def budget_policy(settings: Settings) -> BudgetPolicy:

@@ -17,7 +17,7 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.web import WebSiteManagementClient
 
-from controlplane.arm.budgets import budget_clock, charge_for, reset_budgets
+from controlplane.arm.budgets import budget_clock, budget_sleep, charge_for, reset_budgets
 from controlplane.arm.write_budget import SubscriptionWriteBudget
 from controlplane.settings import Settings, get_settings
 from controlplane.telemetry.arm_policy import ThrottleCounter
@@ -68,7 +68,9 @@ def _clients(subscription_id: str) -> ArmClients:
     credential = _credential(settings)
     options = client_options(settings)
     # One budget per subscription for all its clients (ARM counts them together): see write_budget.
-    budget = SubscriptionWriteBudget(subscription_id, charge_for(subscription_id, settings), clock=budget_clock)
+    budget = SubscriptionWriteBudget(
+        subscription_id, charge_for(subscription_id, settings), clock=budget_clock, sleep=budget_sleep
+    )
     # Every attempt, retries included, spends from the budget; every 429 is counted (telemetry).
     options["per_retry_policies"] = [budget, ThrottleCounter(subscription_id)]
     return ArmClients(
