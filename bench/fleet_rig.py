@@ -108,6 +108,11 @@ def throttled_rig(
             # The write budget keeps ARM's time (the clock above): its defaults, just under ARM's
             # 10/s and 200 burst, for every process together or for each, as ``budget`` says.
             "CP_ARM_WRITE_BUDGET": budget,
+            # Activities wait on ARM's long-running operations in the worker's thread pool (Learn:
+            # "Improve throughput performance of Python apps in Azure Functions": sync functions run
+            # on PYTHON_THREADPOOL_THREAD_COUNT threads, default min(32, CPUs + 4)). Each host here
+            # stands for four instances of 32 threads, so that threads are never what limits a run.
+            "PYTHON_THREADPOOL_THREAD_COUNT": "128",
             "CP_ARM_POLLING_INTERVAL_SECONDS": str(round(5.0 / speed, 3)),
             "CP_ACTIVITY_FIRST_RETRY_SECONDS": "5",
             "CP_READINESS_PROBE_INTERVAL_SECONDS": "15",

@@ -134,6 +134,9 @@ class ControlPlaneRig:
             "CP_READINESS_PROBE_INTERVAL_SECONDS": "5",
             "CP_READINESS_TIMEOUT_SECONDS": "120",
             "CP_TEARDOWN_POLL_INTERVAL_SECONDS": "5",
+            # As deployed (infra/): activities block on ARM's long-running operations, so the worker
+            # runs sync functions on the documented maximum of 32 threads, not min(32, CPUs + 4).
+            "PYTHON_THREADPOOL_THREAD_COUNT": "32",
             **self._package_settings(),
             "CP_AUTH": json.dumps({"operator_key_hashes": [hash_api_key(self.operator_key)]}),
             **self.extra_settings,
