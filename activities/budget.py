@@ -9,6 +9,7 @@ the clients pay as they go.
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from controlplane.arm.fleet_budget import LANE_BUCKETS
 from controlplane.settings import get_settings
 
 blueprint = df.Blueprint()
+_RETRY_SPREAD_SECONDS = 2.0
 
 
 def _iso(epoch: float) -> str:
@@ -37,7 +39,8 @@ def reserve_arm_writes(request: JsonObject) -> dict[str, Any]:
     grant = fleet_write_budget().reserve(subscription_id, lane, count)
     if grant.not_before is None:
         assert grant.retry_at is not None
-        return {"retry_at": _iso(grant.retry_at)}
+        # Spread the callers told to come back, so they do not all wake at the same instant.
+        return {"retry_at": _iso(grant.retry_at + random.uniform(0, _RETRY_SPREAD_SECONDS))}
     return {
         "not_before": _iso(grant.not_before),
         "grant": {
