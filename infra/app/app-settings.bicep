@@ -121,10 +121,11 @@ var jsonSettings = union(
   empty(eventGridEndpoint) ? {} : { CP_EVENTGRID_ENDPOINT: eventGridEndpoint }
 )
 
-// Optional plain settings: only those given a value.
+// Optional plain settings: only those given a value. (The key lambda's body is a call, string(),
+// so that the tree-sitter grammar tests/infra reads it with cannot bind `.key` outside the lambda.)
 var chosenSettings = toObject(
   filter(items(controlPlaneSettings), setting => !empty(setting.value)),
-  setting => setting.key,
+  setting => string(setting.key),
   setting => string(setting.value)
 )
 
