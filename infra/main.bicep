@@ -127,8 +127,9 @@ var functionAppName = 'func-cp-${resourceToken}'
 // As Microsoft's templates name theirs: app-package-<app>-<token>.
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
 var defaultSubscriptionId = toLower(empty(subscriptionId) ? subscription().subscriptionId : subscriptionId)
+var listedSubscriptionIds = [for entry in subscriptionPool: toLower(entry.subscription_id)]
 // Every subscription twins may land in (the default one, and each pool entry), once each.
-var poolSubscriptionIds = union([defaultSubscriptionId], map(subscriptionPool, entry => toLower(entry.subscription_id)))
+var poolSubscriptionIds = union([defaultSubscriptionId], listedSubscriptionIds)
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-11-01' = {
   name: empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
@@ -215,21 +216,19 @@ module appSettings 'app/app-settings.bicep' = {
     auth: auth
     envKeys: envKeys
     armEndpoint: environment().resourceManager
-    controlPlaneSettings: {
-      CP_PACKAGE_URL_TEMPLATE: packageUrlTemplate
-      CP_DEFAULT_DEPLOY_REF: defaultDeployRef
-      CP_DEFAULT_REGION: defaultRegion
-      CP_ALLOWED_REGIONS: allowedRegions
-      CP_DEFAULT_RUNTIME_TARGET: defaultRuntimeTarget
-      CP_ORG_TAG: orgTag
-      CP_BRAINSTEM_URL_TEMPLATE: brainstemUrlTemplate
-      CP_OWNER_QUOTA: ownerQuota
-      CP_OPERATORS_QUOTA_EXEMPT: operatorsQuotaExempt
-      CP_FLEX_INSTANCE_MEMORY_MB: flexInstanceMemoryMB
-      CP_FLEX_MAXIMUM_INSTANCE_COUNT: flexMaximumInstanceCount
-      CP_ARM_WRITES_PER_SECOND: armWritesPerSecond
-      CP_ARM_WRITE_BURST: armWriteBurst
-    }
+    packageUrlTemplate: packageUrlTemplate
+    defaultDeployRef: defaultDeployRef
+    defaultRegion: defaultRegion
+    allowedRegions: allowedRegions
+    defaultRuntimeTarget: defaultRuntimeTarget
+    orgTag: orgTag
+    brainstemUrlTemplate: brainstemUrlTemplate
+    ownerQuota: ownerQuota
+    operatorsQuotaExempt: operatorsQuotaExempt
+    flexInstanceMemoryMB: flexInstanceMemoryMB
+    flexMaximumInstanceCount: flexMaximumInstanceCount
+    armWritesPerSecond: armWritesPerSecond
+    armWriteBurst: armWriteBurst
     extraAppSettings: extraAppSettings
   }
 }

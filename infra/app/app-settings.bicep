@@ -56,8 +56,46 @@ param armEndpoint string
 @description('Maximum Durable queue polling interval on Azure Storage (Microsoft: 10 s or less on Flex).')
 param durableQueuePollingInterval string = '00:00:10'
 
-@description('Optional CP_* settings: name to value; an empty value leaves the code\'s default.')
-param controlPlaneSettings object = {}
+// Optional CP_* settings: an empty value leaves the code's own default (nothing is written).
+
+@description('CP_PACKAGE_URL_TEMPLATE.')
+param packageUrlTemplate string = ''
+
+@description('CP_DEFAULT_DEPLOY_REF.')
+param defaultDeployRef string = ''
+
+@description('CP_DEFAULT_REGION.')
+param defaultRegion string = ''
+
+@description('CP_ALLOWED_REGIONS (comma-separated).')
+param allowedRegions string = ''
+
+@description('CP_DEFAULT_RUNTIME_TARGET.')
+param defaultRuntimeTarget string = ''
+
+@description('CP_ORG_TAG.')
+param orgTag string = ''
+
+@description('CP_BRAINSTEM_URL_TEMPLATE.')
+param brainstemUrlTemplate string = ''
+
+@description('CP_OWNER_QUOTA.')
+param ownerQuota string = ''
+
+@description('CP_OPERATORS_QUOTA_EXEMPT.')
+param operatorsQuotaExempt string = ''
+
+@description('CP_FLEX_INSTANCE_MEMORY_MB.')
+param flexInstanceMemoryMB string = ''
+
+@description('CP_FLEX_MAXIMUM_INSTANCE_COUNT.')
+param flexMaximumInstanceCount string = ''
+
+@description('CP_ARM_WRITES_PER_SECOND.')
+param armWritesPerSecond string = ''
+
+@description('CP_ARM_WRITE_BURST.')
+param armWriteBurst string = ''
 
 @description('More app settings (tuning such as CP_READINESS_TIMEOUT_SECONDS); never override the ones above.')
 param extraAppSettings object = {}
@@ -121,12 +159,22 @@ var jsonSettings = union(
   empty(eventGridEndpoint) ? {} : { CP_EVENTGRID_ENDPOINT: eventGridEndpoint }
 )
 
-// Optional plain settings: only those given a value. (The key lambda's body is a call, string(),
-// so that the tree-sitter grammar tests/infra reads it with cannot bind `.key` outside the lambda.)
-var chosenSettings = toObject(
-  filter(items(controlPlaneSettings), setting => !empty(setting.value)),
-  setting => string(setting.key),
-  setting => string(setting.value)
+// Optional plain settings: only those given a value. (Written out one by one, without lambdas, so
+// that checkov's Bicep parser reads this file too.)
+var chosenSettings = union(
+  empty(packageUrlTemplate) ? {} : { CP_PACKAGE_URL_TEMPLATE: packageUrlTemplate },
+  empty(defaultDeployRef) ? {} : { CP_DEFAULT_DEPLOY_REF: defaultDeployRef },
+  empty(defaultRegion) ? {} : { CP_DEFAULT_REGION: defaultRegion },
+  empty(allowedRegions) ? {} : { CP_ALLOWED_REGIONS: allowedRegions },
+  empty(defaultRuntimeTarget) ? {} : { CP_DEFAULT_RUNTIME_TARGET: defaultRuntimeTarget },
+  empty(orgTag) ? {} : { CP_ORG_TAG: orgTag },
+  empty(brainstemUrlTemplate) ? {} : { CP_BRAINSTEM_URL_TEMPLATE: brainstemUrlTemplate },
+  empty(ownerQuota) ? {} : { CP_OWNER_QUOTA: ownerQuota },
+  empty(operatorsQuotaExempt) ? {} : { CP_OPERATORS_QUOTA_EXEMPT: operatorsQuotaExempt },
+  empty(flexInstanceMemoryMB) ? {} : { CP_FLEX_INSTANCE_MEMORY_MB: flexInstanceMemoryMB },
+  empty(flexMaximumInstanceCount) ? {} : { CP_FLEX_MAXIMUM_INSTANCE_COUNT: flexMaximumInstanceCount },
+  empty(armWritesPerSecond) ? {} : { CP_ARM_WRITES_PER_SECOND: armWritesPerSecond },
+  empty(armWriteBurst) ? {} : { CP_ARM_WRITE_BURST: armWriteBurst }
 )
 
 // Later objects win in union(): nothing in extraAppSettings replaces identity, storage or durable wiring.

@@ -246,6 +246,11 @@ class Evaluator:
         if kind == "subscript_expression":
             target, index = _named(node)
             return self.eval(target, scope)[self.eval(index, scope)]
+        if kind == "for_statement":  # [for item in items: body]
+            item, items, body = _named(node)
+            if item.type != "identifier":
+                raise NotImplementedError(f"{self.file.path.name}: loop over {item.text.decode()!r}")
+            return [self.eval(body, {**scope, item.text.decode(): value}) for value in self.eval(items, scope)]
         if kind == "ternary_expression":
             condition, consequence, alternative = _named(node)
             return self.eval(consequence if self.eval(condition, scope) else alternative, scope)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from controlplane.settings import Settings
 from tests.infra.bicep import BicepFile, properties, string_literal
 from tests.infra.deployment import (
     BASE_ENV,
@@ -18,6 +19,7 @@ from tests.infra.deployment import (
     MAIN,
     MODULE_OUTPUTS,
     ROOT,
+    app_settings,
     env_references,
     main_evaluator,
     parameters_file,
@@ -80,14 +82,21 @@ def test_every_parameter_in_the_parameters_file_is_declared_and_set_from_the_azd
     assert given["location"]["value"] == "${AZURE_LOCATION}"
 
 
-def test_the_control_plane_settings_come_from_cp_variables_of_the_same_name() -> None:
-    # main.bicep parameter -> the app setting it becomes -> the azd variable a user sets: one name.
-    main = main_evaluator(BASE_ENV)
-    passed = properties(properties(main.file.modules["appSettings"].value)["params"])["controlPlaneSettings"]
-    by_setting = {setting: node.text.decode() for setting, node in properties(passed).items()}
-    given = parameters_file()
-    for setting, parameter in by_setting.items():
-        assert env_references(given[parameter]["value"]) == [setting], parameter
+def test_a_cp_variable_becomes_the_app_setting_of_the_same_name() -> None:
+    # For every plain string parameter set from a CP_* azd variable that names a setting of the code:
+    # give the variable a value of its own and find it, and only it, in that app setting.
+    main = BicepFile(MAIN)
+    code = {str(c) for info in Settings.model_fields.values() for c in getattr(info.validation_alias, "choices", [])}
+    variables = {
+        env_references(entry["value"])[0]: name
+        for name, entry in parameters_file().items()
+        if main.params[name].type_name == "string" and env_references(entry["value"])[0] in code
+    }
+    assert len(variables) >= 15
+    env = {**BASE_ENV, **{variable: f"value-of-{variable.lower()}" for variable in variables}}
+    written = app_settings(env)
+    for variable in variables:
+        assert written[variable] == env[variable], variable
 
 
 def test_azd_gets_the_outputs_the_readme_and_workflows_use() -> None:
