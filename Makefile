@@ -36,12 +36,13 @@ lint: setup
 
 setup: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml sandbox/worker/function_rpc.proto
 	@test "$(PYTHON)" != false || { echo 'make: Python 3.13 is needed (see above)' >&2; exit 1; }
 	@# A venv left by another Python (an older checkout's 3.11) is replaced, never half-reused.
 	@$(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PY) -c 'from sandbox.worker.protos import compile_protos; print("compiled", compile_protos().name)'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

@@ -16,7 +16,7 @@ import azure.durable_functions as df
 
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.step_errors import StepError
-from orchestrators.steps import call_step, deadline_after, fail, progress, wait
+from orchestrators.steps import call_arm_step, call_step, deadline_after, fail, progress, wait
 
 blueprint = df.Blueprint()
 
@@ -34,7 +34,7 @@ def provision_brainstem(context: df.DurableOrchestrationContext) -> Generator[An
 
     for step, activity in BUILD_STEPS:
         progress(context, twin, step)
-        result = yield from call_step(context, step, activity, job, twin.policy)
+        result = yield from call_arm_step(context, step, activity, job, twin.policy)
         if result.get("fenced"):
             return (yield from _cancelled(context, twin, step))
         if "error" in result:

@@ -18,7 +18,7 @@ import azure.durable_functions as df
 
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.step_errors import StepError
-from orchestrators.steps import FUNCTION_TIMEOUT_SECONDS, call_step, deadline_after, fail, progress, wait
+from orchestrators.steps import FUNCTION_TIMEOUT_SECONDS, call_arm_step, call_step, deadline_after, fail, progress, wait
 
 blueprint = df.Blueprint()
 
@@ -37,7 +37,7 @@ def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any
         deadline = deadline_after(context, policy.teardown_timeout_seconds)
         while True:
             result = yield from call_step(
-                context, "wait_for_provisioning", "job_runtime_status", twin.previous_job_id, policy
+                context, "wait_for_provisioning", "job_runtime_status", {"job_id": twin.previous_job_id}, policy
             )
             status = result.get("value")
             if status in _FINISHED:
@@ -52,7 +52,7 @@ def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any
 
     for _ in range(DELETE_ROUNDS):
         progress(context, twin, "delete_resource_group")
-        started = yield from call_step(context, "delete_resource_group", "begin_delete_resource_group", job, policy)
+        started = yield from call_arm_step(context, "delete_resource_group", "begin_delete_resource_group", job, policy)
         if started.get("fenced"):
             return {"status": "cancelled", "cloud_id": twin.cloud_id}
         if "error" in started:

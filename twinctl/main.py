@@ -294,6 +294,10 @@ def _print_outcome(job: dict[str, Any], as_json: bool) -> None:
     click.echo(url)
 
 
+# The day-two commands (update, rollout …) live in their own module and register on this group.
+from twinctl import fleet_commands  # noqa: E402, F401
+
+
 def main() -> None:
     """The console-script entry point (``twinctl``) and ``python -m twinctl``."""
     cli(prog_name="twinctl")

@@ -7,6 +7,7 @@ row whose job does not exist and starts it (the same job id), so nothing is lost
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import azure.durable_functions as df
@@ -64,10 +65,14 @@ async def create(
         "deploy_ref": request.deploy_ref or settings.default_deploy_ref,
         "job_id": new_job_id(),
     }
+    # Table Storage calls are synchronous: they run on a worker thread, never on the event loop that
+    # every other request of this instance is served from.
     try:
-        row = _place(names.cloud_id, names.name, fields, region, quota_slots, registry, settings, existing=None)
+        row = await asyncio.to_thread(
+            _place, names.cloud_id, names.name, fields, region, quota_slots, registry, settings, existing=None
+        )
     except BrainstemExists:
-        existing = registry.get(names.cloud_id)
+        existing = await asyncio.to_thread(registry.get, names.cloud_id)
         if (
             existing.status == Status.PROVISIONING
             and existing.owner == owner
@@ -75,7 +80,9 @@ async def create(
         ):
             row = existing  # its row was written but its job never started: start that job now
         else:
-            row = _reprovision(existing, owner, fields, region, quota_slots, registry, settings)
+            row = await asyncio.to_thread(
+                _reprovision, existing, owner, fields, region, quota_slots, registry, settings
+            )
     await client.start_new(PROVISION, row.job_id, job_for(row, settings).to_input())
     return Accepted(row.job_id, row)
 
