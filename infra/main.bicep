@@ -35,7 +35,7 @@ param pythonVersion string = '3.13'
 @allowed([512, 2048, 4096])
 param appInstanceMemoryMB int = 2048
 
-@description('Most instances the control plane scales out to (each has its own ARM write budget per subscription).')
+@description('Most instances the control plane scales out to (they share one ARM budget per subscription, kept in the registry).')
 @minValue(40)
 @maxValue(1000)
 param appMaximumInstanceCount int = 40
@@ -57,7 +57,7 @@ param useEventGrid bool = false
 
 // --- What the control plane is told (README, Settings) -------------------------------------------
 
-@description('CP_REGISTRY_TABLE: the registry table (created here, with its <name>meta companion).')
+@description('CP_REGISTRY_TABLE: the registry table (created here, with its <name>meta and <name>rollouts companions).')
 param registryTable string = 'brainstems'
 
 @description('CP_TASK_HUB: the Durable task hub.')
@@ -155,10 +155,12 @@ module storage 'app/storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: deploymentContainerName
-    // The registry and its companion (controlplane/registry/entities.py META_SUFFIX).
+    // The registry's tables (controlplane/registry/brainstem_registry.py BrainstemRegistry.table_names):
+    // rows, counts/capacity/ARM budget, rollouts. Requests never create tables; the deployment does.
     tableNames: [
       registryTable
       '${registryTable}meta'
+      '${registryTable}rollouts'
     ]
   }
 }

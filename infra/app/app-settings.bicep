@@ -122,6 +122,9 @@ var platform = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
   // The root URL answers 404 instead of a landing page that says which platform serves it.
   AzureWebJobsDisableHomepage: 'true'
+  // Activities wait on ARM's long-running operations in the Python worker's thread pool: the
+  // documented maximum, not the default min(32, CPUs + 4) (Learn: python-scale-performance-reference).
+  PYTHON_THREADPOOL_THREAD_COUNT: '32'
 }
 
 // Durable on Azure Storage: poll the queues at most every 10 s (Learn:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from controlplane.arm.runtime_targets import FLEX_DEPRECATED_SETTINGS
-from controlplane.registry.entities import META_SUFFIX
+from controlplane.registry import BrainstemRegistry
 from controlplane.settings import Settings, load_settings
 from tests.infra.bicep import BicepFile, properties
 from tests.infra.deployment import (
@@ -82,6 +82,8 @@ NOT_WRITTEN_ON_AZURE = {
     "CP_ARM_CA_BUNDLE": "a private CA for a stand-in or proxy; Azure's ARM has a public certificate",
     "CP_FLEX_SANDBOX_BLOB_CONNECTION": "the offline sandbox only (refused unless loopback)",
     "CP_EVENTGRID_CREDENTIAL": "'default' (DefaultAzureCredential) is the code's default; 'sandbox' is loopback only",
+    "WEBSITE_HOSTNAME": "set by App Service itself on every app (the default host name)",
+    "CP_PUBLIC_BASE_URL": "only behind a custom domain or gateway; unset, the platform's WEBSITE_HOSTNAME is used",
 }
 # Settings of code still on its way (issue 19, lifecycle events to Event Grid): infra/ already writes
 # or explains them; once the code reads them this set may go.
@@ -95,6 +97,16 @@ TUNING = {
     "CP_TEARDOWN_TIMEOUT_SECONDS",
     "CP_ACTIVITY_FIRST_RETRY_SECONDS",
     "CP_ACTIVITY_MAX_ATTEMPTS",
+    "CP_RETRY_AFTER_SECONDS",
+    "CP_ROLLOUT_POLL_SECONDS",
+    # The fleet-wide ARM budget (README, One ARM budget for the whole fleet): defaults sized to ARM's buckets.
+    "CP_ARM_WRITE_BUDGET",
+    "CP_ARM_DELETES_PER_SECOND",
+    "CP_ARM_DELETE_BURST",
+    "CP_ARM_BUDGET_HORIZON_SECONDS",
+    "CP_ARM_BUDGET_BULK_HORIZON_SECONDS",
+    "CP_ARM_BUDGET_BLOCK",
+    "CP_ARM_BUDGET_GRACE_SECONDS",
 }
 
 
@@ -245,7 +257,7 @@ def test_names_infra_creates_are_the_codes() -> None:
     main = main_evaluator(BASE_ENV)
     assert main.param("registryTable") == Settings.model_fields["registry_table"].default
     assert main.param("taskHubName") == Settings.model_fields["task_hub"].default
-    assert main.module_params("storage")["tableNames"] == ["brainstems", f"brainstems{META_SUFFIX}"]
+    assert main.module_params("storage")["tableNames"] == BrainstemRegistry.table_names("brainstems")
 
 
 def test_the_app_runs_the_python_the_tests_run_on() -> None:
