@@ -57,13 +57,14 @@ class BrainstemRegistry:
         # The fleet-wide ARM budget's buckets (controlplane.arm.fleet_budget), beside the counts.
         self.arm_budget = BudgetStore(meta)
 
+    @staticmethod
+    def table_names(table_name: str) -> list[str]:
+        """Every table the registry named ``table_name`` keeps (infra/ declares exactly these)."""
+        return [table_name, table_name + META_SUFFIX, table_name + ROLLOUTS_SUFFIX]
+
     @classmethod
     def from_service(cls, service: TableServiceClient, table_name: str) -> BrainstemRegistry:
-        return cls(
-            service.get_table_client(table_name),
-            service.get_table_client(table_name + META_SUFFIX),
-            service.get_table_client(table_name + ROLLOUTS_SUFFIX),
-        )
+        return cls(*(service.get_table_client(name) for name in cls.table_names(table_name)))
 
     @classmethod
     def from_connection_string(cls, connection_string: str, table_name: str) -> BrainstemRegistry:
