@@ -14,6 +14,7 @@ from typing import Any
 import azure.durable_functions as df
 from azure.core.exceptions import AzureError
 
+from activities.payloads import JsonObject
 from controlplane.domain.events import LifecycleEvent
 from controlplane.events import eventgrid, webhook
 from controlplane.registry import default_registry
@@ -30,7 +31,7 @@ class EventNotDelivered(Exception):
 
 
 @blueprint.activity_trigger(input_name="delivery")
-def publish_event(delivery: dict[str, Any]) -> dict[str, Any]:
+def publish_event(delivery: JsonObject) -> dict[str, Any]:
     """Send ``delivery["event"]`` to ``delivery["sink"]``: the Event Grid topic or the twin's callback URL."""
     event = LifecycleEvent.from_input(delivery["event"])
     sink = delivery["sink"]
@@ -57,7 +58,7 @@ def publish_event(delivery: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.activity_trigger(input_name="miss")
-def record_undelivered_event(miss: dict[str, Any]) -> dict[str, Any]:
+def record_undelivered_event(miss: JsonObject) -> dict[str, Any]:
     """Keep an event no retry delivered, for the operator (controlplane.registry.undelivered)."""
     logger.warning(
         "event %s (%s) of %s was not delivered to %s: %s",

@@ -17,6 +17,7 @@ from typing import Any
 import azure.durable_functions as df
 import requests
 
+from activities.payloads import JsonObject
 from activities.steps import run_step
 from controlplane.arm import resource_groups, storage_accounts
 from controlplane.arm.clients import arm_clients
@@ -48,7 +49,7 @@ def _tags(job: BrainstemJob, names: BrainstemNames) -> dict[str, str]:
 
 
 @blueprint.activity_trigger(input_name="job")
-def ensure_resource_group(job: dict[str, Any]) -> dict[str, Any]:
+def ensure_resource_group(job: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(job)
 
     def action(names: BrainstemNames) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def ensure_resource_group(job: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.activity_trigger(input_name="job")
-def ensure_storage_account(job: dict[str, Any]) -> dict[str, Any]:
+def ensure_storage_account(job: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(job)
 
     def action(names: BrainstemNames) -> dict[str, Any]:
@@ -73,26 +74,29 @@ def ensure_storage_account(job: dict[str, Any]) -> dict[str, Any]:
     return _provision_step("storage_account", twin, action)
 
 
+def build_function_app(twin: BrainstemJob, names: BrainstemNames) -> dict[str, Any]:
+    """Plan, site and code at ``twin.deploy_ref`` with the operator's current env keys (create or update)."""
+    settings = get_settings()
+    # The operator's env keys for every twin, then the twin's own (Key Vault references) over them.
+    operator = {
+        k: v for k, v in {**settings.env_keys, **(twin.app_settings or {})}.items() if k not in _RESERVED_SETTINGS
+    }
+    built = get_target(twin.runtime_target).build(
+        arm_clients(twin.subscription_id), names, region=twin.region, tags=_tags(twin, names),
+        deploy_ref=twin.deploy_ref, package_url=settings.package_url(twin.deploy_ref), operator_settings=operator,
+    )  # fmt: skip
+    return built.to_result()  # setting names only, never values
+
+
 @blueprint.activity_trigger(input_name="job")
-def ensure_function_app(job: dict[str, Any]) -> dict[str, Any]:
+def ensure_function_app(job: JsonObject) -> dict[str, Any]:
     """Plan, site and whatever else the twin's runtime target needs (Flex: container, roles, code)."""
     twin = BrainstemJob.from_input(job)
-    settings = get_settings()
-    target = get_target(twin.runtime_target)
-
-    def action(names: BrainstemNames) -> dict[str, Any]:
-        operator = {k: v for k, v in settings.env_keys.items() if k not in _RESERVED_SETTINGS}
-        built = target.build(
-            arm_clients(twin.subscription_id), names, region=twin.region, tags=_tags(twin, names),
-            deploy_ref=twin.deploy_ref, package_url=settings.package_url(twin.deploy_ref), operator_settings=operator,
-        )  # fmt: skip
-        return built.to_result()  # setting names only, never values
-
-    return _provision_step("function_app", twin, action)
+    return _provision_step("function_app", twin, lambda names: build_function_app(twin, names))
 
 
 @blueprint.activity_trigger(input_name="job")
-def probe_brainstem(job: dict[str, Any]) -> dict[str, Any]:
+def probe_brainstem(job: JsonObject) -> dict[str, Any]:
     """One GET of the twin's URL. Any answer below 500 means its host is up (a 404 too)."""
     twin = BrainstemJob.from_input(job)
     names = brainstem_names(twin.name)
@@ -105,7 +109,7 @@ def probe_brainstem(job: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.activity_trigger(input_name="job")
-def mark_active(job: dict[str, Any]) -> dict[str, Any]:
+def mark_active(job: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(job)
     try:
         row = default_registry().transition(
@@ -121,7 +125,7 @@ def mark_active(job: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.activity_trigger(input_name="failure")
-def mark_errored(failure: dict[str, Any]) -> dict[str, Any]:
+def mark_errored(failure: JsonObject) -> dict[str, Any]:
     """Record a failed step on the row (kept for the operator: step, ARM code and message)."""
     twin = BrainstemJob.from_input(failure["job"])
     error = StepError(**failure["error"])

@@ -18,7 +18,7 @@ from controlplane.domain.events import Transition
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.step_errors import StepError
 from orchestrators.events import emit
-from orchestrators.steps import call_step, deadline_after, fail, progress, wait
+from orchestrators.steps import call_arm_step, call_step, deadline_after, fail, progress, wait
 
 blueprint = df.Blueprint()
 
@@ -37,7 +37,7 @@ def provision_brainstem(context: df.DurableOrchestrationContext) -> Generator[An
 
     for step, activity in BUILD_STEPS:
         progress(context, twin, step)
-        result = yield from call_step(context, step, activity, job, twin.policy)
+        result = yield from call_arm_step(context, step, activity, job, twin.policy)
         if result.get("fenced"):
             return (yield from _cancelled(context, twin, step))
         if "error" in result:

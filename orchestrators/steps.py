@@ -7,7 +7,7 @@ Everything here runs inside an orchestrator: deterministic, no I/O, time from
 from __future__ import annotations
 
 from collections.abc import Generator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
@@ -69,6 +69,41 @@ def call_step(
     except Exception as failure:  # the SDK raises the activity's last failure once attempts are spent
         return {"error": error_from_failure(step, failure).to_dict()}
     return result if isinstance(result, dict) else {"value": result}
+
+
+# The ARM requests each step sends (writes and POST actions; deletes), booked before it runs. A
+# guess that is short costs nothing but a wait inside the activity (the clients pay for the rest);
+# one that is long leaves a token unspent.
+ARM_REQUESTS = {
+    "ensure_resource_group": 1,
+    "ensure_storage_account": 1,
+    "ensure_function_app": 3,  # Consumption: listKeys, plan, site (Flex sends more, paid as it goes)
+    "publish_update": 3,
+    "begin_delete_resource_group": 1,
+}
+_DELETES = frozenset({"begin_delete_resource_group"})
+
+
+def call_arm_step(
+    context: df.DurableOrchestrationContext, step: str, activity: str, job: dict[str, Any], policy: Policy
+) -> Generator[Any, Any, dict[str, Any]]:
+    """``call_step`` for a step that writes to ARM: book its requests in the fleet-wide budget first,
+    wait for them on a durable timer, then run it with the grant (``controlplane.arm.write_budget``)."""
+    lane = "deletes" if activity in _DELETES else job.get("arm_lane", "interactive")
+    request = {"subscription_id": job["subscription_id"], "lane": lane, "count": ARM_REQUESTS[activity]}
+    while True:
+        try:
+            booked = yield context.call_activity_with_retry("reserve_arm_writes", retry_options(policy), request)
+        except Exception as failure:  # the budget's storage stayed unreachable: the step fails as itself
+            return {"error": error_from_failure(step, failure).to_dict()}
+        if booked.get("retry_at"):  # booked beyond this lane's horizon: nothing taken, ask again then
+            yield context.create_timer(datetime.fromisoformat(booked["retry_at"]))
+            continue
+        if booked.get("not_before"):
+            due = datetime.fromisoformat(booked["not_before"])
+            if due > context.current_utc_datetime:
+                yield context.create_timer(due)
+        return (yield from call_step(context, step, activity, {**job, "arm_grant": booked.get("grant")}, policy))
 
 
 def wait(context: df.DurableOrchestrationContext, seconds: float) -> Generator[Any, Any, None]:

@@ -20,7 +20,7 @@ from controlplane.domain.events import Transition
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.step_errors import StepError
 from orchestrators.events import emit
-from orchestrators.steps import FUNCTION_TIMEOUT_SECONDS, call_step, deadline_after, fail, progress, wait
+from orchestrators.steps import FUNCTION_TIMEOUT_SECONDS, call_arm_step, call_step, deadline_after, fail, progress, wait
 
 blueprint = df.Blueprint()
 
@@ -40,7 +40,7 @@ def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any
         deadline = deadline_after(context, policy.teardown_timeout_seconds)
         while True:
             result = yield from call_step(
-                context, "wait_for_provisioning", "job_runtime_status", twin.previous_job_id, policy
+                context, "wait_for_provisioning", "job_runtime_status", {"job_id": twin.previous_job_id}, policy
             )
             status = result.get("value")
             if status in _FINISHED:
@@ -55,7 +55,7 @@ def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any
 
     for _ in range(DELETE_ROUNDS):
         progress(context, twin, "delete_resource_group")
-        started = yield from call_step(context, "delete_resource_group", "begin_delete_resource_group", job, policy)
+        started = yield from call_arm_step(context, "delete_resource_group", "begin_delete_resource_group", job, policy)
         if started.get("fenced"):
             return {"status": "cancelled", "cloud_id": twin.cloud_id}
         if "error" in started:

@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import secrets
 import signal
 import sys
 import time
+from pathlib import Path
 
+from controlplane.auth import hash_api_key
 from sandbox.arm import ArmStandIn
 from sandbox.azurite import start_azurite
 from sandbox.durable import WallClock
 from sandbox.events import EventReceiver, ReceivedEvent
 from sandbox.front_door import FrontDoor, http_routes
-from sandbox.rig import ControlPlaneRig, app_functions
+from sandbox.rig import ControlPlaneRig
+from sandbox.worker import app_worker
 
 # Seconds each ARM step takes in the sandbox (before CP_SANDBOX_LATENCY_SCALE): a real provision takes
 # one to two minutes; these keep the same shape in a few seconds.
@@ -38,6 +43,29 @@ SANDBOX_SETTINGS = {
     "CP_TEARDOWN_POLL_INTERVAL_SECONDS": "1",
     "CP_ACTIVITY_FIRST_RETRY_SECONDS": "1",
 }
+
+
+def user_auth_setting() -> str | None:
+    """The person's own CP_AUTH: the environment, else local.settings.json's Values (as Core Tools reads it)."""
+    if os.environ.get("CP_AUTH"):
+        return os.environ["CP_AUTH"]
+    local = Path(__file__).resolve().parent.parent / "local.settings.json"
+    if local.exists():
+        value = json.loads(local.read_text()).get("Values", {}).get("CP_AUTH")
+        return str(value) if value else None
+    return None
+
+
+def sandbox_auth(user_setting: str | None, key: str) -> str:
+    """The user's CP_AUTH (their issuers, keys, App Service auth) plus the sandbox's printed operator key."""
+    try:
+        config = json.loads(user_setting) if user_setting else {}
+    except json.JSONDecodeError:
+        raise ValueError("CP_AUTH is not valid JSON (see README, Authentication)") from None
+    if not isinstance(config, dict):
+        raise ValueError("CP_AUTH must be a JSON object (see README, Authentication)")
+    hashes = [*config.get("operator_key_hashes", []), hash_api_key(key)]
+    return json.dumps({**config, "operator_key_hashes": hashes})
 
 
 def banner(base: str, key: str, events: EventReceiver) -> str:
@@ -92,16 +120,27 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
 
+    key = os.environ.get("CP_SANDBOX_OPERATOR_KEY") or secrets.token_urlsafe(24)
+    try:
+        auth = sandbox_auth(user_auth_setting(), key)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print("starting: Azurite, ARM stand-in, Durable host stand-in ...", flush=True)
     azurite = start_azurite()
     events = EventReceiver(feed_port=args.events_port or args.port + 1)  # the feed twinctl events follows
     events.listeners.append(print_event)
     rig = ControlPlaneRig(
         azurite.connection_string,
-        operator_key=os.environ.get("CP_SANDBOX_OPERATOR_KEY"),
+        operator_key=key,
         arm=ArmStandIn(latency=STEP_LATENCY, latency_scale=args.latency_scale),
         clock=WallClock(),
-        settings=SANDBOX_SETTINGS,
+        settings={
+            **SANDBOX_SETTINGS,
+            "CP_AUTH": auth,
+            # Absolute links in 202s, from configuration as on Azure (never from a request's Host).
+            "CP_PUBLIC_BASE_URL": f"http://127.0.0.1:{args.port}",
+        },
         serve_packages=True,  # Flex twins fetch their code package from a loopback server
         events=events,
     )
@@ -109,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         rig.start()
         assert rig.brainstems is not None and rig.durable is not None
         rig.brainstems.cold_starts = 1  # a new Consumption app answers 503 once while it boots
-        front = FrontDoor(http_routes(app_functions().values()), rig.call, rig.durable.base_url, port=args.port)
+        front = FrontDoor(http_routes(app_worker().functions.values()), rig.call, rig.durable.base_url, port=args.port)
         asyncio.run(serve(front, rig.operator_key, events, started))
     except OSError as exc:
         print(

@@ -14,6 +14,7 @@ from controlplane.domain.brainstem import validate_owner
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.naming import validate_twin_name
 
+_REGION = re.compile(r"[A-Za-z0-9]{2,40}")
 _DEPLOY_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
@@ -41,10 +42,20 @@ class CreateRequest(BaseModel):
     def _owner(cls, value: object) -> object:
         return None if value is None else validate_owner(value)
 
+    @field_validator("region", mode="before")
+    @classmethod
+    def _region(cls, value: object) -> object:
+        # "" is not "the default": a field that is present must name a region.
+        if value is not None and not (isinstance(value, str) and _REGION.fullmatch(value)):
+            raise InvalidInput(
+                "region", "region must be an Azure region name such as eastus2 (omit it for the default)"
+            )
+        return value
+
     @field_validator("runtime_target", mode="before")
     @classmethod
     def _target(cls, value: object) -> object:
-        if value is not None and value not in TARGETS:
+        if value is not None and not (isinstance(value, str) and value in TARGETS):
             raise InvalidInput("runtime_target", f"runtime_target must be one of: {', '.join(sorted(TARGETS))}")
         return value
 

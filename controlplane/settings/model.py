@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
 from controlplane.auth.config import AuthConfig
 from controlplane.domain.addresses import is_loopback_url
@@ -22,6 +22,8 @@ from controlplane.domain.errors import SettingsError
 from controlplane.domain.naming import BrainstemNames
 from controlplane.domain.placement import PoolSubscription
 from controlplane.settings import events
+from controlplane.settings.budget import BudgetSettings
+from controlplane.settings.event_fields import EventSettings
 from controlplane.settings.pool import GUID, REGION, parse_pool
 
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,50}")  # leaves room for the derived table suffixes
@@ -43,7 +45,7 @@ def _secret_env(name: str, default: Any) -> Any:
     return Field(default=default, validation_alias=AliasChoices(name), repr=False)
 
 
-class Settings(BaseModel):
+class Settings(BudgetSettings, EventSettings):
     """The control plane's settings. Field aliases are the app setting names."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", validate_default=True)
@@ -68,11 +70,6 @@ class Settings(BaseModel):
     # "sandbox": a fixed token, accepted only for a loopback ARM endpoint (the offline stand-in).
     arm_credential: Literal["default", "sandbox"] = _env("CP_ARM_CREDENTIAL", "default")
     arm_ca_bundle: str | None = _env("CP_ARM_CA_BUNDLE", None)
-    # This process's ARM write budget per subscription (ARM grants 10/s, 200 burst): see write_budget.
-    arm_writes_per_second: float = Field(
-        default=8, gt=0, le=10_000, validation_alias=AliasChoices("CP_ARM_WRITES_PER_SECOND")
-    )
-    arm_write_burst: int = Field(default=150, ge=1, le=100_000, validation_alias=AliasChoices("CP_ARM_WRITE_BURST"))
     # How long the SDK waits between polls of a long-running operation when ARM sends no Retry-After.
     arm_polling_interval_seconds: float = Field(
         default=30, ge=0, le=300, validation_alias=AliasChoices("CP_ARM_POLLING_INTERVAL_SECONDS")
@@ -95,8 +92,20 @@ class Settings(BaseModel):
     # A brainstem's URL, probed for readiness and given to callers; {host} and {app_name} are filled
     # in. On Azure the real https://{host}; the offline sandbox points it at its loopback stand-in.
     brainstem_url_template: str = _env("CP_BRAINSTEM_URL_TEMPLATE", "https://{host}")
+
+    # Where callers reach this API, for the absolute Location of a 202: CP_PUBLIC_BASE_URL (a custom
+    # domain, a gateway), else the default host name App Service sets for the app (WEBSITE_HOSTNAME,
+    # Learn: "Environment variables and app settings in Azure App Service"). Never the request's Host
+    # header, which the caller controls.
+    public_base_url: str | None = _env("CP_PUBLIC_BASE_URL", None)
+    # The Retry-After of a 202 (accepted job, job still running): how often clients look again.
+    retry_after_seconds: int = Field(default=10, ge=1, le=300, validation_alias=AliasChoices("CP_RETRY_AFTER_SECONDS"))
+    website_hostname: str | None = _env("WEBSITE_HOSTNAME", None)
     readiness_timeout_seconds: PositiveSeconds = _env("CP_READINESS_TIMEOUT_SECONDS", 600)
     readiness_probe_interval_seconds: PositiveSeconds = _env("CP_READINESS_PROBE_INTERVAL_SECONDS", 15)
+    # How often a rollout looks at its running updates (each look: one query of the rollout's table
+    # and one Durable status read per running twin).
+    rollout_poll_seconds: PositiveSeconds = _env("CP_ROLLOUT_POLL_SECONDS", 5)
     teardown_poll_interval_seconds: PositiveSeconds = _env("CP_TEARDOWN_POLL_INTERVAL_SECONDS", 15)
     teardown_timeout_seconds: PositiveSeconds = _env("CP_TEARDOWN_TIMEOUT_SECONDS", 3600)
     activity_first_retry_seconds: PositiveSeconds = _env("CP_ACTIVITY_FIRST_RETRY_SECONDS", 5)
@@ -122,33 +131,6 @@ class Settings(BaseModel):
     flex_sandbox_blob_connection: str | None = Field(
         default=None, validation_alias=AliasChoices("CP_FLEX_SANDBOX_BLOB_CONNECTION"), repr=False
     )
-
-    # Lifecycle events (README, Events): an Event Grid topic (off when unset) and per-create callbacks.
-    event_source: str = Field(
-        default="/twinstack/control-plane", min_length=1, validation_alias=AliasChoices("CP_EVENT_SOURCE")
-    )
-    eventgrid_endpoint: str | None = _env("CP_EVENTGRID_ENDPOINT", None)
-    # "default": DefaultAzureCredential (role EventGrid Data Sender); "sandbox": a fixed token, loopback only.
-    eventgrid_credential: Literal["default", "sandbox"] = _env("CP_EVENTGRID_CREDENTIAL", "default")
-    events_ca_bundle: str | None = _env("CP_EVENTS_CA_BUNDLE", None)
-    callback_allowed_hosts: tuple[str, ...] = _env("CP_CALLBACK_ALLOWED_HOSTS", ())
-    callback_signing_keys: tuple[str, ...] = _secret_env("CP_CALLBACK_SIGNING_KEY", ())
-    callback_sandbox_loopback: bool = _env("CP_CALLBACK_SANDBOX_LOOPBACK", False)
-
-    @field_validator("callback_allowed_hosts", mode="before")
-    @classmethod
-    def _callback_hosts(cls, value: object) -> tuple[str, ...]:
-        return events.parse_allowed_hosts(value)
-
-    @field_validator("callback_signing_keys", mode="before")
-    @classmethod
-    def _signing_keys(cls, value: object) -> tuple[str, ...]:
-        return events.parse_signing_keys(value)
-
-    @field_validator("eventgrid_endpoint")
-    @classmethod
-    def _eventgrid_endpoint(cls, value: str | None) -> str | None:
-        return events.check_eventgrid_endpoint(value)
 
     @field_validator("flex_instance_memory_mb")
     @classmethod
@@ -240,6 +222,34 @@ class Settings(BaseModel):
         if "{deploy_ref}" not in value or not (scheme == "https" or (scheme == "http" and is_loopback_url(value))):
             raise ValueError("must be an https:// URL containing {deploy_ref} (http:// only for a loopback host)")
         return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        secure = parts.scheme == "https" or (parts.scheme == "http" and is_loopback_url(value))
+        if not secure or not parts.hostname or parts.query or parts.fragment or parts.path not in ("", "/"):
+            raise ValueError("must be an https:// origin such as https://cp.example.com (http:// only for loopback)")
+        return value.rstrip("/")
+
+    @field_validator("website_hostname")
+    @classmethod
+    def _website_hostname(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?", value):
+            raise ValueError("must be a host name (App Service sets it)")
+        return value or None
+
+    @property
+    def public_origin(self) -> str | None:
+        """The API's origin for absolute links, or None (links stay relative) when nothing says it."""
+        if self.public_base_url:
+            return self.public_base_url
+        if self.website_hostname:
+            local = self.website_hostname.split(":")[0] in ("localhost", "127.0.0.1")
+            return f"{'http' if local else 'https'}://{self.website_hostname}"
+        return None
 
     @field_validator("brainstem_url_template")
     @classmethod

@@ -263,7 +263,9 @@ class ArmStandIn:
         fault = self._faults.take(call.route, call.subscription)
         if fault is None:
             return
-        if fault.kind == "hang":
+        if fault.kind == "hang" and fault.gate is not None:
+            fault.gate.hold(self._stopping)
+        elif fault.kind == "hang":
             self._stopping.wait(fault.seconds)
         elif fault.kind == "lro_failed":
             call.fail_with = fault.error()

@@ -123,13 +123,16 @@ def test_the_sandbox_end_to_end_through_the_cli(sandbox: tuple[subprocess.Popen[
     health = requests.get(f"{base}/api/cp/health", headers=auth, timeout=5).json()
     assert (health["total"], health["active"], health["deleted"]) == (2, 1, 1)
 
-    # The Durable status URL a caller gets back answers on the same origin, as under Core Tools.
+    # The Location a caller gets back is our own status monitor, absolute from configuration, and
+    # answers only to a credential.
     created = requests.post(
         f"{base}/api/cp/brainstems", json={"name": "ada", "owner": "github:ada"}, headers=auth, timeout=10
     )
     assert created.status_code == 202
-    status = requests.get(created.headers["Location"], timeout=10)
-    assert status.status_code in (200, 202) and status.json()["instanceId"] == created.json()["job_id"]
+    assert created.headers["Location"] == f"{base}/api/cp/brainstems/{created.json()['job_id']}"
+    assert requests.get(created.headers["Location"], timeout=10).status_code == 401
+    status = requests.get(created.headers["Location"], headers=auth, timeout=10)
+    assert status.status_code in (200, 202) and status.json()["job_id"] == created.json()["job_id"]
     assert twinctl(base, key, "wait", created.json()["job_id"]).returncode == 0
 
     assert twinctl(base, key, "get", "twin-nobody-000000").returncode in (2, 3)

@@ -166,9 +166,13 @@ def test_a_flex_twin_gets_identity_based_storage_and_its_code_in_its_own_contain
     }
 
     steps = [e["Name"] for e in result.history if e.get("EventType") == 4]
+    # Each ARM step's requests are booked in the fleet-wide budget just before it (issue 18).
     assert steps == [
+        "reserve_arm_writes",
         "ensure_resource_group",
+        "reserve_arm_writes",
         "ensure_storage_account",
+        "reserve_arm_writes",
         "ensure_function_app",
         "probe_brainstem",
         "mark_active",

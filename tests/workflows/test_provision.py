@@ -11,7 +11,8 @@ from controlplane.domain.lifecycle import Status
 from controlplane.registry import default_registry
 from sandbox.arm import Fault
 from sandbox.durable import OrchestrationDriver, check_replay_safety
-from sandbox.rig import SECRET_ENV_KEYS, SUBSCRIPTION_ID, ControlPlaneRig, app_functions
+from sandbox.rig import SECRET_ENV_KEYS, SUBSCRIPTION_ID, ControlPlaneRig
+from sandbox.worker import app_durable_functions
 from tests.workflows.twin_jobs import accept_twin, assert_never_recorded, provision
 
 RG = f"/subscriptions/{SUBSCRIPTION_ID}/resourcegroups/rg-twin-kody"
@@ -81,9 +82,13 @@ def test_kody_is_provisioned_exactly_as_the_script_would(rig: ControlPlaneRig) -
     assert {k: settings[k] for k in SECRET_ENV_KEYS} == SECRET_ENV_KEYS
 
     steps = [e["Name"] for e in result.history if e.get("EventType") == 4]
+    # Each ARM step's requests are booked in the fleet-wide budget just before it (issue 18).
     assert steps == [
+        "reserve_arm_writes",
         "ensure_resource_group",
+        "reserve_arm_writes",
         "ensure_storage_account",
+        "reserve_arm_writes",
         "ensure_function_app",
         "probe_brainstem",
         "mark_active",
@@ -230,7 +235,7 @@ def test_a_crash_after_any_history_event_resumes_to_the_same_end(rig: ControlPla
         registry.update("twin-kody-e89834", lambda row: row.with_changes(status=Status.PROVISIONING, url=None))
 
     cases = check_replay_safety(
-        lambda: OrchestrationDriver(list(app_functions().values())),
+        lambda: OrchestrationDriver(app_durable_functions()),
         "provision_brainstem",
         job,
         instance_id=job["job_id"],
