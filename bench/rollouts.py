@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from bench.fleet_rig import STEP_LATENCY, TARGET_REAL_SECONDS, WRITE_BUCKET, DriverClient, accept_fleet, throttled_rig
+from bench.provenance import machine_and_commit, run_settings
 
 # An update publishes: plan PUT (5 s) and site PUT (20 s); readiness answers at once here.
 UPDATE_CHAIN_SECONDS = STEP_LATENCY["server_farms.create_or_update"] + STEP_LATENCY["sites.create_or_update"]
@@ -99,6 +100,7 @@ def rollout_throughput(storage_connection: str, subscriptions: int, twins: int) 
         "arm_writes_per_twin": round(writes / max(1, moved), 2),
         "arm_429s": after["throttled"] - before["throttled"],
         "largest_history_events": result.largest_history,
+        "settings": run_settings(rig.extra_settings, worker_processes=4, speed=round(speed, 2)),
     }
 
 
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         results = [rollout_throughput(azurite.connection_string, subs, min(args.twins, 950 * subs)) for subs in (1, 4)]
     finally:
         azurite.stop()
-    report = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "rollouts": results}
+    report = {"when": datetime.now(UTC).isoformat(timespec="seconds"), **machine_and_commit(), "rollouts": results}
     out = Path(__file__).resolve().parent / "results" / "rollouts-latest.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2))

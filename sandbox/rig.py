@@ -48,6 +48,17 @@ def _sleep_in(clock: Clock) -> Callable[[float], None]:
     return lambda seconds: clock.advance(timedelta(seconds=seconds))  # type: ignore[attr-defined]
 
 
+def product_driver(**options: Any) -> OrchestrationDriver:
+    """A Durable driver for the product's app (through the worker) whose time the ARM budget keeps too,
+    as the rig's own driver does: what the budget books, this driver's timers wait for."""
+    from controlplane.arm.budgets import set_budget_clock
+
+    driver = OrchestrationDriver(app_durable_functions(), **options)
+    clock = driver.clock
+    set_budget_clock(lambda: clock.now().timestamp(), _sleep_in(clock))
+    return driver
+
+
 def reset_control_plane_caches() -> None:
     """Make the app re-read settings and rebuild its clients (after the environment changed)."""
     from controlplane.arm.clients import reset_clients

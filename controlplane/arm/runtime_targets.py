@@ -6,7 +6,7 @@ exactly what ARM receives. Adding a target is adding one entry to TARGETS; the p
 workflow does not change. Every ``build`` is idempotent: Durable runs an activity at least once.
 
     azure-consumption-py311   Linux Consumption (Y1): app settings carry the storage key and package URL
-    azure-flex-py311/-py312   Flex Consumption (FC1): identity-based storage, code in a blob container
+    azure-flex-py311/-py312/-py313   Flex Consumption (FC1): identity-based storage, code in a blob container
 """
 
 from __future__ import annotations
@@ -256,6 +256,9 @@ TARGETS: dict[str, RuntimeTarget] = {
     "azure-consumption-py311": LinuxConsumption("azure-consumption-py311", "3.11"),
     "azure-flex-py311": FlexConsumption("azure-flex-py311", "3.11"),
     "azure-flex-py312": FlexConsumption("azure-flex-py312", "3.12"),
+    # Flex Consumption runs Python 3.13 (Learn: "Supported languages in Azure Functions", and
+    # `az functionapp list-flexconsumption-runtimes`), the version the control plane itself runs on.
+    "azure-flex-py313": FlexConsumption("azure-flex-py313", "3.13"),
 }
 
 

@@ -8,6 +8,7 @@ memory; the orchestration carries only counters and a cursor.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 _JOB_NAMESPACE = uuid.UUID("6f1d3c2e-9a57-4c1b-8e0e-2b7c1f4d5a60")
 _ENDED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 _CLAIM_THREADS = 16
+_STATUS_READS_AT_ONCE = 32
 
 
 def update_job_id(rollout_id: str, wave: int, cloud_id: str, purpose: str = "update") -> str:
@@ -159,8 +161,11 @@ async def collect_outcomes(
         ("rolling_back", "rollback_job_id", "rolled_back", "rollback_failed"),
     ):
         fields = (job_field, "previous_deploy_ref")
-        for twin in registry.rollouts.twins(rollout_id, wave=wave, state=state, fields=fields):
-            status = await client.get_status(twin[job_field])
+        twins = list(registry.rollouts.twins(rollout_id, wave=wave, state=state, fields=fields))
+        # One status read per running twin: made side by side (bounded), they cost a round trip or
+        # two per look, not one per twin — a look must stay short next to the updates it watches.
+        statuses = await _statuses(client, [twin[job_field] for twin in twins])
+        for twin, status in zip(twins, statuses, strict=True):
             runtime = status.runtime_status.value if status and status.runtime_status else "NotFound"
             if runtime == "NotFound":
                 ref = spec.deploy_ref if state == "started" else twin.get("previous_deploy_ref")
@@ -178,6 +183,16 @@ async def collect_outcomes(
     record = registry.rollouts.get(rollout_id)
     counters = record["waves"][wave] if wave < len(record["waves"]) else {}
     return {"running": running, "counters": counters, "control": record["control"]}
+
+
+async def _statuses(client: df.DurableOrchestrationClient, job_ids: list[str]) -> list[Any]:
+    gate = asyncio.Semaphore(_STATUS_READS_AT_ONCE)
+
+    async def read(job_id: str) -> Any:
+        async with gate:
+            return await client.get_status(job_id)
+
+    return list(await asyncio.gather(*(read(job_id) for job_id in job_ids)))
 
 
 async def _start_claimed(

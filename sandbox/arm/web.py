@@ -47,7 +47,10 @@ FLEX_DEPRECATED_SETTINGS = frozenset(
         "ENABLE_ORYX_BUILD",
     }
 )
-FLEX_RUNTIMES = {"python": {"3.10", "3.11", "3.12"}}
+# Python on FC1 per Microsoft's stack list (Microsoft.Web/functionAppStacks, as shipped in
+# Azure/azure-powershell src/Functions/Functions.Autorest/custom/FunctionsStack/functionAppStacks.json):
+# 3.10 (end of life 31 Oct 2026), 3.11, 3.12, 3.13 GA; 3.14 preview.
+FLEX_RUNTIMES = {"python": {"3.10", "3.11", "3.12", "3.13", "3.14"}}
 FLEX_INSTANCE_MEMORY_MB = {512, 2048, 4096}
 
 

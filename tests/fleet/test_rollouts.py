@@ -14,8 +14,7 @@ from controlplane.service.updates import claim_for_update
 from controlplane.settings import get_settings
 from sandbox.arm import Fault
 from sandbox.durable import DurableClientServer, OrchestrationDriver, check_replay_safety
-from sandbox.rig import ControlPlaneRig
-from sandbox.worker import app_durable_functions
+from sandbox.rig import ControlPlaneRig, product_driver
 from tests.workflows.twin_jobs import provision
 
 NAMES = ["ada", "bob", "cy", "dee", "eve"]
@@ -136,7 +135,7 @@ class _DriverWithClient:
     """A fresh Durable host: the driver plus the client endpoint its activities start update jobs through."""
 
     def __init__(self) -> None:
-        self.driver = OrchestrationDriver(app_durable_functions())
+        self.driver = product_driver()
         self.client = DurableClientServer(self.driver, task_hub="TwinStackControlPlane").start()
 
     def __enter__(self) -> OrchestrationDriver:

@@ -10,9 +10,8 @@ from controlplane.service.errors import NameTaken, NotActive
 from controlplane.service.updates import claim_for_update
 from controlplane.settings import get_settings
 from sandbox.arm import Fault
-from sandbox.durable import OrchestrationDriver, check_replay_safety
-from sandbox.rig import ControlPlaneRig
-from sandbox.worker import app_durable_functions
+from sandbox.durable import check_replay_safety
+from sandbox.rig import ControlPlaneRig, product_driver
 from tests.workflows.twin_jobs import begin_teardown, provision
 
 KODY = "twin-kody-e89834"
@@ -90,7 +89,7 @@ def test_an_update_resumes_to_the_same_end_after_a_crash_at_any_event(rig: Contr
         )
 
     cases = check_replay_safety(
-        lambda: OrchestrationDriver(app_durable_functions()),
+        product_driver,
         "update_brainstem",
         job,
         instance_id=job["job_id"],

@@ -184,11 +184,12 @@ def test_a_flex_twin_gets_identity_based_storage_and_its_code_in_its_own_contain
     assert built["settings"] == sorted(settings)
 
 
-def test_python_312_target_asks_for_python_312(flex_rig: ControlPlaneRig) -> None:
-    result = provision(flex_rig, "kody", runtime_target="azure-flex-py312")
+@pytest.mark.parametrize("version", ["3.12", "3.13"])
+def test_each_newer_python_target_asks_for_its_python(flex_rig: ControlPlaneRig, version: str) -> None:
+    result = provision(flex_rig, "kody", runtime_target=f"azure-flex-py{version.replace('.', '')}")
     assert result.status == "Completed", result.error
     [site] = writes(flex_rig, "sites.create_or_update")
-    assert site.body["properties"]["functionAppConfig"]["runtime"] == {"name": "python", "version": "3.12"}
+    assert site.body["properties"]["functionAppConfig"]["runtime"] == {"name": "python", "version": version}
     assert writes(flex_rig, "server_farms.create_or_update")[0].body["sku"] == {
         "name": "FC1",
         "tier": "FlexConsumption",

@@ -10,9 +10,8 @@ import requests
 from controlplane.domain.lifecycle import Status
 from controlplane.registry import default_registry
 from sandbox.arm import Fault
-from sandbox.durable import OrchestrationDriver, check_replay_safety
-from sandbox.rig import SECRET_ENV_KEYS, SUBSCRIPTION_ID, ControlPlaneRig
-from sandbox.worker import app_durable_functions
+from sandbox.durable import check_replay_safety
+from sandbox.rig import SECRET_ENV_KEYS, SUBSCRIPTION_ID, ControlPlaneRig, product_driver
 from tests.workflows.twin_jobs import accept_twin, assert_never_recorded, provision
 
 RG = f"/subscriptions/{SUBSCRIPTION_ID}/resourcegroups/rg-twin-kody"
@@ -235,7 +234,7 @@ def test_a_crash_after_any_history_event_resumes_to_the_same_end(rig: ControlPla
         registry.update("twin-kody-e89834", lambda row: row.with_changes(status=Status.PROVISIONING, url=None))
 
     cases = check_replay_safety(
-        lambda: OrchestrationDriver(app_durable_functions()),
+        product_driver,
         "provision_brainstem",
         job,
         instance_id=job["job_id"],

@@ -11,8 +11,7 @@ from controlplane.domain.naming import brainstem_names
 from controlplane.registry import default_registry
 from sandbox.arm import ArmStandIn, Fault, Gate
 from sandbox.durable import OrchestrationDriver, WallClock, check_replay_safety
-from sandbox.rig import SUBSCRIPTION_ID, ControlPlaneRig
-from sandbox.worker import app_durable_functions
+from sandbox.rig import SUBSCRIPTION_ID, ControlPlaneRig, product_driver
 from tests.workflows.twin_jobs import accept_twin, begin_teardown, provision, teardown
 
 KODY = "twin-kody-e89834"
@@ -131,7 +130,7 @@ def test_teardown_survives_a_crash_after_any_history_event(rig: ControlPlaneRig)
         registry.update(KODY, lambda row: row.with_changes(status=Status.DELETING, job_id=job["job_id"]))
 
     def driver() -> OrchestrationDriver:
-        fresh = OrchestrationDriver(app_durable_functions())
+        fresh = product_driver()
         fresh.client_binding = rig.driver.client_binding  # type: ignore[union-attr]
         return fresh
 
