@@ -14,10 +14,9 @@ import pytest
 from controlplane.domain.lifecycle import Status
 from controlplane.registry import default_registry
 from sandbox.arm import Fault
-from sandbox.durable import OrchestrationDriver, check_replay_safety
+from sandbox.durable import check_replay_safety
 from sandbox.events import EventReceiver
-from sandbox.rig import ControlPlaneRig
-from sandbox.worker import app_durable_functions
+from sandbox.rig import ControlPlaneRig, product_driver
 from tests.workflows.twin_jobs import accept_twin, assert_never_recorded, provision, teardown
 
 KODY = "twin-kody-e89834"
@@ -115,7 +114,7 @@ def test_replays_and_crashes_repeat_the_same_ids(events_rig: ControlPlaneRig, re
         registry.update(KODY, lambda row: row.with_changes(status=Status.PROVISIONING, url=None))
 
     cases = check_replay_safety(
-        lambda: OrchestrationDriver(app_durable_functions()),
+        product_driver,
         "provision_brainstem", job, instance_id=job["job_id"], before_each_run=fresh_row, timeout=30,
     )  # fmt: skip
     assert len(cases) >= 15
