@@ -22,6 +22,7 @@ from controlplane.settings import get_settings
 
 blueprint = df.Blueprint()
 _RETRY_SPREAD_SECONDS = 2.0
+_NOW_SECONDS = 0.001
 
 
 def _iso(epoch: float) -> str:
@@ -36,13 +37,16 @@ def reserve_arm_writes(request: JsonObject) -> dict[str, Any]:
         raise ValueError(f"unknown budget lane {lane!r}")
     if settings.arm_write_budget == "process":
         return {}
-    grant = fleet_write_budget().reserve(subscription_id, lane, count)
+    budget = fleet_write_budget()
+    grant = budget.reserve(subscription_id, lane, count)
     if grant.not_before is None:
         assert grant.retry_at is not None
         # Spread the callers told to come back, so they do not all wake at the same instant.
         return {"retry_at": _iso(grant.retry_at + random.uniform(0, _RETRY_SPREAD_SECONDS))}
     return {
-        "not_before": _iso(grant.not_before),
+        # Due now (a full bucket): no time at all, so that the orchestration sets no timer for a
+        # moment that has already come (a microsecond of float rounding must not add a history event).
+        "not_before": _iso(grant.not_before) if grant.not_before > budget.clock() + _NOW_SECONDS else None,
         "grant": {
             "subscription_id": subscription_id,
             "bucket": LANE_BUCKETS[lane],
