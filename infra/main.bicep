@@ -114,6 +114,12 @@ param armWritesPerSecond string = ''
 @description('CP_ARM_WRITE_BURST; empty: the code\'s default.')
 param armWriteBurst string = ''
 
+@description('CP_CALLBACK_ALLOWED_HOSTS: hosts a create\'s callback_url may name; empty: callbacks off. Needs CP_CALLBACK_SIGNING_KEY (a Key Vault reference, set after deploy).')
+param callbackAllowedHosts string = ''
+
+@description('Key Vault secret URI holding CP_CALLBACK_SIGNING_KEY; give the identity Key Vault Secrets User on that vault.')
+param callbackSigningKeySecretUri string = ''
+
 @description('Further app settings by name (timeouts, retry tuning); they never replace the identity, storage or Durable wiring.')
 param extraAppSettings object = {}
 
@@ -231,6 +237,8 @@ module appSettings 'app/app-settings.bicep' = {
     flexMaximumInstanceCount: flexMaximumInstanceCount
     armWritesPerSecond: armWritesPerSecond
     armWriteBurst: armWriteBurst
+    callbackAllowedHosts: callbackAllowedHosts
+    callbackSigningKeySecretUri: callbackSigningKeySecretUri
     extraAppSettings: extraAppSettings
   }
 }

@@ -12,6 +12,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from controlplane.domain.events import Transition
 from controlplane.domain.jobs import BrainstemJob, Policy
 from controlplane.domain.step_errors import StepError, error_from_failure
 
@@ -116,7 +117,12 @@ def deadline_after(context: df.DurableOrchestrationContext, seconds: float):  # 
 def fail(
     context: df.DurableOrchestrationContext, twin: BrainstemJob, job: dict[str, Any], error: StepError
 ) -> Generator[Any, Any, None]:
-    """Mark the row errored with the failed step, then end the orchestration Failed."""
+    """Mark the row errored with the failed step, tell the event sinks, then end the orchestration Failed."""
+    from orchestrators.events import emit  # here, not at the top: orchestrators.events imports this module
+
     progress(context, twin, "errored", failed_step=error.step, code=error.code)
-    yield from call_step(context, "record_error", "mark_errored", {"job": job, "error": error.to_dict()}, twin.policy)
+    record = {"job": job, "error": error.to_dict()}
+    recorded = yield from call_step(context, "record_error", "mark_errored", record, twin.policy)
+    if recorded.get("recorded"):  # not fenced: this job still owned the row, so the twin is errored
+        yield from emit(context, twin, Transition.ERRORED, error=error.to_dict())
     raise StepFailed(error)

@@ -16,8 +16,10 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from controlplane.domain.events import Transition
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.step_errors import StepError
+from orchestrators.events import emit
 from orchestrators.steps import StepFailed, call_arm_step, call_step, deadline_after, fail, progress, wait
 
 blueprint = df.Blueprint()
@@ -39,6 +41,7 @@ def update_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any, 
             return _cancelled(twin)
         if "error" in result:
             yield from fail(context, twin, job, StepError(**result["error"]))
+        yield from emit(context, twin, Transition.UPDATED, url=result["url"])
         progress(context, twin, "active", deploy_ref=twin.deploy_ref)
         return {"status": "active", "cloud_id": twin.cloud_id, "deploy_ref": twin.deploy_ref, "url": result["url"]}
 
@@ -53,6 +56,8 @@ def update_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any, 
         return _cancelled(twin)
     failure = {"job": job, "error": error.to_dict(), "rolled_back": rollback is None}
     yield from call_step(context, "record_error", "mark_update_failed", failure, twin.policy)
+    if rollback is not None:  # the way back failed too: the twin is errored, as after a failed create
+        yield from emit(context, twin, Transition.ERRORED, error=error.to_dict())
     progress(context, twin, "rolled_back" if rollback is None else "errored", failed_step=error.step, code=error.code)
     raise StepFailed(error)
 

@@ -22,6 +22,7 @@ from sandbox.arm import ArmStandIn
 from sandbox.brainstems import BrainstemHosts, site_exists_in
 from sandbox.durable import DurableClientServer, OrchestrationDriver
 from sandbox.durable.clock import Clock
+from sandbox.events import EventReceiver
 from sandbox.packages import PackageServer
 from sandbox.worker import app_durable_functions, app_worker
 from sandbox.worker.http import invoke_http
@@ -61,11 +62,13 @@ def product_driver(**options: Any) -> OrchestrationDriver:
 def reset_control_plane_caches() -> None:
     """Make the app re-read settings and rebuild its clients (after the environment changed)."""
     from controlplane.arm.clients import reset_clients
+    from controlplane.events.eventgrid import reset_eventgrid_clients
     from controlplane.registry import reset_default_registry
     from controlplane.settings import get_settings
 
     get_settings.cache_clear()
     reset_clients()
+    reset_eventgrid_clients()
     reset_default_registry()
 
 
@@ -82,6 +85,7 @@ class ControlPlaneRig:
         serve_packages: bool = False,
         operator_key: str | None = None,
         site_exists: Callable[[str], bool] | None = None,
+        events: EventReceiver | None = None,
         durable_functions: Callable[[], Any] | None = None,
     ) -> None:
         self.storage_connection = storage_connection
@@ -96,6 +100,8 @@ class ControlPlaneRig:
         self.operator_key = operator_key or secrets.token_urlsafe(24)
         # Whether a brainstem's host answers: by default, whether the ARM stand-in holds its site.
         self.site_exists = site_exists
+        # Lifecycle events on (an Event Grid topic stand-in and loopback callbacks) when given.
+        self.events = events
         # Where orchestrations and activities run: the worker in this process, unless given (the
         # benchmark runs activities in several processes); called once the settings are in place.
         self.durable_functions = durable_functions or app_durable_functions
@@ -108,6 +114,8 @@ class ControlPlaneRig:
         self.brainstems = BrainstemHosts(self.site_exists or site_exists_in(self.arm)).start()
         if self.packages is not None:
             self.packages.start()
+        if self.events is not None:
+            self.events.start()
         target = os.environ if environ is None else environ
         target.update(self.settings())
         reset_control_plane_caches()
@@ -149,6 +157,7 @@ class ControlPlaneRig:
             # runs sync functions on the documented maximum of 32 threads, not min(32, CPUs + 4).
             "PYTHON_THREADPOOL_THREAD_COUNT": "32",
             **self._package_settings(),
+            **self._event_settings(),
             "CP_AUTH": json.dumps({"operator_key_hashes": [hash_api_key(self.operator_key)]}),
             **self.extra_settings,
         }
@@ -159,6 +168,18 @@ class ControlPlaneRig:
         return {
             "CP_PACKAGE_URL_TEMPLATE": self.packages.url_template,
             "CP_FLEX_SANDBOX_BLOB_CONNECTION": self.storage_connection,  # Azurite
+        }
+
+    def _event_settings(self) -> dict[str, str]:
+        if self.events is None:
+            return {}  # events off, as on an app with no topic configured
+        return {
+            "CP_EVENTGRID_ENDPOINT": self.events.topic_endpoint,
+            "CP_EVENTGRID_CREDENTIAL": "sandbox",
+            "CP_EVENTS_CA_BUNDLE": self.events.ca_path,
+            "CP_CALLBACK_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "CP_CALLBACK_SANDBOX_LOOPBACK": "true",
+            "CP_CALLBACK_SIGNING_KEY": self.events.signing_key,
         }
 
     def call(self, function_name: str, request: func.HttpRequest) -> func.HttpResponse:
@@ -188,6 +209,8 @@ class ControlPlaneRig:
             self.brainstems.stop()
         if self.packages is not None:
             self.packages.stop()
+        if self.events is not None:
+            self.events.stop()
         self.arm.stop()
 
     def __enter__(self) -> ControlPlaneRig:

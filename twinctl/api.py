@@ -141,10 +141,13 @@ class ControlPlaneClient:
         region: str | None = None,
         runtime_target: str | None = None,
         deploy_ref: str | None = None,
+        callback_url: str | None = None,
     ) -> Reply:
         """Start provisioning; the reply carries ``job_id`` and ``cloud_id``. 409 if the twin exists."""
         body: dict[str, str] = {"name": name, "owner": owner}
-        optional = {"region": region, "runtime_target": runtime_target, "deploy_ref": deploy_ref}
+        optional = {
+            "region": region, "runtime_target": runtime_target, "deploy_ref": deploy_ref, "callback_url": callback_url,
+        }  # fmt: skip
         body.update({field: value for field, value in optional.items() if value is not None})
         return self._request("POST", "/brainstems", json=body)
 

@@ -59,10 +59,16 @@ class BrainstemJob:
     arm_lane: str = "interactive"
     # The ARM requests booked for the step this input is given to (orchestrators.steps.call_arm_step).
     arm_grant: dict[str, Any] | None = None
+    # Where this job's lifecycle events go ("eventgrid", "callback"), decided when it is accepted so
+    # that replays see the same; empty when events are off.
+    event_sinks: tuple[str, ...] = ()
+    callback_url: str | None = None
 
     def to_input(self) -> dict[str, Any]:
-        return asdict(self)
+        """The orchestration input: JSON's own types (a list, not a tuple), as every replay reads it back."""
+        return {**asdict(self), "event_sinks": list(self.event_sinks)}
 
     @classmethod
     def from_input(cls, data: dict[str, Any]) -> BrainstemJob:
-        return cls(**{**data, "policy": Policy(**data["policy"])})
+        sinks = tuple(data.get("event_sinks") or ())
+        return cls(**{**data, "policy": Policy(**data["policy"]), "event_sinks": sinks})

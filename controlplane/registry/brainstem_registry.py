@@ -37,6 +37,7 @@ from controlplane.registry.entities import (
 from controlplane.registry.etag_retry import RETRY, Retry, with_etag_retries
 from controlplane.registry.fleet_counts import FleetCounts, count_keys
 from controlplane.registry.rollouts import RolloutStore
+from controlplane.registry.undelivered import UndeliveredEvents
 
 ROLLOUTS_SUFFIX = "rollouts"  # <registry table>rollouts: rollout records and the twins each moved
 
@@ -54,6 +55,7 @@ class BrainstemRegistry:
         # touching the table that grows with the fleet.
         self.fleet_counts = FleetCounts(meta)
         self.capacity = Capacity(meta)
+        self.undelivered_events = UndeliveredEvents(meta)
         # The fleet-wide ARM budget's buckets (controlplane.arm.fleet_budget), beside the counts.
         self.arm_budget = BudgetStore(meta)
 

@@ -24,6 +24,7 @@ from controlplane.domain.placement import (
     candidates,
 )
 from controlplane.registry import BrainstemRegistry
+from controlplane.service.callbacks import checked_callback_url
 from controlplane.service.errors import NameTaken, PoolExhausted, QuotaExceeded
 from controlplane.service.jobs import PROVISION, Accepted, job_exists, job_for, new_job_id
 from controlplane.service.requests import CreateRequest
@@ -64,6 +65,7 @@ async def create(
         "runtime_target": request.runtime_target or settings.default_runtime_target,
         "deploy_ref": request.deploy_ref or settings.default_deploy_ref,
         "job_id": new_job_id(),
+        "callback_url": await checked_callback_url(request.callback_url, settings),
     }
     # Table Storage calls are synchronous: they run on a worker thread, never on the event loop that
     # every other request of this instance is served from.

@@ -46,7 +46,14 @@ def job_for(row: Brainstem, settings: Settings, *, previous_job_id: str | None =
         policy=Policy.from_settings(settings),
         previous_job_id=previous_job_id,
         app_settings=row.app_settings,
+        event_sinks=event_sinks(row, settings),
+        callback_url=row.callback_url,
     )
+
+
+def event_sinks(row: Brainstem, settings: Settings) -> tuple[str, ...]:
+    """Where the job's lifecycle events go: the Event Grid topic when configured, the row's callback if any."""
+    return (("eventgrid",) if settings.eventgrid_endpoint else ()) + (("callback",) if row.callback_url else ())
 
 
 async def job_exists(client: df.DurableOrchestrationClient, job_id: str) -> bool:

@@ -28,6 +28,9 @@ class CreateRequest(BaseModel):
     region: str | None = None
     runtime_target: str | None = None
     deploy_ref: str | None = None
+    # Where to also send this twin's lifecycle events; checked against the operator's rules
+    # (controlplane.service.callbacks) before anything is written.
+    callback_url: str | None = None
 
     @field_validator("name", mode="before")
     @classmethod

@@ -17,10 +17,13 @@ from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
 from controlplane.auth.config import AuthConfig
 from controlplane.domain.addresses import is_loopback_url
+from controlplane.domain.callbacks import CallbackPolicy
 from controlplane.domain.errors import SettingsError
 from controlplane.domain.naming import BrainstemNames
 from controlplane.domain.placement import PoolSubscription
+from controlplane.settings import events
 from controlplane.settings.budget import BudgetSettings
+from controlplane.settings.event_fields import EventSettings
 from controlplane.settings.pool import GUID, REGION, parse_pool
 
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,50}")  # leaves room for the derived table suffixes
@@ -42,7 +45,7 @@ def _secret_env(name: str, default: Any) -> Any:
     return Field(default=default, validation_alias=AliasChoices(name), repr=False)
 
 
-class Settings(BudgetSettings):
+class Settings(BudgetSettings, EventSettings):
     """The control plane's settings. Field aliases are the app setting names."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", validate_default=True)
@@ -270,6 +273,18 @@ class Settings(BudgetSettings):
                 setting="CP_ARM_CREDENTIAL",
             )
 
+        for setting, problem in (
+            ("CP_CALLBACK_SANDBOX_LOOPBACK", events.check_sandbox_loopback(self.callback_sandbox_loopback, self.callback_allowed_hosts)),
+            ("CP_EVENTGRID_CREDENTIAL", events.check_eventgrid_credential(self.eventgrid_credential, self.eventgrid_endpoint)),
+        ):  # fmt: skip
+            if problem:
+                raise SettingsError(problem, setting=setting)
+        if self.callback_allowed_hosts and not self.callback_signing_keys:
+            raise SettingsError(
+                "CP_CALLBACK_SIGNING_KEY is required when CP_CALLBACK_ALLOWED_HOSTS is set: every callback is signed",
+                setting="CP_CALLBACK_SIGNING_KEY",
+            )
+
     @property
     def subscription_pool(self) -> tuple[PoolSubscription, ...]:
         """The placement pool: CP_SUBSCRIPTION_POOL, or CP_SUBSCRIPTION_ID in every allowed region."""
@@ -280,3 +295,7 @@ class Settings(BudgetSettings):
 
     def package_url(self, deploy_ref: str) -> str:
         return self.package_url_template.format(deploy_ref=deploy_ref)
+
+    @property
+    def callback_policy(self) -> CallbackPolicy:
+        return CallbackPolicy(self.callback_allowed_hosts, sandbox_loopback=self.callback_sandbox_loopback)

@@ -97,6 +97,12 @@ param armWritesPerSecond string = ''
 @description('CP_ARM_WRITE_BURST.')
 param armWriteBurst string = ''
 
+@description('CP_CALLBACK_ALLOWED_HOSTS: hosts callback_url may name (comma-separated; *.example.com for subdomains).')
+param callbackAllowedHosts string = ''
+
+@description('Key Vault secret URI of CP_CALLBACK_SIGNING_KEY (whsec_...); the app setting is a Key Vault reference, never the key.')
+param callbackSigningKeySecretUri string = ''
+
 @description('More app settings (tuning such as CP_READINESS_TIMEOUT_SECONDS); never override the ones above.')
 param extraAppSettings object = {}
 
@@ -162,6 +168,8 @@ var jsonSettings = union(
   empty(eventGridEndpoint) ? {} : { CP_EVENTGRID_ENDPOINT: eventGridEndpoint }
 )
 
+// CP_CALLBACK_SIGNING_KEY is a Key Vault reference, which App Service resolves with the app's
+// identity (Learn: app-service-key-vault-references): the key itself is never in the deployment.
 // Optional plain settings: only those given a value. (Written out one by one, without lambdas, so
 // that checkov's Bicep parser reads this file too.)
 var chosenSettings = union(
@@ -177,7 +185,9 @@ var chosenSettings = union(
   empty(flexInstanceMemoryMB) ? {} : { CP_FLEX_INSTANCE_MEMORY_MB: flexInstanceMemoryMB },
   empty(flexMaximumInstanceCount) ? {} : { CP_FLEX_MAXIMUM_INSTANCE_COUNT: flexMaximumInstanceCount },
   empty(armWritesPerSecond) ? {} : { CP_ARM_WRITES_PER_SECOND: armWritesPerSecond },
-  empty(armWriteBurst) ? {} : { CP_ARM_WRITE_BURST: armWriteBurst }
+  empty(armWriteBurst) ? {} : { CP_ARM_WRITE_BURST: armWriteBurst },
+  empty(callbackAllowedHosts) ? {} : { CP_CALLBACK_ALLOWED_HOSTS: callbackAllowedHosts },
+  empty(callbackSigningKeySecretUri) ? {} : { CP_CALLBACK_SIGNING_KEY: '@Microsoft.KeyVault(SecretUri=${callbackSigningKeySecretUri})' }
 )
 
 // Later objects win in union(): nothing in extraAppSettings replaces identity, storage or durable wiring.

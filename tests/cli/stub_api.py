@@ -110,6 +110,7 @@ def row(cloud_id: str = CLOUD_ID, **overrides: Any) -> dict[str, Any]:
         "last_seen": "2026-11-23T09:05:00Z",
         "url": f"https://{cloud_id}.azurewebsites.net",
         "subscription_id": "00000000-0000-0000-0000-000000000000",
+        "callback_url": None,
         "previous_deploy_ref": None,
         "target_deploy_ref": None,
         "app_settings": None,

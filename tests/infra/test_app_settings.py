@@ -6,11 +6,13 @@ writes one the code refuses, a test here fails instead of the first request on A
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,6 +68,8 @@ FULL_ENV = {
     "CP_FLEX_MAXIMUM_INSTANCE_COUNT": "200",
     "CP_ARM_WRITES_PER_SECOND": "6",
     "CP_ARM_WRITE_BURST": "100",
+    "CP_CALLBACK_ALLOWED_HOSTS": "hooks.example.com,*.example.org",
+    "CP_CALLBACK_SIGNING_KEY_SECRET_URI": "https://kv-twinstack.vault.azure.net/secrets/callback-signing-key",
     "CP_EXTRA_APP_SETTINGS": json.dumps({"CP_READINESS_TIMEOUT_SECONDS": "900", "CP_ACTIVITY_MAX_ATTEMPTS": "7"}),
 }
 SCENARIOS = {
@@ -83,11 +87,12 @@ NOT_WRITTEN_ON_AZURE = {
     "CP_FLEX_SANDBOX_BLOB_CONNECTION": "the offline sandbox only (refused unless loopback)",
     "CP_EVENTGRID_CREDENTIAL": "'default' (DefaultAzureCredential) is the code's default; 'sandbox' is loopback only",
     "WEBSITE_HOSTNAME": "set by App Service itself on every app (the default host name)",
+    "CP_CALLBACK_SANDBOX_LOOPBACK": "the offline sandbox only (refused unless the allow-list is loopback)",
+    "CP_EVENTS_CA_BUNDLE": "a private CA for a stand-in or proxy; Event Grid and receivers have public certificates",
     "CP_PUBLIC_BASE_URL": "only behind a custom domain or gateway; unset, the platform's WEBSITE_HOSTNAME is used",
 }
-# Settings of code still on its way (issue 19, lifecycle events to Event Grid): infra/ already writes
-# or explains them; once the code reads them this set may go.
-AHEAD_OF_THE_CODE = {"CP_EVENTGRID_ENDPOINT", "CP_EVENTGRID_CREDENTIAL"}
+# Settings infra/ writes or explains ahead of the code that reads them (none now).
+AHEAD_OF_THE_CODE: set[str] = set()
 # Tuning with sound code defaults: set through extraAppSettings (CP_EXTRA_APP_SETTINGS) when needed.
 TUNING = {
     "CP_ARM_POLLING_INTERVAL_SECONDS",
@@ -98,6 +103,7 @@ TUNING = {
     "CP_ACTIVITY_FIRST_RETRY_SECONDS",
     "CP_ACTIVITY_MAX_ATTEMPTS",
     "CP_RETRY_AFTER_SECONDS",
+    "CP_EVENT_SOURCE",  # the CloudEvents source; its default names the control plane
     "CP_ROLLOUT_POLL_SECONDS",
     # The fleet-wide ARM budget (README, One ARM budget for the whole fleet): defaults sized to ARM's buckets.
     "CP_ARM_WRITE_BUDGET",
@@ -122,9 +128,16 @@ def every_scenario() -> dict[str, dict[str, object]]:
     return {name: app_settings(env) for name, env in SCENARIOS.items()}
 
 
+def resolved(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings as the app sees them: App Service resolves Key Vault references before start-up
+    (Learn: app-service-key-vault-references); here every reference resolves to a well-formed key."""
+    secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    return {k: secret if str(v).startswith("@Microsoft.KeyVault(") else v for k, v in settings.items()}
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_the_products_settings_loader_accepts_them(scenario: str) -> None:
-    environ = app_settings(SCENARIOS[scenario])
+    environ = resolved(app_settings(SCENARIOS[scenario]))
     assert all(isinstance(value, str) for value in environ.values()), "app settings are strings"
     settings = load_settings(environ)  # raises SettingsError naming the setting to fix
     assert settings.storage_connection is None
@@ -133,7 +146,11 @@ def test_the_products_settings_loader_accepts_them(scenario: str) -> None:
 
 
 def test_what_was_asked_for_is_what_the_control_plane_reads() -> None:
-    settings = load_settings(app_settings(FULL_ENV))
+    written = app_settings(FULL_ENV)
+    assert written["CP_CALLBACK_SIGNING_KEY"] == (
+        "@Microsoft.KeyVault(SecretUri=https://kv-twinstack.vault.azure.net/secrets/callback-signing-key)"
+    )  # the key itself is never in the deployment
+    settings = load_settings(resolved(written))
     assert settings.subscription_id == SUB
     assert [(p.subscription_id, p.regions, p.max_twins_per_region) for p in settings.subscription_pool] == [
         (POOL_SUB, ("eastus2", "westus3"), 200)
