@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import math
 import shutil
 import ssl
 import tempfile
@@ -65,7 +66,7 @@ class ArmStandIn:
         self.latency: dict[str, float] = dict(latency or {})
         self.latency_scale = latency_scale
         self.throttle = throttle
-        self._store = ResourceStore(clock=clock, lro_retry_after=lro_retry_after)
+        self._store = ResourceStore(clock=clock, lro_retry_after=lro_retry_after, compressed_time=latency_scale < 1)
         self._faults = FaultBook()
         self._log: list[RecordedRequest] = []
         self._too_many: Counter[str] = Counter()
@@ -255,9 +256,15 @@ class ArmStandIn:
                 "TooManyRequests",
                 "The request is being throttled as the limit has been reached for operation type. "
                 "Please retry after the number of seconds in the Retry-After header.",
-                headers={"Retry-After": str(admission.retry_after), **admission.headers},
+                headers={**self._throttle_wait(admission.retry_after), **admission.headers},
             )
         return admission.headers
+
+    def _throttle_wait(self, seconds: int) -> dict[str, str]:
+        """ARM's Retry-After (whole seconds); in compressed time, the same wait compressed, in ms (see the store)."""
+        if self.latency_scale < 1:
+            return {"retry-after-ms": str(math.ceil(seconds * self.latency_scale * 1000))}
+        return {"Retry-After": str(seconds)}
 
     def _apply_fault(self, call: Call) -> None:
         fault = self._faults.take(call.route, call.subscription)

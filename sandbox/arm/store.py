@@ -61,6 +61,11 @@ class ResourceStore:
     clock: Callable[[], float] = time.monotonic
     # Retry-After on 202s; None means "the whole seconds left", 0 when nothing is left.
     lro_retry_after: int | None = None
+    # Benchmarks compress time (latency_scale < 1). ARM's Retry-After is whole seconds, which
+    # compressed time cannot express, so there the wait goes out as ``retry-after-ms`` instead: the
+    # header azure-core also reads (azure.core.pipeline.policies._utils.get_retry_after) when no
+    # Retry-After is present. Uncompressed, the stand-in sends Retry-After alone, as ARM does.
+    compressed_time: bool = False
     # The directory every managed identity the stand-in mints belongs to.
     tenant_id: str = "72f0a1c3-5b1e-4d2a-9c6e-0d5e3f4a2b10"
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -140,7 +145,7 @@ class ResourceStore:
 
     def accepted(self, operation: Operation) -> Reply:
         """The 202 that hands out an operation: Location plus Retry-After, no body."""
-        return Reply(202, None, {"Location": operation.location, "Retry-After": self._retry_after(operation)})
+        return Reply(202, None, {"Location": operation.location, **self._retry_after_headers(operation)})
 
     def settle(self) -> None:
         """Finish every operation whose time has come and that needs no more polls."""
@@ -173,6 +178,11 @@ class ResourceStore:
             operation.on_success()
         else:
             operation.on_failure()
+
+    def _retry_after_headers(self, operation: Operation) -> dict[str, str]:
+        if self.compressed_time and self.lro_retry_after is None:
+            return {"retry-after-ms": str(max(0, math.ceil((operation.ready_at - self.clock()) * 1000)))}
+        return {"Retry-After": self._retry_after(operation)}
 
     def _retry_after(self, operation: Operation) -> str:
         if self.lro_retry_after is not None:
