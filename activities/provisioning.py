@@ -74,8 +74,10 @@ def ensure_storage_account(job: JsonObject) -> dict[str, Any]:
     return _provision_step("storage_account", twin, action)
 
 
-def build_function_app(twin: BrainstemJob, names: BrainstemNames) -> dict[str, Any]:
-    """Plan, site and code at ``twin.deploy_ref`` with the operator's current env keys (create or update)."""
+def build_function_app(twin: BrainstemJob, names: BrainstemNames, *, update: bool = False) -> dict[str, Any]:
+    """Plan, site and code at ``twin.deploy_ref`` with the operator's current env keys (create or update).
+
+    An update keeps the plan it has (one read instead of a write: ARM's write budget goes to sites)."""
     settings = get_settings()
     # The operator's env keys for every twin, then the twin's own (Key Vault references) over them.
     operator = {
@@ -84,6 +86,7 @@ def build_function_app(twin: BrainstemJob, names: BrainstemNames) -> dict[str, A
     built = get_target(twin.runtime_target).build(
         arm_clients(twin.subscription_id), names, region=twin.region, tags=_tags(twin, names),
         deploy_ref=twin.deploy_ref, package_url=settings.package_url(twin.deploy_ref), operator_settings=operator,
+        update=update,
     )  # fmt: skip
     return built.to_result()  # setting names only, never values
 

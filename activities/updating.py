@@ -29,7 +29,9 @@ blueprint = df.Blueprint()
 def publish_update(job: JsonObject) -> dict[str, Any]:
     """Move the twin's Function App to ``job.deploy_ref`` (a rollback passes the previous ref)."""
     twin = BrainstemJob.from_input(job)
-    return run_step("publish", twin, lambda names: build_function_app(twin, names), while_status=Status.UPDATING)
+    return run_step(
+        "publish", twin, lambda names: build_function_app(twin, names, update=True), while_status=Status.UPDATING
+    )
 
 
 @blueprint.activity_trigger(input_name="job")

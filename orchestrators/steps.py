@@ -78,7 +78,7 @@ ARM_REQUESTS = {
     "ensure_resource_group": 1,
     "ensure_storage_account": 1,
     "ensure_function_app": 3,  # Consumption: listKeys, plan, site (Flex sends more, paid as it goes)
-    "publish_update": 3,
+    "publish_update": 2,  # listKeys, site (the plan is kept: read, not written)
     "begin_delete_resource_group": 1,
 }
 _DELETES = frozenset({"begin_delete_resource_group"})

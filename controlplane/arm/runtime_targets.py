@@ -41,7 +41,7 @@ class RuntimeTarget(Protocol):
 
     def build(
         self, clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str], deploy_ref: str,
-        package_url: str, operator_settings: Mapping[str, str],
+        package_url: str, operator_settings: Mapping[str, str], update: bool = False,
     ) -> Built: ...  # fmt: skip
 
 
@@ -98,13 +98,14 @@ class LinuxConsumption:
 
     def build(
         self, clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str], deploy_ref: str,
-        package_url: str, operator_settings: Mapping[str, str],
+        package_url: str, operator_settings: Mapping[str, str], update: bool = False,
     ) -> Built:  # fmt: skip
         platform = self.app_settings(
             storage_connection=storage_accounts.storage_connection_string(clients, names), package_url=package_url
         )
         app_settings = {**operator_settings, **platform}
-        plan_id = function_apps.ensure_plan(clients, names, self.plan_body(names, region=region, tags=tags))
+        plan = function_apps.plan_for_update if update else function_apps.ensure_plan
+        plan_id = plan(clients, names, self.plan_body(names, region=region, tags=tags))
         site = function_apps.ensure_site(
             clients, names, self.site_body(names, region=region, tags=tags, plan_id=plan_id, app_settings=app_settings)
         )
@@ -215,7 +216,7 @@ class FlexConsumption:
 
     def build(
         self, clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str], deploy_ref: str,
-        package_url: str, operator_settings: Mapping[str, str],
+        package_url: str, operator_settings: Mapping[str, str], update: bool = False,
     ) -> Built:  # fmt: skip
         settings = get_settings()
         storage = storage_accounts.storage_endpoints(clients, names)
@@ -223,7 +224,8 @@ class FlexConsumption:
         storage_accounts.ensure_blob_container(clients, names, container)
         app_settings = self.app_settings(operator_settings=operator_settings, storage=storage)
 
-        plan_id = function_apps.ensure_plan(clients, names, self.plan_body(names, region=region, tags=tags))
+        plan = function_apps.plan_for_update if update else function_apps.ensure_plan
+        plan_id = plan(clients, names, self.plan_body(names, region=region, tags=tags))
         site = function_apps.ensure_site(
             clients, names,
             self.site_body(

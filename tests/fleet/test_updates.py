@@ -134,3 +134,13 @@ def test_a_failed_settings_update_puts_the_previous_settings_back(rig: ControlPl
     assert "KODY_KEY" not in site_settings(rig)
     row = default_registry().get(KODY)
     assert (row.status, row.app_settings, row.target_app_settings) == (Status.ACTIVE, None, None)
+
+
+def test_an_update_writes_the_site_and_keeps_the_plan(rig: ControlPlaneRig) -> None:
+    assert provision(rig, "kody").status == "Completed"
+    before = len(rig.arm.requests)
+    assert update(rig, KODY, "v2").status == "Completed"
+    routes = [r.route for r in rig.arm.requests[before:] if r.method in ("PUT", "POST", "PATCH", "DELETE")]
+    # The plan is read, not written: ARM's write budget goes to the site, where the change is.
+    assert sorted(routes) == ["sites.create_or_update", "storage_accounts.list_keys"]
+    assert "server_farms.get" in [r.route for r in rig.arm.requests[before:]]
