@@ -1,4 +1,4 @@
-"""The whole control plane on loopback: Azurite + ARM stand-in + brainstem hosts + Durable host.
+"""The whole control plane on loopback: Azurite + ARM stand-in + scm sites + brainstem hosts + Durable host.
 
 Tests and the offline sandbox compose the same pieces: the unmodified ``function_app`` runs its
 HTTP functions, orchestrations and activities against real Azurite tables, the real Azure SDK
@@ -22,6 +22,7 @@ from sandbox.brainstems import BrainstemHosts, site_exists_in
 from sandbox.durable import DurableClientServer, OrchestrationDriver
 from sandbox.durable.clock import Clock
 from sandbox.packages import PackageServer
+from sandbox.scm import ScmSites
 
 SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
 # Operator env keys given to every brainstem. The values stand for secrets: tests assert they never
@@ -61,9 +62,11 @@ class ControlPlaneRig:
         clock: Clock | None = None,
         settings: Mapping[str, str] | None = None,
         activity_workers: int = 16,
-        serve_packages: bool = False,
+        serve_packages: bool = True,
         operator_key: str | None = None,
         site_exists: Callable[[str], bool] | None = None,
+        deploy_seconds: float = 0.0,
+        cold_start_seconds: float = 0.0,
     ) -> None:
         self.storage_connection = storage_connection
         self.table_name = table_name
@@ -71,11 +74,16 @@ class ControlPlaneRig:
         self.clock = clock
         self.extra_settings = dict(settings or {})
         self.activity_workers = activity_workers
-        # Flex Consumption twins need their code: served from loopback, published into Azurite.
-        self.packages: PackageServer | None = PackageServer() if serve_packages else None
+        # Every twin gets its deploy_ref's code: packages served from loopback (``serve_packages`` is
+        # kept for callers that still pass it; publishing needs the packages either way).
+        self.packages = PackageServer()
+        self.deploy_seconds = deploy_seconds
+        self.cold_start_seconds = cold_start_seconds
+        self.scm: ScmSites | None = None
         # The operator API key this control plane accepts (only its hash goes into CP_AUTH).
         self.operator_key = operator_key or secrets.token_urlsafe(24)
-        # Whether a brainstem's host answers: by default, whether the ARM stand-in holds its site.
+        # How a brainstem's host answers: from the ARM stand-in's platform state (its site, settings and
+        # published package), or, with ``site_exists`` (an ARM stand-in in another process), only whether it exists.
         self.site_exists = site_exists
         self.brainstems: BrainstemHosts | None = None
         self.driver: OrchestrationDriver | None = None
@@ -83,9 +91,18 @@ class ControlPlaneRig:
 
     def start(self, environ: MutableMapping[str, str] | None = None) -> ControlPlaneRig:
         self.arm.start()
-        self.brainstems = BrainstemHosts(self.site_exists or site_exists_in(self.arm)).start()
-        if self.packages is not None:
-            self.packages.start()
+        platform = getattr(self.arm, "platform", None)
+        if platform is not None:
+            self.scm = ScmSites(
+                platform, blob_connection=self.storage_connection, deploy_seconds=self.deploy_seconds
+            ).start()
+        if self.site_exists is not None or platform is None:
+            self.brainstems = BrainstemHosts(self.site_exists or site_exists_in(self.arm)).start()
+        else:
+            self.brainstems = BrainstemHosts(
+                platform=platform, cold_start_seconds=self.cold_start_seconds, clock=platform.now
+            ).start()
+        self.packages.start()
         target = os.environ if environ is None else environ
         target.update(self.settings())
         reset_control_plane_caches()
@@ -118,12 +135,13 @@ class ControlPlaneRig:
         }
 
     def _package_settings(self) -> dict[str, str]:
-        if self.packages is None:
-            return {}  # Consumption twins only: their package URL stays the documented default
-        return {
+        settings = {
             "CP_PACKAGE_URL_TEMPLATE": self.packages.url_template,
-            "CP_FLEX_SANDBOX_BLOB_CONNECTION": self.storage_connection,  # Azurite
+            "CP_SANDBOX_BLOB_CONNECTION": self.storage_connection,  # Azurite stands for every twin's account
         }
+        if self.scm is not None:
+            settings["CP_SCM_URL_TEMPLATE"] = self.scm.url_template
+        return settings
 
     def call(self, function_name: str, request: func.HttpRequest) -> func.HttpResponse:
         """Invoke an HTTP function as the worker would (real HttpRequest, real Durable client)."""
@@ -140,8 +158,9 @@ class ControlPlaneRig:
                 close_clock()
         if self.brainstems is not None:
             self.brainstems.stop()
-        if self.packages is not None:
-            self.packages.stop()
+        if self.scm is not None:
+            self.scm.stop()
+        self.packages.stop()
         self.arm.stop()
 
     def __enter__(self) -> ControlPlaneRig:

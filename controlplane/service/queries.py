@@ -9,11 +9,11 @@ from typing import Any
 
 import requests
 
-from controlplane.arm.runtime_targets import get_target
 from controlplane.auth import Forbidden, Principal, can_see, owner_filter_for_list
 from controlplane.domain.brainstem import Brainstem, Page
 from controlplane.domain.errors import BrainstemNotFound, ControlPlaneError, InvalidInput
 from controlplane.domain.lifecycle import Status
+from controlplane.domain.runtime_targets import target_spec
 from controlplane.registry import MAX_PAGE_SIZE, BrainstemRegistry
 from controlplane.service.errors import DependencyUnavailable, NotActive
 
@@ -44,7 +44,7 @@ def list_page(principal: Principal, params: dict[str, str], registry: BrainstemR
     return registry.list(
         owner=owner_filter_for_list(principal, params.get("owner") or None),
         status=Status(status) if status else None,
-        runtime_target=None if runtime_target is None else get_target(runtime_target).name,
+        runtime_target=None if runtime_target is None else target_spec(runtime_target).name,
         limit=_limit(params.get("limit")),
         next=params.get("next") or None,
     )

@@ -1,7 +1,9 @@
 """``ArmStandIn``: lifecycle, the request pipeline, faults, the request log and views of state.
 
-Every request goes through the same gate, in ARM's order: bearer token, api-version, route,
-throttling, injected faults, latency, then the provider handler under the state lock. Sleeps
+Every request goes through the same gate, in ARM's order: bearer token, api-version (present, and
+one its provider publishes: api_versions.py), route, throttling, injected faults, latency, then the
+provider handler under the state lock. The latency each request was made to wait is kept per resource
+group (``imposed_latency``), so a benchmark can tell the control plane's own overhead from Azure's. Sleeps
 (latency, "hang") happen outside the lock so a slow call never stalls the others.
 """
 
@@ -23,9 +25,10 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import authorization, resource_groups, storage, web
+from . import api_versions, authorization, names, resource_groups, storage, web
 from .faults import Fault, FaultBook
 from .messages import ArmError, Call, RecordedRequest, Reply
+from .platform import PlatformView
 from .routing import UNKNOWN, match
 from .store import ResourceStore
 from .throttle import Throttle
@@ -34,6 +37,7 @@ from .transport import Handler, TlsServer, certificate_authority
 # Routes the real service answers asynchronously: their latency is how long the operation stays
 # InProgress. Every other route is synchronous and its latency is a sleep before answering.
 _ASYNC_ROUTES = frozenset({"resource_groups.delete", "storage_accounts.create"})
+_WEB_PUTS = frozenset({"server_farms.create_or_update", "sites.create_or_update"})
 
 
 class ArmStandIn:
@@ -47,7 +51,10 @@ class ArmStandIn:
     ``lro_retry_after`` fixes the Retry-After of 202s (default: whole seconds of latency left, so
     0 without latency — azure-core then waits its own ``polling_interval``).
     ``sync_triggers_status``: 200 as live Azure answers, 204 as the SDK expects.
-    ``clock`` drives operation latency (the throttle has its own).
+    ``web_puts``: "sync" (plan and site PUTs answer 200) or "async" (202 + Azure-AsyncOperation,
+    their latency becoming the operation's duration). ``role_propagation_seconds``: how long a new
+    role assignment takes to apply to data-plane checks. ``flex_regions``: regions offering Flex.
+    ``clock`` drives operation latency and role propagation (the throttle has its own).
     """
 
     def __init__(
@@ -60,12 +67,26 @@ class ArmStandIn:
         create_polls: int = 0,
         lro_retry_after: int | None = None,
         sync_triggers_status: int = 200,
+        web_puts: str = "sync",
+        role_propagation_seconds: float = 0.0,
+        flex_regions: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if web_puts not in ("sync", "async"):
+            raise ValueError("web_puts is 'sync' or 'async'")
         self.latency: dict[str, float] = dict(latency or {})
         self.latency_scale = latency_scale
         self.throttle = throttle
-        self._store = ResourceStore(clock=clock, lro_retry_after=lro_retry_after)
+        self._store = ResourceStore(
+            clock=clock,
+            lro_retry_after=lro_retry_after,
+            all_regions=dict(names.ALL_REGIONS),
+            flex_regions=dict(flex_regions if flex_regions is not None else names.FLEX_REGIONS),
+            role_propagation_seconds=role_propagation_seconds,
+        )
+        self.platform = PlatformView(self._store)
+        self._async_routes = _ASYNC_ROUTES | (_WEB_PUTS if web_puts == "async" else frozenset())
+        self._imposed: dict[str, float] = {}
         self._faults = FaultBook()
         self._log: list[RecordedRequest] = []
         self._too_many: Counter[str] = Counter()
@@ -85,9 +106,11 @@ class ArmStandIn:
             "storage_accounts.list_keys": storage.list_keys,
             "blob_containers.create": storage.create_container,
             "blob_containers.get": storage.get_container,
-            "server_farms.create_or_update": web.create_or_update_farm,
+            "server_farms.create_or_update": functools.partial(
+                web.create_or_update_farm, asynchronous=web_puts == "async"
+            ),
             "server_farms.get": web.get_farm,
-            "sites.create_or_update": web.create_or_update_site,
+            "sites.create_or_update": functools.partial(web.create_or_update_site, asynchronous=web_puts == "async"),
             "sites.get": web.get_site,
             "sites.update_application_settings": web.update_application_settings,
             "sites.list_application_settings": web.list_application_settings,
@@ -95,6 +118,9 @@ class ArmStandIn:
             "sites.sync_function_triggers": functools.partial(web.sync_function_triggers, status=sync_triggers_status),
             "role_assignments.create": authorization.create,
             "role_assignments.get": authorization.get,
+            "web_names.check": names.check_site_name,
+            "storage_names.check": names.check_storage_name,
+            "geo_regions.list": names.geo_regions,
         }
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -163,6 +189,13 @@ class ArmStandIn:
     def clear_requests(self) -> None:
         with self._log_lock:
             self._log.clear()
+            self._imposed.clear()
+
+    @property
+    def imposed_latency(self) -> dict[str, float]:
+        """Seconds of latency imposed per resource group (lower-cased): sleeps and operation durations."""
+        with self._log_lock:
+            return dict(self._imposed)
 
     @property
     def throttled(self) -> dict[str, int]:
@@ -221,6 +254,7 @@ class ArmStandIn:
                     "MissingApiVersionParameter",
                     "The api-version query parameter (?api-version=) is required for all requests.",
                 )
+            api_versions.require_known(call.route, call.path, call.api_version)
             if body_error is not None:
                 raise ArmError(400, "InvalidRequestContent", f"The request content was invalid: {body_error}")
             if call.route == UNKNOWN:
@@ -228,7 +262,8 @@ class ArmStandIn:
             rate_headers = self._admit(call)
             self._apply_fault(call)
             delay = self._latency_for(call.route)
-            if call.route in _ASYNC_ROUTES:
+            self._impose(call, delay)
+            if call.route in self._async_routes:
                 call.delay = delay
             elif delay > 0:
                 self._stopping.wait(delay)
@@ -269,6 +304,12 @@ class ArmStandIn:
             call.fail_with = fault.error()
         else:
             raise fault.error()
+
+    def _impose(self, call: Call, delay: float) -> None:
+        group = call.params.get("group")
+        if delay > 0 and group:
+            with self._log_lock:
+                self._imposed[group.lower()] = self._imposed.get(group.lower(), 0.0) + delay
 
     def _latency_for(self, route: str) -> float:
         """Seconds for the most specific configured prefix of the route ("storage_accounts" < "...create")."""
