@@ -34,7 +34,10 @@ from urllib.parse import urlsplit
 
 from sandbox.arm.platform import PlatformView
 
-BLOB_WRITE_ROLES = {"b7e6dc6d-f1e8-4753-8033-0f276bb0955b", "ba92f5b4-2d11-453d-a403-e96b0029c9fe"}  # Owner, Contributor
+BLOB_WRITE_ROLES = {
+    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+}  # Owner, Contributor
 FORBIDDEN_TEXT = (
     "Failed to upload blob package to storage account with Error: Response status code does not indicate "
     "success: 403 (This request is not authorized to perform this operation.)."
@@ -215,4 +218,3 @@ def _split(path: str) -> tuple[str, str, str]:
 def _bearer(header: str | None) -> bool:
     scheme, _, token = (header or "").partition(" ")
     return scheme.lower() == "bearer" and bool(token.strip())
-

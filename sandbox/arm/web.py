@@ -31,6 +31,7 @@ FARM_TYPE = "Microsoft.Web/serverfarms"
 SITE_TYPE = "Microsoft.Web/sites"
 _SETTINGS_SUFFIX = "/config/appsettings"
 
+
 def _resource_id(call: Call, resource_type: str) -> str:
     return provider_id(call.subscription, call.params["group"], resource_type, call.params["name"])
 

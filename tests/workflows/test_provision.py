@@ -91,8 +91,14 @@ def test_kody_is_provisioned_exactly_as_the_script_would(rig: ControlPlaneRig) -
 
     published = sent["sites.update_application_settings"]["properties"]
     assert {k: v for k, v in published.items() if k != "WEBSITE_RUN_FROM_PACKAGE"} == settings
-    assert published["WEBSITE_RUN_FROM_PACKAGE"].split("?")[0].endswith(
-        "/function-releases/twin-kody-e89834/abc123-" + hashlib.sha256(brainstem_package("abc123")).hexdigest()[:16] + ".zip"
+    assert (
+        published["WEBSITE_RUN_FROM_PACKAGE"]
+        .split("?")[0]
+        .endswith(
+            "/function-releases/twin-kody-e89834/abc123-"
+            + hashlib.sha256(brainstem_package("abc123")).hexdigest()[:16]
+            + ".zip"
+        )
     )
 
     steps = [e["Name"] for e in result.history if e.get("EventType") == 4]
