@@ -50,7 +50,7 @@ def _require_storage_name(clients: ArmClients, names: BrainstemNames) -> None:
     raise _unavailable(
         "StorageAccountNameUnavailable",
         f"storage account {names.storage_account}",
-        str(answer.reason or ""),
+        _reason(answer.reason),
         str(answer.message or ""),
     )
 
@@ -60,7 +60,7 @@ def _require_site_name(clients: ArmClients, names: BrainstemNames) -> None:
     if answer.name_available or _site_is_ours(clients, names):
         return
     raise _unavailable(
-        "SiteNameUnavailable", f"site {names.default_host_name}", str(answer.reason or ""), str(answer.message or "")
+        "SiteNameUnavailable", f"site {names.default_host_name}", _reason(answer.reason), str(answer.message or "")
     )
 
 
@@ -88,6 +88,11 @@ def _site_is_ours(clients: ArmClients, names: BrainstemNames) -> bool:
     except ResourceNotFoundError:
         return False
     return True
+
+
+def _reason(reason: object) -> str:
+    """The wire value of the SDK's reason enum ("AlreadyExists"), whatever type the SDK gives it."""
+    return str(getattr(reason, "value", reason) or "")
 
 
 def _unavailable(code: str, what: str, reason: str, message: str) -> StepFailure:

@@ -21,9 +21,9 @@ from azure.storage.blob import BlobServiceClient
 
 from controlplane.arm.clients import arm_clients
 from controlplane.arm.flex_consumption import FLEX_REFUSED_SETTINGS, FlexConsumption
-from controlplane.domain.runtime_targets import CATALOG
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
+from controlplane.domain.runtime_targets import CATALOG
 from controlplane.registry import default_registry
 from sandbox.arm import ArmStandIn, Fault
 from sandbox.azurite import ACCOUNT_KEY
