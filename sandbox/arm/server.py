@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import shutil
 import ssl
 import tempfile
@@ -27,6 +26,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import api_versions, authorization, names, resource_groups, storage, web
 from .faults import Fault, FaultBook
+from .gate import authenticate, parse_body
 from .messages import ArmError, Call, RecordedRequest, Reply
 from .platform import PlatformView
 from .routing import UNKNOWN, match
@@ -232,7 +232,7 @@ class ArmStandIn:
         url = urlsplit(target)
         path = unquote(url.path)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
-        body, body_error = _parse_body(raw_body)
+        body, body_error = parse_body(raw_body)
         route = match(method, path)
         call = Call(method, path, query, body, route.name, route.params)
         reply = self._reply_to(call, headers, body_error)
@@ -247,7 +247,7 @@ class ArmStandIn:
     def _reply_to(self, call: Call, headers: Mapping[str, str], body_error: str | None) -> Reply:
         rate_headers: dict[str, str] = {}
         try:
-            _authenticate(headers)
+            authenticate(headers)
             if not call.api_version:
                 raise ArmError(
                     400,
@@ -318,30 +318,3 @@ class ArmStandIn:
             if (route == prefix or route.startswith(prefix + ".")) and len(prefix) > len(best):
                 best = prefix
         return self.latency.get(best, 0.0) * self.latency_scale if best else 0.0
-
-
-def _authenticate(headers: Mapping[str, str]) -> None:
-    """ARM refuses anonymous calls; the token itself is not checked (nor ever recorded)."""
-    authorization_header = headers.get("authorization") or ""
-    scheme, _, token = authorization_header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ArmError(
-            401,
-            "AuthenticationFailed",
-            "Authentication failed. The 'Authorization' header is missing or not a bearer token.",
-            headers={
-                "WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/common", '
-                'error="invalid_token", error_description="The authentication failed because of '
-                "missing 'Authorization' header.\""
-            },
-        )
-
-
-def _parse_body(raw_body: bytes) -> tuple[dict[str, Any] | None, str | None]:
-    if not raw_body.strip():
-        return None, None
-    try:
-        parsed = json.loads(raw_body)
-    except ValueError as error:
-        return None, str(error)
-    return (parsed, None) if isinstance(parsed, dict) else ({"value": parsed}, None)

@@ -277,3 +277,15 @@ def test_no_secret_reaches_history_rows_or_logs(rig: ControlPlaneRig, caplog: py
     secrets = [*SECRET_ENV_KEYS.values(), *storage_keys, "AccountKey=", package_sas, "sig="]
 
     assert_never_recorded(secrets, result, caplog.records)
+
+
+def test_plan_and_site_puts_answered_asynchronously_still_end_active(make_rig) -> None:  # type: ignore[no-untyped-def]
+    """The Web provider may answer a plan or site PUT with 202 + Azure-AsyncOperation (the spec's examples)."""
+    from sandbox.arm import ArmStandIn
+
+    rig = make_rig(arm=ArmStandIn(web_puts="async", latency={"sites.create_or_update": 1.0}))
+    result = provision(rig, "kody")
+    assert result.status == "Completed", result.error
+    answers = [(r.route, r.status) for r in rig.arm.requests]
+    assert ("sites.create_or_update", 202) in answers and ("server_farms.create_or_update", 202) in answers
+    assert ("operations.get", 200) in answers
