@@ -371,7 +371,8 @@ def test_trigger_sync_succeeds_whether_azure_answers_200_or_204(
     make_rig: Callable[..., ControlPlaneRig], azurite_blobs: BlobServiceClient, status: int
 ) -> None:
     rig = make_rig(arm=ArmStandIn(sync_triggers_status=status))
-    assert provision(rig, "kody").status == "Completed"  # a Linux Consumption twin: config-zip syncs triggers
+    result = provision(rig, "kody")  # a Linux Consumption twin: config-zip syncs triggers
+    assert result.status == "Completed", result.error
     assert [r.status for r in rig.arm.requests if r.route == "sites.sync_function_triggers"] == [status]
 
 
