@@ -4,9 +4,13 @@ import azure.durable_functions as df
 import azure.functions as func
 
 import activities
+import http_api
 import orchestrators
-from http_api import blueprint as http_api
+from controlplane.telemetry import instrument_activities, setup_telemetry
 
+# Exports to Application Insights only when APPLICATIONINSIGHTS_CONNECTION_STRING is set.
+setup_telemetry()
+instrument_activities(activities.blueprints)
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (http_api, *orchestrators.blueprints, *activities.blueprints):
+for blueprint in (*http_api.blueprints, *orchestrators.blueprints, *activities.blueprints):
     app.register_functions(blueprint)

@@ -13,6 +13,7 @@ from typing import Any
 import azure.durable_functions as df
 import requests
 
+from activities.payloads import JsonObject
 from activities.steps import run_step
 from controlplane.arm.clients import arm_clients
 from controlplane.arm.code_publishing import publish_code as publish_deploy_ref
@@ -28,8 +29,12 @@ blueprint = df.Blueprint()
 PROBE_TIMEOUT_SECONDS = 10
 
 
+# The row status a publish runs under: a new twin's, or a running twin's being moved to another deploy_ref.
+_FENCES = {"provisioning": Status.PROVISIONING, "updating": Status.UPDATING}
+
+
 @blueprint.activity_trigger(input_name="request")
-def publish_code(request: dict[str, Any]) -> dict[str, Any]:
+def publish_code(request: JsonObject) -> dict[str, Any]:
     """Publish the job's deploy_ref (or follow the deployment ``request["deployment_id"]`` already started)."""
     twin = BrainstemJob.from_input(request["job"])
     settings = get_settings()
@@ -42,11 +47,12 @@ def publish_code(request: dict[str, Any]) -> dict[str, Any]:
         )  # fmt: skip
         return outcome.to_result()
 
-    return run_step("publish", twin, action, while_status=Status.PROVISIONING)
+    fence = _FENCES[str(request.get("fence") or "provisioning")]
+    return run_step("publish", twin, action, while_status=fence)
 
 
 @blueprint.activity_trigger(input_name="job")
-def probe_brainstem(job: dict[str, Any]) -> dict[str, Any]:
+def probe_brainstem(job: JsonObject) -> dict[str, Any]:
     """One GET of the twin's readiness route: ready on a 2xx that reports the job's deploy_ref, or none.
 
     The root URL is never asked: Azure answers it with a landing page whether or not any code loaded.

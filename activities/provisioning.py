@@ -16,6 +16,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from activities.payloads import JsonObject
 from activities.steps import run_step
 from controlplane.arm import preflight, resource_groups, storage_accounts
 from controlplane.arm.clients import arm_clients
@@ -52,7 +53,7 @@ def _tags(job: BrainstemJob, names: BrainstemNames) -> dict[str, str]:
 
 
 @blueprint.activity_trigger(input_name="job")
-def check_names(job: dict[str, Any]) -> dict[str, Any]:
+def check_names(job: JsonObject) -> dict[str, Any]:
     """Are the twin's site and storage names free in all of Azure, and does its region offer its plan?"""
     twin = BrainstemJob.from_input(job)
 
@@ -65,7 +66,7 @@ def check_names(job: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.activity_trigger(input_name="job")
-def ensure_resource_group(job: dict[str, Any]) -> dict[str, Any]:
+def ensure_resource_group(job: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(job)
 
     def action(names: BrainstemNames) -> dict[str, Any]:
@@ -77,7 +78,7 @@ def ensure_resource_group(job: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.activity_trigger(input_name="job")
-def ensure_storage_account(job: dict[str, Any]) -> dict[str, Any]:
+def ensure_storage_account(job: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(job)
 
     def action(names: BrainstemNames) -> dict[str, Any]:
@@ -91,26 +92,32 @@ def ensure_storage_account(job: dict[str, Any]) -> dict[str, Any]:
     return _provision_step("storage_account", twin, action)
 
 
+def build_function_app(twin: BrainstemJob, names: BrainstemNames, *, update: bool = False) -> dict[str, Any]:
+    """Plan, site and what the runtime target needs (Flex: container, roles) with the operator's current
+    env keys: create or update. Not the code: publishing is its own step (activities/code.py).
+
+    An update keeps the plan it has (one read instead of a write: ARM's write budget goes to sites)."""
+    settings = get_settings()
+    # The operator's env keys for every twin, then the twin's own (Key Vault references) over them.
+    operator = {
+        k: v for k, v in {**settings.env_keys, **(twin.app_settings or {})}.items() if k not in _RESERVED_SETTINGS
+    }
+    built = builder_for(target_spec(twin.runtime_target)).build(
+        arm_clients(twin.subscription_id), names, region=twin.region, tags=_tags(twin, names),
+        operator_settings=operator, update=update,
+    )  # fmt: skip
+    return built.to_result()  # setting names only, never values
+
+
 @blueprint.activity_trigger(input_name="job")
-def ensure_function_app(job: dict[str, Any]) -> dict[str, Any]:
+def ensure_function_app(job: JsonObject) -> dict[str, Any]:
     """Plan, site and whatever else the twin's runtime target needs (Flex: container, roles). Not the code."""
     twin = BrainstemJob.from_input(job)
-    settings = get_settings()
-    builder = builder_for(target_spec(twin.runtime_target))
-
-    def action(names: BrainstemNames) -> dict[str, Any]:
-        operator = {k: v for k, v in settings.env_keys.items() if k not in _RESERVED_SETTINGS}
-        built = builder.build(
-            arm_clients(twin.subscription_id), names, region=twin.region, tags=_tags(twin, names),
-            operator_settings=operator,
-        )  # fmt: skip
-        return built.to_result()  # setting names only, never values
-
-    return _provision_step("function_app", twin, action)
+    return _provision_step("function_app", twin, lambda names: build_function_app(twin, names))
 
 
 @blueprint.activity_trigger(input_name="job")
-def mark_active(job: dict[str, Any]) -> dict[str, Any]:
+def mark_active(job: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(job)
     try:
         row = default_registry().transition(
@@ -126,7 +133,7 @@ def mark_active(job: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.activity_trigger(input_name="failure")
-def mark_errored(failure: dict[str, Any]) -> dict[str, Any]:
+def mark_errored(failure: JsonObject) -> dict[str, Any]:
     """Record a failed step on the row (kept for the operator: step, ARM code and message)."""
     twin = BrainstemJob.from_input(failure["job"])
     error = StepError(**failure["error"])

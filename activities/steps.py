@@ -9,6 +9,7 @@ from typing import Any
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
 from controlplane.arm.errors import classify
+from controlplane.arm.write_budget import spending
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import BrainstemNames, brainstem_names
@@ -33,7 +34,8 @@ def run_step(
         logger.info("job %s no longer owns %s; skipping %s", job.job_id, job.cloud_id, step)
         return {"fenced": True}
     try:
-        return action(brainstem_names(job.name))
+        with spending(job.arm_grant):  # the ARM requests the orchestration booked for this step
+            return action(brainstem_names(job.name))
     except _STEP_FAILURES as exc:
         error = classify(step, exc)
         logger.warning(

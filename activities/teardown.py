@@ -11,6 +11,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from activities.payloads import JsonObject
 from activities.steps import run_step
 from controlplane.arm import resource_groups
 from controlplane.arm.clients import arm_clients
@@ -28,18 +29,23 @@ def _teardown_step(step: str, twin: BrainstemJob, action: Any) -> dict[str, Any]
     return run_step(step, twin, action, while_status=Status.DELETING)
 
 
-@blueprint.activity_trigger(input_name="job_id")
+@blueprint.activity_trigger(input_name="request")
 @blueprint.durable_client_input(client_name="client")
-async def job_runtime_status(job_id: str, client: df.DurableOrchestrationClient) -> str:
-    """The Durable runtime status of another job ("NotFound" when there is none)."""
-    status = await client.get_status(job_id)
+async def job_runtime_status(request: JsonObject, client: df.DurableOrchestrationClient) -> str:
+    """The Durable runtime status of another job ("NotFound" when there is none).
+
+    The job id comes wrapped in an object: the extension hands a bare string input to a Python activity
+    unquoted, and the worker's converter parses it as JSON first, so an id such as ``"1e3"`` would arrive
+    as the number 1000.0 and its status would read NotFound (README, "Microsoft's Python worker").
+    """
+    status = await client.get_status(str(request["job_id"]))
     if status is None or status.runtime_status is None:
         return "NotFound"
     return str(status.runtime_status.value)
 
 
 @blueprint.activity_trigger(input_name="job")
-def begin_delete_resource_group(job: dict[str, Any]) -> dict[str, Any]:
+def begin_delete_resource_group(job: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(job)
 
     def action(names: BrainstemNames) -> dict[str, Any]:
@@ -50,7 +56,7 @@ def begin_delete_resource_group(job: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.activity_trigger(input_name="request")
-def poll_delete(request: dict[str, Any]) -> dict[str, Any]:
+def poll_delete(request: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(request["job"])
 
     def action(names: BrainstemNames) -> dict[str, Any]:
@@ -61,7 +67,7 @@ def poll_delete(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.activity_trigger(input_name="job")
-def resource_group_exists(job: dict[str, Any]) -> dict[str, Any]:
+def resource_group_exists(job: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(job)
 
     def action(names: BrainstemNames) -> dict[str, Any]:
@@ -71,7 +77,7 @@ def resource_group_exists(job: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.activity_trigger(input_name="job")
-def mark_deleted(job: dict[str, Any]) -> dict[str, Any]:
+def mark_deleted(job: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(job)
     try:
         default_registry().transition(twin.cloud_id, Status.DELETED, for_job=twin.job_id, url=None)

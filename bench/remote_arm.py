@@ -33,6 +33,8 @@ def _serve(conn: Connection, latency: dict[str, float], speed: float) -> None:
                 "by_method": dict(Counter(r.method for r in requests)),
                 "by_subscription_writes": dict(Counter(r.path.split("/")[2] for r in requests if r.method in ("PUT", "POST", "DELETE"))),
                 "throttled": sum(arm.throttled.values()),
+                # A refused request takes no token, so the throttles' bound counts only admitted ones.
+                "throttled_by_method": dict(Counter(r.method for r in requests if r.status == 429)),
                 "requests": len(requests),
             })  # fmt: skip
         elif command == "sites":

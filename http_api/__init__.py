@@ -1,5 +1,8 @@
 """The HTTP surface under /api/cp: validate, start or query Durable work, answer."""
 
+from http_api.fleet_operations import blueprint as fleet_operations
 from http_api.routes import blueprint
 
-__all__ = ["blueprint"]
+blueprints = [blueprint, fleet_operations]
+
+__all__ = ["blueprint", "blueprints"]

@@ -7,6 +7,7 @@ skip authentication, leak a stack trace or forget the error contract.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,8 @@ from controlplane.registry import default_registry
 from controlplane.service import creation, jobs, queries, teardown
 from controlplane.service.errors import JobNotFound
 from controlplane.settings import get_settings
+from controlplane.telemetry import annotate, http_span, log_answered_error
+from http_api.audit import record_refusal
 from http_api.bodies import parse_create
 from http_api.doorman import authenticate
 from http_api.problems import internal_error_response, problem_response
@@ -32,7 +35,6 @@ logger = logging.getLogger(__name__)
 # Anonymous at the host: the doorman authenticates in code (keys, bearer tokens, App Service auth).
 blueprint = df.Blueprint(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-RETRY_AFTER_SECONDS = 10
 JOB_ID_LENGTH = 32
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
@@ -41,23 +43,44 @@ Work = Callable[[Principal], func.HttpResponse]
 AsyncWork = Callable[[Principal], Awaitable[func.HttpResponse]]
 
 
+def _route_name(work: Callable[..., Any]) -> str:
+    """The route function's name (``create_brainstem.<locals>.work`` -> ``create_brainstem``), for its span."""
+    return work.__qualname__.split(".", 1)[0]
+
+
 async def guarded_async(req: func.HttpRequest, work: AsyncWork) -> func.HttpResponse:
-    try:
-        return await work(authenticate(req))
-    except Exception as exc:  # noqa: BLE001 - the one place that turns every failure into a problem
-        return _failure(exc)
+    with http_span(_route_name(work), req) as outcome:
+        principal = None
+        try:
+            # Authentication may fetch an issuer's keys over the network: never on the event loop.
+            principal = _named(await asyncio.to_thread(authenticate, req))
+            outcome.response = await work(principal)
+        except Exception as exc:  # noqa: BLE001 - the one place that turns every failure into a problem
+            outcome.response = _failure(req, exc, principal)
+        return outcome.response
 
 
 def guarded(req: func.HttpRequest, work: Work) -> func.HttpResponse:
     """``guarded_async`` for synchronous routes (the worker runs them on its thread pool)."""
-    try:
-        return work(authenticate(req))
-    except Exception as exc:  # noqa: BLE001
-        return _failure(exc)
+    with http_span(_route_name(work), req) as outcome:
+        principal = None
+        try:
+            principal = _named(authenticate(req))
+            outcome.response = work(principal)
+        except Exception as exc:  # noqa: BLE001
+            outcome.response = _failure(req, exc, principal)
+        return outcome.response
 
 
-def _failure(exc: Exception) -> func.HttpResponse:
+def _named(principal: Principal) -> Principal:
+    annotate(owner=principal.owner)  # an owner caller's id on the span and its logs (operators have none)
+    return principal
+
+
+def _failure(req: func.HttpRequest, exc: Exception, principal: Principal | None) -> func.HttpResponse:
     if isinstance(exc, ControlPlaneError):
+        record_refusal(req, exc, principal)
+        log_answered_error(exc)
         return problem_response(exc, getattr(exc, "headers", None))
     logger.exception("unexpected failure", exc_info=exc)
     return internal_error_response()
@@ -67,23 +90,27 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json", headers=headers)
 
 
-def accepted_response(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient, accepted: jobs.Accepted
-) -> func.HttpResponse:
-    """202 with the standard Durable management URLs, plus our own links."""
-    links = client.get_client_response_links(req, accepted.job_id)
+def api_url(path: str) -> str:
+    """An absolute URL of ours from configuration (relative when none is set); never from the Host header."""
+    origin = get_settings().public_origin
+    return f"{origin}{path}" if origin else path
+
+
+def accepted_response(accepted: jobs.Accepted) -> func.HttpResponse:
+    """202 pointing at our own status monitor for the job.
+
+    Never Durable's management URLs: each carries the extension's system key, which opens every
+    instance in the task hub (read any input, list all, terminate, purge, raise events) — a key to
+    every other tenant's work. Callers, operators included, follow the job through this API.
+    """
+    job = api_url(f"/api/cp/brainstems/{accepted.job_id}")
     body = {
         "job_id": accepted.job_id,
         "cloud_id": accepted.row.cloud_id,
         "status": accepted.row.status.value,
-        **{k: v for k, v in links.items() if k != "id"},
-        "links": {
-            "job": f"/api/cp/brainstems/{accepted.job_id}",
-            "brainstem": f"/api/cp/brainstems/{accepted.row.cloud_id}",
-        },
+        "links": {"job": job, "brainstem": api_url(f"/api/cp/brainstems/{accepted.row.cloud_id}")},
     }
-    headers = {"Location": links["statusQueryGetUri"], "Retry-After": str(RETRY_AFTER_SECONDS)}
-    return json_response(body, 202, headers)
+    return json_response(body, 202, {"Location": job, "Retry-After": str(get_settings().retry_after_seconds)})
 
 
 def is_job_id(value: str) -> bool:
@@ -99,7 +126,7 @@ async def create_brainstem(req: func.HttpRequest, client: df.DurableOrchestratio
         settings = get_settings()
         quota = creation.quota_for(principal, settings)
         accepted = await creation.create(request, owner, default_registry(), client, settings, quota=quota)
-        return accepted_response(req, client, accepted)
+        return accepted_response(accepted)
 
     return await guarded_async(req, work)
 
@@ -123,12 +150,22 @@ async def get_brainstem(req: func.HttpRequest, client: df.DurableOrchestrationCl
     async def work(principal: Principal) -> func.HttpResponse:
         identifier = req.route_params.get("id", "")
         if is_cloud_id(identifier):
-            return json_response(visible_row(principal, identifier).to_dict())
+            return json_response((await asyncio.to_thread(visible_row, principal, identifier)).to_dict())
         if is_job_id(identifier):
             job = await jobs.job_view(identifier, client)
             if not can_see(principal, job.get("owner") or ""):
-                raise JobNotFound(f"no job {identifier}", job_id=identifier)
-            return json_response(job)
+                hidden = JobNotFound(f"no job {identifier}", job_id=identifier)
+                hidden.another_owner = True
+                raise hidden
+            if job["done"]:
+                return json_response(job)
+            # Still running: the asynchronous-operation convention (Durable's own status endpoint,
+            # Azure's Location polling): 202, where to look again, and when.
+            headers = {
+                "Location": api_url(f"/api/cp/brainstems/{identifier}"),
+                "Retry-After": str(get_settings().retry_after_seconds),
+            }
+            return json_response(job, 202, headers)
         raise JobNotFound(
             "an id is a cloud_id (twin-<name>-<hash6>) or a job_id (32 lowercase hex characters)", field="id"
         )
@@ -141,9 +178,9 @@ async def get_brainstem(req: func.HttpRequest, client: df.DurableOrchestrationCl
 async def delete_brainstem(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def work(principal: Principal) -> func.HttpResponse:
         cloud_id = _cloud_id(req)
-        visible_row(principal, cloud_id)
+        await asyncio.to_thread(visible_row, principal, cloud_id)
         accepted = await teardown.delete(cloud_id, default_registry(), client, get_settings())
-        return accepted_response(req, client, accepted)
+        return accepted_response(accepted)
 
     return await guarded_async(req, work)
 
@@ -170,13 +207,13 @@ def _cloud_id(req: func.HttpRequest) -> str:
 
 
 @blueprint.route(route="cp/health", methods=["GET"])
-def health(req: func.HttpRequest) -> func.HttpResponse:
+async def health(req: func.HttpRequest) -> func.HttpResponse:
     """Fleet counts (16 count shards: O(1) at any fleet size) and whether the registry answers. Operators only."""
 
-    def work(principal: Principal) -> func.HttpResponse:
-        return json_response(queries.fleet_health(principal, default_registry))
+    async def work(principal: Principal) -> func.HttpResponse:
+        return json_response(await asyncio.to_thread(queries.fleet_health, principal, default_registry))
 
-    return guarded(req, work)
+    return await guarded_async(req, work)
 
 
 @blueprint.route(route="cp/openapi.yaml", methods=["GET"])

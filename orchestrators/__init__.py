@@ -5,6 +5,8 @@ activity, every wait a durable timer.
 """
 
 from orchestrators.provision import blueprint as provision
+from orchestrators.rollout import blueprint as rollout
 from orchestrators.teardown import blueprint as teardown
+from orchestrators.update import blueprint as update
 
-blueprints = [provision, teardown]
+blueprints = [provision, teardown, update, rollout]

@@ -19,10 +19,12 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from controlplane.domain.events import Transition
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.step_errors import StepError
+from orchestrators.events import emit
 from orchestrators.publishing import await_ready, publish
-from orchestrators.steps import call_step, fail, progress
+from orchestrators.steps import call_arm_step, call_step, fail, progress
 
 blueprint = df.Blueprint()
 
@@ -38,10 +40,11 @@ BUILD_STEPS = (
 def provision_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     job = context.get_input()
     twin = BrainstemJob.from_input(job)
+    yield from emit(context, twin, Transition.ACCEPTED)
 
     for step, activity in BUILD_STEPS:
         progress(context, twin, step)
-        result = yield from call_step(context, step, activity, job, twin.policy)
+        result = yield from call_arm_step(context, step, activity, job, twin.policy)
         if result.get("fenced"):
             return (yield from _cancelled(context, twin, step))
         if "error" in result:
@@ -61,6 +64,7 @@ def provision_brainstem(context: df.DurableOrchestrationContext) -> Generator[An
         return (yield from _cancelled(context, twin, "activate"))
     if "error" in result:
         yield from fail(context, twin, job, StepError(**result["error"]))
+    yield from emit(context, twin, Transition.ACTIVE, url=result["url"])
     progress(context, twin, "active")
     return {"status": "active", "cloud_id": twin.cloud_id, "url": result["url"]}
 

@@ -7,11 +7,12 @@ Everything here runs inside an orchestrator: deterministic, no I/O, time from
 from __future__ import annotations
 
 from collections.abc import Generator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
 
+from controlplane.domain.events import Transition
 from controlplane.domain.jobs import BrainstemJob, Policy
 from controlplane.domain.step_errors import StepError, error_from_failure
 
@@ -70,6 +71,48 @@ def call_step(
     return result if isinstance(result, dict) else {"value": result}
 
 
+# The ARM requests each step sends (writes and POST actions; deletes), booked before it runs. A
+# guess that is short costs nothing but a wait inside the activity (the clients pay for the rest);
+# one that is long leaves a token unspent.
+ARM_REQUESTS = {
+    "check_names": 2,  # checkNameAvailability for the site and the storage account (POST actions)
+    "ensure_resource_group": 1,
+    "ensure_storage_account": 1,
+    "ensure_function_app": 3,  # Consumption: listKeys, plan, site (Flex sends more, paid as it goes)
+    "publish_update": 2,  # listKeys, site (the plan is kept: read, not written)
+    "publish_code": 3,  # Consumption: listKeys, app settings, syncfunctiontriggers (Flex: One Deploy, not ARM)
+    "begin_delete_resource_group": 1,
+}
+_DELETES = frozenset({"begin_delete_resource_group"})
+
+
+def call_arm_step(
+    context: df.DurableOrchestrationContext, step: str, activity: str, job: dict[str, Any], policy: Policy,
+    *, beside_job: dict[str, Any] | None = None,
+) -> Generator[Any, Any, dict[str, Any]]:  # fmt: skip
+    """``call_step`` for a step that writes to ARM: book its requests in the fleet-wide budget first,
+    wait for them on a durable timer, then run it with the grant (``controlplane.arm.write_budget``).
+
+    ``beside_job``: the activity takes ``{"job": job, **beside_job}`` rather than the job itself."""
+    lane = "deletes" if activity in _DELETES else job.get("arm_lane", "interactive")
+    request = {"subscription_id": job["subscription_id"], "lane": lane, "count": ARM_REQUESTS[activity]}
+    while True:
+        try:
+            booked = yield context.call_activity_with_retry("reserve_arm_writes", retry_options(policy), request)
+        except Exception as failure:  # the budget's storage stayed unreachable: the step fails as itself
+            return {"error": error_from_failure(step, failure).to_dict()}
+        if booked.get("retry_at"):  # booked beyond this lane's horizon: nothing taken, ask again then
+            yield context.create_timer(datetime.fromisoformat(booked["retry_at"]))
+            continue
+        if booked.get("not_before"):
+            due = datetime.fromisoformat(booked["not_before"])
+            if due > context.current_utc_datetime:
+                yield context.create_timer(due)
+        granted = {**job, "arm_grant": booked.get("grant")}
+        request = granted if beside_job is None else {"job": granted, **beside_job}
+        return (yield from call_step(context, step, activity, request, policy))
+
+
 def wait(context: df.DurableOrchestrationContext, seconds: float) -> Generator[Any, Any, None]:
     yield context.create_timer(context.current_utc_datetime + timedelta(seconds=seconds))
 
@@ -81,7 +124,12 @@ def deadline_after(context: df.DurableOrchestrationContext, seconds: float):  # 
 def fail(
     context: df.DurableOrchestrationContext, twin: BrainstemJob, job: dict[str, Any], error: StepError
 ) -> Generator[Any, Any, None]:
-    """Mark the row errored with the failed step, then end the orchestration Failed."""
+    """Mark the row errored with the failed step, tell the event sinks, then end the orchestration Failed."""
+    from orchestrators.events import emit  # here, not at the top: orchestrators.events imports this module
+
     progress(context, twin, "errored", failed_step=error.step, code=error.code)
-    yield from call_step(context, "record_error", "mark_errored", {"job": job, "error": error.to_dict()}, twin.policy)
+    record = {"job": job, "error": error.to_dict()}
+    recorded = yield from call_step(context, "record_error", "mark_errored", record, twin.policy)
+    if recorded.get("recorded"):  # not fenced: this job still owned the row, so the twin is errored
+        yield from emit(context, twin, Transition.ERRORED, error=error.to_dict())
     raise StepFailed(error)

@@ -16,9 +16,11 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from controlplane.domain.events import Transition
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.step_errors import StepError
-from orchestrators.steps import FUNCTION_TIMEOUT_SECONDS, call_step, deadline_after, fail, progress, wait
+from orchestrators.events import emit
+from orchestrators.steps import FUNCTION_TIMEOUT_SECONDS, call_arm_step, call_step, deadline_after, fail, progress, wait
 
 blueprint = df.Blueprint()
 
@@ -31,13 +33,14 @@ def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any
     job = context.get_input()
     twin = BrainstemJob.from_input(job)
     policy = twin.policy
+    yield from emit(context, twin, Transition.DELETING)
 
     if twin.previous_job_id:
         progress(context, twin, "wait_for_provisioning", job=twin.previous_job_id)
         deadline = deadline_after(context, policy.teardown_timeout_seconds)
         while True:
             result = yield from call_step(
-                context, "wait_for_provisioning", "job_runtime_status", twin.previous_job_id, policy
+                context, "wait_for_provisioning", "job_runtime_status", {"job_id": twin.previous_job_id}, policy
             )
             status = result.get("value")
             if status in _FINISHED:
@@ -52,7 +55,7 @@ def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any
 
     for _ in range(DELETE_ROUNDS):
         progress(context, twin, "delete_resource_group")
-        started = yield from call_step(context, "delete_resource_group", "begin_delete_resource_group", job, policy)
+        started = yield from call_arm_step(context, "delete_resource_group", "begin_delete_resource_group", job, policy)
         if started.get("fenced"):
             return {"status": "cancelled", "cloud_id": twin.cloud_id}
         if "error" in started:
@@ -91,5 +94,7 @@ def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any
     result = yield from call_step(context, "record_deleted", "mark_deleted", job, policy)
     if "error" in result:
         yield from fail(context, twin, job, StepError(**result["error"]))
+    if "deleted" in result:  # not fenced: this job recorded the end
+        yield from emit(context, twin, Transition.DELETED)
     progress(context, twin, "deleted")
     return {"status": "deleted", "cloud_id": twin.cloud_id}

@@ -1,7 +1,8 @@
 """The Functions host's HTTP front, for the sandbox: /api/<route> to the app's HTTP functions.
 
-Routes come from the functions' own trigger metadata (route template + methods), as the host
-builds them, so the unmodified function_app is served at the paths Core Tools would serve.
+Routes come from the function metadata the worker sent (the HTTP trigger's raw binding: route
+template + methods), as the host builds them, so the unmodified function_app is served at the
+paths Core Tools would serve.
 Durable's management URLs (/runtime/webhooks/durabletask/...) are passed to the Durable host
 stand-in, as the real host serves them on the same origin.
 """
@@ -12,11 +13,12 @@ import asyncio
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 import azure.functions as func
 from aiohttp import web
+
+from sandbox.worker.metadata import IndexedFunction
 
 ROUTE_PREFIX = "/api/"
 WEBHOOKS = "/runtime/webhooks/durabletask/"
@@ -31,18 +33,18 @@ class HttpRoute:
     specificity: tuple[int, int]
 
 
-def http_routes(functions: Iterable[Any]) -> list[HttpRoute]:
+def http_routes(functions: Iterable[IndexedFunction]) -> list[HttpRoute]:
     """The app's HTTP routes, literal segments before parameters (the host's precedence)."""
     routes = []
     for function in functions:
-        trigger = function.get_trigger()
-        if getattr(trigger, "type", None) != "httpTrigger":
+        trigger = function.trigger
+        if trigger.get("type") != "httpTrigger":
             continue
-        template = trigger.route or function.get_function_name()
+        template = trigger.get("route") or function.name
         regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
-        methods = frozenset(str(getattr(m, "value", m)).upper() for m in (trigger.methods or ["GET", "POST"]))
+        methods = frozenset(str(m).upper() for m in (trigger.get("methods") or ["GET", "POST"]))
         literal = sum(1 for part in template.split("/") if not part.startswith("{"))
-        routes.append(HttpRoute(function.get_function_name(), methods, re.compile(regex), (-literal, -len(template))))
+        routes.append(HttpRoute(function.name, methods, re.compile(regex), (-literal, -len(template))))
     return sorted(routes, key=lambda r: r.specificity)
 
 
@@ -60,13 +62,11 @@ class FrontDoor:
     ) -> None:
         self.routes, self.invoke, self.durable_base_url = routes, invoke, durable_base_url.rstrip("/")
         self.host, self.port = host, port
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        app = web.Application(client_max_size=1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.ServerRunner(_QuietServer(self._handle, access_log=None))
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -124,6 +124,30 @@ class FrontDoor:
                 body=body.replace(self.durable_base_url.encode(), self.base_url.encode()),
                 headers=out,
             )
+
+
+class _QuietRequestHandler(web.RequestHandler):
+    """A request the HTTP parser refuses (a NUL byte in a header, a malformed line) gets a fixed 400.
+
+    aiohttp's own answer quotes the offending line back, and its log prints it with a traceback:
+    for an ``x-api-key`` or ``Authorization`` header that is the credential itself. A malformed
+    request is the client's error (400, RFC 9110 §15.5.1); the sandbox answers it without repeating
+    any of it, and logs only that it happened.
+    """
+
+    def handle_error(
+        self, request: web.BaseRequest, status: int = 500, exc: BaseException | None = None, message: str | None = None
+    ) -> web.StreamResponse:
+        self.logger.info("refused a malformed request from %s with %s", request.remote, status)
+        body = {"type": "about:blank", "title": "Bad request", "status": status, "detail": "the request is malformed"}
+        response = web.json_response(body, status=status, content_type="application/problem+json")
+        response.force_close()
+        return response
+
+
+class _QuietServer(web.Server):
+    def __call__(self) -> web.RequestHandler:
+        return _QuietRequestHandler(self, loop=self._loop, **self._kwargs)
 
 
 def _to_aiohttp(response: func.HttpResponse) -> web.Response:

@@ -1,17 +1,18 @@
 """The whole control plane on loopback: Azurite + ARM stand-in + scm sites + brainstem hosts + Durable host.
 
-Tests and the offline sandbox compose the same pieces: the unmodified ``function_app`` runs its
-HTTP functions, orchestrations and activities against real Azurite tables, the real Azure SDK
-clients (over HTTPS to the ARM stand-in) and the real Durable replay code.
+Tests and the offline sandbox compose the same pieces: the unmodified ``function_app``, indexed and
+invoked by Microsoft's Python worker (``sandbox.worker``: every HTTP call, replay and activity is a
+worker invocation with the binding data the host sends), runs against real Azurite tables, the real
+Azure SDK clients (over HTTPS to the ARM stand-in) and the real Durable replay code.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import secrets
 from collections.abc import Callable, Mapping, MutableMapping
+from datetime import UTC, datetime
 from typing import Any
 
 import azure.functions as func
@@ -21,8 +22,12 @@ from sandbox.arm import ArmStandIn
 from sandbox.brainstems import BrainstemHosts, site_exists_in
 from sandbox.durable import DurableClientServer, OrchestrationDriver
 from sandbox.durable.clock import Clock
+from sandbox.events import EventReceiver
 from sandbox.packages import PackageServer
 from sandbox.scm import ScmSites
+from sandbox.worker import app_durable_functions, app_worker
+from sandbox.worker.http import invoke_http
+from sandbox.worker.timer import fire_timer
 
 SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
 # Operator env keys given to every brainstem. The values stand for secrets: tests assert they never
@@ -33,22 +38,38 @@ SECRET_ENV_KEYS = {
 }
 
 
-@functools.lru_cache(maxsize=1)
-def app_functions() -> dict[str, Any]:
-    """function_app's functions by name. DFApp.get_functions() may run only once per process."""
-    import function_app
+def _sleep_in(clock: Clock) -> Callable[[float], None]:
+    """Sleeping ``seconds`` of the driver's time: real seconds over its speed, or a virtual clock moved on."""
+    import time
+    from datetime import timedelta
 
-    return {f.get_function_name(): f for f in function_app.app.get_functions()}
+    speed = getattr(clock, "speed", None)
+    if speed:
+        return lambda seconds: time.sleep(seconds / speed)
+    return lambda seconds: clock.advance(timedelta(seconds=seconds))  # type: ignore[attr-defined]
+
+
+def product_driver(**options: Any) -> OrchestrationDriver:
+    """A Durable driver for the product's app (through the worker) whose time the ARM budget keeps too,
+    as the rig's own driver does: what the budget books, this driver's timers wait for."""
+    from controlplane.arm.budgets import set_budget_clock
+
+    driver = OrchestrationDriver(app_durable_functions(), **options)
+    clock = driver.clock
+    set_budget_clock(lambda: clock.now().timestamp(), _sleep_in(clock))
+    return driver
 
 
 def reset_control_plane_caches() -> None:
     """Make the app re-read settings and rebuild its clients (after the environment changed)."""
     from controlplane.arm.clients import reset_clients
+    from controlplane.events.eventgrid import reset_eventgrid_clients
     from controlplane.registry import reset_default_registry
     from controlplane.settings import get_settings
 
     get_settings.cache_clear()
     reset_clients()
+    reset_eventgrid_clients()
     reset_default_registry()
 
 
@@ -67,6 +88,8 @@ class ControlPlaneRig:
         site_exists: Callable[[str], bool] | None = None,
         deploy_seconds: float = 0.0,
         cold_start_seconds: float = 0.0,
+        events: EventReceiver | None = None,
+        durable_functions: Callable[[], Any] | None = None,
     ) -> None:
         self.storage_connection = storage_connection
         self.table_name = table_name
@@ -85,6 +108,11 @@ class ControlPlaneRig:
         # How a brainstem's host answers: from the ARM stand-in's platform state (its site, settings and
         # published package), or, with ``site_exists`` (an ARM stand-in in another process), only whether it exists.
         self.site_exists = site_exists
+        # Lifecycle events on (an Event Grid topic stand-in and loopback callbacks) when given.
+        self.events = events
+        # Where orchestrations and activities run: the worker in this process, unless given (the
+        # benchmark runs activities in several processes); called once the settings are in place.
+        self.durable_functions = durable_functions or app_durable_functions
         self.brainstems: BrainstemHosts | None = None
         self.driver: OrchestrationDriver | None = None
         self.durable: DurableClientServer | None = None
@@ -103,13 +131,26 @@ class ControlPlaneRig:
                 platform=platform, cold_start_seconds=self.cold_start_seconds, clock=platform.now
             ).start()
         self.packages.start()
+        if self.events is not None:
+            self.events.start()
         target = os.environ if environ is None else environ
         target.update(self.settings())
         reset_control_plane_caches()
+        # The tables exist before the first request, as a deployment makes them (requests never do).
+        from controlplane.registry import registry_from_settings
+        from controlplane.settings import load_settings
+
+        registry_from_settings(load_settings({**os.environ, **self.settings()})).create_table()
         self.driver = OrchestrationDriver(
-            list(app_functions().values()), clock=self.clock, activity_workers=self.activity_workers
+            self.durable_functions(), clock=self.clock, activity_workers=self.activity_workers
         )
         self.durable = DurableClientServer(self.driver, task_hub="TwinStackControlPlane").start()
+        # The ARM budget books in the orchestrations' time (real time on Azure, the driver's here):
+        # what it books, a durable timer waits for.
+        from controlplane.arm.budgets import set_budget_clock
+
+        driver_clock = self.driver.clock
+        set_budget_clock(lambda: driver_clock.now().timestamp(), _sleep_in(driver_clock))
         return self
 
     def settings(self) -> dict[str, str]:
@@ -129,7 +170,11 @@ class ControlPlaneRig:
             "CP_READINESS_PROBE_INTERVAL_SECONDS": "5",
             "CP_READINESS_TIMEOUT_SECONDS": "120",
             "CP_TEARDOWN_POLL_INTERVAL_SECONDS": "5",
+            # As deployed (infra/): activities block on ARM's long-running operations, so the worker
+            # runs sync functions on the documented maximum of 32 threads, not min(32, CPUs + 4).
+            "PYTHON_THREADPOOL_THREAD_COUNT": "32",
             **self._package_settings(),
+            **self._event_settings(),
             "CP_AUTH": json.dumps({"operator_key_hashes": [hash_api_key(self.operator_key)]}),
             **self.extra_settings,
         }
@@ -143,12 +188,34 @@ class ControlPlaneRig:
             settings["CP_SCM_URL_TEMPLATE"] = self.scm.url_template
         return settings
 
+    def _event_settings(self) -> dict[str, str]:
+        if self.events is None:
+            return {}  # events off, as on an app with no topic configured
+        return {
+            "CP_EVENTGRID_ENDPOINT": self.events.topic_endpoint,
+            "CP_EVENTGRID_CREDENTIAL": "sandbox",
+            "CP_EVENTS_CA_BUNDLE": self.events.ca_path,
+            "CP_CALLBACK_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "CP_CALLBACK_SANDBOX_LOOPBACK": "true",
+            "CP_CALLBACK_SIGNING_KEY": self.events.signing_key,
+        }
+
     def call(self, function_name: str, request: func.HttpRequest) -> func.HttpResponse:
-        """Invoke an HTTP function as the worker would (real HttpRequest, real Durable client)."""
+        """Invoke an HTTP function through the worker, as the host does (RpcHttp in, RpcHttp out)."""
         assert self.durable is not None, "start() first"
-        return self.durable.invoke_http_function(app_functions()[function_name], request)
+        return invoke_http(app_worker(), function_name, request, client_json=self.durable.client_binding_json())
+
+    def fire_timer(self, function_name: str) -> None:
+        """Run a timer-triggered function once through the worker, as its schedule would."""
+        now = self.clock.now() if self.clock is not None else datetime.now(UTC)
+        fire_timer(app_worker(), function_name, now=now)
 
     def stop(self) -> None:
+        import time
+
+        from controlplane.arm.budgets import set_budget_clock
+
+        set_budget_clock(time.time)
         if self.durable is not None:
             self.durable.close()
         if self.driver is not None:
@@ -161,6 +228,8 @@ class ControlPlaneRig:
         if self.scm is not None:
             self.scm.stop()
         self.packages.stop()
+        if self.events is not None:
+            self.events.stop()
         self.arm.stop()
 
     def __enter__(self) -> ControlPlaneRig:

@@ -13,6 +13,13 @@ if [[ "${MODE:-auto}" != "sandbox" ]] && command -v func >/dev/null 2>&1; then
   trap 'kill $azurite_pid 2>/dev/null; wait $azurite_pid 2>/dev/null' EXIT
   # shellcheck disable=SC1091
   source .venv/bin/activate
+  # The registry's tables are made before the first request (on Azure, infra/ declares them).
+  python - <<'PY'
+import json, os
+from controlplane.registry.create_tables import main
+os.environ.update(json.load(open("local.settings.json"))["Values"] | dict(os.environ))
+main()
+PY
   func start
   exit $?
 fi

@@ -1,35 +1,80 @@
-"""The app imports and indexes its functions the way the Python worker does."""
+"""Microsoft's Python worker indexes the app, and what it tells the host is what the host can load."""
 
 from __future__ import annotations
 
-from sandbox.rig import app_functions
+import sys
+
+from sandbox.worker import app_worker
+from sandbox.worker.metadata import host_errors
 
 
-def test_function_app_loads_and_registers_its_functions() -> None:
-    functions = app_functions()  # function_app.app.get_functions(), called once per process
-    routes = {
-        name: (f.get_trigger().route, [str(m.value) for m in f.get_trigger().methods])
-        for name, f in functions.items()
-        if f.get_trigger().type == "httpTrigger"
+def test_the_worker_starts_on_the_python_the_product_targets() -> None:
+    worker = app_worker()  # WorkerInitRequest -> FunctionsMetadataRequest -> FunctionLoadRequest each
+    metadata = worker.worker_metadata
+    assert (metadata.runtime_name, metadata.runtime_version) == ("python", "3.13") == ("python", sys.version[:4])
+    # The capabilities the host then relies on to shape HTTP bodies and skip HTTP trigger metadata.
+    assert {"RawHttpBodyBytes", "RpcHttpBodyOnly", "RpcHttpTriggerMetadataRemoved"} <= set(worker.capabilities)
+
+
+def test_every_function_passes_the_hosts_and_the_durable_extensions_checks() -> None:
+    functions = list(app_worker().functions.values())
+    assert len(functions) == 39
+    assert host_errors(functions) == {}
+
+
+def test_routes_methods_and_auth_levels_as_the_host_reads_them() -> None:
+    http = {
+        name: (f.trigger["route"], f.trigger["methods"], f.trigger["authLevel"])
+        for name, f in app_worker().functions.items()
+        if f.trigger_type == "httpTrigger"
     }
-    assert routes == {
-        "create_brainstem": ("cp/brainstems", ["POST"]),
-        "list_brainstems": ("cp/brainstems", ["GET"]),
-        "get_brainstem": ("cp/brainstems/{id}", ["GET"]),
-        "delete_brainstem": ("cp/brainstems/{cloud_id}", ["DELETE"]),
-        "wake_brainstem": ("cp/brainstems/{cloud_id}/wake", ["POST"]),
-        "health": ("cp/health", ["GET"]),
-        "openapi": ("cp/openapi.yaml", ["GET"]),
+    # FUNCTION at the host: a function key or the master key opens the route; the app then authenticates
+    # the caller itself (README, Authentication).
+    assert http == {
+        "create_brainstem": ("cp/brainstems", ["POST"], "FUNCTION"),
+        "list_brainstems": ("cp/brainstems", ["GET"], "FUNCTION"),
+        "get_brainstem": ("cp/brainstems/{id}", ["GET"], "FUNCTION"),
+        "delete_brainstem": ("cp/brainstems/{cloud_id}", ["DELETE"], "FUNCTION"),
+        "wake_brainstem": ("cp/brainstems/{cloud_id}/wake", ["POST"], "FUNCTION"),
+        "health": ("cp/health", ["GET"], "FUNCTION"),
+        "openapi": ("cp/openapi.yaml", ["GET"], "FUNCTION"),
+        "patch_brainstem": ("cp/brainstems/{cloud_id}", ["PATCH"], "FUNCTION"),
+        "start_rollout": ("cp/rollouts", ["POST"], "FUNCTION"),
+        "list_rollouts": ("cp/rollouts", ["GET"], "FUNCTION"),
+        "get_rollout": ("cp/rollouts/{rollout_id}", ["GET"], "FUNCTION"),
+        "control_rollout": ("cp/rollouts/{rollout_id}/{action}", ["POST"], "FUNCTION"),
     }
-    kinds = {name: f.get_trigger().type for name, f in functions.items()}
-    assert kinds["provision_brainstem"] == kinds["teardown_brainstem"] == "orchestrationTrigger"
+    for function in app_worker().functions.values():
+        if function.trigger_type == "httpTrigger":
+            assert function.bindings_of_type("http") == [{"direction": "OUT", "type": "http", "name": "$return"}]
+
+
+def test_durable_bindings_are_ones_the_extension_accepts() -> None:
+    functions = app_worker().functions
+    kinds = {name: f.trigger_type for name, f in functions.items()}
+    orchestrators = {f.durable_name for f in functions.values() if f.trigger_type == "orchestrationTrigger"}
+    assert orchestrators == {"provision_brainstem", "teardown_brainstem", "update_brainstem", "rollout_brainstems"}
     assert {n for n, k in kinds.items() if k == "activityTrigger"} == {
         "ensure_resource_group", "ensure_storage_account", "ensure_function_app", "probe_brainstem", "mark_active",
         "mark_errored", "job_runtime_status", "begin_delete_resource_group", "poll_delete", "resource_group_exists",
-        "mark_deleted",
+        "mark_deleted", "publish_update", "mark_updated", "mark_update_failed", "start_rollout_batch",
+        "start_rollback_batch", "collect_rollout_outcomes", "set_rollout_status", "rollout_control",
+        "reserve_arm_writes", "publish_event", "record_undelivered_event",
     }  # fmt: skip
+    clients = {name for name, f in functions.items() if f.bindings_of_type("durableClient")}
+    # The durable client is an input binding beside an HTTP trigger (starters, status) or an activity trigger.
+    assert clients == {
+        "create_brainstem", "get_brainstem", "delete_brainstem", "job_runtime_status", "patch_brainstem",
+        "start_rollout", "list_rollouts", "get_rollout", "control_rollout", "start_rollout_batch",
+        "start_rollback_batch", "collect_rollout_outcomes",
+    }  # fmt: skip
+    for name in clients:
+        assert [b["direction"] for b in functions[name].bindings_of_type("durableClient")] == ["IN"]
+        assert kinds[name] in {"httpTrigger", "activityTrigger"}
+    for name in orchestrators:
+        assert [b["type"] for b in functions[name].bindings] == ["orchestrationTrigger"]
 
 
 def test_the_registry_is_reconciled_hourly_by_a_timer() -> None:
-    trigger = app_functions()["reconcile_registry"].get_trigger()
-    assert trigger.type == "timerTrigger" and trigger.schedule == "0 17 * * * *"
+    trigger = app_worker().functions["reconcile_registry"].trigger
+    assert (trigger["type"], trigger["schedule"], trigger["runOnStartup"]) == ("timerTrigger", "0 17 * * * *", False)

@@ -141,10 +141,13 @@ class ControlPlaneClient:
         region: str | None = None,
         runtime_target: str | None = None,
         deploy_ref: str | None = None,
+        callback_url: str | None = None,
     ) -> Reply:
         """Start provisioning; the reply carries ``job_id`` and ``cloud_id``. 409 if the twin exists."""
         body: dict[str, str] = {"name": name, "owner": owner}
-        optional = {"region": region, "runtime_target": runtime_target, "deploy_ref": deploy_ref}
+        optional = {
+            "region": region, "runtime_target": runtime_target, "deploy_ref": deploy_ref, "callback_url": callback_url,
+        }  # fmt: skip
         body.update({field: value for field, value in optional.items() if value is not None})
         return self._request("POST", "/brainstems", json=body)
 
@@ -197,6 +200,28 @@ class ControlPlaneClient:
 
     def get_health(self) -> dict[str, Any]:
         return self._request("GET", "/health").body
+
+    # ---- updates and rollouts ---------------------------------------------------------------------
+
+    def begin_update(self, cloud_id: str, *, deploy_ref: str | None, refresh_settings: bool = False) -> Reply:
+        """Move one twin to ``deploy_ref`` (or re-apply the current settings); the reply carries the job."""
+        body: dict[str, Any] = {"deploy_ref": deploy_ref} if deploy_ref else {"refresh_settings": refresh_settings}
+        return self._request("PATCH", f"/brainstems/{_segment(require_cloud_id(cloud_id))}", json=body)
+
+    def start_rollout(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._request("POST", "/rollouts", json=body).body
+
+    def get_rollout(self, rollout_id: str) -> Reply:
+        return self._request("GET", f"/rollouts/{_segment(rollout_id)}")
+
+    def list_rollouts(self) -> list[dict[str, Any]]:
+        items = self._request("GET", "/rollouts").body.get("items")
+        if not isinstance(items, list):
+            raise UnexpectedResponse(f"the rollout listing has no 'items' array; {_WRONG_SERVER_HINT}")
+        return items
+
+    def control_rollout(self, rollout_id: str, action: str) -> dict[str, Any]:
+        return self._request("POST", f"/rollouts/{_segment(rollout_id)}/{_segment(action)}").body
 
     # ---- transport --------------------------------------------------------------------------------
 

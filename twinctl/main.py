@@ -16,6 +16,7 @@ import click
 from twinctl import __version__
 from twinctl.api import DEFAULT_URL, ControlPlaneClient, Reply, require_job_id
 from twinctl.errors import Interrupted, TwinctlError, UnexpectedResponse
+from twinctl.events import events_command
 from twinctl.output import Progress, emit_fields, emit_json, emit_json_line, emit_table
 from twinctl.waiting import Clock, PollPolicy, SystemClock, require_success, wait_for_job
 
@@ -126,6 +127,7 @@ def _json_option(func: Any) -> Any:
 @click.option("--region", help="Azure region (server default if omitted).")
 @click.option("--runtime-target", help="Runtime target (server default if omitted).")
 @click.option("--deploy-ref", help="Brainstem code version: git sha, tag or bundle hash.")
+@click.option("--callback-url", help="Also POST the twin's lifecycle events here (https, allow-listed host).")
 @click.option("--wait", is_flag=True, help="Wait until the brainstem is live; print its URL.")
 @_json_option
 @_timeout_option
@@ -135,6 +137,7 @@ def create(
     region: str | None,
     runtime_target: str | None,
     deploy_ref: str | None,
+    callback_url: str | None,
     wait: bool,
     as_json: bool,
     timeout: float | None,
@@ -147,7 +150,12 @@ def create(
     _check_timeout(wait, timeout)
     runtime = _runtime()
     reply = runtime.api.begin_create(
-        name, owner=owner, region=region, runtime_target=runtime_target, deploy_ref=deploy_ref
+        name,
+        owner=owner,
+        region=region,
+        runtime_target=runtime_target,
+        deploy_ref=deploy_ref,
+        callback_url=callback_url,
     )
     _follow(
         runtime, reply, wait=wait, as_json=as_json, timeout=timeout, doing=f"provisioning {reply.body.get('cloud_id')}"
@@ -292,6 +300,11 @@ def _print_outcome(job: dict[str, Any], as_json: bool) -> None:
     if not url:
         raise UnexpectedResponse(f"job {job.get('job_id')} completed without a brainstem url in its output")
     click.echo(url)
+
+
+cli.add_command(events_command)
+# The day-two commands (update, rollout …) live in their own module and register on this group.
+from twinctl import fleet_commands  # noqa: E402, F401
 
 
 def main() -> None:

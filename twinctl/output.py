@@ -64,12 +64,16 @@ class Progress:
             print(message, file=self._stream, flush=True)
 
     def show(self, job: dict[str, Any]) -> None:
-        if not self.enabled:
-            return
         step = job.get("step")
         text = f"{job.get('cloud_id') or job.get('job_id')}: {job.get('runtime_status')}"
         if step:
             text += f" · {step}"
+        self.line(text)
+
+    def line(self, text: str) -> None:
+        """Redraw the status line with ``text``."""
+        if not self.enabled:
+            return
         self._stream.write(f"\r\x1b[K{text}")
         self._stream.flush()
         self._drawn = True

@@ -27,5 +27,5 @@ class AppBuilder(Protocol):
 
     def build(
         self, clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str],
-        operator_settings: Mapping[str, str],
+        operator_settings: Mapping[str, str], update: bool = False,
     ) -> Built: ...  # fmt: skip

@@ -17,8 +17,10 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.web import WebSiteManagementClient
 
-from controlplane.arm.write_budget import SubscriptionWriteBudget, TokenBucket
+from controlplane.arm.budgets import budget_clock, budget_sleep, charge_for, reset_budgets
+from controlplane.arm.write_budget import SubscriptionWriteBudget
 from controlplane.settings import Settings, get_settings
+from controlplane.telemetry.arm_policy import ThrottleCounter
 
 PUBLIC_CLOUD_SCOPE = "https://management.azure.com/.default"
 
@@ -76,9 +78,12 @@ def _clients(subscription_id: str) -> ArmClients:
     settings = get_settings()
     credential = _credential(settings)
     options = client_options(settings)
-    # One write budget per subscription, shared by all its clients (ARM counts them together).
-    budget = SubscriptionWriteBudget(TokenBucket(rate=settings.arm_writes_per_second, burst=settings.arm_write_burst))
-    options["per_retry_policies"] = [budget]  # every attempt, retries included, spends from it
+    # One budget per subscription for all its clients (ARM counts them together): see write_budget.
+    budget = SubscriptionWriteBudget(
+        subscription_id, charge_for(subscription_id, settings), clock=budget_clock, sleep=budget_sleep
+    )
+    # Every attempt, retries included, spends from the budget; every 429 is counted (telemetry).
+    options["per_retry_policies"] = [budget, ThrottleCounter(subscription_id)]
     return ArmClients(
         subscription_id=subscription_id,
         resources=ResourceManagementClient(credential, subscription_id, **options),
@@ -96,5 +101,6 @@ def arm_clients(subscription_id: str | None = None) -> ArmClients:
 
 
 def reset_clients() -> None:
-    """Forget cached clients (tests that change settings)."""
+    """Forget cached clients and budgets (tests that change settings)."""
     _clients.cache_clear()
+    reset_budgets()

@@ -131,7 +131,7 @@ class FlexConsumption:
 
     def build(
         self, clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str],
-        operator_settings: Mapping[str, str],
+        operator_settings: Mapping[str, str], update: bool = False,
     ) -> Built:  # fmt: skip
         settings = get_settings()
         storage = storage_accounts.storage_endpoints(clients, names)
@@ -139,7 +139,8 @@ class FlexConsumption:
         storage_accounts.ensure_blob_container(clients, names, container)
         app_settings = self.app_settings(operator_settings=operator_settings, storage=storage)
 
-        plan_id = function_apps.ensure_plan(clients, names, self.plan_body(names, region=region, tags=tags))
+        plan = function_apps.plan_for_update if update else function_apps.ensure_plan
+        plan_id = plan(clients, names, self.plan_body(names, region=region, tags=tags))
         site = function_apps.ensure_site(
             clients, names,
             self.site_body(

@@ -37,6 +37,19 @@ def ensure_plan(clients: ArmClients, names: BrainstemNames, body: dict[str, Any]
     return str(_finish(poller, f"plan {names.plan_name}").id)
 
 
+def existing_plan(clients: ArmClients, names: BrainstemNames) -> str | None:
+    """The twin's plan id if the plan exists (one GET: a read, not a write), else None."""
+    try:
+        return str(clients.web.app_service_plans.get(names.resource_group, names.plan_name).id)
+    except ResourceNotFoundError:
+        return None
+
+
+def plan_for_update(clients: ArmClients, names: BrainstemNames, body: dict[str, Any]) -> str:
+    """An update changes the site, not its plan: reuse the plan, re-create it only if it is gone."""
+    return existing_plan(clients, names) or ensure_plan(clients, names, body)
+
+
 def ensure_site(clients: ArmClients, names: BrainstemNames, body: dict[str, Any]) -> Site:
     """Create or update the twin's Function App; return its host name and identity."""
     poller = clients.web.web_apps.begin_create_or_update(names.resource_group, names.app_name, body)  # type: ignore[call-overload]  # a plain JSON body: the exact wire shape

@@ -71,7 +71,7 @@ class LinuxConsumption:
 
     def build(
         self, clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str],
-        operator_settings: Mapping[str, str],
+        operator_settings: Mapping[str, str], update: bool = False,
     ) -> Built:  # fmt: skip
         # A site PUT replaces every app setting: keep the package a publish already set, so that
         # building again (a retry, a re-provision) never takes a running twin's code away.
@@ -81,7 +81,8 @@ class LinuxConsumption:
             published_package=published,
             operator_settings=operator_settings,
         )
-        plan_id = function_apps.ensure_plan(clients, names, self.plan_body(names, region=region, tags=tags))
+        plan = function_apps.plan_for_update if update else function_apps.ensure_plan
+        plan_id = plan(clients, names, self.plan_body(names, region=region, tags=tags))
         site = function_apps.ensure_site(
             clients, names, self.site_body(names, region=region, tags=tags, plan_id=plan_id, app_settings=app_settings)
         )

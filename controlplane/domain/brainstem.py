@@ -47,6 +47,16 @@ class Brainstem:
     last_seen: str
     url: str | None = None
     subscription_id: str | None = None
+    # Code versions: what the twin ran before its last successful update, and (while ``updating``)
+    # the version it is being moved to.
+    previous_deploy_ref: str | None = None
+    target_deploy_ref: str | None = None
+    # The twin's own settings: Key Vault references only (controlplane.domain.app_settings).
+    app_settings: dict[str, str] | None = None
+    # While ``updating``: the settings the update moves it to (its ``app_settings`` until it succeeds).
+    target_app_settings: dict[str, str] | None = None
+    # Where this twin's lifecycle events are also sent (controlplane.domain.callbacks): caller input, not a secret.
+    callback_url: str | None = None
     error: dict[str, Any] | None = field(default=None)
     # Capacity slots this twin holds (owner quota, subscription-region placement): bookkeeping for
     # the registry, released when the twin is deleted. Not part of the API's view of a row.

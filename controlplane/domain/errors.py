@@ -14,6 +14,8 @@ class ControlPlaneError(Exception):
     status = 500
     type = "internal-error"
     title = "Internal error"
+    # True on a "not found" that hides another owner's resource: answered 404, audited as a refusal.
+    another_owner = False
 
     def __init__(self, detail: str, **extensions: object) -> None:
         super().__init__(detail)

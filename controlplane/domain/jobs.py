@@ -50,12 +50,28 @@ class BrainstemJob:
     deploy_ref: str
     subscription_id: str
     policy: Policy
-    # For a teardown: the provisioning job that may still be running and must stop first.
+    # For a teardown: the provisioning (or update) job that may still be running and must stop first.
     previous_job_id: str | None = None
+    # For an update: the version the twin runs now, restored if the new one fails.
+    previous_deploy_ref: str | None = None
+    # The twin's own settings (Key Vault references), and for an update those it had before.
+    app_settings: dict[str, str] | None = None
+    previous_app_settings: dict[str, str] | None = None
+    # Which lane of the ARM budget its requests book from: "bulk" for a rollout's updates, so that
+    # single-twin work never queues behind a whole rollout (controlplane.arm.fleet_budget).
+    arm_lane: str = "interactive"
+    # The ARM requests booked for the step this input is given to (orchestrators.steps.call_arm_step).
+    arm_grant: dict[str, Any] | None = None
+    # Where this job's lifecycle events go ("eventgrid", "callback"), decided when it is accepted so
+    # that replays see the same; empty when events are off.
+    event_sinks: tuple[str, ...] = ()
+    callback_url: str | None = None
 
     def to_input(self) -> dict[str, Any]:
-        return asdict(self)
+        """The orchestration input: JSON's own types (a list, not a tuple), as every replay reads it back."""
+        return {**asdict(self), "event_sinks": list(self.event_sinks)}
 
     @classmethod
     def from_input(cls, data: dict[str, Any]) -> BrainstemJob:
-        return cls(**{**data, "policy": Policy(**data["policy"])})
+        sinks = tuple(data.get("event_sinks") or ())
+        return cls(**{**data, "policy": Policy(**data["policy"]), "event_sinks": sinks})

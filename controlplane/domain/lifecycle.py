@@ -1,8 +1,9 @@
 """The brainstem state machine: which status may follow which.
 
     provisioning -> active | errored | deleting
-    active       -> deleting
     errored      -> provisioning (POST again re-provisions) | deleting
+    active       -> updating (new code or settings) | deleting
+    updating     -> active (updated, or rolled back with the error recorded) | errored | deleting
     deleting     -> deleted | errored
     deleted      -> provisioning (the name is provisioned anew)
 
@@ -20,6 +21,7 @@ from controlplane.domain.errors import IllegalTransition
 class Status(str, Enum):
     PROVISIONING = "provisioning"
     ACTIVE = "active"
+    UPDATING = "updating"
     ERRORED = "errored"
     DELETING = "deleting"
     DELETED = "deleted"
@@ -30,14 +32,17 @@ class Status(str, Enum):
 
 ALLOWED_TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.PROVISIONING: frozenset({Status.ACTIVE, Status.ERRORED, Status.DELETING}),
-    Status.ACTIVE: frozenset({Status.DELETING}),
+    Status.ACTIVE: frozenset({Status.UPDATING, Status.DELETING}),
+    Status.UPDATING: frozenset({Status.ACTIVE, Status.ERRORED, Status.DELETING}),
     Status.ERRORED: frozenset({Status.PROVISIONING, Status.DELETING}),
     Status.DELETING: frozenset({Status.DELETED, Status.ERRORED}),
     Status.DELETED: frozenset({Status.PROVISIONING}),
 }
 
 # Statuses in which a twin holds (or may hold) Azure resources: they count against quotas.
-LIVE_STATUSES = frozenset({Status.PROVISIONING, Status.ACTIVE, Status.ERRORED, Status.DELETING})
+LIVE_STATUSES = frozenset({Status.PROVISIONING, Status.ACTIVE, Status.UPDATING, Status.ERRORED, Status.DELETING})
+# Statuses in which a job is changing the twin's resources: a teardown waits for that job first.
+BUSY_STATUSES = frozenset({Status.PROVISIONING, Status.UPDATING})
 
 
 def check_transition(cloud_id: str, current: Status, target: Status) -> None:

@@ -18,6 +18,7 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 from controlplane.domain.brainstem import Brainstem, Page, utc_now
 from controlplane.domain.errors import BrainstemExists, BrainstemNotFound, ConcurrentUpdate, InvalidInput
 from controlplane.domain.lifecycle import LIVE_STATUSES, Status, check_transition
+from controlplane.registry.arm_budget import BudgetStore
 from controlplane.registry.capacity import Capacity
 from controlplane.registry.entities import (
     FLEET_END,
@@ -35,6 +36,10 @@ from controlplane.registry.entities import (
 )  # fmt: skip
 from controlplane.registry.etag_retry import RETRY, Retry, with_etag_retries
 from controlplane.registry.fleet_counts import FleetCounts, count_keys
+from controlplane.registry.rollouts import RolloutStore
+from controlplane.registry.undelivered import UndeliveredEvents
+
+ROLLOUTS_SUFFIX = "rollouts"  # <registry table>rollouts: rollout records and the twins each moved
 
 logger = logging.getLogger(__name__)
 
@@ -42,17 +47,26 @@ logger = logging.getLogger(__name__)
 class BrainstemRegistry:
     """Create, read, list and move brainstem rows through their lifecycle."""
 
-    def __init__(self, table: TableClient, meta: TableClient) -> None:
+    def __init__(self, table: TableClient, meta: TableClient, rollouts: TableClient | None = None) -> None:
         self._table = table
         self._meta = meta
+        self.rollouts = RolloutStore(rollouts or meta)
         # Counts and capacity live in a small table of their own: health reads it without ever
         # touching the table that grows with the fleet.
         self.fleet_counts = FleetCounts(meta)
         self.capacity = Capacity(meta)
+        self.undelivered_events = UndeliveredEvents(meta)
+        # The fleet-wide ARM budget's buckets (controlplane.arm.fleet_budget), beside the counts.
+        self.arm_budget = BudgetStore(meta)
+
+    @staticmethod
+    def table_names(table_name: str) -> list[str]:
+        """Every table the registry named ``table_name`` keeps (infra/ declares exactly these)."""
+        return [table_name, table_name + META_SUFFIX, table_name + ROLLOUTS_SUFFIX]
 
     @classmethod
     def from_service(cls, service: TableServiceClient, table_name: str) -> BrainstemRegistry:
-        return cls(service.get_table_client(table_name), service.get_table_client(table_name + META_SUFFIX))
+        return cls(*(service.get_table_client(name) for name in cls.table_names(table_name)))
 
     @classmethod
     def from_connection_string(cls, connection_string: str, table_name: str) -> BrainstemRegistry:
@@ -66,6 +80,7 @@ class BrainstemRegistry:
             except ResourceExistsError:
                 pass
         self.fleet_counts.ensure_shards()
+        self.rollouts.create_table()
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -85,10 +100,13 @@ class BrainstemRegistry:
         owner: str | None = None,
         status: Status | None = None,
         runtime_target: str | None = None,
+        region: str | None = None,
+        deploy_ref: str | None = None,
+        not_deploy_ref: str | None = None,
         limit: int = 100,
         next: str | None = None,
     ) -> Page:
-        """One page of rows ordered by cloud_id, optionally one owner's, one status's, one target's."""
+        """One page of rows ordered by cloud_id, filtered by owner, status, runtime target, region, deploy_ref."""
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidInput("limit", f"limit must be between 1 and {MAX_PAGE_SIZE}")
         scope = owner or "*"
@@ -105,8 +123,11 @@ class BrainstemRegistry:
             ]
         if status is not None:
             clauses.append(f"status eq '{Status(status).value}'")
-        if runtime_target is not None:
-            clauses.append(f"runtime_target eq {odata_str(runtime_target)}")
+        for name, value in (("runtime_target", runtime_target), ("region", region), ("deploy_ref", deploy_ref)):
+            if value is not None:
+                clauses.append(f"{name} eq {odata_str(value)}")
+        if not_deploy_ref is not None:
+            clauses.append(f"deploy_ref ne {odata_str(not_deploy_ref)}")
         # Ask for one more than the page so `next` is given only when another row really exists.
         entities = self._take(" and ".join(clauses), limit + 1)
         items = [from_entity(e) for e in entities[:limit]]

@@ -14,15 +14,17 @@ from typing import Any
 from controlplane.domain.brainstem import Brainstem
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.lifecycle import Status
+from controlplane.domain.naming import is_cloud_id
 
 ROW_KEY = "brainstem"
 META_SUFFIX = "meta"  # <registry table>meta holds the count shards and capacity slots
 OWNER_PARTITION = "owner|"
 FLEET_START, FLEET_END = "twin-", "twin."  # every cloud_id sorts between these
 MAX_PAGE_SIZE = 1000
+_JSON_FIELDS = ("error", "app_settings", "target_app_settings")
 _FIELDS = (
     "cloud_id", "name", "owner", "region", "runtime_target", "deploy_ref", "status", "job_id",
-    "created_at", "last_seen", "url", "subscription_id",
+    "created_at", "last_seen", "url", "subscription_id", "callback_url", "previous_deploy_ref", "target_deploy_ref",
 )  # fmt: skip
 
 
@@ -44,8 +46,9 @@ def _to_entity(row: Brainstem, partition_key: str, row_key: str) -> dict[str, An
         value = getattr(row, name)
         if value is not None:
             entity[name] = value.value if isinstance(value, Status) else value
-    if row.error is not None:
-        entity["error"] = json.dumps(row.error)
+    for name in _JSON_FIELDS:  # small JSON objects, never a secret
+        if getattr(row, name) is not None:
+            entity[name] = json.dumps(getattr(row, name))
     if row.slots:
         entity["slots"] = json.dumps(list(row.slots))
     return entity
@@ -54,9 +57,10 @@ def _to_entity(row: Brainstem, partition_key: str, row_key: str) -> dict[str, An
 def from_entity(entity: dict[str, Any]) -> Brainstem:
     values: dict[str, Any] = {name: entity.get(name) for name in _FIELDS}
     values["status"] = Status(values["status"])
-    error = entity.get("error")
+    for name in _JSON_FIELDS:
+        values[name] = json.loads(entity[name]) if entity.get(name) else None
     slots = tuple(json.loads(entity["slots"])) if entity.get("slots") else ()
-    return Brainstem(**values, error=json.loads(error) if error else None, slots=slots)
+    return Brainstem(**values, slots=slots)
 
 
 def encode_token(scope: str, after: str) -> str:
@@ -69,9 +73,11 @@ def decode_token(token: str, scope: str) -> str:
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         after, token_scope = data["after"], data["scope"]
-        if not isinstance(after, str) or not isinstance(token_scope, str):
+        # Only a cloud_id can be a page's last row: anything else (a lone surrogate, an OData
+        # fragment) was not issued here, and must not reach a query.
+        if not isinstance(after, str) or not isinstance(token_scope, str) or not is_cloud_id(after):
             raise TypeError
-    except (binascii.Error, ValueError, KeyError, TypeError):
+    except (binascii.Error, ValueError, KeyError, TypeError, RecursionError):
         raise InvalidInput(
             "next", "the continuation token is not one this API issued; start again without it"
         ) from None

@@ -24,14 +24,13 @@ _default_registry: BrainstemRegistry | None = None
 
 
 def default_registry() -> BrainstemRegistry:
-    """The process-wide registry from app settings; its table is created on first use."""
+    """The process-wide registry from app settings. Building it makes no call: its tables are made at
+    deploy time (infra/, or ``python -m controlplane.registry.create_tables`` locally), never by a request."""
     global _default_registry
     if _default_registry is None:
         from controlplane.settings import get_settings
 
-        registry = registry_from_settings(get_settings())
-        registry.create_table()
-        _default_registry = registry
+        _default_registry = registry_from_settings(get_settings())
     return _default_registry
 
 

@@ -13,7 +13,7 @@ import random
 from typing import Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
 from controlplane.domain.brainstem import Brainstem
@@ -23,16 +23,34 @@ from controlplane.registry.etag_retry import RETRY, Retry, with_etag_retries
 PARTITION = "~counts"
 SHARDS = 16
 _LIVE_TARGET = "live_"  # property prefix: live (not deleted) twins per runtime target
+# Property prefix: live twins per deploy_ref, hex-encoded (a property name must be an identifier).
+# A ref's property is dropped from a shard when its count there reaches 0, and the hourly reconcile
+# rewrites the shards with only the counters live rows need, so a shard holds the versions live
+# since the last reconcile, not every version ever shipped (an entity has at most 252 properties).
+_LIVE_REF = "ref_"
+TOP_DEPLOY_REFS = 10  # /health names this many versions; the rest are summed as "other"
 
 
 def count_keys(row: Brainstem | None) -> list[str]:
-    """The counters a row adds one to: its status, and its runtime target while it is not deleted."""
+    """The counters a row adds one to: its status, and its runtime target and deploy_ref while not deleted."""
     if row is None:
         return []
     keys = [row.status.value]
     if row.status != Status.DELETED:
         keys.append(_LIVE_TARGET + row.runtime_target.replace("-", "_"))
+        keys.append(_LIVE_REF + row.deploy_ref.encode().hex())
     return keys
+
+
+def _by_deploy_ref(sums: dict[str, int]) -> dict[str, int]:
+    live = sorted(
+        ((bytes.fromhex(key.removeprefix(_LIVE_REF)).decode(), value) for key, value in sums.items()
+         if key.startswith(_LIVE_REF) and value),
+        key=lambda item: (-item[1], item[0]),
+    )  # fmt: skip
+    top = dict(live[:TOP_DEPLOY_REFS])
+    other = sum(value for _, value in live[TOP_DEPLOY_REFS:])
+    return {**top, "other": other} if other else top
 
 
 class FleetCounts:
@@ -58,12 +76,23 @@ class FleetCounts:
             return
 
         def attempt() -> None | Retry:
-            shard = self._table.get_entity(PARTITION, f"{random.randrange(SHARDS):02d}")
-            changed = {key: int(shard.get(key, 0)) + delta for key, delta in deltas.items()}
+            row_key = f"{random.randrange(SHARDS):02d}"
+            try:
+                shard = self._table.get_entity(PARTITION, row_key)
+            except ResourceNotFoundError:  # shards are made on first use, not at deploy time
+                try:
+                    self._table.create_entity({"PartitionKey": PARTITION, "RowKey": row_key})
+                except ResourceExistsError:
+                    pass
+                return RETRY
+            counters = {key: value for key, value in shard.items() if isinstance(value, int)}
+            for key, delta in deltas.items():
+                counters[key] = counters.get(key, 0) + delta
+            kept = {key: value for key, value in counters.items() if value or not key.startswith(_LIVE_REF)}
             try:
                 self._table.update_entity(
-                    {"PartitionKey": PARTITION, "RowKey": shard["RowKey"], **changed},
-                    mode=UpdateMode.MERGE, etag=shard.metadata["etag"], match_condition=MatchConditions.IfNotModified,
+                    {"PartitionKey": PARTITION, "RowKey": shard["RowKey"], **kept},
+                    mode=UpdateMode.REPLACE, etag=shard.metadata["etag"], match_condition=MatchConditions.IfNotModified,
                 )  # fmt: skip
             except ResourceModifiedError:
                 return RETRY
@@ -84,6 +113,7 @@ class FleetCounts:
             for key, value in sorted(sums.items())
             if key.startswith(_LIVE_TARGET) and value
         }
+        counts["by_deploy_ref"] = _by_deploy_ref(sums)
         return counts
 
     def replace(self, rows_counted: dict[str, int]) -> None:

@@ -7,6 +7,7 @@ row whose job does not exist and starts it (the same job id), so nothing is lost
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import azure.durable_functions as df
@@ -23,6 +24,7 @@ from controlplane.domain.placement import (
     candidates,
 )
 from controlplane.registry import BrainstemRegistry
+from controlplane.service.callbacks import checked_callback_url
 from controlplane.service.errors import NameTaken, PoolExhausted, QuotaExceeded
 from controlplane.service.jobs import PROVISION, Accepted, job_exists, job_for, new_job_id
 from controlplane.service.requests import CreateRequest
@@ -63,11 +65,16 @@ async def create(
         "runtime_target": request.runtime_target or settings.default_runtime_target,
         "deploy_ref": request.deploy_ref or settings.default_deploy_ref,
         "job_id": new_job_id(),
+        "callback_url": await checked_callback_url(request.callback_url, settings),
     }
+    # Table Storage calls are synchronous: they run on a worker thread, never on the event loop that
+    # every other request of this instance is served from.
     try:
-        row = _place(names.cloud_id, names.name, fields, region, quota_slots, registry, settings, existing=None)
+        row = await asyncio.to_thread(
+            _place, names.cloud_id, names.name, fields, region, quota_slots, registry, settings, existing=None
+        )
     except BrainstemExists:
-        existing = registry.get(names.cloud_id)
+        existing = await asyncio.to_thread(registry.get, names.cloud_id)
         if (
             existing.status == Status.PROVISIONING
             and existing.owner == owner
@@ -75,7 +82,9 @@ async def create(
         ):
             row = existing  # its row was written but its job never started: start that job now
         else:
-            row = _reprovision(existing, owner, fields, region, quota_slots, registry, settings)
+            row = await asyncio.to_thread(
+                _reprovision, existing, owner, fields, region, quota_slots, registry, settings
+            )
     await client.start_new(PROVISION, row.job_id, job_for(row, settings).to_input())
     return Accepted(row.job_id, row)
 

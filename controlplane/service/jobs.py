@@ -16,7 +16,8 @@ from controlplane.settings import Settings
 
 PROVISION = "provision_brainstem"
 TEARDOWN = "teardown_brainstem"
-_KINDS = {PROVISION: "provision", TEARDOWN: "teardown"}
+UPDATE = "update_brainstem"
+_KINDS = {PROVISION: "provision", TEARDOWN: "teardown", UPDATE: "update"}
 _TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
 
@@ -44,7 +45,15 @@ def job_for(row: Brainstem, settings: Settings, *, previous_job_id: str | None =
         subscription_id=row.subscription_id or settings.subscription_id,
         policy=Policy.from_settings(settings),
         previous_job_id=previous_job_id,
+        app_settings=row.app_settings,
+        event_sinks=event_sinks(row, settings),
+        callback_url=row.callback_url,
     )
+
+
+def event_sinks(row: Brainstem, settings: Settings) -> tuple[str, ...]:
+    """Where the job's lifecycle events go: the Event Grid topic when configured, the row's callback if any."""
+    return (("eventgrid",) if settings.eventgrid_endpoint else ()) + (("callback",) if row.callback_url else ())
 
 
 async def job_exists(client: df.DurableOrchestrationClient, job_id: str) -> bool:

@@ -16,9 +16,12 @@ from controlplane.domain.lifecycle import Status
 from controlplane.domain.runtime_targets import target_spec
 from controlplane.registry import MAX_PAGE_SIZE, BrainstemRegistry
 from controlplane.service.errors import DependencyUnavailable, NotActive
+from controlplane.service.updates import validate_deploy_ref
 
 logger = logging.getLogger(__name__)
-LIST_PARAMS = frozenset({"owner", "status", "runtime_target", "limit", "next", "code"})  # `code` carries a function key
+LIST_PARAMS = frozenset(
+    {"owner", "status", "runtime_target", "deploy_ref", "limit", "next", "code"}
+)  # `code` carries a function key
 DEFAULT_PAGE_SIZE = 100
 
 
@@ -26,7 +29,9 @@ def visible_brainstem(principal: Principal, cloud_id: str, registry: BrainstemRe
     """The row, if this caller may see it. Another owner's twin is 'not found', not 'forbidden'."""
     row = registry.get(cloud_id)
     if not can_see(principal, row.owner):
-        raise BrainstemNotFound(f"no brainstem {cloud_id}", cloud_id=cloud_id)
+        hidden = BrainstemNotFound(f"no brainstem {cloud_id}", cloud_id=cloud_id)
+        hidden.another_owner = True  # audited like a 403, answered as a 404
+        raise hidden
     return row
 
 
@@ -35,7 +40,8 @@ def list_page(principal: Principal, params: dict[str, str], registry: BrainstemR
     unknown = sorted(set(params) - LIST_PARAMS)
     if unknown:
         raise InvalidInput(
-            unknown[0], f"unknown query parameter '{unknown[0]}'; use owner, status, runtime_target, limit, next"
+            unknown[0],
+            f"unknown query parameter '{unknown[0]}'; use owner, status, runtime_target, deploy_ref, limit, next",
         )
     status = params.get("status")
     if status is not None and status not in {s.value for s in Status}:
@@ -45,6 +51,7 @@ def list_page(principal: Principal, params: dict[str, str], registry: BrainstemR
         owner=owner_filter_for_list(principal, params.get("owner") or None),
         status=Status(status) if status else None,
         runtime_target=None if runtime_target is None else target_spec(runtime_target).name,
+        deploy_ref=None if params.get("deploy_ref") is None else validate_deploy_ref(params["deploy_ref"]),
         limit=_limit(params.get("limit")),
         next=params.get("next") or None,
     )
@@ -53,7 +60,8 @@ def list_page(principal: Principal, params: dict[str, str], registry: BrainstemR
 def _limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    # isdigit() alone accepts '²' and other Unicode digits that int() then refuses: ASCII digits only.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 4 or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise InvalidInput("limit", f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}")
     return int(raw)
 

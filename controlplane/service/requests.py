@@ -14,6 +14,7 @@ from controlplane.domain.errors import InvalidInput
 from controlplane.domain.naming import validate_twin_name
 from controlplane.domain.runtime_targets import target_spec
 
+_REGION = re.compile(r"[A-Za-z0-9]{2,40}")
 _DEPLOY_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
@@ -27,6 +28,9 @@ class CreateRequest(BaseModel):
     region: str | None = None
     runtime_target: str | None = None
     deploy_ref: str | None = None
+    # Where to also send this twin's lifecycle events; checked against the operator's rules
+    # (controlplane.service.callbacks) before anything is written.
+    callback_url: str | None = None
 
     @field_validator("name", mode="before")
     @classmethod
@@ -37,6 +41,16 @@ class CreateRequest(BaseModel):
     @classmethod
     def _owner(cls, value: object) -> object:
         return None if value is None else validate_owner(value)
+
+    @field_validator("region", mode="before")
+    @classmethod
+    def _region(cls, value: object) -> object:
+        # "" is not "the default": a field that is present must name a region.
+        if value is not None and not (isinstance(value, str) and _REGION.fullmatch(value)):
+            raise InvalidInput(
+                "region", "region must be an Azure region name such as eastus2 (omit it for the default)"
+            )
+        return value
 
     @field_validator("runtime_target", mode="before")
     @classmethod

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import azure.durable_functions as df
 
 from controlplane.domain.jobs import BrainstemJob
-from controlplane.domain.lifecycle import Status
+from controlplane.domain.lifecycle import BUSY_STATUSES, Status
 from controlplane.registry import BrainstemRegistry
 from controlplane.service.errors import Gone
 from controlplane.service.jobs import TEARDOWN, Accepted, job_exists, job_for, new_job_id
@@ -23,7 +25,7 @@ def claim_for_teardown(cloud_id: str, registry: BrainstemRegistry, settings: Set
         raise Gone(f"{cloud_id} was deleted at {row.last_seen}; nothing is left to delete", cloud_id=cloud_id)
     if row.status == Status.DELETING:
         return job_for(row, settings), False
-    previous = row.job_id if row.status == Status.PROVISIONING else None
+    previous = row.job_id if row.status in BUSY_STATUSES else None
     row = registry.transition(cloud_id, Status.DELETING, for_job=row.job_id, job_id=new_job_id())
     return job_for(row, settings, previous_job_id=previous), True
 
@@ -31,7 +33,7 @@ def claim_for_teardown(cloud_id: str, registry: BrainstemRegistry, settings: Set
 async def delete(
     cloud_id: str, registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings
 ) -> Accepted:
-    job, fresh = claim_for_teardown(cloud_id, registry, settings)
+    job, fresh = await asyncio.to_thread(claim_for_teardown, cloud_id, registry, settings)  # off the event loop
     if fresh or not await job_exists(client, job.job_id):
         await client.start_new(TEARDOWN, job.job_id, job.to_input())
-    return Accepted(job.job_id, registry.get(cloud_id))
+    return Accepted(job.job_id, await asyncio.to_thread(registry.get, cloud_id))

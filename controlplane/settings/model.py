@@ -13,13 +13,17 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
 from controlplane.auth.config import AuthConfig
 from controlplane.domain.addresses import is_loopback_url
+from controlplane.domain.callbacks import CallbackPolicy
 from controlplane.domain.errors import SettingsError
 from controlplane.domain.naming import BrainstemNames
 from controlplane.domain.placement import PoolSubscription
+from controlplane.settings import events
+from controlplane.settings.budget import BudgetSettings
+from controlplane.settings.event_fields import EventSettings
 from controlplane.settings.pool import GUID, REGION, parse_pool
 
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,50}")  # leaves room for the derived table suffixes
@@ -41,7 +45,7 @@ def _secret_env(name: str, default: Any) -> Any:
     return Field(default=default, validation_alias=AliasChoices(name), repr=False)
 
 
-class Settings(BaseModel):
+class Settings(BudgetSettings, EventSettings):
     """The control plane's settings. Field aliases are the app setting names."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", validate_default=True)
@@ -66,11 +70,6 @@ class Settings(BaseModel):
     # "sandbox": a fixed token, accepted only for a loopback ARM endpoint (the offline stand-in).
     arm_credential: Literal["default", "sandbox"] = _env("CP_ARM_CREDENTIAL", "default")
     arm_ca_bundle: str | None = _env("CP_ARM_CA_BUNDLE", None)
-    # This process's ARM write budget per subscription (ARM grants 10/s, 200 burst): see write_budget.
-    arm_writes_per_second: float = Field(
-        default=8, gt=0, le=10_000, validation_alias=AliasChoices("CP_ARM_WRITES_PER_SECOND")
-    )
-    arm_write_burst: int = Field(default=150, ge=1, le=100_000, validation_alias=AliasChoices("CP_ARM_WRITE_BURST"))
     # How long the SDK waits between polls of a long-running operation when ARM sends no Retry-After.
     arm_polling_interval_seconds: float = Field(
         default=30, ge=0, le=300, validation_alias=AliasChoices("CP_ARM_POLLING_INTERVAL_SECONDS")
@@ -103,8 +102,20 @@ class Settings(BaseModel):
     # How long publishing may wait for a fresh role assignment to take effect before it gives up
     # (Learn, "Troubleshoot Azure RBAC": role assignment changes can take up to 10 minutes).
     publish_timeout_seconds: PositiveSeconds = _env("CP_PUBLISH_TIMEOUT_SECONDS", 900)
+
+    # Where callers reach this API, for the absolute Location of a 202: CP_PUBLIC_BASE_URL (a custom
+    # domain, a gateway), else the default host name App Service sets for the app (WEBSITE_HOSTNAME,
+    # Learn: "Environment variables and app settings in Azure App Service"). Never the request's Host
+    # header, which the caller controls.
+    public_base_url: str | None = _env("CP_PUBLIC_BASE_URL", None)
+    # The Retry-After of a 202 (accepted job, job still running): how often clients look again.
+    retry_after_seconds: int = Field(default=10, ge=1, le=300, validation_alias=AliasChoices("CP_RETRY_AFTER_SECONDS"))
+    website_hostname: str | None = _env("WEBSITE_HOSTNAME", None)
     readiness_timeout_seconds: PositiveSeconds = _env("CP_READINESS_TIMEOUT_SECONDS", 600)
     readiness_probe_interval_seconds: PositiveSeconds = _env("CP_READINESS_PROBE_INTERVAL_SECONDS", 15)
+    # How often a rollout looks at its running updates (each look: one query of the rollout's table
+    # and one Durable status read per running twin).
+    rollout_poll_seconds: PositiveSeconds = _env("CP_ROLLOUT_POLL_SECONDS", 5)
     teardown_poll_interval_seconds: PositiveSeconds = _env("CP_TEARDOWN_POLL_INTERVAL_SECONDS", 15)
     teardown_timeout_seconds: PositiveSeconds = _env("CP_TEARDOWN_TIMEOUT_SECONDS", 3600)
     activity_first_retry_seconds: PositiveSeconds = _env("CP_ACTIVITY_FIRST_RETRY_SECONDS", 5)
@@ -243,6 +254,34 @@ class Settings(BaseModel):
             raise ValueError("must be an https:// URL containing {scm_host} or {app_name} (http:// only for loopback)")
         return value.rstrip("/")
 
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        secure = parts.scheme == "https" or (parts.scheme == "http" and is_loopback_url(value))
+        if not secure or not parts.hostname or parts.query or parts.fragment or parts.path not in ("", "/"):
+            raise ValueError("must be an https:// origin such as https://cp.example.com (http:// only for loopback)")
+        return value.rstrip("/")
+
+    @field_validator("website_hostname")
+    @classmethod
+    def _website_hostname(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?", value):
+            raise ValueError("must be a host name (App Service sets it)")
+        return value or None
+
+    @property
+    def public_origin(self) -> str | None:
+        """The API's origin for absolute links, or None (links stay relative) when nothing says it."""
+        if self.public_base_url:
+            return self.public_base_url
+        if self.website_hostname:
+            local = self.website_hostname.split(":")[0] in ("localhost", "127.0.0.1")
+            return f"{'http' if local else 'https'}://{self.website_hostname}"
+        return None
+
     @field_validator("brainstem_url_template")
     @classmethod
     def _brainstem_template(cls, value: str) -> str:
@@ -265,6 +304,18 @@ class Settings(BaseModel):
                 setting="CP_ARM_CREDENTIAL",
             )
 
+        for setting, problem in (
+            ("CP_CALLBACK_SANDBOX_LOOPBACK", events.check_sandbox_loopback(self.callback_sandbox_loopback, self.callback_allowed_hosts)),
+            ("CP_EVENTGRID_CREDENTIAL", events.check_eventgrid_credential(self.eventgrid_credential, self.eventgrid_endpoint)),
+        ):  # fmt: skip
+            if problem:
+                raise SettingsError(problem, setting=setting)
+        if self.callback_allowed_hosts and not self.callback_signing_keys:
+            raise SettingsError(
+                "CP_CALLBACK_SIGNING_KEY is required when CP_CALLBACK_ALLOWED_HOSTS is set: every callback is signed",
+                setting="CP_CALLBACK_SIGNING_KEY",
+            )
+
     @property
     def subscription_pool(self) -> tuple[PoolSubscription, ...]:
         """The placement pool: CP_SUBSCRIPTION_POOL, or CP_SUBSCRIPTION_ID in every allowed region."""
@@ -281,3 +332,7 @@ class Settings(BaseModel):
 
     def package_url(self, deploy_ref: str) -> str:
         return self.package_url_template.format(deploy_ref=deploy_ref)
+
+    @property
+    def callback_policy(self) -> CallbackPolicy:
+        return CallbackPolicy(self.callback_allowed_hosts, sandbox_loopback=self.callback_sandbox_loopback)

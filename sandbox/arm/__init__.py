@@ -16,10 +16,10 @@ bodies, idempotent PUTs, global names, throttling — so the adapters run unchan
 Route names (for ``RecordedRequest.route`` and ``Fault.route``) are listed in ``routing.ROUTE_NAMES``.
 """
 
-from .faults import Fault
+from .faults import Fault, Gate
 from .messages import ArmError, RecordedRequest
 from .routing import ROUTE_NAMES
 from .server import ArmStandIn
 from .throttle import Throttle
 
-__all__ = ["ArmError", "ArmStandIn", "Fault", "ROUTE_NAMES", "RecordedRequest", "Throttle"]
+__all__ = ["ArmError", "ArmStandIn", "Fault", "Gate", "ROUTE_NAMES", "RecordedRequest", "Throttle"]

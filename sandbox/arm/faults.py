@@ -15,6 +15,27 @@ from dataclasses import dataclass, field
 from .messages import ArmError
 from .routing import LRO_ROUTES, ROUTE_NAMES
 
+
+class Gate:
+    """Holds a "hang" until the test opens it, and tells the test when a request is being held.
+
+    A test that must act while a request is in flight waits for ``entered`` instead of sleeping and
+    hoping the request is still hanging: the order is guaranteed, however busy the machine.
+    """
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.opened = threading.Event()
+
+    def hold(self, stopping: threading.Event) -> None:
+        self.entered.set()
+        while not self.opened.wait(0.05) and not stopping.is_set():
+            pass
+
+    def open(self) -> None:
+        self.opened.set()
+
+
 KINDS = ("429", "500", "409", "lro_failed", "hang", "error")
 
 
@@ -24,7 +45,8 @@ class Fault:
 
     ``times`` is how many matching requests it spoils (None: all of them). ``retry_after`` is the
     429's Retry-After in seconds (azure-core treats 0 as "no hint" and falls back to its backoff).
-    ``seconds`` is how long a "hang" sleeps before answering normally. ``status``/``code``/``message``
+    ``seconds`` is how long a "hang" sleeps before answering normally; with ``gate`` it instead holds
+    until the test opens the gate. ``status``/``code``/``message``
     shape the error of "error" (required there) and override the defaults of the other kinds.
     """
 
@@ -37,6 +59,7 @@ class Fault:
     code: str | None = None
     message: str | None = None
     subscription: str | None = None
+    gate: Gate | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.route not in ROUTE_NAMES:

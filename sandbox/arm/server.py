@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import shutil
 import ssl
 import tempfile
@@ -80,6 +81,7 @@ class ArmStandIn:
         self._store = ResourceStore(
             clock=clock,
             lro_retry_after=lro_retry_after,
+            compressed_time=latency_scale < 1,
             all_regions=dict(names.ALL_REGIONS),
             flex_regions=dict(flex_regions if flex_regions is not None else names.FLEX_REGIONS),
             role_propagation_seconds=role_propagation_seconds,
@@ -290,15 +292,23 @@ class ArmStandIn:
                 "TooManyRequests",
                 "The request is being throttled as the limit has been reached for operation type. "
                 "Please retry after the number of seconds in the Retry-After header.",
-                headers={"Retry-After": str(admission.retry_after), **admission.headers},
+                headers={**self._throttle_wait(admission.retry_after), **admission.headers},
             )
         return admission.headers
+
+    def _throttle_wait(self, seconds: int) -> dict[str, str]:
+        """ARM's Retry-After (whole seconds); in compressed time, the same wait compressed, in ms (see the store)."""
+        if self.latency_scale < 1:
+            return {"retry-after-ms": str(math.ceil(seconds * self.latency_scale * 1000))}
+        return {"Retry-After": str(seconds)}
 
     def _apply_fault(self, call: Call) -> None:
         fault = self._faults.take(call.route, call.subscription)
         if fault is None:
             return
-        if fault.kind == "hang":
+        if fault.kind == "hang" and fault.gate is not None:
+            fault.gate.hold(self._stopping)
+        elif fault.kind == "hang":
             self._stopping.wait(fault.seconds)
         elif fault.kind == "lro_failed":
             call.fail_with = fault.error()

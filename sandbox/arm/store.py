@@ -65,6 +65,11 @@ class ResourceStore:
     clock: Callable[[], float] = time.monotonic
     # Retry-After on 202s; None means "the whole seconds left", 0 when nothing is left.
     lro_retry_after: int | None = None
+    # Benchmarks compress time (latency_scale < 1). ARM's Retry-After is whole seconds, which
+    # compressed time cannot express, so there the wait goes out as ``retry-after-ms`` instead: the
+    # header azure-core also reads (azure.core.pipeline.policies._utils.get_retry_after) when no
+    # Retry-After is present. Uncompressed, the stand-in sends Retry-After alone, as ARM does.
+    compressed_time: bool = False
     # The directory every managed identity the stand-in mints belongs to.
     tenant_id: str = "72f0a1c3-5b1e-4d2a-9c6e-0d5e3f4a2b10"
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -156,14 +161,14 @@ class ResourceStore:
 
     def accepted(self, operation: Operation) -> Reply:
         """The 202 that hands out an operation: Location plus Retry-After, no body."""
-        return Reply(202, None, {"Location": operation.location, "Retry-After": self._retry_after(operation)})
+        return Reply(202, None, {"Location": operation.location, **self._retry_after_headers(operation)})
 
     def accepted_async(self, operation: Operation, body: Document | None) -> Reply:
         """The 202 of ARM's async-operation pattern: Azure-AsyncOperation to poll, the resource as the body."""
         return Reply(
             202,
             copy.deepcopy(body) if body is not None else None,
-            {"Azure-AsyncOperation": operation.location, "Retry-After": self._retry_after(operation)},
+            {"Azure-AsyncOperation": operation.location, **self._retry_after_headers(operation)},
         )
 
     def settle(self) -> None:
@@ -181,7 +186,7 @@ class ResourceStore:
             if operation.polls_seen < operation.polls_required or self.clock() < operation.ready_at:
                 operation.polls_seen += 1
                 if operation.style == "azure-async":
-                    return Reply(200, {"status": "InProgress"}, {"Retry-After": self._retry_after(operation)})
+                    return Reply(200, {"status": "InProgress"}, self._retry_after_headers(operation))
                 return self.accepted(operation)
             self._finish(operation)
         if operation.style == "azure-async":
@@ -203,6 +208,11 @@ class ResourceStore:
             operation.on_success()
         else:
             operation.on_failure()
+
+    def _retry_after_headers(self, operation: Operation) -> dict[str, str]:
+        if self.compressed_time and self.lro_retry_after is None:
+            return {"retry-after-ms": str(max(0, math.ceil((operation.ready_at - self.clock()) * 1000)))}
+        return {"Retry-After": self._retry_after(operation)}
 
     def _retry_after(self, operation: Operation) -> str:
         if self.lro_retry_after is not None:

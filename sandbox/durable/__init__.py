@@ -6,7 +6,8 @@ Test double and sandbox runtime only; the deployed app never imports it.
   crash/resume, terminate, external events.
 - ``replay_check.check_replay_safety`` — crash after every history event, resume, compare.
 - ``client_server.DurableClientServer`` — the extension's HTTP API on loopback for the SDK's real
-  ``DurableOrchestrationClient``; ``invoke_http_function`` calls HTTP functions as the worker does.
+  ``DurableOrchestrationClient``; ``invoke_http_function`` calls a toy app's HTTP functions directly (the
+  product's go through Microsoft's worker: ``sandbox.worker``).
 - ``clock`` — ``VirtualClock`` (tests: timers fire at once) and ``WallClock`` (sandbox: real, scalable).
 """
 

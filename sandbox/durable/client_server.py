@@ -17,6 +17,7 @@ aiohttp session never meets a second loop.
 
 from __future__ import annotations
 
+import hmac
 import json
 import urllib.parse
 from typing import Any
@@ -166,7 +167,7 @@ class DurableClientServer:
         return self
 
     async def _start(self) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[self._system_key_required])
         for prefix in (RPC_PREFIX, WEBHOOK_PREFIX):
             app.router.add_post(prefix + "/orchestrators/{function_name}", self._start_instance)
             app.router.add_post(prefix + "/orchestrators/{function_name}/{instance_id}", self._start_instance)
@@ -181,6 +182,24 @@ class DurableClientServer:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    @web.middleware
+    async def _system_key_required(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """The public webhooks answer only with the extension's system key, as on the Functions host.
+
+        Learn, "Durable Functions HTTP API reference": these APIs "are extensibility webhooks that the
+        Azure Functions host authorizes"; every call needs ``systemKey`` (the ``code`` query parameter
+        of the URLs the client binding makes, or the ``x-functions-key`` header, as for any Functions
+        key). Without it the host answers 401 and the extension never sees the call: no status, no
+        listing of instances, no terminate, purge or event. The ``rpcBaseUrl`` API (RPC_PREFIX) is the
+        host's local channel for the app's own client binding and takes no key.
+        """
+        if request.path.startswith(WEBHOOK_PREFIX) and self.code is not None:
+            given = request.query.get("code") or request.headers.get("x-functions-key") or ""
+            if not hmac.compare_digest(given.encode(), self.code.encode()):
+                return web.Response(status=401)
+        result: web.StreamResponse = await handler(request)
+        return result
 
     def close(self) -> None:
         if self._loop is None:

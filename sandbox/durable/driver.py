@@ -1,11 +1,12 @@
 """Run Durable orchestrations in-process through the SDK's real replay code, without the Functions host.
 
 There is no Functions host or Core Tools here, yet the product's orchestrators must be proven
-replay-safe and the sandbox must run them. The driver plays the host and the Durable extension: it
-keeps each instance's history, replays the orchestrator through the handle the DFApp registered
-(context JSON in, state JSON out — the same bytes the worker would pass), asks ``replay_plan`` what the
-extension would schedule, runs activities in a thread pool through the worker's own converters, fires
-timers from a pluggable clock, and appends the completion events for the next replay.
+replay-safe and the sandbox must run them. The driver plays the Durable extension: it
+keeps each instance's history, replays the orchestrator (context JSON in, state JSON out — the bytes the
+extension exchanges with the worker), asks ``replay_plan`` what the extension would schedule, runs
+activities in a thread pool, fires timers from a pluggable clock, and appends the completion events for
+the next replay. It reaches the app through a ``DurableFunctions`` (``functions.py``): for the product,
+Microsoft's Python worker (``sandbox.worker``), so every replay and activity is a real worker invocation.
 
 Episodes of one instance are serialized (one in flight at a time); different instances, and the
 activities of one instance (fan-out), run concurrently. No lock is held while user code runs.
@@ -35,15 +36,12 @@ from sandbox.durable.errors import (
     InstanceNotRunningError,
     InstanceStillRunningError,
 )
-from sandbox.durable.event_loop import shared_loop
-from sandbox.durable.functions import FunctionRegistry, call_orchestrator_handle, invoke_activity
+from sandbox.durable.functions import DirectFunctions, DurableFunctions, OrchestratorFailed
 from sandbox.durable.history import Event, EventType
 from sandbox.durable.instance import START, ActivityExecution, Instance, OrchestrationResult
 from sandbox.durable.replay_plan import CONTINUE_AS_NEW, ScheduledActivity, ScheduledTimer, parse_yields, plan_replay
 
 logger = logging.getLogger(__name__)
-
-_OUT_OF_PROC_LABEL = "$OutOfProcData$:"
 
 
 class _Crashed(Exception):
@@ -55,14 +53,17 @@ class OrchestrationDriver:
 
     def __init__(
         self,
-        app_or_functions: Any,
+        functions: Any,
         *,
         clock: Clock | None = None,
         activity_workers: int = 16,
         orchestrator_workers: int = 4,
         long_timers: bool = True,
     ) -> None:
-        self.registry = FunctionRegistry(app_or_functions)
+        # A DurableFunctions (the worker, for the product), or a toy DFApp / its functions, called directly.
+        self.functions: DurableFunctions = (
+            functions if hasattr(functions, "run_activity") else DirectFunctions(functions)
+        )
         self.clock: Clock = clock or VirtualClock()
         self.long_timers = long_timers
         self._activities = ThreadPoolExecutor(activity_workers, thread_name_prefix="durable-activity")
@@ -82,7 +83,7 @@ class OrchestrationDriver:
 
     def start_wire(self, orchestrator_name: str, input_wire: Any, *, instance_id: str | None = None) -> str:
         """Start with the input exactly as the extension receives it (the JSON text the Python client sends)."""
-        self.registry.orchestrator(orchestrator_name)
+        self.functions.check_orchestrator(orchestrator_name)
         instance = self._new_instance(orchestrator_name, input_wire, instance_id or uuid.uuid4().hex, None, [])
         self._schedule(instance)
         return instance.instance_id
@@ -97,7 +98,7 @@ class OrchestrationDriver:
         timeout: float = 30.0,
     ) -> OrchestrationResult:
         """Start and wait until the instance is terminal, or has crashed after ``crash_after_event`` events."""
-        self.registry.orchestrator(orchestrator_name)
+        self.functions.check_orchestrator(orchestrator_name)
         input_wire = None if input is None else df_dumps(input)
         instance = self._new_instance(
             orchestrator_name, input_wire, instance_id or uuid.uuid4().hex, crash_after_event, []
@@ -331,16 +332,14 @@ class OrchestrationDriver:
         if self.long_timers:  # Azure Storage backend defaults
             context["maximumShortTimerDuration"] = "6.00:00:00"
             context["longRunningTimerIntervalDuration"] = "3.00:00:00"
-        orchestrator = self.registry.orchestrator(instance.name)
         try:
-            return json.loads(call_orchestrator_handle(orchestrator, json.dumps(context))), None
-        except Exception as exc:
-            text = str(exc)
-            if _OUT_OF_PROC_LABEL in text:
-                message, _, state_json = text.partition(_OUT_OF_PROC_LABEL)
-                state = json.loads(state_json)
-                return state, state.get("error") or message.strip()
-            return {"isDone": False, "actions": []}, text or type(exc).__name__
+            state_json = self.functions.replay(instance.name, json.dumps(context), instance_id=instance.instance_id)
+            return json.loads(state_json), None
+        except OrchestratorFailed as failure:
+            if failure.state_json is None:
+                return {"isDone": False, "actions": []}, failure.message
+            state = json.loads(failure.state_json)
+            return state, state.get("error") or failure.message
 
     def _dispatch(self, instance: Instance, activities: list[ScheduledActivity], timers: list[ScheduledTimer]) -> None:
         with instance.lock:
@@ -366,15 +365,17 @@ class OrchestrationDriver:
             decoded_input = json.loads(activity.input_text) if activity.input_text is not None else None
         except ValueError:
             decoded_input = activity.input_text
-        try:
-            registered = self.registry.activity(activity.name)  # unknown activity: the task fails, as in Azure
-            result = invoke_activity(
-                registered, activity.input_text, run_coroutine=shared_loop().run, client_json=self.client_binding
+        try:  # an unknown activity fails the task, as in Azure
+            result = self.functions.run_activity(
+                activity.name,
+                activity.input_text,
+                instance_id=instance.instance_id,
+                client_json=self.client_binding,
             )
             event = h.task_completed(self.clock.now(), task_id=activity.task_id, result=result)
         except Exception as exc:
             reason = str(exc) or type(exc).__name__
-            details = "".join(traceback.format_exception(exc))
+            details = getattr(exc, "details", None) or "".join(traceback.format_exception(exc))
             event = h.task_failed(self.clock.now(), task_id=activity.task_id, reason=reason, details=details)
         succeeded = event["EventType"] == EventType.TASK_COMPLETED
         record = ActivityExecution(
@@ -387,6 +388,7 @@ class OrchestrationDriver:
     def _continue_as_new(self, instance: Instance, input_text: str | None) -> None:
         with instance.lock:
             instance.generation += 1
+            instance.largest_history = max(instance.largest_history, len(instance.history))
             instance.history = []
             instance.input_wire = input_text
             instance.dispatched.clear()

@@ -1,13 +1,17 @@
-"""Find a DFApp's functions by their Durable names and call them the way the Python worker does.
+"""How the Durable driver reaches an app's orchestrators and activities: the ``DurableFunctions`` interface.
 
-The worker never calls an activity with the orchestrator's Python value: the extension hands it the
-JSON text the orchestrator scheduled, and ``azure.functions.durable_functions.ActivityTriggerConverter``
-decodes it (``df_loads``, falling back to the raw string when it is not JSON). The return value goes back
-through the same converter's ``encode`` (``df_dumps``) and becomes ``TaskCompleted.Result``. Using the
-converter itself, not a look-alike, keeps custom-object payloads and odd inputs behaving as deployed.
+Two implementations:
 
-``DFApp.get_functions()`` can run only once per app (a second call fails on duplicate names), so this
-registry accepts either the app or the list already fetched from it.
+- ``sandbox.worker.durable.WorkerDurableFunctions`` -- the product's app, through Microsoft's Python worker
+  (``azure-functions-runtime``) with binding data shaped as the host and the Durable extension shape it.
+  The rig and the sandbox use it.
+- :class:`DirectFunctions` here -- a DFApp's functions called directly, through the same converters the
+  worker uses (``ActivityTriggerConverter``, the SDK's orchestrator handle). Only the driver's own tests
+  use it, with toy apps: the worker indexes one app per process (it keeps its state in module globals and
+  a DFApp lists its functions once), and that one app is the product.
+
+``DFApp.get_functions()`` can run only once per app (a second call fails on duplicate names), so
+:class:`DirectFunctions` accepts either the app or the list already fetched from it.
 """
 
 from __future__ import annotations
@@ -17,15 +21,47 @@ import inspect
 import uuid
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import azure.functions as func
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
 from sandbox.durable.errors import FunctionNotFoundError
+from sandbox.durable.event_loop import shared_loop
 
 CoroutineRunner = Callable[[Coroutine[Any, Any, Any]], Any]
+OUT_OF_PROC_LABEL = "$OutOfProcData$:"
+
+
+class OrchestratorFailed(Exception):
+    """A replay ended in an exception; ``state_json`` is the orchestrator state it carried, if any."""
+
+    def __init__(self, message: str, state_json: str | None) -> None:
+        super().__init__(message)
+        self.message, self.state_json = message, state_json
+
+
+class DurableFunctions(Protocol):
+    """What the driver needs from an app: its orchestrators and activities, by their Durable names."""
+
+    def check_orchestrator(self, name: str) -> None:
+        """Raise FunctionNotFoundError unless ``name`` is an orchestrator (the extension's 400 on start)."""
+
+    def replay(self, orchestrator_name: str, context_json: str, *, instance_id: str) -> str:
+        """One episode: the orchestration context JSON in, the orchestrator state JSON out.
+
+        Raises :class:`OrchestratorFailed` when the orchestrator raised.
+        """
+
+    def run_activity(
+        self, activity_name: str, input_text: str | None, *, instance_id: str, client_json: str | None
+    ) -> str:
+        """Run an activity on the JSON text its orchestrator scheduled; return ``TaskCompleted.Result``.
+
+        Raises FunctionNotFoundError for an unknown activity, or any exception for a failed one: its
+        ``str`` becomes ``TaskFailed.Reason`` and its ``details`` attribute (if any) ``Details``.
+        """
 
 
 @dataclass(frozen=True)
@@ -175,3 +211,26 @@ def as_http_response(result: Any) -> func.HttpResponse:
     if result is None:
         return func.HttpResponse(status_code=204)
     return func.HttpResponse(result if isinstance(result, str | bytes) else str(result))
+
+
+class DirectFunctions:
+    """:class:`DurableFunctions` over a DFApp's functions, called directly (toy apps in the driver's tests)."""
+
+    def __init__(self, app_or_functions: Any) -> None:
+        self.registry = FunctionRegistry(app_or_functions)
+
+    def check_orchestrator(self, name: str) -> None:
+        self.registry.orchestrator(name)
+
+    def replay(self, orchestrator_name: str, context_json: str, *, instance_id: str) -> str:
+        try:
+            return call_orchestrator_handle(self.registry.orchestrator(orchestrator_name), context_json)
+        except Exception as exc:
+            message, label, state_json = str(exc).partition(OUT_OF_PROC_LABEL)
+            raise OrchestratorFailed(message.strip() or type(exc).__name__, state_json if label else None) from exc
+
+    def run_activity(
+        self, activity_name: str, input_text: str | None, *, instance_id: str, client_json: str | None
+    ) -> str:
+        activity = self.registry.activity(activity_name)
+        return invoke_activity(activity, input_text, run_coroutine=shared_loop().run, client_json=client_json)

@@ -47,6 +47,9 @@ class OrchestrationResult:
     created_time: dt.datetime
     last_updated_time: dt.datetime
     crashed: bool = False
+    # The most events any one execution of this instance held (continue_as_new starts a new one):
+    # what Durable's storage must load on each replay, so what a long workflow must keep bounded.
+    largest_history: int = 0
 
     @property
     def input(self) -> Any:
@@ -68,6 +71,7 @@ class Instance:
     last_updated_time: dt.datetime | None = None
     crashed: bool = False
     generation: int = 0
+    largest_history: int = 0
     inbox: list[Any] = dataclasses.field(default_factory=lambda: [START])
     busy: bool = False
     dispatched: set[int] = dataclasses.field(default_factory=set)
@@ -93,4 +97,5 @@ class Instance:
                 created_time=self.created_time,
                 last_updated_time=self.last_updated_time or self.created_time,
                 crashed=self.crashed,
+                largest_history=max(self.largest_history, len(self.history)),
             )

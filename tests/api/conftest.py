@@ -22,6 +22,11 @@ ROUTES = [
     ("GET", r"/api/cp/brainstems", "list_brainstems", {}),
     ("GET", r"/api/cp/brainstems/(?P<id>[^/]+)", "get_brainstem", {}),
     ("DELETE", r"/api/cp/brainstems/(?P<cloud_id>[^/]+)", "delete_brainstem", {}),
+    ("PATCH", r"/api/cp/brainstems/(?P<cloud_id>[^/]+)", "patch_brainstem", {}),
+    ("POST", r"/api/cp/rollouts", "start_rollout", {}),
+    ("GET", r"/api/cp/rollouts", "list_rollouts", {}),
+    ("GET", r"/api/cp/rollouts/(?P<rollout_id>[^/]+)", "get_rollout", {}),
+    ("POST", r"/api/cp/rollouts/(?P<rollout_id>[^/]+)/(?P<action>[^/]+)", "control_rollout", {}),
     ("POST", r"/api/cp/brainstems/(?P<cloud_id>[^/]+)/wake", "wake_brainstem", {}),
     ("GET", r"/api/cp/health", "health", {}),
     ("GET", r"/api/cp/openapi.yaml", "openapi", {}),
@@ -103,14 +108,17 @@ class Api:
         deadline = time.monotonic() + timeout
         while True:
             job = self.get(job_id)
-            assert job.status == 200, job.body
+            # The status monitor's contract: 202 (with Retry-After) while the job runs, 200 once it ended.
+            assert job.status == (200 if job.json["done"] else 202), job.body
+            if job.status == 202:
+                assert job.headers["retry-after"] and job.headers["location"].endswith(f"/api/cp/brainstems/{job_id}")
             if job.json["done"]:
                 return job.json
             assert time.monotonic() < deadline, f"job {job_id} still {job.json['runtime_status']}"
             time.sleep(0.02)
 
     def status_uri(self, answer: Answer) -> str:
-        return urlsplit(answer.json["statusQueryGetUri"]).path
+        return urlsplit(answer.headers["location"]).path
 
 
 @pytest.fixture

@@ -52,7 +52,12 @@ def bob(doorman: Api, idp: IdentityProvider) -> Api:
 
 
 def path_for(pattern: str) -> str:
-    return pattern.replace("(?P<id>[^/]+)", "twin-kody-e89834").replace("(?P<cloud_id>[^/]+)", "twin-kody-e89834")
+    return (
+        pattern.replace("(?P<id>[^/]+)", "twin-kody-e89834")
+        .replace("(?P<cloud_id>[^/]+)", "twin-kody-e89834")
+        .replace("(?P<rollout_id>[^/]+)", "0" * 32)
+        .replace("(?P<action>[^/]+)", "pause")
+    )
 
 
 @pytest.mark.parametrize(("method", "pattern"), [(m, p) for m, p, name, _ in ROUTES if name != "openapi"])

@@ -18,9 +18,11 @@ def test_create_poll_get_delete(api: Api) -> None:
     body = created.json
     job_id = body["job_id"]
     assert body["cloud_id"] == KODY and body["status"] == "provisioning"
-    assert created.headers["location"] == body["statusQueryGetUri"] and job_id in body["statusQueryGetUri"]
+    # Our own status monitor, never Durable's management URLs (each would carry the system key).
+    assert created.headers["location"] == body["links"]["job"] == f"/api/cp/brainstems/{job_id}"
     assert created.headers["retry-after"] == "10"
-    assert {"terminatePostUri", "purgeHistoryDeleteUri", "sendEventPostUri"} <= set(body)
+    assert set(body) == {"job_id", "cloud_id", "status", "links"}
+    assert "code=" not in created.body.decode() and "webhooks" not in created.body.decode()
     assert body["links"] == {"job": f"/api/cp/brainstems/{job_id}", "brainstem": f"/api/cp/brainstems/{KODY}"}
 
     listed = api.list().json["items"]  # the row exists the moment POST answers
@@ -70,8 +72,8 @@ def test_explicit_fields_are_used(api: Api) -> None:
 
 def test_health_counts_stay_exact_through_create_fail_delete(api: Api) -> None:
     assert api.health() == {
-        "total": 0, "provisioning": 0, "active": 0, "errored": 0, "deleting": 0, "deleted": 0,
-        "by_runtime_target": {}, "registry": "ok",
+        "total": 0, "provisioning": 0, "active": 0, "updating": 0, "errored": 0, "deleting": 0, "deleted": 0,
+        "by_runtime_target": {}, "by_deploy_ref": {}, "registry": "ok",
     }  # fmt: skip
     api.wait(api.post({"name": "kody", "owner": "github:a"}).json["job_id"])
     api.rig.arm.inject(
@@ -82,13 +84,14 @@ def test_health_counts_stay_exact_through_create_fail_delete(api: Api) -> None:
     health = api.health()
     assert (health["total"], health["active"], health["errored"], health["provisioning"]) == (2, 1, 1, 0)
     assert health["by_runtime_target"] == {"azure-consumption-py311": 2}
+    assert health["by_deploy_ref"] == {"main": 2}
 
     api.rig.arm.clear_faults()
     api.wait(api.delete(KODY).json["job_id"])
     api.wait(api.delete("twin-molly-4181ee").json["job_id"])
     health = api.health()
     assert (health["total"], health["active"], health["errored"], health["deleted"]) == (2, 0, 0, 2)
-    assert health["by_runtime_target"] == {}
+    assert health["by_runtime_target"] == {} and health["by_deploy_ref"] == {}
 
 
 def test_same_name_while_live_is_409_naming_the_existing_job(api: Api) -> None:

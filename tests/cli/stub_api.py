@@ -2,7 +2,10 @@
 
 It is a real HTTP server on 127.0.0.1, so the CLI's real ``requests`` transport, headers,
 problem+json parsing and keep-alive are exercised; each route answers from a script the test
-writes, in the exact shapes of the API contract.
+writes. Every scripted answer is checked against openapi.yaml when it is scripted (the same check the
+API tests run on the real app's responses), so the CLI is tested against the contract and this stub
+cannot drift from it. Only an answer marked ``off_contract`` (what a proxy or gateway in front of the
+API might send, e.g. an HTML 502) skips the check.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.api.openapi_check import check_response
 
 JOB_ID = "0123456789abcdef0123456789abcdef"
 TEARDOWN_JOB_ID = "fedcba9876543210fedcba9876543210"
@@ -28,6 +33,10 @@ class Answer:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    off_contract: bool = False
+
+    def payload(self) -> bytes:
+        return json.dumps(self.body).encode() if isinstance(self.body, dict | list) else (self.body or "").encode()
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,7 @@ def job(
         "job_id": job_id,
         "kind": kind,
         "cloud_id": CLOUD_ID,
+        "owner": "github:kody",
         "runtime_status": runtime_status,
         "step": step,
         "custom_status": {"step": step} if step else None,
@@ -67,8 +77,10 @@ def job(
         "last_updated_at": "2026-11-23T09:01:00Z",
         "output": output,
         "error": error,
+        "done": runtime_status in ("Completed", "Failed", "Terminated"),
     }
-    return Answer(200, body, headers or {})
+    # The status monitor: 202 while the job runs, 200 once it has ended.
+    return Answer(200 if body["done"] else 202, body, headers or {})
 
 
 def accepted(job_id: str = JOB_ID, status: str = "provisioning", retry_after: str | None = "10") -> Answer:
@@ -76,10 +88,9 @@ def accepted(job_id: str = JOB_ID, status: str = "provisioning", retry_after: st
         "job_id": job_id,
         "cloud_id": CLOUD_ID,
         "status": status,
-        "statusQueryGetUri": f"http://127.0.0.1/runtime/webhooks/durabletask/instances/{job_id}",
         "links": {"job": f"/api/cp/brainstems/{job_id}", "brainstem": f"/api/cp/brainstems/{CLOUD_ID}"},
     }
-    headers = {"Location": body["statusQueryGetUri"]}
+    headers = {"Location": f"http://127.0.0.1/api/cp/brainstems/{job_id}"}
     if retry_after is not None:
         headers["Retry-After"] = retry_after
     return Answer(202, body, headers)
@@ -96,12 +107,29 @@ def row(cloud_id: str = CLOUD_ID, **overrides: Any) -> dict[str, Any]:
         "status": "active",
         "job_id": JOB_ID,
         "created_at": "2026-11-23T09:00:00Z",
-        "last_seen": None,
+        "last_seen": "2026-11-23T09:05:00Z",
         "url": f"https://{cloud_id}.azurewebsites.net",
         "subscription_id": "00000000-0000-0000-0000-000000000000",
+        "callback_url": None,
+        "previous_deploy_ref": None,
+        "target_deploy_ref": None,
+        "app_settings": None,
+        "target_app_settings": None,
         "error": None,
         **overrides,
     }
+
+
+def health_counts(**overrides: Any) -> dict[str, Any]:
+    counts: dict[str, Any] = {
+        "total": 0, "provisioning": 0, "active": 0, "updating": 0, "errored": 0, "deleting": 0, "deleted": 0,
+    }  # fmt: skip
+    return {**counts, "by_runtime_target": {}, "by_deploy_ref": {}, "registry": "ok", **overrides}
+
+
+def from_the_front(answer: Answer) -> Answer:
+    """An answer the Functions host or a proxy in front of the API sends, not the API: off the contract."""
+    return Answer(answer.status, answer.body, answer.headers, answer.content_type, off_contract=True)
 
 
 class StubControlPlane:
@@ -119,6 +147,9 @@ class StubControlPlane:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def script(self, method: str, path: str, *answers: Answer) -> None:
+        for answer in answers:
+            if not answer.off_contract:
+                check_response(method, path, answer.status, answer.content_type, answer.payload())
         self._routes[(method, path)] = list(answers)
 
     def seen(self, method: str, path: str) -> list[Seen]:
@@ -152,10 +183,7 @@ def _handler_for(stub: StubControlPlane) -> type[BaseHTTPRequestHandler]:
             query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
             seen = Seen(self.command, parts.path, query, dict(self.headers), json.loads(raw) if raw else None)
             answer = stub.answer(seen)
-            if isinstance(answer.body, dict | list):
-                payload = json.dumps(answer.body).encode()
-            else:
-                payload = (answer.body or "").encode()
+            payload = answer.payload()
             self.send_response(answer.status)
             self.send_header("Content-Type", answer.content_type)
             self.send_header("Content-Length", str(len(payload)))

@@ -13,6 +13,7 @@ from tests.cli.stub_api import (
     Answer,
     StubControlPlane,
     accepted,
+    from_the_front,
     job,
     problem,
 )
@@ -190,7 +191,8 @@ def test_giving_up_says_how_to_resume(twinctl: Twinctl, stub: StubControlPlane) 
 
 
 def test_brief_outages_while_waiting_are_retried(twinctl: Twinctl, stub: StubControlPlane) -> None:
-    throttled = problem(429, "Too many requests", "slow down")
+    # The Functions host answers 429 itself when its HTTP concurrency throttle trips (not the API's own answer).
+    throttled = from_the_front(problem(429, "Too many requests", "slow down"))
     unavailable = problem(503, "Dependency unavailable", "Table Storage does not answer")
     stub.script("GET", JOB_PATH, throttled, unavailable, job("Completed", output=ACTIVE))
 
@@ -201,7 +203,7 @@ def test_brief_outages_while_waiting_are_retried(twinctl: Twinctl, stub: StubCon
 
 
 def test_a_lasting_outage_while_waiting_ends_with_its_own_code(twinctl: Twinctl, stub: StubControlPlane) -> None:
-    stub.script("GET", JOB_PATH, problem(429, "Too many requests", "slow down"))
+    stub.script("GET", JOB_PATH, from_the_front(problem(429, "Too many requests", "slow down")))
 
     result = twinctl("wait", JOB_ID)
 
@@ -225,7 +227,9 @@ def test_timeout_without_wait_is_a_usage_error(twinctl: Twinctl, stub: StubContr
 
 
 def test_a_non_json_success_is_reported_not_crashed_on(twinctl: Twinctl, stub: StubControlPlane) -> None:
-    stub.script("POST", "/api/cp/brainstems", Answer(202, "<html>welcome</html>", content_type="text/html"))
+    stub.script(
+        "POST", "/api/cp/brainstems", from_the_front(Answer(202, "<html>welcome</html>", content_type="text/html"))
+    )
 
     result = twinctl("create", "kody", "--owner", "github:kody")
 

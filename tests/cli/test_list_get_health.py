@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.cli.harness import Twinctl
-from tests.cli.stub_api import CLOUD_ID, JOB_ID, Answer, StubControlPlane, job, row
+from tests.cli.stub_api import CLOUD_ID, JOB_ID, Answer, StubControlPlane, health_counts, job, row
 
 PAGES = [
     Answer(200, {"items": [row("twin-ada-111111"), row("twin-bob-222222")], "next": "page2"}),
@@ -92,8 +92,9 @@ def test_get_a_brainstem(twinctl: Twinctl, stub: StubControlPlane) -> None:
     plain = twinctl("get", CLOUD_ID)
     as_json = twinctl("get", CLOUD_ID, "--json")
 
-    assert "cloud_id         twin-kody-e89834" in plain.stdout.splitlines()
-    assert "last_seen        -" in plain.stdout.splitlines()
+    # keys are padded to the longest (target_app_settings)
+    assert "cloud_id             twin-kody-e89834" in plain.stdout.splitlines()
+    assert "error                -" in plain.stdout.splitlines()  # a null field prints as "-"
     assert json.loads(as_json.stdout) == row()
 
 
@@ -107,15 +108,16 @@ def test_get_a_job(twinctl: Twinctl, stub: StubControlPlane) -> None:
 
 
 def test_health(twinctl: Twinctl, stub: StubControlPlane) -> None:
-    counts = {"total": 3, "provisioning": 1, "active": 2, "errored": 0, "deleting": 0, "deleted": 0, "registry": "ok"}
+    counts = health_counts(total=3, provisioning=1, active=2, by_runtime_target={"azure-consumption-py311": 3})
     stub.script("GET", "/api/cp/health", Answer(200, counts))
 
     assert json.loads(twinctl("health", "--json").stdout) == counts
-    assert "active        2" in twinctl("health").stdout.splitlines()
+    # keys are padded to the longest (by_runtime_target), as the real answer has it
+    assert "active             2" in twinctl("health").stdout.splitlines()
 
 
 def test_key_from_the_environment_becomes_the_api_key_header(twinctl: Twinctl, stub: StubControlPlane) -> None:
-    stub.script("GET", "/api/cp/health", Answer(200, {"total": 0}))
+    stub.script("GET", "/api/cp/health", Answer(200, health_counts()))
 
     twinctl("health", url="", env={"TWINCTL_URL": stub.url, "TWINCTL_KEY": "k3y"})
 
@@ -126,7 +128,7 @@ def test_key_from_the_environment_becomes_the_api_key_header(twinctl: Twinctl, s
 
 
 def test_token_from_the_environment_becomes_a_bearer_header(twinctl: Twinctl, stub: StubControlPlane) -> None:
-    stub.script("GET", "/api/cp/health", Answer(200, {"total": 0}))
+    stub.script("GET", "/api/cp/health", Answer(200, health_counts()))
 
     twinctl("health", url="", env={"TWINCTL_URL": stub.url, "TWINCTL_TOKEN": "t0ken"})
 
@@ -136,7 +138,7 @@ def test_token_from_the_environment_becomes_a_bearer_header(twinctl: Twinctl, st
 
 
 def test_no_auth_headers_unless_given(twinctl: Twinctl, stub: StubControlPlane) -> None:
-    stub.script("GET", "/api/cp/health", Answer(200, {"total": 0}))
+    stub.script("GET", "/api/cp/health", Answer(200, health_counts()))
 
     twinctl("health")
 
@@ -145,7 +147,7 @@ def test_no_auth_headers_unless_given(twinctl: Twinctl, stub: StubControlPlane) 
 
 
 def test_url_may_include_the_api_prefix(twinctl: Twinctl, stub: StubControlPlane) -> None:
-    stub.script("GET", "/api/cp/health", Answer(200, {"total": 0}))
+    stub.script("GET", "/api/cp/health", Answer(200, health_counts()))
 
     result = twinctl("health", "--json", url=f"{stub.url}/api/cp/")
 

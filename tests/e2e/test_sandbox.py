@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -52,12 +53,12 @@ def alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[tuple[subprocess.Popen[str], str, str]]:
-    port = free_port()
+def sandbox() -> Iterator[tuple[subprocess.Popen[str], str, str, str]]:
+    port, events_port = free_port(), free_port()
     env = {**os.environ, "CP_SANDBOX_LATENCY_SCALE": "0.2"}
     env.pop("CP_TEST_STORAGE_CONNECTION", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox.serve", "--port", str(port)],
+        [sys.executable, "-m", "sandbox.serve", "--port", str(port), "--events-port", str(events_port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     lines, key = [], ""
@@ -68,7 +69,7 @@ def sandbox() -> Iterator[tuple[subprocess.Popen[str], str, str]]:
         lines.append(line)
         if line.startswith("operator API key for this run:"):
             key = line.split(":", 1)[1].strip()
-        if line.startswith("try:"):
+        if line.startswith("Ctrl-C stops everything"):
             break
         assert line or process.poll() is None, "".join(lines)
     else:
@@ -76,7 +77,7 @@ def sandbox() -> Iterator[tuple[subprocess.Popen[str], str, str]]:
         pytest.fail("sandbox never became ready:\n" + "".join(lines))
     try:
         assert key, "".join(lines)
-        yield process, f"http://127.0.0.1:{port}", key
+        yield process, f"http://127.0.0.1:{port}", key, "".join(lines)
     finally:
         if process.poll() is None:
             process.kill()
@@ -93,8 +94,8 @@ def twinctl(base: str, key: str, *args: str, timeout: float = 120) -> subprocess
     )
 
 
-def test_the_sandbox_end_to_end_through_the_cli(sandbox: tuple[subprocess.Popen[str], str, str]) -> None:
-    process, base, key = sandbox
+def test_the_sandbox_end_to_end_through_the_cli(sandbox: tuple[subprocess.Popen[str], str, str, str]) -> None:
+    process, base, key, _ = sandbox
     auth = {"x-api-key": key}
     assert requests.get(f"{base}/api/cp/health", timeout=5).status_code == 401  # no key, no entry
 
@@ -122,13 +123,16 @@ def test_the_sandbox_end_to_end_through_the_cli(sandbox: tuple[subprocess.Popen[
     health = requests.get(f"{base}/api/cp/health", headers=auth, timeout=5).json()
     assert (health["total"], health["active"], health["deleted"]) == (2, 1, 1)
 
-    # The Durable status URL a caller gets back answers on the same origin, as under Core Tools.
+    # The Location a caller gets back is our own status monitor, absolute from configuration, and
+    # answers only to a credential.
     created = requests.post(
         f"{base}/api/cp/brainstems", json={"name": "ada", "owner": "github:ada"}, headers=auth, timeout=10
     )
     assert created.status_code == 202
-    status = requests.get(created.headers["Location"], timeout=10)
-    assert status.status_code in (200, 202) and status.json()["instanceId"] == created.json()["job_id"]
+    assert created.headers["Location"] == f"{base}/api/cp/brainstems/{created.json()['job_id']}"
+    assert requests.get(created.headers["Location"], timeout=10).status_code == 401
+    status = requests.get(created.headers["Location"], headers=auth, timeout=10)
+    assert status.status_code in (200, 202) and status.json()["job_id"] == created.json()["job_id"]
     assert twinctl(base, key, "wait", created.json()["job_id"]).returncode == 0
 
     assert twinctl(base, key, "get", "twin-nobody-000000").returncode in (2, 3)
@@ -141,3 +145,32 @@ def test_the_sandbox_end_to_end_through_the_cli(sandbox: tuple[subprocess.Popen[
     assert "stopped" in output
     time.sleep(0.2)
     assert not [pid for pid in children if alive(pid)], "a child process outlived the sandbox"
+
+
+def test_a_callback_hears_its_twin_go_live_and_twinctl_events_shows_it(
+    sandbox: tuple[subprocess.Popen[str], str, str, str],
+) -> None:
+    process, base, key, banner = sandbox
+    hook = re.search(r'"callback_url": "(https://127\.0\.0\.1:\d+/hooks/)you"', banner)
+    feed = re.search(r"twinctl events --follow --feed (\S+)", banner)
+    assert hook and feed, banner
+    created = twinctl(
+        base, key, "create", "kody", "--owner", "github:kody", "--callback-url", hook[1] + "kody", "--wait"
+    )
+    assert created.returncode == 0, created.stderr
+    url = created.stdout.strip()
+
+    shown = twinctl(base, key, "events", "--feed", feed[1], "--json")
+    assert shown.returncode == 0, shown.stderr
+    events = [json.loads(line) for line in shown.stdout.splitlines()]
+    active = [e for e in events if e["type"] == "dev.twinstack.brainstem.active" and e["subject"] == "twin-kody-e89834"]
+    assert len(active) == 2  # once from the Event Grid topic stand-in, once from the webhook
+    assert {e["data"]["url"] for e in active} == {url} and len({e["id"] for e in active}) == 1
+
+    with requests.get(feed[1], params={"after": 0}, timeout=10) as answer:
+        via = [(item["via"], item["event"]["type"]) for item in answer.json()["events"]]
+    assert via.count(("callback:kody", "dev.twinstack.brainstem.active")) == 1
+    assert ("callback:kody", "dev.twinstack.brainstem.accepted") in via
+
+    lines = twinctl(base, key, "events", "--feed", feed[1])
+    assert f"active    twin-kody-e89834  {url}  (via callback:kody)" in lines.stdout

@@ -51,7 +51,7 @@ def client(server) -> df.DurableOrchestrationClient:
 
 
 def call(coroutine):
-    return shared_loop().run(coroutine, timeout=10)
+    return shared_loop().run(coroutine, timeout=60)  # a liveness bound only
 
 
 def start_over_http(server: DurableClientServer, name: str, payload, *, instance_id: str | None = None):
@@ -66,11 +66,16 @@ def start_over_http(server: DurableClientServer, name: str, payload, *, instance
     return invoke_http_function(STARTER_FUNCTIONS["http_start"], request, server.client_binding_json())
 
 
-async def wait_until_terminal(client, instance_id: str, timeout: float = 10.0):
+async def wait_until_terminal(client, instance_id: str, timeout: float = 60.0):
+    return await wait_until(client, instance_id, ("Completed", "Failed", "Terminated"), timeout)
+
+
+async def wait_until(client, instance_id: str, statuses: tuple[str, ...], timeout: float = 60.0):
+    """Poll until the instance is in one of ``statuses``; the timeout only ends a run that is stuck."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         status = await client.get_status(instance_id)
-        if status and status.runtime_status.value in ("Completed", "Failed", "Terminated"):
+        if status and status.runtime_status.value in statuses:
             return status
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError(f"{instance_id} still {status.runtime_status}")
@@ -137,7 +142,17 @@ def test_raised_event_data_arrives_json_encoded_twice(server, client):
 
 def test_unknown_instance_is_404(server, client):
     assert not call(client.get_status("no-such-instance"))
-    assert http_get(f"{server.base_url}/runtime/webhooks/durabletask/instances/no-such-instance")[0] == 404
+    url = f"{server.base_url}/runtime/webhooks/durabletask/instances/no-such-instance"
+    assert http_get(f"{url}?code=sandbox-system-key")[0] == 404
+
+
+def test_the_public_webhooks_answer_only_with_the_system_key(server, client):
+    call(client.start_new("waits_for_approval", "keyed"))
+    base = f"{server.base_url}/runtime/webhooks/durabletask"
+    for url in (f"{base}/instances/keyed", f"{base}/instances", f"{base}/instances/keyed?code=wrong"):
+        assert http_get(url)[0] == 401, url  # as the host answers: no status, no listing
+    assert http_get(f"{base}/instances/keyed?code=sandbox-system-key")[0] == 202
+    call(client.terminate("keyed", "cleanup"))
 
 
 def test_starting_a_running_instance_id_again_is_a_conflict(server, client):
@@ -168,6 +183,8 @@ def test_terminate_then_purge(server, client):
 
 def test_list_by_status(server, client):
     instance_id = call(client.start_new("waits_for_approval", "listed"))
+    # Pending until its first episode runs (as on Azure), which a busy machine can delay: wait for it.
+    call(wait_until(client, instance_id, ("Running",)))
 
     running = call(client.get_status_by(runtime_status=[df.OrchestrationRuntimeStatus.Running]))
 

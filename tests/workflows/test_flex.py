@@ -168,11 +168,17 @@ def test_a_flex_twin_gets_identity_based_storage_and_its_code_in_its_own_contain
     assert (deployment.status, deployment.remote_build, deployment.package) == (4, True, expected)
 
     steps = [e["Name"] for e in result.history if e.get("EventType") == 4]
+    # Each ARM step's requests are booked in the fleet-wide budget just before it (issue 18).
     assert steps == [
+        "reserve_arm_writes",
         "check_names",
+        "reserve_arm_writes",
         "ensure_resource_group",
+        "reserve_arm_writes",
         "ensure_storage_account",
+        "reserve_arm_writes",
         "ensure_function_app",
+        "reserve_arm_writes",
         "publish_code",
         "probe_brainstem",
         "mark_active",
@@ -186,11 +192,12 @@ def test_a_flex_twin_gets_identity_based_storage_and_its_code_in_its_own_contain
     assert next(r for r in results if "settings" in r)["settings"] == sorted(settings)
 
 
-def test_python_312_target_asks_for_python_312(flex_rig: ControlPlaneRig) -> None:
-    result = provision(flex_rig, "kody", runtime_target="azure-flex-py312")
+@pytest.mark.parametrize("version", ["3.12", "3.13"])
+def test_each_newer_python_target_asks_for_its_python(flex_rig: ControlPlaneRig, version: str) -> None:
+    result = provision(flex_rig, "kody", runtime_target=f"azure-flex-py{version.replace('.', '')}")
     assert result.status == "Completed", result.error
     [site] = writes(flex_rig, "sites.create_or_update")
-    assert site.body["properties"]["functionAppConfig"]["runtime"] == {"name": "python", "version": "3.12"}
+    assert site.body["properties"]["functionAppConfig"]["runtime"] == {"name": "python", "version": version}
     assert writes(flex_rig, "server_farms.create_or_update")[0].body["sku"] == {
         "name": "FC1",
         "tier": "FlexConsumption",

@@ -11,9 +11,9 @@ import requests
 from controlplane.domain.lifecycle import Status
 from controlplane.registry import default_registry
 from sandbox.arm import Fault
-from sandbox.durable import OrchestrationDriver, check_replay_safety
+from sandbox.durable import check_replay_safety
 from sandbox.packages import brainstem_package
-from sandbox.rig import SECRET_ENV_KEYS, SUBSCRIPTION_ID, ControlPlaneRig, app_functions
+from sandbox.rig import SECRET_ENV_KEYS, SUBSCRIPTION_ID, ControlPlaneRig, product_driver
 from tests.workflows.twin_jobs import accept_twin, assert_never_recorded, provision
 
 RG = f"/subscriptions/{SUBSCRIPTION_ID}/resourcegroups/rg-twin-kody"
@@ -102,11 +102,17 @@ def test_kody_is_provisioned_exactly_as_the_script_would(rig: ControlPlaneRig) -
     )
 
     steps = [e["Name"] for e in result.history if e.get("EventType") == 4]
+    # Each ARM step's requests are booked in the fleet-wide budget just before it (issue 18).
     assert steps == [
+        "reserve_arm_writes",
         "check_names",
+        "reserve_arm_writes",
         "ensure_resource_group",
+        "reserve_arm_writes",
         "ensure_storage_account",
+        "reserve_arm_writes",
         "ensure_function_app",
+        "reserve_arm_writes",
         "publish_code",
         "probe_brainstem",
         "mark_active",
@@ -253,7 +259,7 @@ def test_a_crash_after_any_history_event_resumes_to_the_same_end(rig: ControlPla
         registry.update("twin-kody-e89834", lambda row: row.with_changes(status=Status.PROVISIONING, url=None))
 
     cases = check_replay_safety(
-        lambda: OrchestrationDriver(list(app_functions().values())),
+        product_driver,
         "provision_brainstem",
         job,
         instance_id=job["job_id"],

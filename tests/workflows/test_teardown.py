@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import requests
 
 from controlplane.arm import resource_groups
@@ -11,9 +9,9 @@ from controlplane.arm.clients import arm_clients
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
 from controlplane.registry import default_registry
-from sandbox.arm import ArmStandIn, Fault
+from sandbox.arm import ArmStandIn, Fault, Gate
 from sandbox.durable import OrchestrationDriver, WallClock, check_replay_safety
-from sandbox.rig import SUBSCRIPTION_ID, ControlPlaneRig, app_functions
+from sandbox.rig import SUBSCRIPTION_ID, ControlPlaneRig, product_driver
 from tests.workflows.twin_jobs import accept_twin, begin_teardown, provision, teardown
 
 KODY = "twin-kody-e89834"
@@ -91,20 +89,20 @@ def test_a_failed_delete_ends_errored_with_the_step(rig: ControlPlaneRig) -> Non
 def test_teardown_during_provisioning_leaves_no_resource_behind(make_rig) -> None:  # type: ignore[no-untyped-def]
     # Real (sped-up) time, so the two orchestrations truly overlap.
     rig: ControlPlaneRig = make_rig(clock=WallClock(speed=50))
-    rig.arm.inject(Fault(route="storage_accounts.create", kind="hang", seconds=1.5, times=1))
+    # The storage create is held at the stand-in until the test opens the gate: the teardown begins
+    # while it is certainly in flight, whatever the machine's load (no sleep that must land in a window).
+    gate = Gate()
+    rig.arm.inject(Fault(route="storage_accounts.create", kind="hang", gate=gate, times=1))
     job = accept_twin("kody")
     rig.driver.start("provision_brainstem", job, instance_id=job["job_id"])
-    deadline = time.monotonic() + 20
-    # The stand-in logs a request once answered; the custom status says the storage step is under way.
-    while (rig.driver.get_status(job["job_id"]).custom_status or {}).get("step") != "storage_account":
-        assert time.monotonic() < deadline, "provisioning never reached the storage step"
-        time.sleep(0.01)
-    time.sleep(0.3)  # well inside the 1.5 s the storage create hangs
-    assert not any(r.route == "storage_accounts.create" for r in rig.arm.requests), "the storage step ended too soon"
+    assert gate.entered.wait(60), "provisioning never sent its storage create"
+    assert not any(r.route == "storage_accounts.create" for r in rig.arm.requests)  # logged once answered
 
     teardown_job = begin_teardown(KODY)
     assert teardown_job["previous_job_id"] == job["job_id"]
-    result = rig.driver.run("teardown_brainstem", teardown_job, instance_id=teardown_job["job_id"], timeout=60)
+    rig.driver.start("teardown_brainstem", teardown_job, instance_id=teardown_job["job_id"])
+    gate.open()
+    result = rig.driver.wait(teardown_job["job_id"], timeout=60)
     provisioning = rig.driver.wait(job["job_id"], timeout=60)
 
     assert result.status == "Completed", result.error
@@ -132,7 +130,7 @@ def test_teardown_survives_a_crash_after_any_history_event(rig: ControlPlaneRig)
         registry.update(KODY, lambda row: row.with_changes(status=Status.DELETING, job_id=job["job_id"]))
 
     def driver() -> OrchestrationDriver:
-        fresh = OrchestrationDriver(list(app_functions().values()))
+        fresh = product_driver()
         fresh.client_binding = rig.driver.client_binding  # type: ignore[union-attr]
         return fresh
 

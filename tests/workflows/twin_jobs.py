@@ -17,7 +17,13 @@ from sandbox.durable import OrchestrationResult
 from sandbox.rig import ControlPlaneRig
 
 
-def accept_twin(name: str, owner: str = "github:alice", *, runtime_target: str = "azure-consumption-py311") -> dict:
+def accept_twin(
+    name: str,
+    owner: str = "github:alice",
+    *,
+    runtime_target: str = "azure-consumption-py311",
+    callback_url: str | None = None,
+) -> dict:
     """Write the provisioning row as POST does, and return the orchestration input."""
     names = brainstem_names(name)
     now = utc_now()
@@ -25,16 +31,17 @@ def accept_twin(name: str, owner: str = "github:alice", *, runtime_target: str =
     row = Brainstem(
         cloud_id=names.cloud_id, name=name, owner=owner, region="eastus2", runtime_target=runtime_target,
         deploy_ref="abc123", status=Status.PROVISIONING, job_id=uuid.uuid4().hex, created_at=now, last_seen=now,
-        subscription_id=settings.subscription_id,
+        subscription_id=settings.subscription_id, callback_url=callback_url,
     )  # fmt: skip
     default_registry().create(row)
     return job_for(row, settings).to_input()
 
 
 def provision(
-    rig: ControlPlaneRig, name: str, owner: str = "github:alice", *, runtime_target: str = "azure-consumption-py311"
-) -> OrchestrationResult:
-    job = accept_twin(name, owner, runtime_target=runtime_target)
+    rig: ControlPlaneRig, name: str, owner: str = "github:alice", *, runtime_target: str = "azure-consumption-py311",
+    callback_url: str | None = None,
+) -> OrchestrationResult:  # fmt: skip
+    job = accept_twin(name, owner, runtime_target=runtime_target, callback_url=callback_url)
     assert rig.driver is not None
     return rig.driver.run("provision_brainstem", job, instance_id=job["job_id"])
 

@@ -1,0 +1,151 @@
+"""The benchmarks' fleet: the control plane against a throttled ARM stand-in in another process,
+time compressed by ``speed``, and twins accepted through the HTTP layer's own create path."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from bench.activity_hosts import PooledFunctions, scaled_clock_from_env, scaled_sleep_from_env
+from bench.remote_arm import RemoteArm
+from controlplane.arm.budgets import set_budget_clock
+from sandbox.durable import WallClock
+from sandbox.durable.driver import OrchestrationDriver
+from sandbox.rig import ControlPlaneRig
+from sandbox.worker import app_durable_functions
+
+# Real Azure step latencies in seconds (typical; the benchmarks divide them by the speed factor).
+STEP_LATENCY = {
+    "resource_groups.create_or_update": 1.5,
+    "storage_accounts.create": 20.0,
+    "server_farms.create_or_update": 5.0,
+    "sites.create_or_update": 20.0,
+}
+REGIONS = ["eastus2", "westus2", "westeurope", "northeurope", "uksouth"]
+# ARM's limits per subscription (field notes): token buckets of (burst, refill per second).
+WRITE_BUCKET, READ_BUCKET = (200, 10.0), (250, 25.0)
+STORAGE_PER_SECOND, STORAGE_PER_HOUR = 10.0, 1200.0
+# Each throughput run is sped up to take about this long: long enough that this process's CPU (the
+# Durable replays, the SDK, our code: ~65 ms a twin) is not what limits it.
+TARGET_REAL_SECONDS = float(os.environ.get("BENCH_RUN_SECONDS", "100"))
+
+
+def subscription(i: int) -> str:
+    return f"{i + 1:08d}-0000-4000-8000-00000000b{i:03d}"
+
+
+class FleetRig(ControlPlaneRig):
+    """The rig, with its activities in ``hosts`` worker processes (0: in this process, on threads)."""
+
+    pooled: PooledFunctions | None = None
+
+    def stop(self) -> None:
+        super().stop()
+        if self.pooled is not None:
+            self.pooled.close()
+
+    def usage(self) -> dict[str, float]:
+        """The fleet budget's own Table Storage operations and the CPU seconds so far, every process together."""
+        from controlplane.registry import default_registry
+
+        hosts = self.pooled.stats() if self.pooled is not None else {"budget_operations": 0, "cpu_seconds": 0.0}
+        return {
+            "budget_operations": default_registry().arm_budget.operations + hosts["budget_operations"],
+            "cpu_seconds": time.process_time() + hosts["cpu_seconds"],
+        }
+
+
+def throttled_rig(
+    storage_connection: str, subscriptions: int, speed: float, table_name: str, *, hosts: int = 4,
+    budget: str = "fleet",
+) -> tuple[FleetRig, RemoteArm]:  # fmt: skip
+    """A rig over a pool of ``subscriptions``, its ARM stand-in throttled as ARM is (not yet started).
+
+    Activities run in ``hosts`` separate processes, as on Azure's several instances; ``budget`` is
+    CP_ARM_WRITE_BUDGET: "fleet" (shared in Table Storage) or "process" (each process its own).
+    """
+    pool = [
+        {
+            "subscription_id": subscription(i),
+            "regions": REGIONS,
+            "max_twins_per_region": 240,
+            "max_resource_groups": 980,
+        }
+        for i in range(subscriptions)
+    ]
+    arm = RemoteArm(STEP_LATENCY, speed)
+    clock = WallClock(speed=speed)
+    # The budget keeps ARM's own time, compressed as the stand-in's is, in every process alike.
+    clock_spec = ",".join(
+        str(x) for x in (clock.now().timestamp(), time.time(), speed)
+    )  # fmt: skip
+    os.environ["BENCH_CLOCK"] = clock_spec
+    set_budget_clock(scaled_clock_from_env(), scaled_sleep_from_env())
+
+    def functions() -> Any:
+        local = app_durable_functions()
+        if hosts == 0:
+            return local
+        rig.pooled = PooledFunctions(local, hosts, clock_spec)
+        return rig.pooled
+
+    rig = FleetRig(
+        storage_connection,
+        table_name=table_name,
+        arm=arm,  # type: ignore[arg-type]
+        clock=clock,
+        # Activities mostly wait on ARM; on Azure they scale out over instances, here over processes
+        # (and threads within each).
+        activity_workers=512,
+        durable_functions=functions,
+        site_exists=lambda app_name: True,
+        settings={
+            "CP_SUBSCRIPTION_POOL": json.dumps(pool),
+            "CP_OWNER_QUOTA": "0",
+            # The write budget keeps ARM's time (the clock above): its defaults, just under ARM's
+            # 10/s and 200 burst, for every process together or for each, as ``budget`` says.
+            "CP_ARM_WRITE_BUDGET": budget,
+            # Activities wait on ARM's long-running operations in the worker's thread pool (Learn:
+            # "Improve throughput performance of Python apps in Azure Functions": sync functions run
+            # on PYTHON_THREADPOOL_THREAD_COUNT threads, default min(32, CPUs + 4)). Each host here
+            # stands for four instances of 32 threads, so that threads are never what limits a run.
+            "PYTHON_THREADPOOL_THREAD_COUNT": "128",
+            "CP_ARM_POLLING_INTERVAL_SECONDS": str(round(5.0 / speed, 3)),
+            "CP_ACTIVITY_FIRST_RETRY_SECONDS": "5",
+            "CP_READINESS_PROBE_INTERVAL_SECONDS": "15",
+            "CP_TEARDOWN_POLL_INTERVAL_SECONDS": "15",
+        },
+    )
+    return rig, arm
+
+
+class DriverClient:
+    """The Durable client's start_new, straight to the driver (no HTTP hop in the measurement)."""
+
+    def __init__(self, driver: OrchestrationDriver) -> None:
+        self.driver = driver
+
+    async def start_new(self, name: str, instance_id: str, payload: Any) -> None:
+        self.driver.start(name, payload, instance_id=instance_id)
+
+
+def accept_fleet(driver: OrchestrationDriver, twins: int, prefix: str) -> list[str]:
+    """Accept ``twins`` creates together, as from many callers, through the HTTP layer's own path; their job ids."""
+    from controlplane.registry import default_registry
+    from controlplane.service.creation import create
+    from controlplane.service.requests import CreateRequest
+    from controlplane.settings import get_settings
+    from sandbox.durable import shared_loop
+
+    settings, registry, client = get_settings(), default_registry(), DriverClient(driver)
+
+    def accept(i: int) -> str:
+        request = CreateRequest(name=f"{prefix}{i:06d}")
+        accepted = shared_loop().run(create(request, f"github:bench{i % 50}", registry, client, settings))  # type: ignore[arg-type]
+        return accepted.job_id
+
+    with ThreadPoolExecutor(16) as pool:
+        return list(pool.map(accept, range(twins)))

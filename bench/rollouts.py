@@ -1,0 +1,156 @@
+"""Rollout throughput: a provisioned fleet moved to a new deploy_ref in waves, against ARM's throttles.
+
+Reports achieved twins/hour over the most any rollout of the same plan could reach, and the largest
+orchestration history the rollout produced. The bound is a true upper bound (the least time, so
+achieved/bound can never exceed 1). Waves run one after another, and each needs at least the larger
+of: one twin's own chain of update steps for every ``parallelism`` twins it holds (a twin keeps its
+place for a whole chain), and the time every subscription's ARM write bucket needs for the wave's
+writes (it starts the wave with at most a full burst of 200, then refills 10/s).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Any
+
+from bench.fleet_rig import STEP_LATENCY, TARGET_REAL_SECONDS, WRITE_BUCKET, DriverClient, accept_fleet, throttled_rig
+from bench.provenance import machine_and_commit, run_settings
+from controlplane.domain.rollouts import MAX_PARALLELISM
+
+# An update publishes: the site PUT (20 s; the plan is kept, one GET); readiness answers at once here.
+UPDATE_CHAIN_SECONDS = STEP_LATENCY["sites.create_or_update"]
+UPDATE_WRITES_PER_TWIN = 2  # storage listKeys POST, site PUT (measured, see arm_writes_per_twin)
+
+
+def plan(twins: int, subscriptions: int) -> dict[str, Any]:
+    """Waves big enough to keep every subscription's bucket busy once past the canary, and a window
+    that never binds: the figure is the rollout against ARM's throttles, not against its own window."""
+    return {
+        "canary": max(1, twins // 50),
+        "growth": 4,
+        "parallelism": min(MAX_PARALLELISM, twins),
+        "max_failure_ratio": 0.05,
+    }
+
+
+def wave_sizes(twins: int, waves: dict[str, Any]) -> list[int]:
+    sizes, left, wave = [], twins, 0
+    while left > 0:
+        size = min(left, max(1, int(waves["canary"] * waves["growth"] ** wave)))
+        sizes.append(size)
+        left -= size
+        wave += 1
+    return sizes
+
+
+def bound_seconds(sizes: list[int], subscriptions: int, parallelism: int, writes_per_twin: float) -> float:
+    """Waves run one after another; each is done no sooner than the largest of: one chain per
+    ``parallelism`` twins, and the writes bucket's time for the wave's writes plus the site PUT that
+    follows the last of them (the last write admitted is some twin's site PUT, and that twin is not
+    done until its site is). Each is a lower bound, so their largest is one: the true bound."""
+    total = 0.0
+    for size in sizes:
+        per_subscription = math.ceil(size / subscriptions)  # the pool spreads twins evenly (placement)
+        throttle = max(0.0, (per_subscription * writes_per_twin - WRITE_BUCKET[0]) / WRITE_BUCKET[1])
+        tail = STEP_LATENCY["sites.create_or_update"] if throttle > 0 else 0.0
+        total += max(math.ceil(size / parallelism) * UPDATE_CHAIN_SECONDS, throttle + tail)
+    return total
+
+
+def rollout_throughput(storage_connection: str, subscriptions: int, twins: int) -> dict[str, Any]:
+    waves = plan(twins, subscriptions)
+    sizes = wave_sizes(twins, waves)
+    estimate = bound_seconds(sizes, subscriptions, waves["parallelism"], UPDATE_WRITES_PER_TWIN)
+    speed = max(1.0, estimate / TARGET_REAL_SECONDS)
+    rig, arm = throttled_rig(storage_connection, subscriptions, speed, f"roll{subscriptions}x{twins}")
+    rig.start()
+    try:
+        from controlplane.auth import Principal
+        from controlplane.registry import default_registry
+        from controlplane.service import rollouts
+        from controlplane.settings import get_settings
+        from sandbox.durable import shared_loop
+
+        assert rig.driver is not None
+        driver = rig.driver
+        settings, registry = get_settings(), default_registry()
+        jobs = accept_fleet(driver, twins, "r")
+        provisioned = sum(1 for job in jobs if driver.wait(job, timeout=3600).status == "Completed")
+        before = arm.stats()
+
+        operator = Principal(kind="operator", owner=None, via="api-key", subject_hint="bench")
+        body = {"deploy_ref": "v2", "waves": waves}
+        started = time.monotonic()
+        record = shared_loop().run(rollouts.start(operator, body, registry, DriverClient(driver), settings))  # type: ignore[arg-type]
+        result = driver.wait(record["rollout_id"], timeout=3600)
+        wall = time.monotonic() - started
+        after = arm.stats()
+        final = registry.rollouts.get(record["rollout_id"])
+    finally:
+        rig.stop()
+    writes = sum(after["by_method"].get(m, 0) - before["by_method"].get(m, 0) for m in ("PUT", "POST", "DELETE"))
+    moved = sum(w["succeeded"] for w in final["waves"])
+    simulated = wall * speed
+    done = [w["succeeded"] for w in final["waves"]]
+    bound = bound_seconds(done, subscriptions, waves["parallelism"], writes / max(1, moved))
+    return {
+        "subscriptions": subscriptions,
+        "twins": twins,
+        "provisioned": provisioned,
+        "updated": moved,
+        "status": final["status"],
+        "waves": [w["succeeded"] for w in final["waves"]],
+        "planned_waves": sizes,
+        "parallelism": waves["parallelism"],
+        "speed": round(speed, 2),
+        "simulated_seconds": round(simulated, 1),
+        "twins_per_hour": round(moved / simulated * 3600),
+        "bound_twins_per_hour": round(moved / bound * 3600),
+        "ratio_to_bound": round(bound / simulated, 3),
+        "arm_writes_per_twin": round(writes / max(1, moved), 2),
+        "arm_429s": after["throttled"] - before["throttled"],
+        "largest_history_events": result.largest_history,
+        "settings": run_settings(rig.extra_settings, worker_processes=4, speed=round(speed, 2)),
+    }
+
+
+def summary_rows(results: list[dict[str, Any]]) -> list[str]:
+    return [
+        f"rollout, {r['subscriptions']} subscription(s), {r['updated']} twins in waves {r['waves']}: "
+        f"{r['twins_per_hour']} / {r['bound_twins_per_hour']} twins/h = {r['ratio_to_bound']} of the bound, "
+        f"{r['arm_429s']} ARM 429s, largest history {r['largest_history_events']} events"
+        for r in results
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.rollouts [--twins N]``: the rollout figures alone (``make bench`` runs them too)."""
+    import argparse
+    import os
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from sandbox.azurite import start_azurite
+
+    parser = argparse.ArgumentParser(prog="python -m bench.rollouts")
+    parser.add_argument("--twins", type=int, default=int(os.environ.get("N", "1000")))
+    args = parser.parse_args(argv)
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    azurite = start_azurite()
+    try:
+        # One subscription holds at most 950 twins (the pool's default headroom under Azure's 980 groups).
+        results = [rollout_throughput(azurite.connection_string, subs, min(args.twins, 950 * subs)) for subs in (1, 4)]
+    finally:
+        azurite.stop()
+    report = {"when": datetime.now(UTC).isoformat(timespec="seconds"), **machine_and_commit(), "rollouts": results}
+    out = Path(__file__).resolve().parent / "results" / "rollouts-latest.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print("\n".join(summary_rows(results)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

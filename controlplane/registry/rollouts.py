@@ -1,0 +1,208 @@
+"""Rollouts in Table Storage: one record per rollout, one entity per twin it touched.
+
+    PartitionKey          RowKey         entity
+    rollout               <rollout_id>   the record: spec, status, control, per-wave counts
+    rollout|<rollout_id>  <cloud_id>     one twin: wave, state (updated/failed/skipped/rolled_back),
+                                         its update job, its previous deploy_ref, the error
+
+The per-twin entities are what let a rollout of 100,000 twins keep a small orchestration history:
+the orchestration carries only the current wave's counters and a cursor; which twins a wave moved
+(to move them back) and each failure's error live here. Counters are written under the record's
+ETag (the one ETag loop), so a retried activity never counts a twin twice: a twin's state entity
+is written first, and a count moves only when that entity changed. Counters only grow: a twin
+that succeeded and was then moved back counts once in each. A batch adds its counts in one write
+after its twins' entities; an attempt that dies between the two leaves a counter short until the
+rollout ends, when every counter is recounted from the twins' entities.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableClient, UpdateMode
+
+from controlplane.domain.brainstem import utc_now
+from controlplane.domain.errors import ControlPlaneError
+from controlplane.domain.rollouts import TERMINAL, RolloutSpec, RolloutStatus
+from controlplane.registry.etag_retry import RETRY, Retry, with_etag_retries
+
+RECORD_PARTITION = "rollout"
+TWIN_PARTITION = "rollout|"
+COUNTERS = ("selected", "succeeded", "failed", "skipped", "rolled_back", "rollback_failed")
+# The counter a twin's move into each state adds one to (in-flight states add to none) ...
+_MOVES: dict[str, str] = {
+    "started": "selected", "succeeded": "succeeded", "failed": "failed", "skipped": "skipped",
+    "rolled_back": "rolled_back", "rollback_failed": "rollback_failed",
+}  # fmt: skip
+# ... and, for a recount, every counter a twin now in each state has been counted in on its way there.
+_COUNTED_AS: dict[str | None, tuple[str, ...]] = {
+    "started": ("selected",), "succeeded": ("selected", "succeeded"), "failed": ("selected", "failed"),
+    "skipped": ("skipped",), "rolling_back": ("selected", "succeeded"), "rollback_skipped": ("selected", "succeeded"),
+    "rolled_back": ("selected", "succeeded", "rolled_back"),
+    "rollback_failed": ("selected", "succeeded", "rollback_failed"),
+}  # fmt: skip
+
+
+def counter_moves(state: str) -> dict[str, int]:
+    return {_MOVES[state]: 1} if state in _MOVES else {}
+
+
+class RolloutNotFound(ControlPlaneError):
+    status = 404
+    type = "not-found"
+    title = "Not found"
+
+
+class RolloutStore:
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    def create_table(self) -> None:
+        try:
+            self._table.create_table()
+        except ResourceExistsError:
+            pass
+
+    def create(self, spec: RolloutSpec, *, created_by: str) -> dict[str, Any]:
+        now = utc_now()
+        record = {
+            "PartitionKey": RECORD_PARTITION, "RowKey": spec.rollout_id, "spec": json.dumps(spec.to_dict()),
+            "status": RolloutStatus.RUNNING.value, "control": "run", "wave": 0, "waves": "[]",
+            "created_at": now, "updated_at": now, "created_by": created_by, "message": "",
+        }  # fmt: skip
+        self._table.create_entity(record)
+        return view(record)
+
+    def get(self, rollout_id: str) -> dict[str, Any]:
+        return view(self._entity(rollout_id))
+
+    def list_rollouts(self) -> list[dict[str, Any]]:
+        entities = self._table.query_entities(f"PartitionKey eq '{RECORD_PARTITION}'")
+        return sorted((view(e) for e in entities), key=lambda r: r["created_at"], reverse=True)
+
+    def set_control(self, rollout_id: str, control: str) -> dict[str, Any]:
+        return self._change(rollout_id, lambda record: record.update(control=control))
+
+    def set_status(self, rollout_id: str, status: RolloutStatus, message: str = "") -> dict[str, Any]:
+        """Set the status; an ended rollout's counters are recounted from its twins, so they end exact."""
+        waves = self.recount(rollout_id) if status in TERMINAL else None
+
+        def change(record: dict[str, Any]) -> None:
+            record.update(status=status.value, message=message)
+            if waves is not None:
+                record["waves"] = json.dumps(waves)
+
+        return self._change(rollout_id, change)
+
+    def recount(self, rollout_id: str) -> list[dict[str, int]]:
+        """Every wave's counters, from the twins' entities (one query of the rollout's partition)."""
+        waves: list[dict[str, int]] = []
+        for entity in self._table.query_entities(f"PartitionKey eq '{TWIN_PARTITION}{rollout_id}'"):
+            wave, state = int(entity["wave"]), entity.get("state")
+            while len(waves) <= wave:
+                waves.append({"wave": len(waves), **dict.fromkeys(COUNTERS, 0)})
+            for counter in _COUNTED_AS.get(state, ()):
+                waves[wave][counter] += 1
+        return waves
+
+    def record_twin(
+        self, rollout_id: str, wave: int, cloud_id: str, state: str, *, count: bool = True, **fields: Any
+    ) -> bool:
+        """Set one twin's state; True when it changed. ``count``: also move its wave's counter now
+        (a batch passes False and adds its counts once, with ``add_counts``)."""
+        key = {"PartitionKey": TWIN_PARTITION + rollout_id, "RowKey": cloud_id}
+        try:
+            current = self._table.get_entity(key["PartitionKey"], cloud_id)
+            if current.get("state") == state:
+                return False
+        except ResourceNotFoundError:
+            pass
+        entity = {**key, "wave": wave, "state": state, "at": utc_now()}
+        for name, value in fields.items():
+            if value is not None:
+                entity[name] = json.dumps(value) if isinstance(value, dict) else value
+        self._table.upsert_entity(entity, mode=UpdateMode.MERGE)
+        if count:
+            self.add_counts(rollout_id, wave, counter_moves(state))
+        return True
+
+    def add_counts(self, rollout_id: str, wave: int, moves: dict[str, int]) -> None:
+        """Add ``moves`` to a wave's counters (one ETag-guarded write for a whole batch)."""
+        if not any(moves.values()):
+            return
+
+        def change(record: dict[str, Any]) -> None:
+            waves = json.loads(record["waves"])
+            while len(waves) <= wave:
+                waves.append({"wave": len(waves), **dict.fromkeys(COUNTERS, 0)})
+            for counter, amount in moves.items():
+                waves[wave][counter] += amount
+            record.update(waves=json.dumps(waves), wave=max(int(record.get("wave", 0)), wave))
+
+        self._change(rollout_id, change)
+
+    def twins(
+        self, rollout_id: str, *, wave: int, state: str, fields: tuple[str, ...] = ("job_id", "previous_deploy_ref")
+    ) -> Iterator[dict[str, Any]]:
+        query = f"PartitionKey eq '{TWIN_PARTITION}{rollout_id}' and wave eq {int(wave)} and state eq '{state}'"
+        for entity in list(self._table.query_entities(query)):
+            yield {"cloud_id": entity["RowKey"], **{k: entity.get(k) for k in fields}}
+
+    def batch_twins(self, rollout_id: str, wave: int, batch: int) -> list[dict[str, Any]]:
+        """The twins an earlier attempt of this batch already took (started or skipped)."""
+        query = f"PartitionKey eq '{TWIN_PARTITION}{rollout_id}' and wave eq {int(wave)} and batch eq {int(batch)}"
+        return [{"cloud_id": e["RowKey"], "state": e.get("state")} for e in self._table.query_entities(query)]
+
+    def failures(self, rollout_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        query = f"PartitionKey eq '{TWIN_PARTITION}{rollout_id}' and state eq 'failed'"
+        found = []
+        for entity in self._table.query_entities(query, results_per_page=limit):
+            error = entity.get("error")
+            found.append({"cloud_id": entity["RowKey"], "wave": entity.get("wave"), "job_id": entity.get("job_id"),
+                          "error": json.loads(error) if error else None})  # fmt: skip
+            if len(found) >= limit:
+                break
+        return found
+
+    def _entity(self, rollout_id: str) -> Any:
+        try:
+            return self._table.get_entity(RECORD_PARTITION, rollout_id)
+        except ResourceNotFoundError:
+            raise RolloutNotFound(f"no rollout {rollout_id}", rollout_id=rollout_id) from None
+
+    def _change(self, rollout_id: str, change: Any) -> dict[str, Any]:
+        def attempt() -> dict[str, Any] | Retry:
+            entity = self._entity(rollout_id)
+            record = dict(entity)
+            change(record)
+            record["updated_at"] = utc_now()
+            try:
+                self._table.update_entity(
+                    record, mode=UpdateMode.REPLACE, etag=entity.metadata["etag"],
+                    match_condition=MatchConditions.IfNotModified,
+                )  # fmt: skip
+            except ResourceModifiedError:
+                return RETRY
+            return view(record)
+
+        return with_etag_retries(attempt, gave_up=f"rollout {rollout_id} kept changing; try again")
+
+
+def view(record: Any) -> dict[str, Any]:
+    """The API's view of a rollout record."""
+    return {
+        "rollout_id": record["RowKey"],
+        "status": record["status"],
+        "control": record.get("control", "run"),
+        "wave": int(record.get("wave", 0)),
+        "waves": json.loads(record.get("waves") or "[]"),
+        "spec": json.loads(record["spec"]),
+        "created_at": record.get("created_at"),
+        "updated_at": record.get("updated_at"),
+        "created_by": record.get("created_by"),
+        "message": record.get("message") or "",
+    }

@@ -1,0 +1,221 @@
+"""What a rollout's activities decide: which twins join a wave, and how each twin's update ended.
+
+Every step is safe to repeat (Durable runs activities at least once): a twin's update job id is
+derived from the rollout, the wave and the twin, so a repeated claim is recognised as the same
+one; the outcome of each job is read back from Durable and the registry, never remembered in
+memory; the orchestration carries only counters and a cursor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+import azure.durable_functions as df
+
+from controlplane.domain.errors import ControlPlaneError
+from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.lifecycle import Status
+from controlplane.domain.rollouts import RolloutSpec
+from controlplane.registry import BrainstemRegistry, encode_token
+from controlplane.registry.rollouts import counter_moves
+from controlplane.service.jobs import UPDATE
+from controlplane.service.updates import claim_for_update
+from controlplane.settings import Settings
+
+logger = logging.getLogger(__name__)
+_JOB_NAMESPACE = uuid.UUID("6f1d3c2e-9a57-4c1b-8e0e-2b7c1f4d5a60")
+_ENDED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
+_CLAIM_THREADS = 16
+_STATUS_READS_AT_ONCE = 32
+
+
+def update_job_id(rollout_id: str, wave: int, cloud_id: str, purpose: str = "update") -> str:
+    return uuid.uuid5(_JOB_NAMESPACE, f"{rollout_id}/{wave}/{cloud_id}/{purpose}").hex
+
+
+async def start_batch(
+    spec: RolloutSpec, wave: int, batch: int, cursor: str | None, wanted: int,
+    registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings,
+) -> dict[str, Any]:  # fmt: skip
+    """Start updates for up to ``wanted`` more selected twins after ``cursor``; the new cursor and counts.
+
+    A repeated attempt of the same batch (Durable delivers at least once) takes the twins the earlier
+    attempt already recorded and goes on after the last of them, so the batch ends up the same
+    whichever attempt finishes it. (Those twins are ``updating`` now: listing again would skip them.)
+    """
+    selector = spec.selector
+    earlier = registry.rollouts.batch_twins(spec.rollout_id, wave, batch)
+    started = sum(1 for twin in earlier if twin["state"] != "skipped")
+    skipped = len(earlier) - started
+    if earlier:
+        cursor = encode_token(selector.owner or "*", max(twin["cloud_id"] for twin in earlier))
+    while started < wanted:
+        page = registry.list(
+            owner=selector.owner, region=selector.region, runtime_target=selector.runtime_target,
+            deploy_ref=selector.deploy_ref, not_deploy_ref=spec.deploy_ref, status=Status.ACTIVE,
+            limit=min(1000, wanted - started), next=cursor,
+        )  # fmt: skip
+        # Claims touch one twin's partition each: made side by side, they cost one round of latency.
+        with ThreadPoolExecutor(_CLAIM_THREADS) as executor:
+            claims = list(
+                executor.map(lambda row: _claim(spec, wave, batch, row.cloud_id, registry, settings), page.items)
+            )
+        moves = {"selected": 0, "skipped": 0}
+        for job, fresh, changed in claims:
+            if job is None:
+                skipped += 1
+                moves["skipped"] += changed
+                continue
+            if fresh or not await _exists(client, job.job_id):
+                await client.start_new(UPDATE, job.job_id, job.to_input())
+            started += 1
+            moves["selected"] += changed
+        registry.rollouts.add_counts(spec.rollout_id, wave, moves)
+        cursor = page.next
+        if cursor is None:
+            return {"started": started, "skipped": skipped, "cursor": None, "exhausted": True}
+    return {"started": started, "skipped": skipped, "cursor": cursor, "exhausted": False}
+
+
+def _claim(
+    spec: RolloutSpec, wave: int, batch: int, cloud_id: str, registry: BrainstemRegistry, settings: Settings
+) -> tuple[BrainstemJob | None, bool, bool]:
+    """Claim one twin for the rollout and record it: (its job or None when skipped, job to start?, record changed?)."""
+    job_id = update_job_id(spec.rollout_id, wave, cloud_id)
+    try:
+        job, fresh = claim_for_update(
+            cloud_id, spec.deploy_ref, registry, settings, job_id=job_id, app_settings=spec.app_settings
+        )
+    except ControlPlaneError as exc:  # taken by another update, a teardown, or gone
+        changed = registry.rollouts.record_twin(
+            spec.rollout_id, wave, cloud_id, "skipped", count=False, batch=batch, reason=exc.detail
+        )
+        return None, False, changed
+    job = replace(job, arm_lane="bulk")  # a rollout's updates queue behind single-twin work, not before it
+    changed = registry.rollouts.record_twin(
+        spec.rollout_id, wave, cloud_id, "started", count=False, batch=batch, job_id=job_id,
+        previous_deploy_ref=job.previous_deploy_ref, previous_app_settings=job.previous_app_settings or {},
+    )  # fmt: skip
+    return job, fresh, changed
+
+
+async def start_rollback_batch(
+    spec: RolloutSpec, wave: int, wanted: int,
+    registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings,
+) -> dict[str, Any]:  # fmt: skip
+    """Move up to ``wanted`` of the wave's updated twins back to the deploy_ref (and settings) each had before."""
+    started = 0
+    fields = ("previous_deploy_ref", "previous_app_settings")
+    for twin in registry.rollouts.twins(spec.rollout_id, wave=wave, state="succeeded", fields=fields):
+        if started >= wanted:
+            break
+        job_id = update_job_id(spec.rollout_id, wave, twin["cloud_id"], "rollback")
+        previous = twin.get("previous_deploy_ref")
+        try:  # a twin deleted since it was updated has nothing to move back: skipped, not a failed activity
+            restore = _restoring(registry, twin["cloud_id"], twin.get("previous_app_settings"))
+            job, fresh = claim_for_update(
+                twin["cloud_id"], previous, registry, settings, job_id=job_id, app_settings=restore
+            )
+        except ControlPlaneError as exc:
+            registry.rollouts.record_twin(
+                spec.rollout_id, wave, twin["cloud_id"], "rollback_skipped", reason=exc.detail
+            )
+            continue
+        job = replace(job, arm_lane="bulk")
+        registry.rollouts.record_twin(spec.rollout_id, wave, twin["cloud_id"], "rolling_back", rollback_job_id=job_id)
+        if fresh or not await _exists(client, job_id):
+            await client.start_new(UPDATE, job_id, job.to_input())
+        started += 1
+    return {"started": started}
+
+
+def _restoring(registry: BrainstemRegistry, cloud_id: str, previous_text: str | None) -> dict[str, str | None] | None:
+    """The settings changes that put back what the twin had before the rollout (None: nothing to change)."""
+    previous: dict[str, str] = json.loads(previous_text) if previous_text else {}
+    current = registry.get(cloud_id).app_settings or {}
+    changes: dict[str, str | None] = {name: None for name in current if name not in previous}
+    changes.update({name: value for name, value in previous.items() if current.get(name) != value})
+    return changes or None
+
+
+async def collect_outcomes(
+    spec: RolloutSpec, wave: int, registry: BrainstemRegistry, client: df.DurableOrchestrationClient,
+    settings: Settings,
+) -> dict[str, Any]:  # fmt: skip
+    """Record the end of every running update (and rollback) of the wave; how many still run, and the counters.
+
+    A twin recorded as started whose job Durable does not know was claimed by an attempt that died
+    before starting it: its job is started now (the claim is idempotent for the same job id).
+    """
+    rollout_id = spec.rollout_id
+    running = 0
+    moves: dict[str, int] = {}
+    for state, job_field, ok, bad in (
+        ("started", "job_id", "succeeded", "failed"),
+        ("rolling_back", "rollback_job_id", "rolled_back", "rollback_failed"),
+    ):
+        fields = (job_field, "previous_deploy_ref")
+        twins = list(registry.rollouts.twins(rollout_id, wave=wave, state=state, fields=fields))
+        # One status read per running twin: made side by side (bounded), they cost a round trip or
+        # two per look, not one per twin — a look must stay short next to the updates it watches.
+        statuses = await _statuses(client, [twin[job_field] for twin in twins])
+        for twin, status in zip(twins, statuses, strict=True):
+            runtime = status.runtime_status.value if status and status.runtime_status else "NotFound"
+            if runtime == "NotFound":
+                ref = spec.deploy_ref if state == "started" else twin.get("previous_deploy_ref")
+                await _start_claimed(twin["cloud_id"], ref, twin[job_field], registry, client, settings)
+            if runtime not in _ENDED:
+                running += 1
+                continue
+            outcome, error = (
+                (ok, None) if runtime == "Completed" else (bad, _failure(registry, twin["cloud_id"], status))
+            )
+            if registry.rollouts.record_twin(rollout_id, wave, twin["cloud_id"], outcome, count=False, error=error):
+                for counter, amount in counter_moves(outcome).items():
+                    moves[counter] = moves.get(counter, 0) + amount
+    registry.rollouts.add_counts(rollout_id, wave, moves)
+    record = registry.rollouts.get(rollout_id)
+    counters = record["waves"][wave] if wave < len(record["waves"]) else {}
+    return {"running": running, "counters": counters, "control": record["control"]}
+
+
+async def _statuses(client: df.DurableOrchestrationClient, job_ids: list[str]) -> list[Any]:
+    gate = asyncio.Semaphore(_STATUS_READS_AT_ONCE)
+
+    async def read(job_id: str) -> Any:
+        async with gate:
+            return await client.get_status(job_id)
+
+    return list(await asyncio.gather(*(read(job_id) for job_id in job_ids)))
+
+
+async def _start_claimed(
+    cloud_id: str, deploy_ref: str | None, job_id: str, registry: BrainstemRegistry,
+    client: df.DurableOrchestrationClient, settings: Settings,
+) -> None:  # fmt: skip
+    try:
+        job, _ = claim_for_update(cloud_id, deploy_ref, registry, settings, job_id=job_id)
+    except ControlPlaneError as exc:  # the twin moved on (a teardown took it): nothing to start
+        logger.info("rollout job %s for %s cannot start: %s", job_id, cloud_id, exc.detail)
+        return
+    await client.start_new(UPDATE, job_id, job.to_input())
+
+
+def _failure(registry: BrainstemRegistry, cloud_id: str, status: Any) -> dict[str, Any]:
+    """Why a twin's update failed: the error its row records (step, ARM code, message), else Durable's."""
+    try:
+        recorded = registry.get(cloud_id).error
+    except ControlPlaneError:
+        recorded = None
+    return recorded or {"code": status.runtime_status.value, "message": str(status.output)[:500]}
+
+
+async def _exists(client: df.DurableOrchestrationClient, job_id: str) -> bool:
+    status = await client.get_status(job_id)
+    return bool(status) and status.runtime_status is not None

@@ -1,0 +1,94 @@
+"""Accepting and steering rollouts (operators only): start, read, list, pause, resume, abort."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import azure.durable_functions as df
+
+from controlplane.auth import Forbidden, Principal
+from controlplane.domain.app_settings import validate_app_settings
+from controlplane.domain.errors import InvalidInput
+from controlplane.domain.jobs import Policy
+from controlplane.domain.rollouts import TERMINAL, RolloutSpec, RolloutStatus, Selector, WavePlan
+from controlplane.registry import BrainstemRegistry
+from controlplane.registry.rollouts import RolloutNotFound
+from controlplane.service.errors import NameTaken
+from controlplane.service.updates import validate_deploy_ref
+from controlplane.settings import Settings
+
+ROLLOUT = "rollout_brainstems"
+CONTROL_EVENT = "control"
+_CONTROLS = {"pause": "pause", "resume": "run", "abort": "abort"}
+__all__ = ["RolloutNotFound", "control", "get", "list_rollouts", "start"]
+
+
+def _operator(principal: Principal) -> None:
+    if not principal.is_operator:
+        raise Forbidden("rollouts are for operators")
+
+
+def parse_spec(body: dict[str, Any]) -> RolloutSpec:
+    unknown = sorted(set(body) - {"deploy_ref", "app_settings", "selector", "waves"})
+    if unknown:
+        raise InvalidInput(
+            unknown[0], f"unknown field '{unknown[0]}'; a rollout takes deploy_ref, app_settings, selector, waves"
+        )
+    if "deploy_ref" not in body and "app_settings" not in body:
+        raise InvalidInput("deploy_ref", "give deploy_ref (the version to move to), app_settings, or both")
+    return RolloutSpec(
+        rollout_id=uuid.uuid4().hex,
+        deploy_ref=validate_deploy_ref(body["deploy_ref"]) if "deploy_ref" in body else None,
+        selector=Selector.parse(body.get("selector")),
+        waves=WavePlan.parse(body.get("waves")),
+        app_settings=validate_app_settings(body["app_settings"]) if "app_settings" in body else None,
+    )
+
+
+def initial_state(spec: RolloutSpec, settings: Settings) -> dict[str, Any]:
+    """The rollout orchestration's first input: the plan, the timing policy, and where it stands."""
+    return {
+        "spec": spec.to_dict(), "policy": Policy.from_settings(settings).__dict__, "wave": 0, "taken": 0,
+        "poll_seconds": settings.rollout_poll_seconds,
+    }  # fmt: skip
+
+
+async def start(
+    principal: Principal, body: dict[str, Any], registry: BrainstemRegistry,
+    client: df.DurableOrchestrationClient, settings: Settings,
+) -> dict[str, Any]:  # fmt: skip
+    _operator(principal)
+    spec = parse_spec(body)
+    record = await asyncio.to_thread(
+        registry.rollouts.create, spec, created_by=f"{principal.via}:{principal.subject_hint}"
+    )
+    await client.start_new(ROLLOUT, spec.rollout_id, initial_state(spec, settings))
+    return record
+
+
+def get(principal: Principal, rollout_id: str, registry: BrainstemRegistry) -> dict[str, Any]:
+    _operator(principal)
+    record = registry.rollouts.get(rollout_id)
+    return {**record, "failures": registry.rollouts.failures(rollout_id)}
+
+
+def list_rollouts(principal: Principal, registry: BrainstemRegistry) -> dict[str, Any]:
+    _operator(principal)
+    return {"items": registry.rollouts.list_rollouts()}
+
+
+async def control(
+    principal: Principal, rollout_id: str, action: str, registry: BrainstemRegistry,
+    client: df.DurableOrchestrationClient,
+) -> dict[str, Any]:  # fmt: skip
+    _operator(principal)
+    if action not in _CONTROLS:
+        raise InvalidInput("action", "action must be pause, resume or abort")
+    record = await asyncio.to_thread(registry.rollouts.get, rollout_id)
+    if RolloutStatus(record["status"]) in TERMINAL:
+        raise NameTaken(f"rollout {rollout_id} has ended ({record['status']})", rollout_id=rollout_id)
+    record = await asyncio.to_thread(registry.rollouts.set_control, rollout_id, _CONTROLS[action])
+    await client.raise_event(rollout_id, CONTROL_EVENT, {"action": action})
+    return record

@@ -1,0 +1,103 @@
+"""Accepting an update of one twin: fence the row (``updating``) for the job, then start it.
+
+The fence is what keeps two updates (a PATCH and a rollout, or two rollouts) off the same twin at
+once: only an ``active`` row can be claimed, under its ETag, and the losing claimant is told which
+job holds the twin. A claim with the job id it already holds is idempotent (a retried activity of
+a rollout, or a repeated PATCH whose job never started).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import replace
+from typing import Any
+
+import azure.durable_functions as df
+
+from controlplane.domain.app_settings import merged, validate_app_settings
+from controlplane.domain.brainstem import Brainstem
+from controlplane.domain.errors import InvalidInput
+from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.lifecycle import Status
+from controlplane.registry import BrainstemRegistry
+from controlplane.service.errors import NameTaken, NotActive
+from controlplane.service.jobs import UPDATE, Accepted, job_exists, job_for, new_job_id
+from controlplane.settings import Settings
+
+DEPLOY_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def validate_deploy_ref(value: object, field: str = "deploy_ref") -> str:
+    if not isinstance(value, str) or not DEPLOY_REF.fullmatch(value):
+        raise InvalidInput(
+            field, f"{field} must be 1-64 letters, digits, '.', '_' or '-' (a git sha, tag or bundle hash)"
+        )
+    return value
+
+
+def parse_update(body: dict[str, Any]) -> tuple[str | None, dict[str, str | None] | None]:
+    """A PATCH body: (the deploy_ref to move to or None, the app settings to change or None)."""
+    unknown = sorted(set(body) - {"deploy_ref", "app_settings", "refresh_settings"})
+    if unknown:
+        raise InvalidInput(
+            unknown[0], f"unknown field '{unknown[0]}'; an update takes deploy_ref, app_settings, refresh_settings"
+        )
+    deploy_ref = validate_deploy_ref(body["deploy_ref"]) if "deploy_ref" in body else None
+    changes = validate_app_settings(body["app_settings"]) if "app_settings" in body else None
+    if deploy_ref is None and changes is None and body.get("refresh_settings") is not True:
+        raise InvalidInput(
+            "deploy_ref", "give deploy_ref, app_settings, or refresh_settings: true to re-apply the current settings"
+        )
+    return deploy_ref, changes
+
+
+def claim_for_update(
+    cloud_id: str, deploy_ref: str | None, registry: BrainstemRegistry, settings: Settings, *,
+    job_id: str | None = None, app_settings: dict[str, str | None] | None = None,
+) -> tuple[BrainstemJob, bool]:  # fmt: skip
+    """Move an active row to ``updating`` for a new job; return the job and whether it must still be started.
+
+    ``deploy_ref`` None re-publishes the current version with the operator's current settings;
+    ``app_settings`` changes the twin's own (Key Vault references; None values remove).
+    """
+    row = registry.get(cloud_id)
+    if row.status == Status.UPDATING and job_id is not None and row.job_id == job_id:
+        return _job(row, settings), False
+    if row.status == Status.UPDATING:
+        raise NameTaken(
+            f"{cloud_id} is already updating (job {row.job_id}); poll that job first",
+            cloud_id=cloud_id,
+            job_id=row.job_id,
+        )
+    if row.status != Status.ACTIVE:
+        raise NotActive(f"{cloud_id} is {row.status.value}; only an active brainstem can be updated", cloud_id=cloud_id)
+    row = registry.transition(
+        cloud_id, Status.UPDATING, for_job=row.job_id, job_id=job_id or new_job_id(),
+        target_deploy_ref=deploy_ref or row.deploy_ref,
+        target_app_settings=merged(row.app_settings, app_settings) if app_settings else row.app_settings,
+    )  # fmt: skip
+    return _job(row, settings), True
+
+
+def _job(row: Brainstem, settings: Settings) -> BrainstemJob:
+    """The update job the row's claim describes: to the target version and settings, back to the current ones."""
+    return replace(
+        job_for(row, settings),
+        deploy_ref=row.target_deploy_ref or row.deploy_ref,
+        previous_deploy_ref=row.deploy_ref,
+        app_settings=row.target_app_settings,
+        previous_app_settings=row.app_settings,
+    )
+
+
+async def update(
+    cloud_id: str, deploy_ref: str | None, registry: BrainstemRegistry, client: df.DurableOrchestrationClient,
+    settings: Settings, *, app_settings: dict[str, str | None] | None = None,
+) -> Accepted:  # fmt: skip
+    job, fresh = await asyncio.to_thread(  # Table Storage is synchronous: off the event loop
+        claim_for_update, cloud_id, deploy_ref, registry, settings, app_settings=app_settings
+    )
+    if fresh or not await job_exists(client, job.job_id):
+        await client.start_new(UPDATE, job.job_id, job.to_input())
+    return Accepted(job.job_id, await asyncio.to_thread(registry.get, cloud_id))

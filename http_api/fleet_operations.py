@@ -1,0 +1,88 @@
+"""HTTP functions for day-two operations: update one twin (PATCH), and fleet rollouts (operators).
+
+Same contract as every route: the doorman first, problems as problem+json, a job's 202 points at
+our own status monitor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from controlplane.auth import Principal
+from controlplane.registry import default_registry
+from controlplane.service import rollouts, updates
+from controlplane.settings import get_settings
+from http_api.bodies import read_json_body
+from http_api.routes import _cloud_id, accepted_response, api_url, guarded_async, json_response, visible_row
+
+blueprint = df.Blueprint(http_auth_level=func.AuthLevel.ANONYMOUS)
+_ROLLOUT_ID_LENGTH = 32
+
+
+@blueprint.route(route="cp/brainstems/{cloud_id}", methods=["PATCH"])
+@blueprint.durable_client_input(client_name="client")
+async def patch_brainstem(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Move one twin to a new deploy_ref, or re-apply the operator's current settings to it."""
+
+    async def work(principal: Principal) -> func.HttpResponse:
+        cloud_id = _cloud_id(req)
+        await asyncio.to_thread(visible_row, principal, cloud_id)
+        deploy_ref, changes = updates.parse_update(read_json_body(req))
+        accepted = await updates.update(
+            cloud_id, deploy_ref, default_registry(), client, get_settings(), app_settings=changes
+        )
+        return accepted_response(accepted)
+
+    return await guarded_async(req, work)
+
+
+@blueprint.route(route="cp/rollouts", methods=["POST"])
+@blueprint.durable_client_input(client_name="client")
+async def start_rollout(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    async def work(principal: Principal) -> func.HttpResponse:
+        record = await rollouts.start(principal, read_json_body(req), default_registry(), client, get_settings())
+        location = api_url(f"/api/cp/rollouts/{record['rollout_id']}")
+        return json_response(
+            record, 202, {"Location": location, "Retry-After": str(get_settings().retry_after_seconds)}
+        )
+
+    return await guarded_async(req, work)
+
+
+@blueprint.route(route="cp/rollouts", methods=["GET"])
+@blueprint.durable_client_input(client_name="client")
+async def list_rollouts(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    async def work(principal: Principal) -> func.HttpResponse:
+        return json_response(await asyncio.to_thread(rollouts.list_rollouts, principal, default_registry()))
+
+    return await guarded_async(req, work)
+
+
+@blueprint.route(route="cp/rollouts/{rollout_id}", methods=["GET"])
+@blueprint.durable_client_input(client_name="client")
+async def get_rollout(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    async def work(principal: Principal) -> func.HttpResponse:
+        return json_response(await asyncio.to_thread(rollouts.get, principal, _rollout_id(req), default_registry()))
+
+    return await guarded_async(req, work)
+
+
+@blueprint.route(route="cp/rollouts/{rollout_id}/{action}", methods=["POST"])
+@blueprint.durable_client_input(client_name="client")
+async def control_rollout(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    async def work(principal: Principal) -> func.HttpResponse:
+        action: str = req.route_params.get("action", "")
+        record = await rollouts.control(principal, _rollout_id(req), action, default_registry(), client)
+        return json_response(record)
+
+    return await guarded_async(req, work)
+
+
+def _rollout_id(req: func.HttpRequest) -> str:
+    rollout_id: str = req.route_params.get("rollout_id", "")
+    if len(rollout_id) != _ROLLOUT_ID_LENGTH or not all(c in "0123456789abcdef" for c in rollout_id):
+        raise rollouts.RolloutNotFound("a rollout id is 32 lowercase hex characters", field="rollout_id")
+    return rollout_id

@@ -1,0 +1,151 @@
+"""Roll a fleet to a new deploy_ref in waves, with a health gate and a way back.
+
+Each execution is one look at the rollout, then it continues as new, so no execution's history
+grows with the fleet's size or with how long updates take:
+
+    control? (pause: wait for the "control" event; abort: start nothing more, end once none runs)
+    -> collect the outcomes of the wave's running updates
+    -> start updates for free places: at most ``parallelism`` run at once (a sliding window, so
+       ARM's write bucket stays busy while slow twins finish)
+    -> wave over its failure threshold: start nothing more, then move the wave's updated twins back
+    -> wave ended (all taken, none running): next wave (canary, then growing); selection exhausted: completed
+    -> otherwise a durable timer (the poll interval), or a "control" event, then the next look
+
+Per-twin work is a separate orchestration started through the Durable client by an activity, so
+a twin's update has the same contract (and the same fence) whether a PATCH or a rollout asked.
+Pause, resume and abort arrive as the external event "control"; the operator's wish is also kept
+on the rollout's record, which each execution reads, because an event raised while an execution
+continues as new can be lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import timedelta
+from typing import Any
+
+import azure.durable_functions as df
+
+from controlplane.domain.jobs import Policy
+from controlplane.domain.rollouts import RolloutSpec, RolloutStatus, wave_failed
+from orchestrators.steps import retry_options
+
+blueprint = df.Blueprint()
+CONTROL_EVENT = "control"
+DRAIN_POLL_SECONDS = 1.0
+
+
+@blueprint.orchestration_trigger(context_name="context", orchestration="rollout_brainstems")
+def rollout_brainstems(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    state = dict(context.get_input())
+    spec = RolloutSpec.from_dict(state["spec"])
+    policy = Policy(**state["policy"])
+    wave = state.get("wave", 0)
+    size = spec.waves.wave_size(wave)
+
+    control = yield from _obey_control(context, spec, policy)
+    outcome = yield from _call(context, "collect_rollout_outcomes", {"spec": spec.to_dict(), "wave": wave}, policy)
+    counters, running = dict(outcome["counters"]), int(outcome["running"])
+    context.set_custom_status({"rollout_id": spec.rollout_id, "wave": wave, **counters, "running": running})
+
+    if control == "abort":
+        if running == 0:
+            return (yield from _finish(context, spec, RolloutStatus.ABORTED, policy, f"aborted in wave {wave}"))
+    elif state.get("rolling_back"):
+        moved_back = 0
+        if running < spec.waves.parallelism:
+            batch = {"spec": spec.to_dict(), "wave": wave, "wanted": spec.waves.parallelism - running}
+            moved_back = (yield from _call(context, "start_rollback_batch", batch, policy))["started"]
+        if moved_back == 0 and running == 0:
+            return (yield from _finish(context, spec, RolloutStatus.HALTED, policy, state["message"]))
+    elif wave_failed(spec.waves, size, counters.get("failed", 0)):
+        # Over the threshold: start nothing more; once the wave's running updates have ended, move it back.
+        if running == 0:
+            state["rolling_back"] = True
+            state["message"] = (
+                f"wave {wave}: {counters.get('failed', 0)} of {size} failed (threshold "
+                f"{spec.waves.max_failure_ratio:.0%}); its updated twins were moved back"
+            )
+            context.continue_as_new(state)
+            return {"status": RolloutStatus.RUNNING.value, "wave": wave}
+    else:
+        running = yield from _fill(context, spec, state, running, policy)
+        ended = (state.get("taken", 0) >= size or state.get("exhausted")) and running == 0
+        if ended and state.get("exhausted"):  # the last wave ended, and it passed its gate
+            message = f"all selected twins done in {wave + 1} waves"
+            return (yield from _finish(context, spec, RolloutStatus.COMPLETED, policy, message))
+        if ended:  # the wave passed its gate: the next one starts at once, in this execution
+            state.update(wave=wave + 1, taken=0)
+            wave, size = wave + 1, spec.waves.wave_size(wave + 1)
+            running = yield from _fill(context, spec, state, 0, policy)
+
+    # Twins are updating: look again after the poll interval (a "control" event wakes us early). A
+    # wave that has taken all its twins is draining: nothing new starts until it ends, so look often
+    # (the next wave waits on it; each look costs one status read per twin still running).
+    draining = (
+        state.get("rolling_back") or control == "abort" or state.get("taken", 0) >= size or state.get("exhausted")
+    )
+    poll = DRAIN_POLL_SECONDS if draining else state.get("poll_seconds", 10)
+    timer = context.create_timer(context.current_utc_datetime + timedelta(seconds=poll))
+    woken = yield context.task_any([timer, context.wait_for_external_event(CONTROL_EVENT)])
+    if woken != timer:
+        timer.cancel()
+    context.continue_as_new(state)
+    return {"status": RolloutStatus.RUNNING.value, "wave": wave}
+
+
+def _fill(
+    context: df.DurableOrchestrationContext, spec: RolloutSpec, state: dict[str, Any], running: int, policy: Policy
+) -> Generator[Any, Any, int]:
+    """Start updates for the window's free places in the current wave; how many now run."""
+    wave, taken = state.get("wave", 0), state.get("taken", 0)
+    wanted = min(spec.waves.parallelism - running, spec.waves.wave_size(wave) - taken)
+    if wanted <= 0 or state.get("exhausted"):
+        return running
+    batch = {
+        "spec": spec.to_dict(), "wave": wave, "cursor": state.get("cursor"),
+        "batch": taken,  # names the batch in its wave: a repeated attempt takes the same twins
+        "wanted": wanted,
+    }  # fmt: skip
+    started = yield from _call(context, "start_rollout_batch", batch, policy)
+    state.update(taken=taken + started["started"], cursor=started["cursor"], exhausted=started["exhausted"])
+    return running + int(started["started"])
+
+
+def _obey_control(
+    context: df.DurableOrchestrationContext, spec: RolloutSpec, policy: Policy
+) -> Generator[Any, Any, str]:
+    """What the operator wants now; while it is "pause", wait for the next "control" event."""
+    control = str((yield from _call(context, "rollout_control", {"rollout_id": spec.rollout_id}, policy))["control"])
+    if control != "pause":
+        return control
+    yield from _set_status(context, spec, RolloutStatus.PAUSED, policy, "paused by an operator")
+    while control == "pause":
+        yield context.wait_for_external_event(CONTROL_EVENT)
+        control = str(
+            (yield from _call(context, "rollout_control", {"rollout_id": spec.rollout_id}, policy))["control"]
+        )
+    if control != "abort":
+        yield from _set_status(context, spec, RolloutStatus.RUNNING, policy, "")
+    return control
+
+
+def _set_status(
+    context: df.DurableOrchestrationContext, spec: RolloutSpec, status: RolloutStatus, policy: Policy, message: str
+) -> Generator[Any, Any, dict[str, Any]]:
+    change = {"rollout_id": spec.rollout_id, "status": status.value, "message": message}
+    return (yield from _call(context, "set_rollout_status", change, policy))
+
+
+def _finish(
+    context: df.DurableOrchestrationContext, spec: RolloutSpec, status: RolloutStatus, policy: Policy, message: str
+) -> Generator[Any, Any, dict[str, Any]]:
+    yield from _set_status(context, spec, status, policy, message)
+    return {"status": status.value, "rollout_id": spec.rollout_id, "message": message}
+
+
+def _call(
+    context: df.DurableOrchestrationContext, activity: str, payload: Any, policy: Policy
+) -> Generator[Any, Any, dict[str, Any]]:
+    result = yield context.call_activity_with_retry(activity, retry_options(policy), payload)
+    return dict(result)

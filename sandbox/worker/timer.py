@@ -1,0 +1,40 @@
+"""A timer trigger fired as the host fires it: the ``TimerInfo`` object, serialized to JSON.
+
+The timer extension (Azure/azure-webjobs-sdk-extensions ``TimerInfo``: ``Schedule``, ``ScheduleStatus``
+with ``Last``/``Next``/``LastUpdated``, ``IsPastDue``) hands the host an object, and the host sends an
+object it has no special case for as its Newtonsoft JSON (``GrpcMessageConversionExtensions.ToRpcDefault``),
+so ``TypedData.json``. The sandbox has no scheduler: tests fire a timer when they mean it to run.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from sandbox.worker.durable import host_exception_message
+from sandbox.worker.library import LanguageWorker
+
+
+class TimerFunctionFailed(RuntimeError):
+    """The timer function raised (the host logs it; the next occurrence runs as scheduled)."""
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def fire_timer(worker: LanguageWorker, function_name: str, *, now: datetime, past_due: bool = False) -> None:
+    """Invoke a timer-triggered function once, for the occurrence due at ``now``."""
+    function = worker.function(function_name)
+    if function.trigger_type != "timerTrigger":
+        raise ValueError(f"{function_name} is a {function.trigger_type} function, not a timer")
+    info = {
+        "Schedule": {"AdjustForDST": True},
+        "ScheduleStatus": {"Last": _iso(now - timedelta(hours=1)), "Next": _iso(now + timedelta(hours=1)),
+                           "LastUpdated": _iso(now)},
+        "IsPastDue": past_due,
+    }  # fmt: skip
+    data = worker.protos.TypedData(json=json.dumps(info))
+    response = worker.invoke(function_name, {str(function.trigger["name"]): data})
+    if response.result.status != worker.protos.StatusResult.Success:
+        raise TimerFunctionFailed(host_exception_message(response))
