@@ -9,10 +9,9 @@ is this same call. Idempotent: Durable runs an activity at least once.
   the app's fresh role assignment had not taken effect yet asks to be started again after a wait.
 
 The control plane's identity needs no data-plane role for either: the Consumption SAS is signed with
-the account key read through ARM (``listKeys``), and One Deploy's scm API accepts the ARM token of a
-caller allowed ``Microsoft.Web/sites/publish/Action`` (Learn: "Deployment technologies in Azure
-Functions", Microsoft Entra authentication for One Deploy). Both are within Contributor on the
-twin's resource group.
+the account key read through ARM (``listKeys``), and One Deploy's scm API takes the caller's ARM token,
+as azd sends it (azure-dev funcapp_host_client.go) for a caller who may write the site. Both are
+within Contributor on the twin's resource group.
 """
 
 from __future__ import annotations
