@@ -85,6 +85,8 @@ NOT_WRITTEN_ON_AZURE = {
     "AzureWebJobsStorage": "a connection string: the host's storage is AzureWebJobsStorage__* by identity",
     "CP_ARM_CA_BUNDLE": "a private CA for a stand-in or proxy; Azure's ARM has a public certificate",
     "CP_FLEX_SANDBOX_BLOB_CONNECTION": "the offline sandbox only (refused unless loopback)",
+    "CP_SANDBOX_BLOB_CONNECTION": "the offline sandbox only (refused unless loopback); CP_FLEX_SANDBOX_BLOB_CONNECTION's new name",
+    "CP_SCM_URL_TEMPLATE": "Azure's own scm host (https://{scm_host}) is the code's default; set only for a stand-in",
     "CP_EVENTGRID_CREDENTIAL": "'default' (DefaultAzureCredential) is the code's default; 'sandbox' is loopback only",
     "WEBSITE_HOSTNAME": "set by App Service itself on every app (the default host name)",
     "CP_CALLBACK_SANDBOX_LOOPBACK": "the offline sandbox only (refused unless the allow-list is loopback)",
@@ -96,6 +98,8 @@ AHEAD_OF_THE_CODE: set[str] = set()
 # Tuning with sound code defaults: set through extraAppSettings (CP_EXTRA_APP_SETTINGS) when needed.
 TUNING = {
     "CP_ARM_POLLING_INTERVAL_SECONDS",
+    "CP_BRAINSTEM_READINESS_PATH",
+    "CP_PUBLISH_TIMEOUT_SECONDS",
     "CP_READINESS_TIMEOUT_SECONDS",
     "CP_READINESS_PROBE_INTERVAL_SECONDS",
     "CP_TEARDOWN_POLL_INTERVAL_SECONDS",
