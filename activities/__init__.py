@@ -4,6 +4,7 @@ Each is idempotent, because Durable runs an activity at least once.
 """
 
 from activities.budget import blueprint as budget
+from activities.code import blueprint as code
 from activities.events import blueprint as events
 from activities.maintenance import blueprint as maintenance
 from activities.provisioning import blueprint as provisioning
@@ -11,4 +12,4 @@ from activities.rollouts import blueprint as rollouts
 from activities.teardown import blueprint as teardown
 from activities.updating import blueprint as updating
 
-blueprints = [provisioning, teardown, maintenance, updating, rollouts, budget, events]
+blueprints = [provisioning, code, teardown, maintenance, updating, rollouts, budget, events]

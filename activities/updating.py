@@ -1,8 +1,9 @@
-"""Activities of an update: publish a twin's new code (or refreshed settings), then record the outcome.
+"""Activities of an update: refresh a twin's site (settings), then record the outcome.
 
-Publishing reuses provisioning's build (plan and site PUTs are create-or-update; the code for the
-job's deploy_ref and the operator's current env keys are applied), fenced on ``updating``: a
-teardown that took the twin over stops the update at its next step.
+``publish_update`` reuses provisioning's build (the site PUT is create-or-update with the operator's
+current env keys; the plan is kept). The code itself then goes through ``publish_code``
+(activities/code.py), the same path a new twin's takes. All fenced on ``updating``: a teardown
+that took the twin over stops the update at its next step.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ blueprint = df.Blueprint()
 
 @blueprint.activity_trigger(input_name="job")
 def publish_update(job: JsonObject) -> dict[str, Any]:
-    """Move the twin's Function App to ``job.deploy_ref`` (a rollback passes the previous ref)."""
+    """Refresh the twin's site for ``job.deploy_ref`` (a rollback passes the previous ref); code comes next."""
     twin = BrainstemJob.from_input(job)
     return run_step(
         "publish", twin, lambda names: build_function_app(twin, names, update=True), while_status=Status.UPDATING

@@ -28,6 +28,7 @@ from typing import Any
 
 import azure.functions as func
 
+from bench import time_to_ready
 from bench.fleet_rig import (
     READ_BUCKET,
     REGIONS,
@@ -250,6 +251,13 @@ def main(argv: list[str] | None = None) -> int:
             twins = min(args.twins, 950 * subscriptions)
             print(f"rollout: {twins} twins over {subscriptions} subscription(s) ...", flush=True)
             report["rollouts"].append(rollout_throughput(azurite.connection_string, subscriptions, twins))
+        # Issue 13: what the control plane adds to the waits Azure imposes on each twin (goal p50 <= 1.15).
+        ready_twins, ready_scale = (
+            int(os.environ.get("BENCH_READY_TWINS", "10")),
+            float(os.environ.get("BENCH_READY_SCALE", "0.5")),
+        )
+        print(f"time to ready: {ready_twins} twins at x{ready_scale} Azure latency ...", flush=True)
+        report["time_to_ready"] = time_to_ready.measure(azurite.connection_string, twins=ready_twins, scale=ready_scale)
     finally:
         azurite.stop()
 
@@ -285,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
 def render(report: dict[str, Any], large: int) -> str:
     lines = ["", "| figure | value |", "| --- | --- |"]
     lines += [f"| {row} |  |" for row in summary_rows(report.get("rollouts", []))]
+    if report.get("time_to_ready"):
+        lines += time_to_ready.render(report["time_to_ready"])
     overhead = report["overhead"]
     lines.append(f"| control-plane CPU per twin | {overhead['cpu_seconds_per_twin'] * 1000:.1f} ms |")
     lines.append(

@@ -1,6 +1,11 @@
 """Provision one twin: what provision-twin-lite.sh does, as a durable workflow.
 
-    resource_group -> storage_account -> function_app -> readiness (durable timers) -> active
+    names -> resource_group -> storage_account -> function_app -> publish -> readiness -> active
+
+``names`` checks the twin's global names (and its region) before anything exists, so a name held
+elsewhere in Azure ends the create with nothing left behind. ``publish`` puts the deploy_ref's code
+on the app the way Microsoft's tools do; ``readiness`` waits until the twin's own route says it runs
+that deploy_ref (see orchestrators.publishing).
 
 Every step is an idempotent activity, so a replay, a retry or a POST for an errored twin converges
 on the same resources. Failing for good marks the row errored (step, ARM code and message) and
@@ -18,11 +23,13 @@ from controlplane.domain.events import Transition
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.step_errors import StepError
 from orchestrators.events import emit
-from orchestrators.steps import call_arm_step, call_step, deadline_after, fail, progress, wait
+from orchestrators.publishing import await_ready, publish
+from orchestrators.steps import call_arm_step, call_step, fail, progress
 
 blueprint = df.Blueprint()
 
 BUILD_STEPS = (
+    ("names", "check_names"),
     ("resource_group", "ensure_resource_group"),
     ("storage_account", "ensure_storage_account"),
     ("function_app", "ensure_function_app"),
@@ -43,23 +50,13 @@ def provision_brainstem(context: df.DurableOrchestrationContext) -> Generator[An
         if "error" in result:
             yield from fail(context, twin, job, StepError(**result["error"]))
 
-    progress(context, twin, "readiness")
-    deadline = deadline_after(context, twin.policy.readiness_timeout_seconds)
-    probes = 0
-    while True:
-        probes += 1
-        probe = yield from call_step(context, "readiness", "probe_brainstem", job, twin.policy)
-        if probe.get("ready"):
-            break
-        if context.current_utc_datetime >= deadline:
-            error = StepError(
-                "readiness", "NotReady",
-                f"{twin.cloud_id} did not answer within {twin.policy.readiness_timeout_seconds:.0f}s "
-                f"({probes} probes, last status {probe.get('status')})",
-            )  # fmt: skip
-            yield from fail(context, twin, job, error)
-        progress(context, twin, "readiness", probes=probes, last_status=probe.get("status"))
-        yield from wait(context, twin.policy.probe_interval_seconds)
+    for step, helper in (("publish", publish), ("readiness", await_ready)):
+        progress(context, twin, step)
+        result = yield from helper(context, twin, job)
+        if result.get("fenced"):
+            return (yield from _cancelled(context, twin, step))
+        if "error" in result:
+            yield from fail(context, twin, job, StepError(**result["error"]))
 
     progress(context, twin, "activate")
     result = yield from call_step(context, "activate", "mark_active", job, twin.policy)

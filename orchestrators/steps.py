@@ -75,20 +75,25 @@ def call_step(
 # guess that is short costs nothing but a wait inside the activity (the clients pay for the rest);
 # one that is long leaves a token unspent.
 ARM_REQUESTS = {
+    "check_names": 2,  # checkNameAvailability for the site and the storage account (POST actions)
     "ensure_resource_group": 1,
     "ensure_storage_account": 1,
     "ensure_function_app": 3,  # Consumption: listKeys, plan, site (Flex sends more, paid as it goes)
     "publish_update": 2,  # listKeys, site (the plan is kept: read, not written)
+    "publish_code": 3,  # Consumption: listKeys, app settings, syncfunctiontriggers (Flex: One Deploy, not ARM)
     "begin_delete_resource_group": 1,
 }
 _DELETES = frozenset({"begin_delete_resource_group"})
 
 
 def call_arm_step(
-    context: df.DurableOrchestrationContext, step: str, activity: str, job: dict[str, Any], policy: Policy
-) -> Generator[Any, Any, dict[str, Any]]:
+    context: df.DurableOrchestrationContext, step: str, activity: str, job: dict[str, Any], policy: Policy,
+    *, beside_job: dict[str, Any] | None = None,
+) -> Generator[Any, Any, dict[str, Any]]:  # fmt: skip
     """``call_step`` for a step that writes to ARM: book its requests in the fleet-wide budget first,
-    wait for them on a durable timer, then run it with the grant (``controlplane.arm.write_budget``)."""
+    wait for them on a durable timer, then run it with the grant (``controlplane.arm.write_budget``).
+
+    ``beside_job``: the activity takes ``{"job": job, **beside_job}`` rather than the job itself."""
     lane = "deletes" if activity in _DELETES else job.get("arm_lane", "interactive")
     request = {"subscription_id": job["subscription_id"], "lane": lane, "count": ARM_REQUESTS[activity]}
     while True:
@@ -103,7 +108,9 @@ def call_arm_step(
             due = datetime.fromisoformat(booked["not_before"])
             if due > context.current_utc_datetime:
                 yield context.create_timer(due)
-        return (yield from call_step(context, step, activity, {**job, "arm_grant": booked.get("grant")}, policy))
+        granted = {**job, "arm_grant": booked.get("grant")}
+        request = granted if beside_job is None else {"job": granted, **beside_job}
+        return (yield from call_step(context, step, activity, request, policy))
 
 
 def wait(context: df.DurableOrchestrationContext, seconds: float) -> Generator[Any, Any, None]:

@@ -1,6 +1,6 @@
 """Update one twin: publish new code (or refreshed settings), prove it runs, or go back to what ran.
 
-    publish(deploy_ref) -> readiness (the twin answers on the new code) -> active on the new deploy_ref
+    settings -> publish(deploy_ref) -> readiness (the twin reports the new deploy_ref) -> active on it
     on failure: publish(previous deploy_ref) -> readiness -> active again, the error recorded
                 (errored only if the way back fails too)
 
@@ -20,7 +20,8 @@ from controlplane.domain.events import Transition
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.step_errors import StepError
 from orchestrators.events import emit
-from orchestrators.steps import StepFailed, call_arm_step, call_step, deadline_after, fail, progress, wait
+from orchestrators.publishing import await_ready, publish
+from orchestrators.steps import StepFailed, call_arm_step, call_step, fail, progress
 
 blueprint = df.Blueprint()
 FENCED = "fenced"
@@ -65,29 +66,26 @@ def update_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any, 
 def move_to(
     context: df.DurableOrchestrationContext, twin: BrainstemJob, step: str
 ) -> Generator[Any, Any, StepError | str | None]:
-    """Publish ``twin.deploy_ref`` and wait until the twin answers on it: None, FENCED, or the StepError."""
+    """Publish ``twin.deploy_ref`` and wait until the twin proves it runs it: None, FENCED, or the StepError.
+
+    The site gets the current settings first (``publish_update``); the code then goes the same way a
+    new twin's does (``orchestrators.publishing``: config-zip's run-from-package, or One Deploy), and
+    readiness asks the twin's own route which deploy_ref it runs."""
     job = twin.to_input()
     progress(context, twin, step, deploy_ref=twin.deploy_ref)
-    published = yield from call_arm_step(context, step, "publish_update", job, twin.policy)
-    if published.get("fenced"):
+    built = yield from call_arm_step(context, step, "publish_update", job, twin.policy)
+    if built.get("fenced") or "error" in built:
+        return _outcome(built)
+    published = yield from publish(context, twin, job, step=step, fence="updating")
+    if published.get("fenced") or "error" in published:
+        return _outcome(published)
+    return _outcome((yield from await_ready(context, twin, job)))
+
+
+def _outcome(result: dict[str, Any]) -> StepError | str | None:
+    if result.get("fenced"):
         return FENCED
-    if "error" in published:
-        return StepError(**published["error"])
-    deadline = deadline_after(context, twin.policy.readiness_timeout_seconds)
-    probes = 0
-    while True:
-        probes += 1
-        probe = yield from call_step(context, "readiness", "probe_brainstem", job, twin.policy)
-        if probe.get("ready"):
-            return None
-        if context.current_utc_datetime >= deadline:
-            return StepError(
-                "readiness", "NotReady",
-                f"{twin.cloud_id} did not answer on {twin.deploy_ref} within "
-                f"{twin.policy.readiness_timeout_seconds:.0f}s ({probes} probes, last status {probe.get('status')})",
-            )  # fmt: skip
-        progress(context, twin, "readiness", probes=probes, deploy_ref=twin.deploy_ref)
-        yield from wait(context, twin.policy.probe_interval_seconds)
+    return StepError(**result["error"]) if "error" in result else None
 
 
 def _cancelled(twin: BrainstemJob) -> dict[str, Any]:

@@ -10,6 +10,7 @@ accepts an http template only for a loopback host.
 from __future__ import annotations
 
 import io
+import json
 import re
 import threading
 import zipfile
@@ -19,13 +20,22 @@ _PATH = re.compile(r"^/brainstems/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.zip$")
 
 
 def brainstem_package(deploy_ref: str) -> bytes:
-    """A deterministic brainstem package: same deploy_ref, same bytes."""
+    """A deterministic brainstem package: same deploy_ref, same bytes.
+
+    Like a real brainstem it answers its readiness route (``/api/health``) with the deploy_ref it was
+    built from, which it reads from its own ``brainstem.json``; the sandbox's brainstem hosts read that
+    same file to answer for it.
+    """
     files = {
         "host.json": '{"version": "2.0"}\n',
+        "brainstem.json": json.dumps({"deploy_ref": deploy_ref}) + "\n",
         "function_app.py": (
-            "import azure.functions as func\n\napp = func.FunctionApp()\n\n\n"
-            f'@app.route(route="version")\ndef version(req: func.HttpRequest) -> func.HttpResponse:\n'
-            f'    return func.HttpResponse("{deploy_ref}")\n'
+            "import json\nimport pathlib\n\nimport azure.functions as func\n\napp = func.FunctionApp()\n"
+            "MANIFEST = json.loads((pathlib.Path(__file__).parent / 'brainstem.json').read_text())\n\n\n"
+            '@app.route(route="health", auth_level=func.AuthLevel.ANONYMOUS)\n'
+            "def health(req: func.HttpRequest) -> func.HttpResponse:\n"
+            '    body = json.dumps({"status": "ok", "deploy_ref": MANIFEST["deploy_ref"]})\n'
+            '    return func.HttpResponse(body, mimetype="application/json")\n'
         ),
         "requirements.txt": "azure-functions\n",
     }

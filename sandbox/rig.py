@@ -1,4 +1,4 @@
-"""The whole control plane on loopback: Azurite + ARM stand-in + brainstem hosts + Durable host.
+"""The whole control plane on loopback: Azurite + ARM stand-in + scm sites + brainstem hosts + Durable host.
 
 Tests and the offline sandbox compose the same pieces: the unmodified ``function_app``, indexed and
 invoked by Microsoft's Python worker (``sandbox.worker``: every HTTP call, replay and activity is a
@@ -24,6 +24,7 @@ from sandbox.durable import DurableClientServer, OrchestrationDriver
 from sandbox.durable.clock import Clock
 from sandbox.events import EventReceiver
 from sandbox.packages import PackageServer
+from sandbox.scm import ScmSites
 from sandbox.worker import app_durable_functions, app_worker
 from sandbox.worker.http import invoke_http
 from sandbox.worker.timer import fire_timer
@@ -82,9 +83,11 @@ class ControlPlaneRig:
         clock: Clock | None = None,
         settings: Mapping[str, str] | None = None,
         activity_workers: int = 16,
-        serve_packages: bool = False,
+        serve_packages: bool = True,
         operator_key: str | None = None,
         site_exists: Callable[[str], bool] | None = None,
+        deploy_seconds: float = 0.0,
+        cold_start_seconds: float = 0.0,
         events: EventReceiver | None = None,
         durable_functions: Callable[[], Any] | None = None,
     ) -> None:
@@ -94,11 +97,16 @@ class ControlPlaneRig:
         self.clock = clock
         self.extra_settings = dict(settings or {})
         self.activity_workers = activity_workers
-        # Flex Consumption twins need their code: served from loopback, published into Azurite.
-        self.packages: PackageServer | None = PackageServer() if serve_packages else None
+        # Every twin gets its deploy_ref's code: packages served from loopback (``serve_packages`` is
+        # kept for callers that still pass it; publishing needs the packages either way).
+        self.packages = PackageServer()
+        self.deploy_seconds = deploy_seconds
+        self.cold_start_seconds = cold_start_seconds
+        self.scm: ScmSites | None = None
         # The operator API key this control plane accepts (only its hash goes into CP_AUTH).
         self.operator_key = operator_key or secrets.token_urlsafe(24)
-        # Whether a brainstem's host answers: by default, whether the ARM stand-in holds its site.
+        # How a brainstem's host answers: from the ARM stand-in's platform state (its site, settings and
+        # published package), or, with ``site_exists`` (an ARM stand-in in another process), only whether it exists.
         self.site_exists = site_exists
         # Lifecycle events on (an Event Grid topic stand-in and loopback callbacks) when given.
         self.events = events
@@ -111,9 +119,18 @@ class ControlPlaneRig:
 
     def start(self, environ: MutableMapping[str, str] | None = None) -> ControlPlaneRig:
         self.arm.start()
-        self.brainstems = BrainstemHosts(self.site_exists or site_exists_in(self.arm)).start()
-        if self.packages is not None:
-            self.packages.start()
+        platform = getattr(self.arm, "platform", None)
+        if platform is not None:
+            self.scm = ScmSites(
+                platform, blob_connection=self.storage_connection, deploy_seconds=self.deploy_seconds
+            ).start()
+        if self.site_exists is not None or platform is None:
+            self.brainstems = BrainstemHosts(self.site_exists or site_exists_in(self.arm)).start()
+        else:
+            self.brainstems = BrainstemHosts(
+                platform=platform, cold_start_seconds=self.cold_start_seconds, clock=platform.now
+            ).start()
+        self.packages.start()
         if self.events is not None:
             self.events.start()
         target = os.environ if environ is None else environ
@@ -163,12 +180,13 @@ class ControlPlaneRig:
         }
 
     def _package_settings(self) -> dict[str, str]:
-        if self.packages is None:
-            return {}  # Consumption twins only: their package URL stays the documented default
-        return {
+        settings = {
             "CP_PACKAGE_URL_TEMPLATE": self.packages.url_template,
-            "CP_FLEX_SANDBOX_BLOB_CONNECTION": self.storage_connection,  # Azurite
+            "CP_SANDBOX_BLOB_CONNECTION": self.storage_connection,  # Azurite stands for every twin's account
         }
+        if self.scm is not None:
+            settings["CP_SCM_URL_TEMPLATE"] = self.scm.url_template
+        return settings
 
     def _event_settings(self) -> dict[str, str]:
         if self.events is None:
@@ -207,8 +225,9 @@ class ControlPlaneRig:
                 close_clock()
         if self.brainstems is not None:
             self.brainstems.stop()
-        if self.packages is not None:
-            self.packages.stop()
+        if self.scm is not None:
+            self.scm.stop()
+        self.packages.stop()
         if self.events is not None:
             self.events.stop()
         self.arm.stop()

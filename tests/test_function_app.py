@@ -18,7 +18,7 @@ def test_the_worker_starts_on_the_python_the_product_targets() -> None:
 
 def test_every_function_passes_the_hosts_and_the_durable_extensions_checks() -> None:
     functions = list(app_worker().functions.values())
-    assert len(functions) == 39
+    assert len(functions) == 41  # 39 + check_names and publish_code (issue 13)
     assert host_errors(functions) == {}
 
 
@@ -59,7 +59,7 @@ def test_durable_bindings_are_ones_the_extension_accepts() -> None:
         "mark_errored", "job_runtime_status", "begin_delete_resource_group", "poll_delete", "resource_group_exists",
         "mark_deleted", "publish_update", "mark_updated", "mark_update_failed", "start_rollout_batch",
         "start_rollback_batch", "collect_rollout_outcomes", "set_rollout_status", "rollout_control",
-        "reserve_arm_writes", "publish_event", "record_undelivered_event",
+        "reserve_arm_writes", "publish_event", "record_undelivered_event", "check_names", "publish_code",
     }  # fmt: skip
     clients = {name for name, f in functions.items() if f.bindings_of_type("durableClient")}
     # The durable client is an input binding beside an HTTP trigger (starters, status) or an activity trigger.

@@ -39,6 +39,14 @@ class ArmClients:
     storage: StorageManagementClient
     web: WebSiteManagementClient
     authorization: AuthorizationManagementClient
+    # The same identity and audience, for hosts that take an ARM token but are not ARM (an app's scm
+    # site: One Deploy's /api/publish, as azd's FuncAppHostClient sends it).
+    credential: TokenCredential
+    token_scope: str
+
+    def bearer_token(self) -> str:
+        """A bearer token for ``token_scope``. A secret: never log or return it."""
+        return self.credential.get_token(self.token_scope).token
 
 
 def _credential(settings: Settings) -> TokenCredential:
@@ -49,12 +57,15 @@ def _credential(settings: Settings) -> TokenCredential:
     return DefaultAzureCredential()
 
 
+def token_scope(settings: Settings) -> str:
+    return PUBLIC_CLOUD_SCOPE if settings.arm_credential == "sandbox" else f"{settings.arm_endpoint}/.default"
+
+
 def client_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments every management client is built with."""
-    scope = PUBLIC_CLOUD_SCOPE if settings.arm_credential == "sandbox" else f"{settings.arm_endpoint}/.default"
     options: dict[str, Any] = {
         "base_url": settings.arm_endpoint,
-        "credential_scopes": [scope],
+        "credential_scopes": [token_scope(settings)],
         "polling_interval": settings.arm_polling_interval_seconds,
     }
     if settings.arm_ca_bundle:
@@ -79,6 +90,8 @@ def _clients(subscription_id: str) -> ArmClients:
         storage=StorageManagementClient(credential, subscription_id, **options),
         web=WebSiteManagementClient(credential, subscription_id, **options),
         authorization=AuthorizationManagementClient(credential, subscription_id, **options),
+        credential=credential,
+        token_scope=token_scope(settings),
     )
 
 

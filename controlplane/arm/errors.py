@@ -14,10 +14,13 @@ from controlplane.domain.step_errors import StepError, StepFailure, TransientSte
 
 __all__ = ["StepError", "StepFailure", "TransientStepError", "classify", "error_from_failure"]
 
-# 409s that clear by themselves: another operation on the same resource, a group still deleting.
-_TRANSIENT_CONFLICTS = frozenset(
-    {"AnotherOperationInProgress", "Conflict", "OperationNotAllowed", "ResourceGroupBeingDeleted", "ScopeLocked"}
-)
+# A 409 is classified by its code, never by its status alone: App Service answers a bare 409
+# ``Conflict`` for a site name another customer holds, and Storage 409 ``StorageAccountAlreadyTaken``
+# for an account name held elsewhere; both are permanent (names are global across Azure: Learn,
+# "Resource naming restrictions"). Only these clear by themselves: another operation on the same
+# resource (ARM's AnotherOperationInProgress) and a group still being deleted
+# (ResourceGroupBeingDeleted, Learn: "Resolve errors for resource group is being deleted").
+_TRANSIENT_CONFLICTS = frozenset({"AnotherOperationInProgress", "ResourceGroupBeingDeleted"})
 # A managed identity created a moment ago may not have replicated to Entra ID yet when its first role
 # assignment arrives; ARM answers 400 PrincipalNotFound, and a later attempt succeeds.
 _TRANSIENT_CODES = frozenset({"PrincipalNotFound"})

@@ -14,23 +14,36 @@ from controlplane.domain.naming import BrainstemNames
 CREATE_WAIT_SECONDS = 240
 
 
-def storage_account_body(region: str, tags: dict[str, str]) -> dict[str, Any]:
+def storage_account_body(region: str, tags: dict[str, str], *, shared_key_access: bool = True) -> dict[str, Any]:
+    """The account ``provision-twin-lite.sh`` creates; ``shared_key_access=False`` for identity-only twins.
+
+    A Flex Consumption twin reaches its storage with its managed identity only, so its account refuses
+    keys altogether (``allowSharedKeyAccess: false``, Microsoft.Storage storage.json
+    StorageAccountPropertiesCreateParameters; Learn: "Prevent Shared Key authorization for an Azure
+    Storage account"). A Linux Consumption twin's AzureWebJobsStorage and package SAS need its key.
+    """
+    properties: dict[str, Any] = {
+        "supportsHttpsTrafficOnly": True,
+        "minimumTlsVersion": "TLS1_2",
+        "allowBlobPublicAccess": False,
+    }
+    if not shared_key_access:
+        properties["allowSharedKeyAccess"] = False
     return {
         "location": region,
         "kind": "StorageV2",
         "sku": {"name": "Standard_LRS"},
         "tags": tags,
-        "properties": {
-            "supportsHttpsTrafficOnly": True,
-            "minimumTlsVersion": "TLS1_2",
-            "allowBlobPublicAccess": False,
-        },
+        "properties": properties,
     }
 
 
-def ensure_storage_account(clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str]) -> str:
+def ensure_storage_account(
+    clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str], shared_key_access: bool = True
+) -> str:
+    body = storage_account_body(region, tags, shared_key_access=shared_key_access)
     poller = clients.storage.storage_accounts.begin_create(  # type: ignore[call-overload]  # a plain JSON body: the exact wire shape
-        names.resource_group, names.storage_account, storage_account_body(region, tags)
+        names.resource_group, names.storage_account, body
     )
     poller.wait(CREATE_WAIT_SECONDS)
     if not poller.done():
@@ -38,10 +51,15 @@ def ensure_storage_account(clients: ArmClients, names: BrainstemNames, *, region
     return str(poller.result().id)
 
 
+def account_key(clients: ArmClients, names: BrainstemNames) -> str:
+    """The account's first key. A secret: never return it from an activity, never log it."""
+    keys = clients.storage.storage_accounts.list_keys(names.resource_group, names.storage_account)
+    return str(keys["keys"][0]["value"])
+
+
 def storage_connection_string(clients: ArmClients, names: BrainstemNames) -> str:
     """A connection string with the account's first key. A secret: never return it from an activity."""
-    keys = clients.storage.storage_accounts.list_keys(names.resource_group, names.storage_account)
-    key = keys["keys"][0]["value"]
+    key = account_key(clients, names)
     return (
         f"DefaultEndpointsProtocol=https;AccountName={names.storage_account};AccountKey={key};"
         "EndpointSuffix=core.windows.net"

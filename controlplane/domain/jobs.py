@@ -21,6 +21,8 @@ class Policy:
     probe_interval_seconds: float
     teardown_poll_seconds: float
     teardown_timeout_seconds: float
+    # Defaulted so that jobs started before the field existed still load from their history.
+    publish_timeout_seconds: float = 900.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
@@ -31,6 +33,7 @@ class Policy:
             probe_interval_seconds=settings.readiness_probe_interval_seconds,
             teardown_poll_seconds=settings.teardown_poll_interval_seconds,
             teardown_timeout_seconds=settings.teardown_timeout_seconds,
+            publish_timeout_seconds=settings.publish_timeout_seconds,
         )
 
 

@@ -9,14 +9,15 @@ from typing import Any
 
 import requests
 
-from controlplane.arm.runtime_targets import get_target
 from controlplane.auth import Forbidden, Principal, can_see, owner_filter_for_list
 from controlplane.domain.brainstem import Brainstem, Page
 from controlplane.domain.errors import BrainstemNotFound, ControlPlaneError, InvalidInput
 from controlplane.domain.lifecycle import Status
+from controlplane.domain.runtime_targets import target_spec
 from controlplane.registry import MAX_PAGE_SIZE, BrainstemRegistry
 from controlplane.service.errors import DependencyUnavailable, NotActive
 from controlplane.service.updates import validate_deploy_ref
+from controlplane.settings import get_settings
 
 logger = logging.getLogger(__name__)
 LIST_PARAMS = frozenset(
@@ -50,7 +51,7 @@ def list_page(principal: Principal, params: dict[str, str], registry: BrainstemR
     return registry.list(
         owner=owner_filter_for_list(principal, params.get("owner") or None),
         status=Status(status) if status else None,
-        runtime_target=None if runtime_target is None else get_target(runtime_target).name,
+        runtime_target=None if runtime_target is None else target_spec(runtime_target).name,
         deploy_ref=None if params.get("deploy_ref") is None else validate_deploy_ref(params["deploy_ref"]),
         limit=_limit(params.get("limit")),
         next=params.get("next") or None,
@@ -87,14 +88,18 @@ WAKE_TIMEOUT_SECONDS = 60
 
 
 def wake(row: Brainstem, registry: BrainstemRegistry) -> dict[str, Any]:
-    """One GET of an active twin's URL (a cold app boots on it); how long it took and what it said."""
+    """One GET of an active twin's readiness route (a cold app boots on it); how long it took and what it said.
+
+    Not the root URL: twins disable the Functions landing page (AzureWebJobsDisableHomepage), so only
+    the brainstem's own route says whether its code runs."""
     if row.status != Status.ACTIVE or not row.url:
         raise NotActive(
             f"{row.cloud_id} is {row.status.value}; only an active brainstem can be woken", cloud_id=row.cloud_id
         )
     started = time.monotonic()
     try:
-        status: int | None = requests.get(row.url, timeout=WAKE_TIMEOUT_SECONDS, allow_redirects=False).status_code
+        url = row.url.rstrip("/") + get_settings().readiness_path
+        status: int | None = requests.get(url, timeout=WAKE_TIMEOUT_SECONDS, allow_redirects=False).status_code
     except requests.RequestException:
         status = None
     elapsed_ms = round((time.monotonic() - started) * 1000)

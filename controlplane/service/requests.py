@@ -9,10 +9,10 @@ import re
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from controlplane.arm.runtime_targets import TARGETS
 from controlplane.domain.brainstem import validate_owner
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.naming import validate_twin_name
+from controlplane.domain.runtime_targets import target_spec
 
 _REGION = re.compile(r"[A-Za-z0-9]{2,40}")
 _DEPLOY_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -55,9 +55,7 @@ class CreateRequest(BaseModel):
     @field_validator("runtime_target", mode="before")
     @classmethod
     def _target(cls, value: object) -> object:
-        if value is not None and not (isinstance(value, str) and value in TARGETS):
-            raise InvalidInput("runtime_target", f"runtime_target must be one of: {', '.join(sorted(TARGETS))}")
-        return value
+        return None if value is None else target_spec(value).name
 
     @field_validator("deploy_ref", mode="before")
     @classmethod

@@ -92,6 +92,16 @@ class Settings(BudgetSettings, EventSettings):
     # A brainstem's URL, probed for readiness and given to callers; {host} and {app_name} are filled
     # in. On Azure the real https://{host}; the offline sandbox points it at its loopback stand-in.
     brainstem_url_template: str = _env("CP_BRAINSTEM_URL_TEMPLATE", "https://{host}")
+    # The brainstem route readiness asks: a twin is active only once this answers 2xx and, where the
+    # answer reports a deploy_ref, reports the one it was given. The root URL proves nothing (Azure
+    # serves a landing page there with no code loaded), so it is never the readiness route.
+    readiness_path: str = _env("CP_BRAINSTEM_READINESS_PATH", "/api/health")
+    # A Flex app's scm (Kudu) site, where One Deploy takes packages; {scm_host} (the site's
+    # repository host name, as ARM reports it) and {app_name} are filled in.
+    scm_url_template: str = _env("CP_SCM_URL_TEMPLATE", "https://{scm_host}")
+    # How long publishing may wait for a fresh role assignment to take effect before it gives up
+    # (Learn, "Troubleshoot Azure RBAC": role assignment changes can take up to 10 minutes).
+    publish_timeout_seconds: PositiveSeconds = _env("CP_PUBLISH_TIMEOUT_SECONDS", 900)
 
     # Where callers reach this API, for the absolute Location of a 202: CP_PUBLIC_BASE_URL (a custom
     # domain, a gateway), else the default host name App Service sets for the app (WEBSITE_HOSTNAME,
@@ -123,13 +133,17 @@ class Settings(BudgetSettings, EventSettings):
 
     # Flex Consumption targets (azure-flex-*): each app's scale limits (functionAppConfig.scaleAndConcurrency).
     flex_instance_memory_mb: int = Field(default=2048, validation_alias=AliasChoices("CP_FLEX_INSTANCE_MEMORY_MB"))
+    # Learn (flex-consumption-plan, Considerations): "The lowest maximum scale is currently 40. The
+    # highest currently supported value is 1000."
     flex_maximum_instance_count: int = Field(
-        default=100, ge=1, le=1000, validation_alias=AliasChoices("CP_FLEX_MAXIMUM_INSTANCE_COUNT")
+        default=100, ge=40, le=1000, validation_alias=AliasChoices("CP_FLEX_MAXIMUM_INSTANCE_COUNT")
     )
-    # Sandbox only: a blob connection string (Azurite) that receives Flex code packages instead of each
-    # twin's own account, which on Azure is reached with the control plane's identity. Loopback only.
-    flex_sandbox_blob_connection: str | None = Field(
-        default=None, validation_alias=AliasChoices("CP_FLEX_SANDBOX_BLOB_CONNECTION"), repr=False
+    # Sandbox only: a blob connection string (Azurite) that receives Linux Consumption code packages
+    # instead of each twin's own account (whose key signs the package's SAS on Azure). Loopback only.
+    sandbox_blob_connection: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CP_SANDBOX_BLOB_CONNECTION", "CP_FLEX_SANDBOX_BLOB_CONNECTION"),
+        repr=False,
     )
 
     @field_validator("flex_instance_memory_mb")
@@ -139,7 +153,7 @@ class Settings(BudgetSettings, EventSettings):
             raise ValueError("must be 512, 2048 or 4096 (MB)")
         return value
 
-    @field_validator("flex_sandbox_blob_connection")
+    @field_validator("sandbox_blob_connection")
     @classmethod
     def _sandbox_blob(cls, value: str | None) -> str | None:
         parts = dict(part.split("=", 1) for part in (value or "").split(";") if "=" in part)
@@ -223,6 +237,23 @@ class Settings(BudgetSettings, EventSettings):
             raise ValueError("must be an https:// URL containing {deploy_ref} (http:// only for a loopback host)")
         return value
 
+    @field_validator("readiness_path")
+    @classmethod
+    def _readiness_path(cls, value: str) -> str:
+        if not value.startswith("/") or value == "/" or any(c in value for c in "?#{} "):
+            raise ValueError("must be a route path of the brainstem such as /api/health (not the root)")
+        return value
+
+    @field_validator("scm_url_template")
+    @classmethod
+    def _scm_template(cls, value: str) -> str:
+        scheme = urlsplit(value.replace("{scm_host}", "scm.example").replace("{app_name}", "app")).scheme
+        # The scm site receives an ARM bearer token: TLS, except for the sandbox's loopback stand-in.
+        loopback = scheme == "http" and is_loopback_url(value.replace("{app_name}", "app"))
+        if ("{scm_host}" not in value and "{app_name}" not in value) or not (scheme == "https" or loopback):
+            raise ValueError("must be an https:// URL containing {scm_host} or {app_name} (http:// only for loopback)")
+        return value.rstrip("/")
+
     @field_validator("public_base_url")
     @classmethod
     def _public_base_url(cls, value: str | None) -> str | None:
@@ -292,6 +323,12 @@ class Settings(BudgetSettings, EventSettings):
 
     def brainstem_url(self, names: BrainstemNames) -> str:
         return self.brainstem_url_template.format(host=names.default_host_name, app_name=names.app_name)
+
+    def readiness_url(self, names: BrainstemNames) -> str:
+        return self.brainstem_url(names).rstrip("/") + self.readiness_path
+
+    def scm_url(self, *, scm_host: str, app_name: str) -> str:
+        return self.scm_url_template.format(scm_host=scm_host, app_name=app_name)
 
     def package_url(self, deploy_ref: str) -> str:
         return self.package_url_template.format(deploy_ref=deploy_ref)

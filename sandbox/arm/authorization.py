@@ -5,6 +5,14 @@ assignment's name is a GUID chosen by the caller; a PUT with the same name and t
 role and scope succeeds again; the same principal+role+scope under a *different* name is a 409
 RoleAssignmentExists; and an existing name cannot be repointed (RoleAssignmentUpdateNotPermitted).
 Assignments live under their scope's id, so deleting the resource group sweeps them away too.
+
+Two more rules the product relies on:
+
+* ``roleDefinitionId`` must name a role that exists; for the stand-in, one of Azure's built-in roles
+  (ids from Learn, "Azure built-in roles"), else 400 ``RoleDefinitionDoesNotExist``.
+* A new assignment does not apply at once: "when you assign roles or remove role assignments, it can
+  take up to 10 minutes for changes to take effect" (Learn, "Troubleshoot Azure RBAC"). Data-plane
+  checks (``grant_effective``) see an assignment only ``role_propagation_seconds`` after it was made.
 """
 
 from __future__ import annotations
@@ -17,7 +25,22 @@ from .routing import split_path
 from .store import ResourceStore, utc_now_iso
 
 TYPE = "Microsoft.Authorization/roleAssignments"
-_ROLE_DEFINITION = re.compile(r"/providers/Microsoft\.Authorization/roleDefinitions/[0-9a-f-]{36}$", re.I)
+_ROLE_DEFINITION = re.compile(r"/providers/Microsoft\.Authorization/roleDefinitions/([0-9a-f-]{36})$", re.I)
+# Learn, "Azure built-in roles": the ids are the same in every tenant.
+BUILT_IN_ROLES = {
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
+    "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
+    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
+    "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1": "Storage Blob Data Reader",
+    "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
+    "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
+    "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
+    "0ad04412-c4d5-4796-b79c-f76d14c8d402": "Durable Task Data Contributor",
+}
 # The principal the stand-in pretends issued the token; ARM records it as createdBy.
 CALLER_PRINCIPAL = "3b0f5a0e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
 
@@ -39,7 +62,8 @@ def create(store: ResourceStore, call: Call) -> Reply:
     given = (call.body or {}).get("properties") or {}
     role = given.get("roleDefinitionId") or ""
     principal = given.get("principalId") or ""
-    if not _ROLE_DEFINITION.search(role):
+    found = _ROLE_DEFINITION.search(role)
+    if not found or found.group(1).lower() not in BUILT_IN_ROLES:
         raise ArmError(
             400, "RoleDefinitionDoesNotExist", f"The specified role definition with ID '{role}' does not exist."
         )
@@ -82,7 +106,23 @@ def create(store: ResourceStore, call: Call) -> Reply:
         },
     }
     store.put(resource_id, document)
+    store.effective_at[resource_id.lower()] = store.clock() + store.role_propagation_seconds
     return Reply(201, document)
+
+
+def grant_effective(store: ResourceStore, *, principal: str, scope: str, role_ids: set[str]) -> bool:
+    """Whether ``principal`` holds one of ``role_ids`` on ``scope`` (or a scope above it) *and* it applies yet."""
+    target = _canonical_scope(scope).lower()
+    now = store.clock()
+    for assignment in store.find(TYPE):
+        properties = assignment["properties"]
+        held_at = properties["scope"].lower()
+        role = properties["roleDefinitionId"].rsplit("/", 1)[-1].lower()
+        covers = target == held_at or target.startswith(held_at + "/")
+        if covers and properties["principalId"].lower() == principal.lower() and role in role_ids:
+            if store.effective_at.get(assignment["id"].lower(), 0.0) <= now:
+                return True
+    return False
 
 
 def get(store: ResourceStore, call: Call) -> Reply:

@@ -86,6 +86,10 @@ class ArmError(Exception):
             }
         return {"error": {"code": self.code, "message": self.message}}
 
+    def body_for_status(self) -> dict[str, Any]:
+        """ARM's operation-status document carries the error as ``{"error": {"code", "message"}}``."""
+        return {"error": {"code": self.code, "message": self.message}}
+
     def reply(self) -> Reply:
         return Reply(self.status, self.body(), dict(self.headers))
 

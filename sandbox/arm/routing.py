@@ -33,6 +33,9 @@ _PATTERNS: tuple[tuple[str, str, str], ...] = (
     ("POST", _SITE + "/config/appsettings/list", "sites.list_application_settings"),
     ("POST", _SITE + "/restart", "sites.restart"),
     ("POST", _SITE + "/syncfunctiontriggers", "sites.sync_function_triggers"),
+    ("POST", "subscriptions/{subscription}/providers/microsoft.web/checknameavailability", "web_names.check"),
+    ("POST", "subscriptions/{subscription}/providers/microsoft.storage/checknameavailability", "storage_names.check"),
+    ("GET", "subscriptions/{subscription}/providers/microsoft.web/georegions", "geo_regions.list"),
 )
 
 _ROLE_ASSIGNMENTS = ("providers", "microsoft.authorization", "roleassignments")

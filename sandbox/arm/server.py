@@ -1,7 +1,9 @@
 """``ArmStandIn``: lifecycle, the request pipeline, faults, the request log and views of state.
 
-Every request goes through the same gate, in ARM's order: bearer token, api-version, route,
-throttling, injected faults, latency, then the provider handler under the state lock. Sleeps
+Every request goes through the same gate, in ARM's order: bearer token, api-version (present, and
+one its provider publishes: api_versions.py), route, throttling, injected faults, latency, then the
+provider handler under the state lock. The latency each request was made to wait is kept per resource
+group (``imposed_latency``), so a benchmark can tell the control plane's own overhead from Azure's. Sleeps
 (latency, "hang") happen outside the lock so a slow call never stalls the others.
 """
 
@@ -9,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import math
 import shutil
 import ssl
@@ -24,9 +25,11 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import authorization, resource_groups, storage, web
+from . import api_versions, authorization, names, resource_groups, storage, web
 from .faults import Fault, FaultBook
+from .gate import authenticate, parse_body
 from .messages import ArmError, Call, RecordedRequest, Reply
+from .platform import PlatformView
 from .routing import UNKNOWN, match
 from .store import ResourceStore
 from .throttle import Throttle
@@ -35,6 +38,7 @@ from .transport import Handler, TlsServer, certificate_authority
 # Routes the real service answers asynchronously: their latency is how long the operation stays
 # InProgress. Every other route is synchronous and its latency is a sleep before answering.
 _ASYNC_ROUTES = frozenset({"resource_groups.delete", "storage_accounts.create"})
+_WEB_PUTS = frozenset({"server_farms.create_or_update", "sites.create_or_update"})
 
 
 class ArmStandIn:
@@ -48,7 +52,10 @@ class ArmStandIn:
     ``lro_retry_after`` fixes the Retry-After of 202s (default: whole seconds of latency left, so
     0 without latency — azure-core then waits its own ``polling_interval``).
     ``sync_triggers_status``: 200 as live Azure answers, 204 as the SDK expects.
-    ``clock`` drives operation latency (the throttle has its own).
+    ``web_puts``: "sync" (plan and site PUTs answer 200) or "async" (202 + Azure-AsyncOperation,
+    their latency becoming the operation's duration). ``role_propagation_seconds``: how long a new
+    role assignment takes to apply to data-plane checks. ``flex_regions``: regions offering Flex.
+    ``clock`` drives operation latency and role propagation (the throttle has its own).
     """
 
     def __init__(
@@ -61,12 +68,27 @@ class ArmStandIn:
         create_polls: int = 0,
         lro_retry_after: int | None = None,
         sync_triggers_status: int = 200,
+        web_puts: str = "sync",
+        role_propagation_seconds: float = 0.0,
+        flex_regions: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if web_puts not in ("sync", "async"):
+            raise ValueError("web_puts is 'sync' or 'async'")
         self.latency: dict[str, float] = dict(latency or {})
         self.latency_scale = latency_scale
         self.throttle = throttle
-        self._store = ResourceStore(clock=clock, lro_retry_after=lro_retry_after, compressed_time=latency_scale < 1)
+        self._store = ResourceStore(
+            clock=clock,
+            lro_retry_after=lro_retry_after,
+            compressed_time=latency_scale < 1,
+            all_regions=dict(names.ALL_REGIONS),
+            flex_regions=dict(flex_regions if flex_regions is not None else names.FLEX_REGIONS),
+            role_propagation_seconds=role_propagation_seconds,
+        )
+        self.platform = PlatformView(self._store)
+        self._async_routes = _ASYNC_ROUTES | (_WEB_PUTS if web_puts == "async" else frozenset())
+        self._imposed: dict[str, float] = {}
         self._faults = FaultBook()
         self._log: list[RecordedRequest] = []
         self._too_many: Counter[str] = Counter()
@@ -86,9 +108,11 @@ class ArmStandIn:
             "storage_accounts.list_keys": storage.list_keys,
             "blob_containers.create": storage.create_container,
             "blob_containers.get": storage.get_container,
-            "server_farms.create_or_update": web.create_or_update_farm,
+            "server_farms.create_or_update": functools.partial(
+                web.create_or_update_farm, asynchronous=web_puts == "async"
+            ),
             "server_farms.get": web.get_farm,
-            "sites.create_or_update": web.create_or_update_site,
+            "sites.create_or_update": functools.partial(web.create_or_update_site, asynchronous=web_puts == "async"),
             "sites.get": web.get_site,
             "sites.update_application_settings": web.update_application_settings,
             "sites.list_application_settings": web.list_application_settings,
@@ -96,6 +120,9 @@ class ArmStandIn:
             "sites.sync_function_triggers": functools.partial(web.sync_function_triggers, status=sync_triggers_status),
             "role_assignments.create": authorization.create,
             "role_assignments.get": authorization.get,
+            "web_names.check": names.check_site_name,
+            "storage_names.check": names.check_storage_name,
+            "geo_regions.list": names.geo_regions,
         }
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -164,6 +191,13 @@ class ArmStandIn:
     def clear_requests(self) -> None:
         with self._log_lock:
             self._log.clear()
+            self._imposed.clear()
+
+    @property
+    def imposed_latency(self) -> dict[str, float]:
+        """Seconds of latency imposed per resource group (lower-cased): sleeps and operation durations."""
+        with self._log_lock:
+            return dict(self._imposed)
 
     @property
     def throttled(self) -> dict[str, int]:
@@ -200,7 +234,7 @@ class ArmStandIn:
         url = urlsplit(target)
         path = unquote(url.path)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
-        body, body_error = _parse_body(raw_body)
+        body, body_error = parse_body(raw_body)
         route = match(method, path)
         call = Call(method, path, query, body, route.name, route.params)
         reply = self._reply_to(call, headers, body_error)
@@ -215,13 +249,14 @@ class ArmStandIn:
     def _reply_to(self, call: Call, headers: Mapping[str, str], body_error: str | None) -> Reply:
         rate_headers: dict[str, str] = {}
         try:
-            _authenticate(headers)
+            authenticate(headers)
             if not call.api_version:
                 raise ArmError(
                     400,
                     "MissingApiVersionParameter",
                     "The api-version query parameter (?api-version=) is required for all requests.",
                 )
+            api_versions.require_known(call.route, call.path, call.api_version)
             if body_error is not None:
                 raise ArmError(400, "InvalidRequestContent", f"The request content was invalid: {body_error}")
             if call.route == UNKNOWN:
@@ -229,7 +264,8 @@ class ArmStandIn:
             rate_headers = self._admit(call)
             self._apply_fault(call)
             delay = self._latency_for(call.route)
-            if call.route in _ASYNC_ROUTES:
+            self._impose(call, delay)
+            if call.route in self._async_routes:
                 call.delay = delay
             elif delay > 0:
                 self._stopping.wait(delay)
@@ -279,6 +315,12 @@ class ArmStandIn:
         else:
             raise fault.error()
 
+    def _impose(self, call: Call, delay: float) -> None:
+        group = call.params.get("group")
+        if delay > 0 and group:
+            with self._log_lock:
+                self._imposed[group.lower()] = self._imposed.get(group.lower(), 0.0) + delay
+
     def _latency_for(self, route: str) -> float:
         """Seconds for the most specific configured prefix of the route ("storage_accounts" < "...create")."""
         best = ""
@@ -286,30 +328,3 @@ class ArmStandIn:
             if (route == prefix or route.startswith(prefix + ".")) and len(prefix) > len(best):
                 best = prefix
         return self.latency.get(best, 0.0) * self.latency_scale if best else 0.0
-
-
-def _authenticate(headers: Mapping[str, str]) -> None:
-    """ARM refuses anonymous calls; the token itself is not checked (nor ever recorded)."""
-    authorization_header = headers.get("authorization") or ""
-    scheme, _, token = authorization_header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ArmError(
-            401,
-            "AuthenticationFailed",
-            "Authentication failed. The 'Authorization' header is missing or not a bearer token.",
-            headers={
-                "WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/common", '
-                'error="invalid_token", error_description="The authentication failed because of '
-                "missing 'Authorization' header.\""
-            },
-        )
-
-
-def _parse_body(raw_body: bytes) -> tuple[dict[str, Any] | None, str | None]:
-    if not raw_body.strip():
-        return None, None
-    try:
-        parsed = json.loads(raw_body)
-    except ValueError as error:
-        return None, str(error)
-    return (parsed, None) if isinstance(parsed, dict) else ({"value": parsed}, None)

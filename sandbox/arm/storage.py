@@ -16,6 +16,7 @@ import copy
 import re
 import secrets
 
+from . import names
 from .messages import ArmError, Call, Reply, location_required, resource_not_found
 from .store import ResourceStore, provider_id, utc_now_iso
 
@@ -44,9 +45,8 @@ def create(store: ResourceStore, call: Call, *, polls_required: int) -> Reply:
     if not location:
         raise location_required()
     resource_id = account_id(call)
-    for other in store.find(TYPE):
-        if other["name"].lower() == name.lower() and other["id"].lower() != resource_id.lower():
-            raise ArmError(409, "StorageAccountAlreadyTaken", f"The storage account named {name} is already taken.")
+    if names.storage_name_taken(store, name, except_id=resource_id):
+        raise ArmError(409, "StorageAccountAlreadyTaken", f"The storage account named {name} is already taken.")
 
     location_path = (
         f"/subscriptions/{call.subscription}/providers/Microsoft.Storage/locations/{location}/asyncoperations"

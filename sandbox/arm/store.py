@@ -51,6 +51,10 @@ class Operation:
     final_reply: Callable[[], Reply]
     failure: ArmError | None = None
     on_failure: Callable[[], None] = lambda: None
+    # "location": the Location URL answers 202 until done, then the final reply (ARM's Location
+    # pattern). "azure-async": the Azure-AsyncOperation URL answers 200 {"status": InProgress |
+    # Succeeded | Failed} and the client GETs the resource itself (ARM's async-operation pattern).
+    style: str = "location"
     polls_seen: int = 0
     done: bool = False
 
@@ -69,6 +73,16 @@ class ResourceStore:
     # The directory every managed identity the stand-in mints belongs to.
     tenant_id: str = "72f0a1c3-5b1e-4d2a-9c6e-0d5e3f4a2b10"
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # Names another Azure customer holds (global names): sites and storage accounts, lower-cased.
+    held_site_names: set[str] = field(default_factory=set)
+    held_storage_names: set[str] = field(default_factory=set)
+    # Regions by name -> display name: all of them, and those offering Flex Consumption (names.py).
+    all_regions: dict[str, str] = field(default_factory=dict)
+    flex_regions: dict[str, str] = field(default_factory=dict)
+    # How long a new role assignment takes to apply to data-plane calls (authorization.py).
+    role_propagation_seconds: float = 0.0
+    # Role assignment id (lower-cased) -> clock time from which it applies.
+    effective_at: dict[str, float] = field(default_factory=dict)
     _documents: dict[str, Document] = field(default_factory=dict)
     _operations: dict[str, Operation] = field(default_factory=dict)
     # Resource id (lower-cased) -> the operation still working on it, so a repeated request
@@ -122,6 +136,7 @@ class ResourceStore:
         final_reply: Callable[[], Reply],
         failure: ArmError | None = None,
         on_failure: Callable[[], None] = lambda: None,
+        style: str = "location",
     ) -> Operation:
         # Derived from the resource, not random: the same operation on the same resource gets the
         # same URL, so a test that rebuilds the world and runs a workflow again sees the same inputs.
@@ -137,6 +152,7 @@ class ResourceStore:
             final_reply=final_reply,
             failure=failure,
             on_failure=on_failure,
+            style=style,
         )
         self._operations[operation_id] = operation
         self._in_flight[resource_id.lower()] = operation
@@ -146,6 +162,14 @@ class ResourceStore:
     def accepted(self, operation: Operation) -> Reply:
         """The 202 that hands out an operation: Location plus Retry-After, no body."""
         return Reply(202, None, {"Location": operation.location, **self._retry_after_headers(operation)})
+
+    def accepted_async(self, operation: Operation, body: Document | None) -> Reply:
+        """The 202 of ARM's async-operation pattern: Azure-AsyncOperation to poll, the resource as the body."""
+        return Reply(
+            202,
+            copy.deepcopy(body) if body is not None else None,
+            {"Azure-AsyncOperation": operation.location, **self._retry_after_headers(operation)},
+        )
 
     def settle(self) -> None:
         """Finish every operation whose time has come and that needs no more polls."""
@@ -161,8 +185,14 @@ class ResourceStore:
         if not operation.done:
             if operation.polls_seen < operation.polls_required or self.clock() < operation.ready_at:
                 operation.polls_seen += 1
+                if operation.style == "azure-async":
+                    return Reply(200, {"status": "InProgress"}, self._retry_after_headers(operation))
                 return self.accepted(operation)
             self._finish(operation)
+        if operation.style == "azure-async":
+            if operation.failure is not None:
+                return Reply(200, {"status": "Failed", **operation.failure.body_for_status()})
+            return Reply(200, {"status": "Succeeded"})
         if operation.failure is not None:
             reply = operation.failure.reply()
             # ARM's operation-status shape alongside the error, for readers that look for it.

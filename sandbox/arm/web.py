@@ -1,8 +1,10 @@
 """Microsoft.Web (App Service): plans, function-app sites, their app settings, restart, trigger sync.
 
-Plans and sites are created synchronously here (200, which ``begin_create_or_update`` accepts and
-treats as done); the real provider does that for small changes and is free to go asynchronous,
-which the ``lro_failed`` fault exercises. Fidelity points product code depends on:
+Plan and site PUTs answer in either documented shape (``asynchronous``): 200 with the resource, or
+202 with the resource and an ``Azure-AsyncOperation`` URL that answers ``{"status": "InProgress"}``
+until the operation's latency has passed (the spec's own examples, e.g. Microsoft.Web
+AppService/stable/2025-05-01/examples/CreateOrUpdateFunctionAppFlexConsumption.json; the SDK
+accepts 200 and 202 only, so 201 is not a shape these PUTs have). Fidelity points product code depends on:
 
 * App settings given in ``siteConfig.appSettings`` on create become the site's settings, but a site
   GET never returns them (``appSettings`` is null); they are read with ``config/appsettings/list``
@@ -12,10 +14,8 @@ which the ``lro_failed`` fault exercises. Fidelity points product code depends o
   capitalised ``{"Code", "Message"}`` document the SDK does not parse into ``error.code``.
 * ``syncfunctiontriggers`` answers 200 in live Azure while the SDK accepts only 204
   (Azure/azure-rest-api-specs#1275), so the stand-in answers 200 by default; see ``sync_triggers_status``.
-* Flex Consumption (plan sku FC1): one app per plan; the site must carry ``functionAppConfig``
-  (deployment blob container, runtime, scale) and is refused with the app settings and site
-  properties Flex deprecates (``FUNCTIONS_WORKER_RUNTIME``, ``WEBSITE_RUN_FROM_PACKAGE``,
-  ``linuxFxVersion``...), in App Service's own error shape.
+* A site's ``hostNameSslStates`` name its scm (Kudu) host as type Repository, as in the spec examples.
+* Flex Consumption rules live in ``flex.py``; global names in ``names.py``.
 """
 
 from __future__ import annotations
@@ -23,35 +23,13 @@ from __future__ import annotations
 import copy
 import uuid
 
+from . import flex, names
 from .messages import ArmError, Call, Reply, location_required, resource_not_found
 from .store import ResourceStore, provider_id
 
 FARM_TYPE = "Microsoft.Web/serverfarms"
 SITE_TYPE = "Microsoft.Web/sites"
 _SETTINGS_SUFFIX = "/config/appsettings"
-
-FLEX_TIER = "FlexConsumption"
-# App settings a Flex Consumption site refuses (their job moved into functionAppConfig, or went away).
-# Kept apart from controlplane.arm.runtime_targets' copy on purpose: the stand-in plays ARM, so a setting
-# the product forgot to strip is refused here instead of slipping through a shared list.
-FLEX_DEPRECATED_SETTINGS = frozenset(
-    {
-        "FUNCTIONS_EXTENSION_VERSION",
-        "FUNCTIONS_WORKER_RUNTIME",
-        "FUNCTIONS_WORKER_RUNTIME_VERSION",
-        "WEBSITE_RUN_FROM_PACKAGE",
-        "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
-        "WEBSITE_CONTENTSHARE",
-        "WEBSITE_NODE_DEFAULT_VERSION",
-        "SCM_DO_BUILD_DURING_DEPLOYMENT",
-        "ENABLE_ORYX_BUILD",
-    }
-)
-# Python on FC1 per Microsoft's stack list (Microsoft.Web/functionAppStacks, as shipped in
-# Azure/azure-powershell src/Functions/Functions.Autorest/custom/FunctionsStack/functionAppStacks.json):
-# 3.10 (end of life 31 Oct 2026), 3.11, 3.12, 3.13 GA; 3.14 preview.
-FLEX_RUNTIMES = {"python": {"3.10", "3.11", "3.12", "3.13", "3.14"}}
-FLEX_INSTANCE_MEMORY_MB = {512, 2048, 4096}
 
 
 def _resource_id(call: Call, resource_type: str) -> str:
@@ -72,17 +50,34 @@ def _accept_and_fail(store: ResourceStore, call: Call, resource_id: str, locatio
     return store.accepted(operation)
 
 
+def _answer(store: ResourceStore, call: Call, resource_id: str, document: dict, *, asynchronous: bool) -> Reply:
+    """200 with the resource, or 202 + Azure-AsyncOperation that completes after the route's latency."""
+    if not asynchronous:
+        return Reply(200, document)
+    location = document["location"].lower().replace(" ", "")
+    operation = store.start_operation(
+        resource_id=resource_id,
+        location_path=f"/subscriptions/{call.subscription}/providers/Microsoft.Web/locations/{location}/operationResults",
+        api_version=call.api_version,
+        delay=call.delay,
+        polls_required=0,
+        on_success=lambda: None,
+        final_reply=lambda: Reply(200),
+        style="azure-async",
+    )
+    return store.accepted_async(operation, document)
+
+
 # --- server farms (App Service plans) --------------------------------------------------------
 
 
-def create_or_update_farm(store: ResourceStore, call: Call) -> Reply:
+def create_or_update_farm(store: ResourceStore, call: Call, *, asynchronous: bool = False) -> Reply:
     body = call.body or {}
     store.require_group(call.subscription, call.params["group"], for_write=True)
     if not body.get("location"):
         raise location_required()
     resource_id = _resource_id(call, FARM_TYPE)
-    if (body.get("sku") or {}).get("tier") == FLEX_TIER and not (body.get("properties") or {}).get("reserved"):
-        raise _flex_error("Flex Consumption plans are Linux only: set properties.reserved to true.")
+    flex.check_flex_plan(store, body)
     if call.fail_with is not None:
         return _accept_and_fail(store, call, resource_id, body["location"])
     existing = store.get(resource_id)
@@ -109,7 +104,7 @@ def create_or_update_farm(store: ResourceStore, call: Call) -> Reply:
         "properties": properties,
     }
     store.put(resource_id, document)
-    return Reply(200, _with_site_count(store, document))
+    return _answer(store, call, resource_id, _with_site_count(store, document), asynchronous=asynchronous)
 
 
 def get_farm(store: ResourceStore, call: Call) -> Reply:
@@ -133,16 +128,16 @@ def _with_site_count(store: ResourceStore, farm: dict) -> dict:
 # --- sites (function apps) ---------------------------------------------------------------------
 
 
-def create_or_update_site(store: ResourceStore, call: Call) -> Reply:
+def create_or_update_site(store: ResourceStore, call: Call, *, asynchronous: bool = False) -> Reply:
     body = call.body or {}
     name = call.params["name"]
     store.require_group(call.subscription, call.params["group"], for_write=True)
     if not body.get("location"):
         raise location_required()
     resource_id = _resource_id(call, SITE_TYPE)
-    for other in store.find(SITE_TYPE):
-        if other["name"].lower() == name.lower() and other["id"].lower() != resource_id.lower():
-            raise ArmError(409, "Conflict", f"Website with given name {name} already exists.", web_format=True)
+    if names.site_name_taken(store, name, except_id=resource_id):
+        # Names are global: held by another site anywhere in Azure. App Service's bare 409 Conflict.
+        raise ArmError(409, "Conflict", f"Website with given name {name} already exists.", web_format=True)
     given = copy.deepcopy(body.get("properties") or {})
     farm_id = given.get("serverFarmId")
     if farm_id and store.get(farm_id) is None:
@@ -150,8 +145,8 @@ def create_or_update_site(store: ResourceStore, call: Call) -> Reply:
         raise ArmError(404, "NotFound", f"Cannot find ServerFarm with name {farm_name}.", web_format=True)
     existing = store.get(resource_id)
     farm = store.get(farm_id or (existing or {}).get("properties", {}).get("serverFarmId") or "")
-    if _is_flex(farm):
-        _check_flex_site(store, resource_id, farm, body, existing)  # type: ignore[arg-type]
+    if flex.is_flex(farm):
+        flex.check_flex_site(store, resource_id, farm, body, existing)  # type: ignore[arg-type]
     if call.fail_with is not None:
         return _accept_and_fail(store, call, resource_id, body["location"])
 
@@ -164,7 +159,7 @@ def create_or_update_site(store: ResourceStore, call: Call) -> Reply:
         )
     if site_config:
         site_config["appSettings"] = None  # never echoed: settings are read through config/appsettings/list
-    host = f"{name}.azurewebsites.net".lower()
+    host, scm_host = f"{name}.azurewebsites.net".lower(), f"{name}.scm.azurewebsites.net".lower()
     properties = dict((existing or {}).get("properties") or {})
     properties.update(given)
     properties.update(
@@ -175,7 +170,11 @@ def create_or_update_site(store: ResourceStore, call: Call) -> Reply:
             "availabilityState": "Normal",
             "defaultHostName": host,
             "hostNames": [host],
-            "enabledHostNames": [host, f"{name}.scm.azurewebsites.net".lower()],
+            "enabledHostNames": [host, scm_host],
+            "hostNameSslStates": [
+                {"name": host, "hostType": "Standard", "sslState": "Disabled"},
+                {"name": scm_host, "hostType": "Repository", "sslState": "Disabled"},
+            ],
             "resourceGroup": call.params["group"],
             "httpsOnly": bool(properties.get("httpsOnly", False)),
             "reserved": bool(properties.get("reserved", _farm_is_linux(store, farm_id))),
@@ -194,7 +193,7 @@ def create_or_update_site(store: ResourceStore, call: Call) -> Reply:
     if identity is not None:
         document["identity"] = identity
     store.put(resource_id, document)
-    return Reply(200, document)
+    return _answer(store, call, resource_id, document, asynchronous=asynchronous)
 
 
 def get_site(store: ResourceStore, call: Call) -> Reply:
@@ -204,8 +203,8 @@ def get_site(store: ResourceStore, call: Call) -> Reply:
 def update_application_settings(store: ResourceStore, call: Call) -> Reply:
     site = _require_site(store, call)
     given = (call.body or {}).get("properties") or {}
-    if _is_flex(store.get(site["properties"].get("serverFarmId") or "")):
-        _refuse_deprecated_settings(given)
+    if flex.is_flex(store.get(site["properties"].get("serverFarmId") or "")):
+        flex.refuse_settings(given)
     document = _settings_document(site["id"], site["location"], {k: str(v) for k, v in given.items()})
     store.put(site["id"] + _SETTINGS_SUFFIX, document)
     return Reply(200, document)
@@ -223,7 +222,9 @@ def restart(store: ResourceStore, call: Call) -> Reply:
 
 
 def sync_function_triggers(store: ResourceStore, call: Call, *, status: int) -> Reply:
-    _require_site(store, call)
+    site = _require_site(store, call)
+    if flex.is_flex(store.get(site["properties"].get("serverFarmId") or "")):
+        flex.require_deployed_package(store, site)
     return Reply(status)
 
 
@@ -263,65 +264,3 @@ def _identity(store: ResourceStore, asked: dict | None, current: dict | None) ->
         identity["principalId"] = known or str(uuid.uuid4())
         identity["tenantId"] = store.tenant_id
     return identity
-
-
-# --- Flex Consumption -------------------------------------------------------------------------------
-
-
-def _is_flex(farm: dict | None) -> bool:
-    return bool(farm and (farm.get("sku") or {}).get("tier") == FLEX_TIER)
-
-
-def _flex_error(message: str) -> ArmError:
-    return ArmError(400, "BadRequest", message, web_format=True)
-
-
-def _check_flex_site(store: ResourceStore, resource_id: str, farm: dict, body: dict, existing: dict | None) -> None:
-    """What the Web provider refuses for a site on an FC1 plan."""
-    for site in store.find(SITE_TYPE):
-        same_farm = (site["properties"].get("serverFarmId") or "").lower() == farm["id"].lower()
-        if same_farm and site["id"].lower() != resource_id.lower():
-            raise _flex_error(
-                f"The Flex Consumption plan {farm['name']} already hosts the app {site['name']}; "
-                "a Flex Consumption plan can have only one app."
-            )
-    given = body.get("properties") or {}
-    site_config = given.get("siteConfig") or {}
-    if site_config.get("linuxFxVersion"):
-        raise _flex_error("Site.SiteConfig.LinuxFxVersion is invalid for Flex Consumption sites.")
-    _refuse_deprecated_settings({s["name"]: s.get("value") for s in site_config.get("appSettings") or []})
-
-    config = given.get("functionAppConfig")
-    if config is None:
-        if existing is not None:
-            return  # left out of an update: kept as it was
-        raise _flex_error("Flex Consumption sites require properties.functionAppConfig (deployment and runtime).")
-    storage = (config.get("deployment") or {}).get("storage") or {}
-    if storage.get("type") != "blobContainer" or not str(storage.get("value") or "").startswith(
-        ("https://", "http://")
-    ):
-        raise _flex_error("functionAppConfig.deployment.storage must be a blobContainer whose value is its URL.")
-    authentication = (storage.get("authentication") or {}).get("type")
-    if authentication not in ("SystemAssignedIdentity", "UserAssignedIdentity", "StorageAccountConnectionString"):
-        raise _flex_error(f"functionAppConfig.deployment.storage.authentication.type '{authentication}' is not valid.")
-    identity = (body.get("identity") or (existing or {}).get("identity") or {}).get("type") or "None"
-    if authentication == "SystemAssignedIdentity" and "SystemAssigned" not in identity:
-        raise _flex_error("SystemAssignedIdentity deployment storage needs the site's system-assigned identity.")
-    runtime = config.get("runtime") or {}
-    versions = FLEX_RUNTIMES.get(str(runtime.get("name")))
-    if versions is None or runtime.get("version") not in versions:
-        raise _flex_error(f"Runtime {runtime.get('name')} {runtime.get('version')} is not supported on Flex.")
-    scale = config.get("scaleAndConcurrency") or {}
-    if scale.get("instanceMemoryMB", 2048) not in FLEX_INSTANCE_MEMORY_MB:
-        raise _flex_error(f"instanceMemoryMB must be one of {sorted(FLEX_INSTANCE_MEMORY_MB)}.")
-    if not 1 <= int(scale.get("maximumInstanceCount", 100)) <= 1000:
-        raise _flex_error("maximumInstanceCount must be between 1 and 1000.")
-
-
-def _refuse_deprecated_settings(settings: dict) -> None:
-    for name in sorted(settings):
-        if name.upper() in FLEX_DEPRECATED_SETTINGS:
-            raise _flex_error(
-                f"The following app setting (Site.SiteConfig.AppSettings.{name}) for Flex Consumption sites is "
-                "invalid. Please remove or rename it before retrying."
-            )

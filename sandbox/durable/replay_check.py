@@ -37,8 +37,11 @@ class ReplaySafetyError(AssertionError):
 def _call_key(name: str, input_value: Any) -> tuple[str, str]:
     # A step's ARM grant says when the budget had room for it: a run resumed after a crash books again
     # and gets another time, by design. The call is the same call without it.
+    # A step that takes its job beside other fields (``{"job": ..., ...}``) carries the grant in the job.
     if isinstance(input_value, dict) and "arm_grant" in input_value:
         input_value = {k: v for k, v in input_value.items() if k != "arm_grant"}
+    if isinstance(input_value, dict) and isinstance(input_value.get("job"), dict):
+        input_value = {**input_value, "job": _call_key(name, input_value["job"])[1]}
     return name, repr(input_value)
 
 

@@ -40,7 +40,10 @@ def test_create_poll_get_delete(api: Api) -> None:
 
     row = api.get(KODY).json
     assert row["status"] == "active" and row["url"] == job["output"]["url"] and row["owner"] == "github:wildfeuer05"
-    assert requests.get(row["url"], timeout=5).status_code == 200
+    # Its root proves nothing (no landing page); its readiness route answers with the code it runs.
+    assert requests.get(row["url"], timeout=5).status_code == 404
+    ready = requests.get(row["url"].rstrip("/") + "/api/health", timeout=5)
+    assert ready.status_code == 200 and ready.json()["deploy_ref"] == row["deploy_ref"]
 
     deleting = api.delete(KODY)
     assert deleting.status == 202 and deleting.json["status"] == "deleting"

@@ -107,7 +107,9 @@ def test_the_sandbox_end_to_end_through_the_cli(sandbox: tuple[subprocess.Popen[
         assert result.returncode == 0, result.stderr
         url = result.stdout.strip()
         assert "\n" not in url and url.endswith(f"/{cloud_id}/")
-        assert requests.get(url, timeout=5).json() == {"brainstem": cloud_id, "status": "ok"}
+        # No landing page at the root (AzureWebJobsDisableHomepage); the readiness route names the code.
+        assert requests.get(url, timeout=5).status_code == 404
+        assert requests.get(url + "api/health", timeout=5).json() == {"status": "ok", "deploy_ref": "main"}
 
     listed = twinctl(base, key, "list", "--json")
     assert listed.returncode == 0, listed.stderr

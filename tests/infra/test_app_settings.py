@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from controlplane.arm.runtime_targets import FLEX_DEPRECATED_SETTINGS
+from controlplane.arm.flex_consumption import FLEX_REFUSED_SETTINGS
 from controlplane.registry import BrainstemRegistry
 from controlplane.settings import Settings, load_settings
 from tests.infra.bicep import BicepFile, properties
@@ -85,6 +85,8 @@ NOT_WRITTEN_ON_AZURE = {
     "AzureWebJobsStorage": "a connection string: the host's storage is AzureWebJobsStorage__* by identity",
     "CP_ARM_CA_BUNDLE": "a private CA for a stand-in or proxy; Azure's ARM has a public certificate",
     "CP_FLEX_SANDBOX_BLOB_CONNECTION": "the offline sandbox only (refused unless loopback)",
+    "CP_SANDBOX_BLOB_CONNECTION": "the offline sandbox only (refused unless loopback); CP_FLEX_SANDBOX_BLOB_CONNECTION's new name",
+    "CP_SCM_URL_TEMPLATE": "Azure's own scm host (https://{scm_host}) is the code's default; set only for a stand-in",
     "CP_EVENTGRID_CREDENTIAL": "'default' (DefaultAzureCredential) is the code's default; 'sandbox' is loopback only",
     "WEBSITE_HOSTNAME": "set by App Service itself on every app (the default host name)",
     "CP_CALLBACK_SANDBOX_LOOPBACK": "the offline sandbox only (refused unless the allow-list is loopback)",
@@ -96,6 +98,8 @@ AHEAD_OF_THE_CODE: set[str] = set()
 # Tuning with sound code defaults: set through extraAppSettings (CP_EXTRA_APP_SETTINGS) when needed.
 TUNING = {
     "CP_ARM_POLLING_INTERVAL_SECONDS",
+    "CP_BRAINSTEM_READINESS_PATH",
+    "CP_PUBLISH_TIMEOUT_SECONDS",
     "CP_READINESS_TIMEOUT_SECONDS",
     "CP_READINESS_PROBE_INTERVAL_SECONDS",
     "CP_TEARDOWN_POLL_INTERVAL_SECONDS",
@@ -197,7 +201,7 @@ def test_every_cp_setting_infra_writes_is_read_by_the_code() -> None:
 
 def test_no_connection_string_no_key_no_setting_flex_refuses() -> None:
     # The product's list of settings Flex refuses, and the two Learn's flex-consumption-plan adds (time zones).
-    refused = {name.upper() for name in FLEX_DEPRECATED_SETTINGS} | {"WEBSITE_TIME_ZONE", "TZ"}
+    refused = {name.upper() for name in FLEX_REFUSED_SETTINGS} | {"WEBSITE_TIME_ZONE", "TZ"}
     for scenario, written in every_scenario().items():
         assert "AzureWebJobsStorage" not in written and "CP_STORAGE_CONNECTION" not in written, scenario
         assert not {name.upper() for name in written} & refused, scenario

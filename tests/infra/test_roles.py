@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-import controlplane.arm.deployment_packages as deployment_packages
+import controlplane.arm.code_publishing as code_publishing
 from controlplane.arm.role_assignments import HOST_STORAGE_ROLES
 from sandbox.rig import ControlPlaneRig
 from tests.infra.bicep import BicepFile, Evaluator, properties, string_literal
@@ -114,10 +114,12 @@ def test_the_rbac_administrator_may_assign_exactly_the_roles_the_code_assigns_to
     assert not condition.permits("write", HOST_STORAGE_ROLES[0], "User")
 
 
-def test_code_publishing_is_what_storage_blob_data_contributor_is_for() -> None:
-    # deployment_packages uploads each Flex twin's package with the control plane's identity and says
-    # which role that takes; the pool grant is that role, not Owner.
-    assert "Storage Blob Data Contributor" in (deployment_packages.__doc__ or "")
+def test_code_publishing_takes_no_data_role_beyond_contributor() -> None:
+    # Publishing (issue 13) no longer writes blobs with the control plane's identity: config-zip's SAS is
+    # signed with a key read through ARM, and One Deploy's scm API takes the ARM token; both are
+    # Contributor's. (The pool's Storage Blob Data Contributor grant is no longer what publishing uses.)
+    doc = code_publishing.__doc__ or ""
+    assert "Contributor" in doc and "Storage Blob Data Contributor" not in doc
 
 
 def test_own_resources_get_the_host_roles_and_telemetry_publishing_only() -> None:

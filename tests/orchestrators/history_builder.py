@@ -29,6 +29,12 @@ def booking_for(activity: str, job: dict[str, Any], *, lane: str | None = None) 
     return {"subscription_id": job["subscription_id"], "lane": lane or default, "count": ARM_REQUESTS[activity]}
 
 
+def step_input(job: dict[str, Any], grant: Any = None, beside: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What an ARM step is called with once booked: the job carrying its grant, alone or beside other fields."""
+    granted = {**job, "arm_grant": grant}
+    return granted if beside is None else {"job": granted, **beside}
+
+
 @dataclass
 class Replay:
     """What one replay returned: the actions of this episode, done or not, output, custom status."""
@@ -109,11 +115,14 @@ class History:
         return self
 
     def arm_step(
-        self, name: str, payload: dict[str, Any], result: Any, *, booked: dict[str, Any] | None = None, **booking: Any
-    ) -> History:
-        """An ARM step: its requests booked (``reserve_arm_writes`` answering ``booked``), then the step with the grant."""
+        self, name: str, payload: dict[str, Any], result: Any, *, booked: dict[str, Any] | None = None,
+        beside: dict[str, Any] | None = None, **booking: Any,
+    ) -> History:  # fmt: skip
+        """An ARM step: its requests booked (``reserve_arm_writes`` answering ``booked``), then the step with the grant.
+
+        ``beside``: the step takes ``{"job": payload, **beside}`` (orchestrators.steps.call_arm_step's beside_job)."""
         self.activity("reserve_arm_writes", booking_for(name, payload, **booking), booked or {})
-        return self.activity(name, {**payload, "arm_grant": (booked or {}).get("grant")}, result)
+        return self.activity(name, step_input(payload, (booked or {}).get("grant"), beside), result)
 
     def activity_failed(self, name: str, payload: Any, reason: str, retry_after_seconds: float) -> History:
         """One failed attempt of a call with retries, and the retry timer the SDK then sets."""

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from controlplane.domain.jobs import BrainstemJob, Policy
-from tests.orchestrators.history_builder import History, booking_for
+from tests.orchestrators.history_builder import History, booking_for, step_input
 
 POLICY = Policy(
     first_retry_seconds=2,
@@ -23,40 +23,51 @@ JOB = BrainstemJob(
     runtime_target="azure-consumption-py311", deploy_ref="main", subscription_id="sub", policy=POLICY,
 ).to_input()  # fmt: skip
 URL = "https://twin-kody-e89834.azurewebsites.net/"
+GRANT = {"subscription_id": "sub", "bucket": "writes", "count": 1, "stale_at": 1.0}
+
+
+BUILD = ("check_names", "ensure_resource_group", "ensure_storage_account", "ensure_function_app")
+PUBLISH = {"deployment_id": None, "fence": "provisioning"}  # what publish_code takes beside the job
 
 
 def built(*, probes: list[dict[str, Any]] | None = None) -> History:
+    """Names checked, resources made, code published; then ``probes`` answers, each not-ready one followed by
+    the orchestration's back-off timer (1 s, doubling up to the policy's probe interval)."""
     history = History("provision_brainstem", JOB)
-    history.arm_step("ensure_resource_group", JOB, {"id": "/subscriptions/sub/resourceGroups/rg-twin-kody-e89834"})
-    history.arm_step("ensure_storage_account", JOB, {"id": "st"})
-    history.arm_step("ensure_function_app", JOB, {"id": "site"})
+    for activity in BUILD:
+        history.arm_step(activity, JOB, {"id": activity})
+    history.arm_step("publish_code", JOB, {"done": True}, beside=PUBLISH)
+    delay = 1.0
     for probe in probes or []:
         history.activity("probe_brainstem", JOB, probe)
         if not probe.get("ready"):
-            history.timer(POLICY.probe_interval_seconds)
+            history.timer(min(delay, POLICY.probe_interval_seconds))
+            delay *= 2
     return history
 
 
-def test_a_fresh_instance_asks_for_the_resource_group_first() -> None:
+def test_a_fresh_instance_checks_the_global_names_first() -> None:
     replay = History("provision_brainstem", JOB).replay()
 
     assert not replay.done
-    # Its first request is booked in the fleet-wide ARM budget before the step may run.
-    assert replay.scheduled() == [("reserve_arm_writes", booking_for("ensure_resource_group", JOB))]
-    assert replay.custom_status == {"step": "resource_group", "cloud_id": JOB["cloud_id"]}
+    # Its first requests (two checkNameAvailability POSTs) are booked in the fleet-wide ARM budget first.
+    assert replay.scheduled() == [("reserve_arm_writes", booking_for("check_names", JOB))]
+    assert booking_for("check_names", JOB)["count"] == 2
+    assert replay.custom_status == {"step": "names", "cloud_id": JOB["cloud_id"]}
 
 
 @pytest.mark.parametrize(
     ("done_steps", "next_activity", "step"),
     [
-        (1, ("reserve_arm_writes", booking_for("ensure_storage_account", JOB)), "storage_account"),
-        (2, ("reserve_arm_writes", booking_for("ensure_function_app", JOB)), "function_app"),
-        (3, ("probe_brainstem", JOB), "readiness"),
+        (1, ("reserve_arm_writes", booking_for("ensure_resource_group", JOB)), "resource_group"),
+        (2, ("reserve_arm_writes", booking_for("ensure_storage_account", JOB)), "storage_account"),
+        (3, ("reserve_arm_writes", booking_for("ensure_function_app", JOB)), "function_app"),
+        (4, ("reserve_arm_writes", booking_for("publish_code", JOB)), "publish"),
     ],
 )
 def test_each_build_step_follows_the_one_before(done_steps: int, next_activity: tuple[str, Any], step: str) -> None:
     history = History("provision_brainstem", JOB)
-    for activity in ("ensure_resource_group", "ensure_storage_account", "ensure_function_app")[:done_steps]:
+    for activity in BUILD[:done_steps]:
         history.arm_step(activity, JOB, {"id": activity})
 
     replay = history.replay()
@@ -65,15 +76,62 @@ def test_each_build_step_follows_the_one_before(done_steps: int, next_activity: 
     assert replay.custom_status["step"] == step
 
 
-def test_a_brainstem_not_yet_ready_is_probed_again_after_the_interval() -> None:
+def test_the_code_is_published_with_its_grant_and_then_the_readiness_route_is_asked() -> None:
+    history = History("provision_brainstem", JOB)
+    for activity in BUILD:
+        history.arm_step(activity, JOB, {"id": activity})
+    history.activity("reserve_arm_writes", booking_for("publish_code", JOB), {"grant": GRANT})
+
+    assert history.replay().scheduled()[-1] == ("publish_code", step_input(JOB, GRANT, PUBLISH))
+
+    history.activity("publish_code", step_input(JOB, GRANT, PUBLISH), {"done": True})
+    replay = history.replay()
+
+    assert replay.scheduled()[-1] == ("probe_brainstem", JOB)
+    assert replay.custom_status["step"] == "readiness"
+
+
+def test_a_one_deploy_deployment_is_followed_without_booking_arm_writes() -> None:
+    history = History("provision_brainstem", JOB)
+    for activity in BUILD:
+        history.arm_step(activity, JOB, {"id": activity})
+    history.arm_step("publish_code", JOB, {"deployment_id": "dep-1", "wait_seconds": 2}, beside=PUBLISH)
+
+    assert history.replay().timers() == ["2030-01-01T00:00:12.000000Z"]  # 10 s of steps, then the 2 s asked for
+    history.timer(2)
+    replay = history.replay()
+
+    # Following the deployment asks the scm site, not ARM: no booking, the job beside the deployment id.
+    follow = {"job": JOB, "deployment_id": "dep-1", "fence": "provisioning"}
+    assert replay.scheduled()[-1] == ("publish_code", follow)
+
+
+def test_a_brainstem_not_yet_ready_is_probed_again_soon_then_at_the_interval() -> None:
     history = built()
-    history.activity("probe_brainstem", JOB, {"ready": False, "status": 503})
+    history.activity("probe_brainstem", JOB, {"ready": False, "status": 404})
 
     replay = history.replay()
 
     assert not replay.done and replay.scheduled()[-1] == ("probe_brainstem", JOB)
-    assert replay.custom_status == {"step": "readiness", "cloud_id": JOB["cloud_id"], "probes": 1, "last_status": 503}
-    assert replay.timers() == ["2030-01-01T00:00:17.000000Z"]  # 7 s of steps, then the 10 s probe interval
+    assert replay.custom_status == {"step": "readiness", "cloud_id": JOB["cloud_id"], "probes": 1, "last_status": 404}
+    assert replay.timers() == ["2030-01-01T00:00:12.000000Z"]  # 11 s of steps and a probe, then 1 s
+
+    # The back-off doubles (1, 2, 4, 8 s) and stops at the policy's probe interval (10 s).
+    history = built(probes=[{"ready": False, "status": 404}] * 5)
+    history.activity("probe_brainstem", JOB, {"ready": False, "status": 404})
+    # 10 s of steps, six 1 s probes and 25 s of back-off so far (1+2+4+8+10), then the 10 s interval again
+    assert history.replay().timers()[-1] == "2030-01-01T00:00:51.000000Z"
+
+
+def test_a_twin_that_runs_another_deploy_ref_is_not_ready_when_the_timeout_passes() -> None:
+    history = built(probes=[{"ready": False, "status": 200, "deploy_ref": "old"}] * 8)
+    history.activity("probe_brainstem", JOB, {"ready": False, "status": 200, "deploy_ref": "old"})
+
+    replay = history.replay()
+
+    [(name, payload)] = replay.scheduled()[-1:]
+    assert name == "mark_errored" and payload["error"]["code"] == "NotReady"
+    assert "it runs old, not main" in payload["error"]["message"]
 
 
 def test_a_ready_brainstem_is_marked_active_and_the_job_ends_with_its_url() -> None:
@@ -90,6 +148,7 @@ def test_a_ready_brainstem_is_marked_active_and_the_job_ends_with_its_url() -> N
 
 def test_a_fenced_step_ends_quietly_as_cancelled() -> None:
     history = History("provision_brainstem", JOB)
+    history.arm_step("check_names", JOB, {"available": True})
     history.arm_step("ensure_resource_group", JOB, {"id": "rg"})
     history.arm_step("ensure_storage_account", JOB, {"fenced": True})
 
@@ -97,6 +156,8 @@ def test_a_fenced_step_ends_quietly_as_cancelled() -> None:
 
     # Done, and nothing asked for after the fenced step (the actions list every call so far).
     assert replay.done and [name for name, _ in replay.scheduled()] == [
+        "reserve_arm_writes",
+        "check_names",
         "reserve_arm_writes",
         "ensure_resource_group",
         "reserve_arm_writes",
@@ -108,8 +169,8 @@ def test_a_fenced_step_ends_quietly_as_cancelled() -> None:
 def test_a_permanent_step_error_records_it_on_the_row_before_failing() -> None:
     error = {"step": "function_app", "code": "QuotaExceeded", "message": "100 apps", "status": 409, "transient": False}
     history = History("provision_brainstem", JOB)
-    history.arm_step("ensure_resource_group", JOB, {"id": "rg"})
-    history.arm_step("ensure_storage_account", JOB, {"id": "st"})
+    for activity in BUILD[:3]:
+        history.arm_step(activity, JOB, {"id": activity})
     history.arm_step("ensure_function_app", JOB, {"error": error})
 
     replay = history.replay()
@@ -124,23 +185,20 @@ def test_a_permanent_step_error_records_it_on_the_row_before_failing() -> None:
 
 def test_a_transient_failure_is_retried_after_the_policy_interval() -> None:
     history = History("provision_brainstem", JOB)
-    history.activity("reserve_arm_writes", booking_for("ensure_resource_group", JOB), {})
-    step_input = {**JOB, "arm_grant": None}
-    history.activity_failed("ensure_resource_group", step_input, "ServiceUnavailable", retry_after_seconds=2)
+    history.activity("reserve_arm_writes", booking_for("check_names", JOB), {})
+    first = step_input(JOB)
+    history.activity_failed("check_names", first, "ServiceUnavailable", retry_after_seconds=2)
 
     replay = history.replay()
 
     assert not replay.done
-    assert replay.scheduled()[-1] == ("ensure_resource_group", step_input)
-
-
-GRANT = {"subscription_id": "sub", "bucket": "writes", "count": 1, "stale_at": 1.0}
+    assert replay.scheduled()[-1] == ("check_names", first)
 
 
 def test_a_step_booked_for_later_waits_on_a_durable_timer_then_runs_with_its_grant() -> None:
     history = History("provision_brainstem", JOB)
     history.activity(
-        "reserve_arm_writes", booking_for("ensure_resource_group", JOB),
+        "reserve_arm_writes", booking_for("check_names", JOB),
         {"not_before": "2030-01-01T00:05:00+00:00", "grant": GRANT},
     )  # fmt: skip
 
@@ -150,26 +208,24 @@ def test_a_step_booked_for_later_waits_on_a_durable_timer_then_runs_with_its_gra
     assert [name for name, _ in replay.scheduled()] == ["reserve_arm_writes"]
     assert replay.timers() == ["2030-01-01T00:05:00.000000Z"]
     history.timer(299)
-    assert history.replay().scheduled()[-1] == ("ensure_resource_group", {**JOB, "arm_grant": GRANT})
+    assert history.replay().scheduled()[-1] == ("check_names", {**JOB, "arm_grant": GRANT})
 
 
 def test_a_step_booked_for_now_runs_at_once() -> None:
     history = History("provision_brainstem", JOB)
     history.activity(
-        "reserve_arm_writes", booking_for("ensure_resource_group", JOB),
+        "reserve_arm_writes", booking_for("check_names", JOB),
         {"not_before": "2029-12-31T23:59:00+00:00", "grant": GRANT},
     )  # fmt: skip
 
     replay = history.replay()
 
-    assert replay.timers() == [] and replay.scheduled()[-1] == ("ensure_resource_group", {**JOB, "arm_grant": GRANT})
+    assert replay.timers() == [] and replay.scheduled()[-1] == ("check_names", {**JOB, "arm_grant": GRANT})
 
 
 def test_a_lane_booked_past_its_horizon_asks_again_when_told() -> None:
     history = History("provision_brainstem", JOB)
-    history.activity(
-        "reserve_arm_writes", booking_for("ensure_resource_group", JOB), {"retry_at": "2030-01-01T01:00:00+00:00"}
-    )
+    history.activity("reserve_arm_writes", booking_for("check_names", JOB), {"retry_at": "2030-01-01T01:00:00+00:00"})
     assert history.replay().timers() == ["2030-01-01T01:00:00.000000Z"]
 
     history.timer(3599)
@@ -180,7 +236,7 @@ def test_a_lane_booked_past_its_horizon_asks_again_when_told() -> None:
 
 def test_a_budget_that_cannot_be_reached_fails_the_step_as_itself() -> None:
     history = History("provision_brainstem", JOB)
-    booking = booking_for("ensure_resource_group", JOB)
+    booking = booking_for("check_names", JOB)
     for _ in range(POLICY.max_attempts - 1):
         history.activity_failed("reserve_arm_writes", booking, "ServiceUnavailable", retry_after_seconds=2)
     history.activity_failed("reserve_arm_writes", booking, "ServiceUnavailable", retry_after_seconds=0)
@@ -188,7 +244,7 @@ def test_a_budget_that_cannot_be_reached_fails_the_step_as_itself() -> None:
     replay = history.replay()
 
     [(name, payload)] = replay.scheduled()[-1:]
-    assert name == "mark_errored" and payload["error"]["step"] == "resource_group"
+    assert name == "mark_errored" and payload["error"]["step"] == "names"
 
 
 def test_the_job_input_round_trips() -> None:

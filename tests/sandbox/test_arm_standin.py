@@ -28,7 +28,7 @@ SUBSCRIPTION = "00000000-0000-0000-0000-0000000000a1"
 OTHER_SUBSCRIPTION = "00000000-0000-0000-0000-0000000000b2"
 REGION = "westeurope"
 GROUP = "rg-twin-0001"
-# Storage Blob Data Owner; any GUID-shaped role definition id is accepted.
+# Storage Blob Data Owner: role definition ids must name a built-in role.
 BLOB_DATA_OWNER = "/providers/Microsoft.Authorization/roleDefinitions/b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
 
 

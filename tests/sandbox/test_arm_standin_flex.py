@@ -6,7 +6,9 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
 from sandbox.arm import ArmStandIn
-from tests.sandbox.test_arm_standin import REGION, Clients, clients_for, storage_body
+from tests.sandbox.test_arm_standin import Clients, clients_for, storage_body
+
+REGION = "eastus2"  # Flex Consumption is offered here (sandbox.arm.names.FLEX_REGIONS)
 
 GROUP = "rg-twin-flex"
 ACCOUNT = "sttwinflex0001"

@@ -1,8 +1,9 @@
 """Flex Consumption twins through the real SDKs, the ARM stand-in, real Azurite and real Durable replay.
 
-A Flex twin holds no storage key: its host reaches its own storage account with the site's
-system identity (three data roles), and its code is the package for its deploy_ref, published by
-the control plane into a private container of that account (Azurite's blob service, here).
+A Flex twin holds no storage key (its account refuses them): its host reaches its own storage
+account with the site's system identity (three data roles), and its code is the package for its
+deploy_ref, published through One Deploy (the scm stand-in), which the platform writes into a private
+container of that account (Azurite's blob service, here). Publishing itself: test_one_deploy.py.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
 from controlplane.arm.clients import arm_clients
-from controlplane.arm.runtime_targets import FLEX_DEPRECATED_SETTINGS, TARGETS, FlexConsumption
+from controlplane.arm.flex_consumption import FLEX_REFUSED_SETTINGS, FlexConsumption
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
+from controlplane.domain.runtime_targets import CATALOG
 from controlplane.registry import default_registry
 from sandbox.arm import ArmStandIn, Fault
 from sandbox.azurite import ACCOUNT_KEY
@@ -58,7 +60,7 @@ def azurite_blobs(storage_connection: str) -> Iterator[BlobServiceClient]:
 
 @pytest.fixture
 def flex_rig(make_rig: Callable[..., ControlPlaneRig], azurite_blobs: BlobServiceClient) -> ControlPlaneRig:
-    return make_rig(serve_packages=True)
+    return make_rig()
 
 
 def writes(rig: ControlPlaneRig, route: str) -> list:
@@ -88,12 +90,14 @@ def test_a_flex_twin_gets_identity_based_storage_and_its_code_in_its_own_contain
 
     routes = [r.route for r in rig.arm.requests if r.method in ("PUT", "POST")]
     assert routes == [
+        "storage_names.check", "web_names.check",
         "resource_groups.create_or_update", "storage_accounts.create", "blob_containers.create",
         "server_farms.create_or_update", "sites.create_or_update",
         "role_assignments.create", "role_assignments.create", "role_assignments.create",
-        "sites.restart", "sites.sync_function_triggers",
-    ]  # fmt: skip
+    ]  # fmt: skip  # the code goes through One Deploy, which syncs triggers itself: no restart, no sync here
     assert "storage_accounts.list_keys" not in {r.route for r in rig.arm.requests}
+    [account] = writes(rig, "storage_accounts.create")
+    assert account.body["properties"]["allowSharedKeyAccess"] is False
 
     [container] = writes(rig, "blob_containers.create")
     assert container.path.lower() == f"{ACCOUNT_ID}/blobServices/default/containers/{CONTAINER}".lower()
@@ -137,6 +141,7 @@ def test_a_flex_twin_gets_identity_based_storage_and_its_code_in_its_own_contain
         "AzureWebJobsStorage__blobServiceUri": f"https://{ACCOUNT}.blob.core.windows.net",
         "AzureWebJobsStorage__queueServiceUri": f"https://{ACCOUNT}.queue.core.windows.net",
         "AzureWebJobsStorage__tableServiceUri": f"https://{ACCOUNT}.table.core.windows.net",
+        "AzureWebJobsDisableHomepage": "true",
     }
 
     principal = site_principal(rig)
@@ -155,33 +160,36 @@ def test_a_flex_twin_gets_identity_based_storage_and_its_code_in_its_own_contain
     assert granted == ROLES
     assert len(role_assignments(rig)) == 3
 
-    # The package for deploy_ref abc123 is in Azurite, byte for byte.
-    expected = rig.packages.package("abc123")  # type: ignore[union-attr]
+    # One Deploy put the package for deploy_ref abc123 in the twin's container, byte for byte.
+    expected = rig.packages.package("abc123")
     blob = azurite_blobs.get_blob_client(CONTAINER, "released-package.zip")
-    uploaded = blob.download_blob().readall()
-    assert hashlib.sha256(uploaded).hexdigest() == hashlib.sha256(expected).hexdigest()
-    assert blob.get_blob_properties().metadata == {
-        "sha256": hashlib.sha256(expected).hexdigest(),
-        "deploy_ref": "abc123",
-    }
+    assert hashlib.sha256(blob.download_blob().readall()).hexdigest() == hashlib.sha256(expected).hexdigest()
+    [deployment] = rig.scm.deployments.values()  # type: ignore[union-attr]
+    assert (deployment.status, deployment.remote_build, deployment.package) == (4, True, expected)
 
     steps = [e["Name"] for e in result.history if e.get("EventType") == 4]
     # Each ARM step's requests are booked in the fleet-wide budget just before it (issue 18).
     assert steps == [
+        "reserve_arm_writes",
+        "check_names",
         "reserve_arm_writes",
         "ensure_resource_group",
         "reserve_arm_writes",
         "ensure_storage_account",
         "reserve_arm_writes",
         "ensure_function_app",
+        "reserve_arm_writes",
+        "publish_code",
         "probe_brainstem",
         "mark_active",
     ]
-    built = next(
-        json.loads(e["Result"]) for e in result.history if e.get("EventType") == 5 and "package_sha256" in e["Result"]
-    )
-    assert built["package_sha256"] == hashlib.sha256(expected).hexdigest()
-    assert built["settings"] == sorted(settings)
+    results = [json.loads(e["Result"]) for e in result.history if e.get("EventType") == 5]
+    published = next(r for r in results if "package_sha256" in r)
+    assert published == {
+        "done": True, "deploy_ref": "abc123", "deployment_id": deployment.id,
+        "package_sha256": hashlib.sha256(expected).hexdigest(),
+    }  # fmt: skip
+    assert next(r for r in results if "settings" in r)["settings"] == sorted(settings)
 
 
 @pytest.mark.parametrize("version", ["3.12", "3.13"])
@@ -199,9 +207,7 @@ def test_each_newer_python_target_asks_for_its_python(flex_rig: ControlPlaneRig,
 def test_scale_settings_reach_function_app_config(
     make_rig: Callable[..., ControlPlaneRig], azurite_blobs: BlobServiceClient
 ) -> None:
-    rig = make_rig(
-        serve_packages=True, settings={"CP_FLEX_INSTANCE_MEMORY_MB": "4096", "CP_FLEX_MAXIMUM_INSTANCE_COUNT": "40"}
-    )
+    rig = make_rig(settings={"CP_FLEX_INSTANCE_MEMORY_MB": "4096", "CP_FLEX_MAXIMUM_INSTANCE_COUNT": "40"})
     assert provision(rig, "kody", runtime_target=FLEX).status == "Completed"
     [site] = writes(rig, "sites.create_or_update")
     assert site.body["properties"]["functionAppConfig"]["scaleAndConcurrency"] == {
@@ -210,15 +216,13 @@ def test_scale_settings_reach_function_app_config(
     }
 
 
-def test_rerunning_a_flex_provision_converges_without_new_grants_or_uploads(
+def test_rerunning_a_flex_provision_converges_without_new_grants(
     flex_rig: ControlPlaneRig, azurite_blobs: BlobServiceClient
 ) -> None:
     rig = flex_rig
     assert provision(rig, "kody", runtime_target=FLEX).status == "Completed"
     before = dict(rig.arm.resources)
     first_grants = sorted(r.path for r in writes(rig, "role_assignments.create"))
-    blob = azurite_blobs.get_blob_client(CONTAINER, "released-package.zip")
-    etag = blob.get_blob_properties().etag
     rig.arm.clear_requests()
 
     registry = default_registry()
@@ -236,19 +240,37 @@ def test_rerunning_a_flex_provision_converges_without_new_grants_or_uploads(
     assert sorted(r.path for r in writes(rig, "role_assignments.create")) == first_grants  # the same names again
     assert len(role_assignments(rig)) == 3
     assert [r.status for r in writes(rig, "blob_containers.create")] == [200]  # already there
-    assert blob.get_blob_properties().etag == etag  # the same package was not uploaded again
+    assert [d.status for d in rig.scm.deployments.values()] == [4, 4]  # One Deploy again: the same package, active
     assert site_principal(rig) == writes(rig, "role_assignments.create")[0].body["properties"]["principalId"]
 
 
 def test_a_grant_that_exists_under_another_name_is_success(flex_rig: ControlPlaneRig) -> None:
-    flex_rig.arm.inject(
-        Fault(route="role_assignments.create", kind="error", status=409, code="RoleAssignmentExists",
-              message="The role assignment already exists.", times=1)
-    )  # fmt: skip
-    result = provision(flex_rig, "kody", runtime_target=FLEX)
+    rig = flex_rig
+    # First attempt: the grants are refused, so the twin ends errored with its site (and identity) in place.
+    rig.arm.inject(
+        Fault(route="role_assignments.create", kind="error", status=403, code="AuthorizationFailed", times=1)
+    )
+    assert provision(rig, "kody", runtime_target=FLEX).status == "Failed"
+    # Someone grants Storage Blob Data Owner by hand, under a name of their own.
+    owner = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
+    by_hand = {"properties": {
+        "roleDefinitionId": f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/{owner}",
+        "principalId": site_principal(rig), "principalType": "ServicePrincipal",
+    }}  # fmt: skip
+    arm_clients().authorization.role_assignments.create(ACCOUNT_ID, str(uuid.uuid4()), by_hand)
+    rig.arm.clear_requests()
+
+    registry = default_registry()
+    registry.update(KODY, lambda row: row.with_changes(status=Status.PROVISIONING, job_id="d" * 32, error=None))
+    from controlplane.service.jobs import job_for
+    from controlplane.settings import get_settings
+
+    job = job_for(registry.get(KODY), get_settings()).to_input()
+    result = rig.driver.run("provision_brainstem", job, instance_id="d" * 32)  # type: ignore[union-attr]
     assert result.status == "Completed", result.error
-    assert [r.status for r in flex_rig.arm.requests if r.route == "role_assignments.create"] == [409, 201, 201]
-    assert len(flex_rig.driver.executions("ensure_function_app")) == 1  # type: ignore[union-attr]
+    # ARM's own answer to the same grant under another name: 409 RoleAssignmentExists, taken as done.
+    assert [r.status for r in rig.arm.requests if r.route == "role_assignments.create"] == [409, 201, 201]
+    assert len(role_assignments(rig)) == 3
 
 
 def test_deprecated_settings_never_reach_a_flex_app_even_from_the_operators_env_keys(
@@ -265,13 +287,13 @@ def test_deprecated_settings_never_reach_a_flex_app_even_from_the_operators_env_
         "AzureWebJobsStorage__accountName": "someoneelse",
     }
     env_keys = {**SECRET_ENV_KEYS, **deprecated}
-    rig = make_rig(serve_packages=True, settings={"CP_ENV_KEYS": json.dumps(env_keys)})
+    rig = make_rig(settings={"CP_ENV_KEYS": json.dumps(env_keys)})
     assert provision(rig, "kody", runtime_target=FLEX).status == "Completed"
     assert provision(rig, "molly", runtime_target="azure-consumption-py311").status == "Completed"
 
     flex, consumption = writes(rig, "sites.create_or_update")
     flex_settings = {s["name"]: s["value"] for s in flex.body["properties"]["siteConfig"]["appSettings"]}
-    assert not {name.upper() for name in flex_settings} & FLEX_DEPRECATED_SETTINGS
+    assert not {name.upper() for name in flex_settings} & FLEX_REFUSED_SETTINGS
     assert {name for name in flex_settings if name.lower().startswith("azurewebjobsstorage")} == {
         "AzureWebJobsStorage__blobServiceUri",
         "AzureWebJobsStorage__queueServiceUri",
@@ -281,13 +303,13 @@ def test_deprecated_settings_never_reach_a_flex_app_even_from_the_operators_env_
     # The Consumption twin beside it still gets what Linux Consumption needs.
     consumption_settings = {s["name"]: s["value"] for s in consumption.body["properties"]["siteConfig"]["appSettings"]}
     assert consumption_settings["FUNCTIONS_WORKER_RUNTIME"] == "python"
-    assert consumption_settings["WEBSITE_RUN_FROM_PACKAGE"].endswith("/brainstems/abc123.zip")
+    # ...and its own package, once published, replaces the operator's WEBSITE_RUN_FROM_PACKAGE.
+    [published] = writes(rig, "sites.update_application_settings")
+    assert "/function-releases/twin-molly-4181ee/abc123-" in published.body["properties"]["WEBSITE_RUN_FROM_PACKAGE"]
 
 
 def test_the_flex_site_body_strips_deprecated_settings_whoever_passes_them() -> None:
-    target = TARGETS[FLEX]
-    assert isinstance(target, FlexConsumption)
-    body = target.site_body(
+    body = FlexConsumption("3.11").site_body(
         brainstem_names("kody"), region="eastus2", tags={}, plan_id="/plan", deployment_url="https://a/c",
         app_settings={"WEBSITE_RUN_FROM_PACKAGE": "1", "Website_ContentShare": "s", "KEEP": "me"},
         instance_memory_mb=2048, maximum_instance_count=100,
@@ -329,13 +351,13 @@ def test_no_storage_key_reaches_arm_history_rows_or_logs_for_a_flex_twin(
 
 
 def test_a_missing_package_ends_errored_without_retries(flex_rig: ControlPlaneRig) -> None:
-    flex_rig.packages.missing.add("abc123")  # type: ignore[union-attr]
+    flex_rig.packages.missing.add("abc123")
     result = provision(flex_rig, "kody", runtime_target=FLEX)
     assert result.status == "Failed"
     error = default_registry().get(KODY).error
     assert error is not None
     assert (error["step"], error["code"], error["status"], error["transient"]) == (
-        "function_app",
+        "publish",
         "PackageNotFound",
         404,
         False,
@@ -344,10 +366,10 @@ def test_a_missing_package_ends_errored_without_retries(flex_rig: ControlPlaneRi
 
 
 def test_a_package_server_hiccup_is_retried(flex_rig: ControlPlaneRig, azurite_blobs: BlobServiceClient) -> None:
-    flex_rig.packages.failures["abc123"] = 1  # type: ignore[union-attr]
+    flex_rig.packages.failures["abc123"] = 1
     result = provision(flex_rig, "kody", runtime_target=FLEX)
     assert result.status == "Completed", result.error
-    assert len(flex_rig.driver.executions("ensure_function_app")) == 2  # type: ignore[union-attr]
+    assert len(flex_rig.driver.executions("publish_code")) == 2  # type: ignore[union-attr]
     assert azurite_blobs.get_blob_client(CONTAINER, "released-package.zip").exists()
 
 
@@ -355,8 +377,9 @@ def test_a_package_server_hiccup_is_retried(flex_rig: ControlPlaneRig, azurite_b
 def test_trigger_sync_succeeds_whether_azure_answers_200_or_204(
     make_rig: Callable[..., ControlPlaneRig], azurite_blobs: BlobServiceClient, status: int
 ) -> None:
-    rig = make_rig(serve_packages=True, arm=ArmStandIn(sync_triggers_status=status))
-    assert provision(rig, "kody", runtime_target=FLEX).status == "Completed"
+    rig = make_rig(arm=ArmStandIn(sync_triggers_status=status))
+    result = provision(rig, "kody")  # a Linux Consumption twin: config-zip syncs triggers
+    assert result.status == "Completed", result.error
     assert [r.status for r in rig.arm.requests if r.route == "sites.sync_function_triggers"] == [status]
 
 
@@ -414,4 +437,4 @@ def test_openapi_offers_every_runtime_target() -> None:
     import yaml
 
     spec = yaml.safe_load((Path(__file__).parents[2] / "openapi.yaml").read_text())
-    assert spec["components"]["schemas"]["CreateRequest"]["properties"]["runtime_target"]["enum"] == sorted(TARGETS)
+    assert spec["components"]["schemas"]["CreateRequest"]["properties"]["runtime_target"]["enum"] == sorted(CATALOG)

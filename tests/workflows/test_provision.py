@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 import pytest
@@ -11,16 +12,21 @@ from controlplane.domain.lifecycle import Status
 from controlplane.registry import default_registry
 from sandbox.arm import Fault
 from sandbox.durable import check_replay_safety
+from sandbox.packages import brainstem_package
 from sandbox.rig import SECRET_ENV_KEYS, SUBSCRIPTION_ID, ControlPlaneRig, product_driver
 from tests.workflows.twin_jobs import accept_twin, assert_never_recorded, provision
 
 RG = f"/subscriptions/{SUBSCRIPTION_ID}/resourcegroups/rg-twin-kody"
 BUILD_ROUTES = [
+    "web_names.check",
+    "storage_names.check",
     "resource_groups.create_or_update",
     "storage_accounts.create",
     "storage_accounts.list_keys",
     "server_farms.create_or_update",
     "sites.create_or_update",
+    "sites.update_application_settings",
+    "sites.sync_function_triggers",
 ]
 
 
@@ -37,10 +43,15 @@ def test_kody_is_provisioned_exactly_as_the_script_would(rig: ControlPlaneRig) -
 
     row = default_registry().get("twin-kody-e89834")
     assert row.status == Status.ACTIVE and row.url == url and row.error is None
-    assert requests.get(url, timeout=5).status_code == 200
+    # The twin proves it runs the requested code on its readiness route; its root has no landing page.
+    health = requests.get(url + "api/health", timeout=5)
+    assert (health.status_code, health.json()) == (200, {"status": "ok", "deploy_ref": "abc123"})
+    assert requests.get(url, timeout=5).status_code == 404
 
-    assert [r.route for r in rig.arm.requests if r.method == "PUT"] == [
-        "resource_groups.create_or_update", "storage_accounts.create", "server_farms.create_or_update", "sites.create_or_update",
+    assert [r.route for r in rig.arm.requests if r.method in ("PUT", "POST") and "list" not in r.route] == [
+        "storage_names.check", "web_names.check",
+        "resource_groups.create_or_update", "storage_accounts.create", "server_farms.create_or_update",
+        "sites.create_or_update", "sites.update_application_settings", "sites.sync_function_triggers",
     ]  # fmt: skip
     sent = writes(rig)
     group = sent["resource_groups.create_or_update"]
@@ -71,24 +82,38 @@ def test_kody_is_provisioned_exactly_as_the_script_would(rig: ControlPlaneRig) -
     )
     settings = {s["name"]: s["value"] for s in config["appSettings"]}
     assert settings["FUNCTIONS_EXTENSION_VERSION"] == "~4" and settings["FUNCTIONS_WORKER_RUNTIME"] == "python"
-    assert (
-        settings["WEBSITE_RUN_FROM_PACKAGE"]
-        == "https://sttwinstackpackages.blob.core.windows.net/brainstems/abc123.zip"
-    )
+    assert settings["AzureWebJobsDisableHomepage"] == "true"
+    assert "WEBSITE_RUN_FROM_PACKAGE" not in settings  # the code comes after the build, as config-zip does it
     assert settings["AzureWebJobsStorage"].startswith(
         "DefaultEndpointsProtocol=https;AccountName=sttwinkodye89834;AccountKey="
     )
     assert {k: settings[k] for k in SECRET_ENV_KEYS} == SECRET_ENV_KEYS
 
+    published = sent["sites.update_application_settings"]["properties"]
+    assert {k: v for k, v in published.items() if k != "WEBSITE_RUN_FROM_PACKAGE"} == settings
+    assert (
+        published["WEBSITE_RUN_FROM_PACKAGE"]
+        .split("?")[0]
+        .endswith(
+            "/function-releases/twin-kody-e89834/abc123-"
+            + hashlib.sha256(brainstem_package("abc123")).hexdigest()[:16]
+            + ".zip"
+        )
+    )
+
     steps = [e["Name"] for e in result.history if e.get("EventType") == 4]
     # Each ARM step's requests are booked in the fleet-wide budget just before it (issue 18).
     assert steps == [
+        "reserve_arm_writes",
+        "check_names",
         "reserve_arm_writes",
         "ensure_resource_group",
         "reserve_arm_writes",
         "ensure_storage_account",
         "reserve_arm_writes",
         "ensure_function_app",
+        "reserve_arm_writes",
+        "publish_code",
         "probe_brainstem",
         "mark_active",
     ]
@@ -253,6 +278,20 @@ def test_no_secret_reaches_history_rows_or_logs(rig: ControlPlaneRig, caplog: py
     keys = [body for rid, body in rig.arm.resources.items() if rid.endswith("/keys")]
     storage_keys = [k["value"] for entry in keys for k in entry.get("keys", [])]
     assert storage_keys, "the stand-in should hold the account's keys"
-    secrets = [*SECRET_ENV_KEYS.values(), *storage_keys, "AccountKey="]
+    [settings] = [d for rid, d in rig.arm.resources.items() if rid.lower().endswith("/config/appsettings")]
+    package_sas = settings["properties"]["WEBSITE_RUN_FROM_PACKAGE"].split("?", 1)[1]
+    secrets = [*SECRET_ENV_KEYS.values(), *storage_keys, "AccountKey=", package_sas, "sig="]
 
     assert_never_recorded(secrets, result, caplog.records)
+
+
+def test_plan_and_site_puts_answered_asynchronously_still_end_active(make_rig) -> None:  # type: ignore[no-untyped-def]
+    """The Web provider may answer a plan or site PUT with 202 + Azure-AsyncOperation (the spec's examples)."""
+    from sandbox.arm import ArmStandIn
+
+    rig = make_rig(arm=ArmStandIn(web_puts="async", latency={"sites.create_or_update": 1.0}))
+    result = provision(rig, "kody")
+    assert result.status == "Completed", result.error
+    answers = [(r.route, r.status) for r in rig.arm.requests]
+    assert ("sites.create_or_update", 202) in answers and ("server_farms.create_or_update", 202) in answers
+    assert ("operations.get", 200) in answers

@@ -1,0 +1,162 @@
+"""Flex Consumption (FC1): Linux Consumption's successor. One app per plan, so one plan per twin.
+
+The app holds no storage key: the host reaches the twin's storage account with the site's
+system-assigned identity (granted blob, queue and table data roles there), the account refuses
+shared keys, and the code is the package in a private blob container of that same account, put
+there by One Deploy (``controlplane.arm.one_deploy``) after the build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from controlplane.arm import function_apps, role_assignments, storage_accounts
+from controlplane.arm.build import Built
+from controlplane.arm.clients import ArmClients
+from controlplane.domain.naming import BrainstemNames
+from controlplane.domain.step_errors import StepFailure
+from controlplane.settings import get_settings
+
+# App settings a Flex Consumption app must not carry: their job moved into functionAppConfig (runtime,
+# version, scale, deployment) or went away (Azure Files content share, Oryx/Kudu build switches,
+# per-app worker and concurrency knobs). The list is the Azure CLI's own: the settings
+# `az functionapp flex-migration start` refuses to carry over to a Flex app (azure-cli
+# src/azure-cli/azure/cli/command_modules/appservice/custom.py, _migrate_app_settings,
+# excluded_settings), which matches Learn's "Flex Consumption plan deprecations" (App settings
+# reference). The CLI also skips APPLICATIONINSIGHTS_CONNECTION_STRING and AzureWebJobsDashboard
+# there, for migration reasons of its own (a new Application Insights; a v1-only setting): Flex
+# accepts them, so an operator may still set them.
+FLEX_REFUSED_SETTINGS = frozenset(
+    {
+        "WEBSITE_USE_PLACEHOLDER_DOTNETISOLATED",
+        "WEBSITE_MOUNT_ENABLED",
+        "ENABLE_ORYX_BUILD",
+        "FUNCTIONS_EXTENSION_VERSION",
+        "FUNCTIONS_WORKER_RUNTIME",
+        "FUNCTIONS_WORKER_RUNTIME_VERSION",
+        "FUNCTIONS_MAX_HTTP_CONCURRENCY",
+        "FUNCTIONS_WORKER_PROCESS_COUNT",
+        "FUNCTIONS_WORKER_DYNAMIC_CONCURRENCY_ENABLED",
+        "SCM_DO_BUILD_DURING_DEPLOYMENT",
+        "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+        "WEBSITE_CONTENTOVERVNET",
+        "WEBSITE_CONTENTSHARE",
+        "WEBSITE_DNS_SERVER",
+        "WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT",
+        "WEBSITE_NODE_DEFAULT_VERSION",
+        "WEBSITE_RUN_FROM_PACKAGE",
+        "WEBSITE_SKIP_CONTENTSHARE_VALIDATION",
+        "WEBSITE_VNET_ROUTE_ALL",
+    }
+)
+# The host reaches its storage with the app's identity; these are the only AzureWebJobsStorage* it gets.
+_HOST_STORAGE_PREFIX = "azurewebjobsstorage"
+
+
+def without_flex_refused(app_settings: Mapping[str, str]) -> dict[str, str]:
+    """``app_settings`` minus every setting Flex refuses (names compared case-insensitively, as App Service does)."""
+    return {k: v for k, v in app_settings.items() if k.upper() not in FLEX_REFUSED_SETTINGS}
+
+
+@dataclass(frozen=True)
+class FlexConsumption:
+    python_version: str
+
+    @staticmethod
+    def deployment_container(names: BrainstemNames) -> str:
+        # Named after the app, as `az functionapp create --flexconsumption-location` names its own.
+        return f"app-package-{names.app_name}"
+
+    def plan_body(self, names: BrainstemNames, *, region: str, tags: dict[str, str]) -> dict[str, Any]:
+        return {
+            "location": region,
+            "kind": "functionapp",
+            "sku": {"name": "FC1", "tier": "FlexConsumption"},
+            "tags": tags,
+            "properties": {"reserved": True},  # reserved = Linux (Flex is Linux only)
+        }
+
+    def site_body(
+        self, names: BrainstemNames, *, region: str, tags: dict[str, str], plan_id: str, app_settings: dict[str, str],
+        deployment_url: str, instance_memory_mb: int, maximum_instance_count: int,
+    ) -> dict[str, Any]:  # fmt: skip
+        return {
+            "location": region,
+            "kind": "functionapp,linux",
+            "tags": tags,
+            "identity": {"type": "SystemAssigned"},
+            "properties": {
+                "serverFarmId": plan_id,
+                "httpsOnly": True,
+                # No linuxFxVersion here: on Flex the runtime is functionAppConfig.runtime.
+                "siteConfig": {
+                    "minTlsVersion": "1.2",
+                    "appSettings": function_apps.app_settings_list(without_flex_refused(app_settings)),
+                },
+                "functionAppConfig": {
+                    "deployment": {
+                        "storage": {
+                            "type": "blobContainer",
+                            "value": deployment_url,
+                            "authentication": {"type": "SystemAssignedIdentity"},
+                        }
+                    },
+                    "runtime": {"name": "python", "version": self.python_version},
+                    "scaleAndConcurrency": {
+                        "instanceMemoryMB": instance_memory_mb,
+                        "maximumInstanceCount": maximum_instance_count,
+                    },
+                },
+            },
+        }
+
+    def app_settings(
+        self, *, operator_settings: Mapping[str, str], storage: storage_accounts.StorageEndpoints
+    ) -> dict[str, str]:
+        operator = {
+            k: v for k, v in without_flex_refused(operator_settings).items()
+            if not k.lower().startswith(_HOST_STORAGE_PREFIX)
+        }  # fmt: skip
+        return {
+            **operator,
+            # Identity-based host storage: service URIs from ARM (right in every cloud), no key.
+            "AzureWebJobsStorage__blobServiceUri": storage.blob.rstrip("/"),
+            "AzureWebJobsStorage__queueServiceUri": storage.queue.rstrip("/"),
+            "AzureWebJobsStorage__tableServiceUri": storage.table.rstrip("/"),
+            # No landing page at "/": readiness must be proven by the brainstem's own route.
+            "AzureWebJobsDisableHomepage": "true",
+        }
+
+    def build(
+        self, clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str],
+        operator_settings: Mapping[str, str], update: bool = False,
+    ) -> Built:  # fmt: skip
+        settings = get_settings()
+        storage = storage_accounts.storage_endpoints(clients, names)
+        container = self.deployment_container(names)
+        storage_accounts.ensure_blob_container(clients, names, container)
+        app_settings = self.app_settings(operator_settings=operator_settings, storage=storage)
+
+        plan = function_apps.plan_for_update if update else function_apps.ensure_plan
+        plan_id = plan(clients, names, self.plan_body(names, region=region, tags=tags))
+        site = function_apps.ensure_site(
+            clients, names,
+            self.site_body(
+                names, region=region, tags=tags, plan_id=plan_id, app_settings=app_settings,
+                deployment_url=storage.blob + container, instance_memory_mb=settings.flex_instance_memory_mb,
+                maximum_instance_count=settings.flex_maximum_instance_count,
+            ),
+        )  # fmt: skip
+        if not site.principal_id:
+            raise StepFailure(
+                "IdentityMissing", f"site {names.app_name} came back without a system identity", transient=True
+            )
+        role_assignments.ensure_role_assignments(
+            clients,
+            scope=storage.account_id,
+            principal_id=site.principal_id,
+            role_ids=role_assignments.HOST_STORAGE_ROLES,
+        )
+        return Built(host=site.host, settings=sorted(app_settings))

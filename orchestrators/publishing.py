@@ -1,0 +1,79 @@
+"""Publish a deploy_ref's code to a twin and wait until the twin proves it runs it. ``yield from`` helpers.
+
+Both are shared by every workflow that puts code on a twin: provisioning, and an update (one twin, or
+a rollout's) moving a running twin to another deploy_ref — the same publish path either way. Each
+returns the last activity result, ``{"fenced": True}``, or ``{"error": ...}`` for the caller to fail with.
+Waiting is durable timers only: an orchestrator never sleeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import azure.durable_functions as df
+
+from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.step_errors import StepError
+from orchestrators.steps import call_arm_step, call_step, deadline_after, progress, wait
+
+# Readiness probes start soon after the code is published and back off to the policy's interval: a
+# new app usually answers within seconds, and waiting a whole interval first would add it to every twin.
+FIRST_PROBE_DELAY_SECONDS = 1.0
+
+
+def publish(
+    context: df.DurableOrchestrationContext, twin: BrainstemJob, job: dict[str, Any], *,
+    step: str = "publish", fence: str = "provisioning",
+) -> Generator[Any, Any, dict[str, Any]]:  # fmt: skip
+    """Run ``publish_code`` until the code is in place: follow a long deployment, wait out slow role grants.
+
+    ``fence``: the row status the job must still own (``provisioning``, or ``updating`` for an update)."""
+    deadline = deadline_after(context, twin.policy.publish_timeout_seconds)
+    deployment_id: str | None = None
+    while True:
+        if deployment_id is None:  # starting a publish writes to ARM (Consumption): book it in the budget
+            beside = {"deployment_id": None, "fence": fence}
+            result = yield from call_arm_step(context, step, "publish_code", job, twin.policy, beside_job=beside)
+        else:  # following a One Deploy deployment asks the scm site, not ARM
+            request = {"job": job, "deployment_id": deployment_id, "fence": fence}
+            result = yield from call_step(context, step, "publish_code", request, twin.policy)
+        if result.get("done") or result.get("fenced") or "error" in result:
+            return result
+        if context.current_utc_datetime >= deadline:
+            error = StepError(
+                step, "PublishTimedOut",
+                f"the code for {twin.deploy_ref} was not in place within {twin.policy.publish_timeout_seconds:.0f}s"
+                f" ({result.get('reason') or 'deployment ' + str(result.get('deployment_id'))})",
+            )  # fmt: skip
+            return {"error": error.to_dict()}
+        deployment_id = result.get("deployment_id")
+        if result.get("wait_seconds"):
+            progress(context, twin, step, waiting_for="role assignment", reason=str(result.get("reason"))[:200])
+            yield from wait(context, float(result["wait_seconds"]))
+
+
+def await_ready(
+    context: df.DurableOrchestrationContext, twin: BrainstemJob, job: dict[str, Any]
+) -> Generator[Any, Any, dict[str, Any]]:
+    """Probe the twin's readiness route until it runs ``twin.deploy_ref`` or the readiness timeout passes."""
+    policy = twin.policy
+    deadline = deadline_after(context, policy.readiness_timeout_seconds)
+    probes, delay = 0, FIRST_PROBE_DELAY_SECONDS
+    while True:
+        probes += 1
+        probe = yield from call_step(context, "readiness", "probe_brainstem", job, policy)
+        if probe.get("ready") or "error" in probe:
+            return probe
+        if context.current_utc_datetime >= deadline:
+            runs = probe.get("deploy_ref")
+            why = f"it runs {runs}, not {twin.deploy_ref}" if runs else f"last status {probe.get('status')}"
+            error = StepError(
+                "readiness", "NotReady",
+                f"{twin.cloud_id} did not prove it runs {twin.deploy_ref} within "
+                f"{policy.readiness_timeout_seconds:.0f}s ({probes} probes; {why})",
+            )  # fmt: skip
+            return {"error": error.to_dict()}
+        progress(context, twin, "readiness", probes=probes, last_status=probe.get("status"))
+        yield from wait(context, min(delay, policy.probe_interval_seconds))
+        delay *= 2

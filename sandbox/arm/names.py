@@ -1,0 +1,138 @@
+"""Global names and where Flex Consumption is offered: checkNameAvailability and geoRegions.
+
+Site names (``{name}.azurewebsites.net``) and storage account names are global across every Azure
+customer. The stand-in holds the names of its own resources *and* names "held elsewhere" (another
+customer's, ``ArmStandIn.hold_name``), so both the checks and the creates can say "taken".
+
+* Microsoft.Web ``POST /subscriptions/{id}/providers/Microsoft.Web/checknameavailability``
+  ({name, type}) -> ``{nameAvailable, reason: Invalid|AlreadyExists, message}`` (Microsoft.Web
+  ResourceProvider.json, CheckNameAvailability; ResourceNameAvailability). Site names are 2-60
+  letters, digits and hyphens, not starting or ending with a hyphen (Learn: "Naming rules and
+  restrictions for Azure resources", Microsoft.Web/sites).
+* Microsoft.Storage ``POST .../providers/Microsoft.Storage/checkNameAvailability`` -> ``{nameAvailable,
+  reason: AccountNameInvalid|AlreadyExists, message}`` (storage.json, StorageAccounts_CheckNameAvailability).
+* ``GET .../providers/Microsoft.Web/geoRegions?sku=FlexConsumption`` lists the regions that offer Flex
+  (what ``az functionapp list-flexconsumption-locations`` reads; SkuName FlexConsumption in the spec).
+  Not every region does (Learn: flex-consumption-plan, Considerations, "Regions"). The default list
+  is the CLI's answer as Microsoft's Flex documentation of the time showed it; ``flex_regions`` overrides.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .messages import ArmError, Call, Reply
+from .store import ResourceStore
+
+SITE_TYPE = "Microsoft.Web/sites"
+STORAGE_TYPE = "Microsoft.Storage/storageAccounts"
+_SITE_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,58}[A-Za-z0-9])?$")
+_STORAGE_NAME = re.compile(r"^[a-z0-9]{3,24}$")
+
+FLEX_REGIONS: dict[str, str] = {
+    "australiaeast": "Australia East",
+    "eastasia": "East Asia",
+    "eastus": "East US",
+    "eastus2": "East US 2",
+    "northeurope": "North Europe",
+    "southcentralus": "South Central US",
+    "southeastasia": "Southeast Asia",
+    "swedencentral": "Sweden Central",
+    "uksouth": "UK South",
+    "westus2": "West US 2",
+    "westus3": "West US 3",
+}
+
+ALL_REGIONS: dict[str, str] = {
+    **FLEX_REGIONS,
+    "canadacentral": "Canada Central",
+    "centralus": "Central US",
+    "francecentral": "France Central",
+    "germanywestcentral": "Germany West Central",
+    "japaneast": "Japan East",
+    "westeurope": "West Europe",
+}
+
+
+def site_name_taken(store: ResourceStore, name: str, *, except_id: str | None = None) -> bool:
+    lowered = name.lower()
+    if lowered in store.held_site_names:
+        return True
+    return any(
+        site["name"].lower() == lowered and site["id"].lower() != (except_id or "").lower()
+        for site in store.find(SITE_TYPE)
+    )
+
+
+def storage_name_taken(store: ResourceStore, name: str, *, except_id: str | None = None) -> bool:
+    lowered = name.lower()
+    if lowered in store.held_storage_names:
+        return True
+    return any(
+        account["name"].lower() == lowered and account["id"].lower() != (except_id or "").lower()
+        for account in store.find(STORAGE_TYPE)
+    )
+
+
+def check_site_name(store: ResourceStore, call: Call) -> Reply:
+    body = call.body or {}
+    name, kind = str(body.get("name") or ""), str(body.get("type") or "")
+    if not name or kind not in ("Site", SITE_TYPE, "Slot", "Microsoft.Web/sites/slots"):
+        raise ArmError(400, "BadRequest", "The request must name a resource and a resource type.", web_format=True)
+    if not _SITE_NAME.match(name):
+        return Reply(200, {"nameAvailable": False, "reason": "Invalid", "message": f"The name '{name}' is not valid."})
+    if site_name_taken(store, name):
+        return Reply(
+            200,
+            {
+                "nameAvailable": False,
+                "reason": "AlreadyExists",
+                "message": f"Hostname '{name}' already exists. Please select a different name.",
+            },
+        )
+    return Reply(200, {"nameAvailable": True})
+
+
+def check_storage_name(store: ResourceStore, call: Call) -> Reply:
+    body = call.body or {}
+    name = str(body.get("name") or "")
+    if body.get("type") != STORAGE_TYPE:
+        raise ArmError(400, "InvalidResourceType", "The resource type must be Microsoft.Storage/storageAccounts.")
+    if not _STORAGE_NAME.match(name):
+        return Reply(
+            200,
+            {
+                "nameAvailable": False,
+                "reason": "AccountNameInvalid",
+                "message": f"{name} is not a valid storage account name. Storage account name must be between 3 "
+                "and 24 characters in length and use numbers and lower-case letters only.",
+            },
+        )
+    if storage_name_taken(store, name):
+        return Reply(
+            200,
+            {
+                "nameAvailable": False,
+                "reason": "AlreadyExists",
+                "message": f"The storage account named {name} is already taken.",
+            },
+        )
+    return Reply(200, {"nameAvailable": True})
+
+
+def geo_regions(store: ResourceStore, call: Call) -> Reply:
+    regions = store.flex_regions if call.query.get("sku", "").lower() == "flexconsumption" else store.all_regions
+    return Reply(
+        200,
+        {
+            "value": [
+                {
+                    "id": f"/subscriptions/{call.subscription}/providers/Microsoft.Web/geoRegions/{display}",
+                    "name": display,
+                    "type": "Microsoft.Web/geoRegions",
+                    "properties": {"displayName": display, "orgDomain": "PUBLIC"},
+                }
+                for display in (regions[key] for key in sorted(regions))
+            ]
+        },
+    )
