@@ -16,6 +16,9 @@ _FARM = _GROUP + "/providers/microsoft.web/serverfarms/{name}"
 _SITE = _GROUP + "/providers/microsoft.web/sites/{name}"
 
 _PATTERNS: tuple[tuple[str, str, str], ...] = (
+    # Subscription-wide lists (sandbox/arm/listing.py).
+    ("GET", "subscriptions/{subscription}/resourcegroups", "resource_groups.list"),
+    ("GET", "subscriptions/{subscription}/providers/microsoft.web/sites", "sites.list"),
     ("PUT", _GROUP, "resource_groups.create_or_update"),
     ("GET", _GROUP, "resource_groups.get"),
     ("HEAD", _GROUP, "resource_groups.check_existence"),

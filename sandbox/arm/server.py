@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import api_versions, authorization, names, resource_groups, storage, web
+from . import api_versions, authorization, listing, names, resource_groups, storage, web
 from .faults import Fault, FaultBook
 from .gate import authenticate, parse_body
 from .messages import ArmError, Call, RecordedRequest, Reply
@@ -100,6 +100,8 @@ class ArmStandIn:
         self._handlers: dict[str, Callable[[ResourceStore, Call], Reply]] = {
             "resource_groups.create_or_update": resource_groups.create_or_update,
             "resource_groups.get": resource_groups.get,
+            "resource_groups.list": listing.list_groups,
+            "sites.list": listing.list_sites,
             "resource_groups.check_existence": resource_groups.check_existence,
             "resource_groups.delete": functools.partial(resource_groups.delete, polls_required=delete_polls),
             "operations.get": lambda store, call: store.poll(call.params["operation"]),
