@@ -21,7 +21,7 @@ from twinctl.output import Progress, emit_fields, emit_json, emit_json_line, emi
 from twinctl.waiting import Clock, PollPolicy, SystemClock, require_success, wait_for_job
 
 DEFAULT_WAIT_TIMEOUT_SECONDS = 1800.0  # readiness alone may take 600 s; teardowns are slower still
-STATUSES = ("provisioning", "active", "errored", "deleting", "deleted")
+STATUSES = ("provisioning", "active", "updating", "errored", "deleting", "deleted", "missing")
 
 HELP = f"""Create, inspect, list and delete Twin Stack brainstems through a control plane's REST API.
 

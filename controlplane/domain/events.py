@@ -39,7 +39,7 @@ class Transition(str, Enum):
     DELETING = "deleting"  # a teardown began
     DELETED = "deleted"  # its resource group is gone; the row stays as history
     UPDATED = "updated"  # its code or settings changed (a later issue)
-    MISSING = "missing"  # its resources vanished outside the control plane (a later issue)
+    MISSING = "missing"  # its resources vanished outside the control plane (the reconcile noticed)
     STALE = "stale"  # it stopped answering its heartbeat (a later issue)
 
     @property
@@ -55,6 +55,7 @@ STATUS_AFTER = {
     Transition.DELETING: "deleting",
     Transition.DELETED: "deleted",
     Transition.UPDATED: "active",
+    Transition.MISSING: "missing",
 }
 
 # What a consumer receives about the row. Never subscription ids, slots or anything secret.

@@ -6,6 +6,11 @@
     updating     -> active (updated, or rolled back with the error recorded) | errored | deleting
     deleting     -> deleted | errored
     deleted      -> provisioning (the name is provisioned anew)
+    active | errored -> missing (the reconcile found its resource group or site gone from Azure)
+    missing      -> active (its resources are back) | provisioning (POST again rebuilds it) | deleting
+
+``missing`` is set only by the reconcile (orchestrators/reconcile.py), which never changes Azure: it
+tells the owner and the operator that what the row describes no longer exists.
 
 ``deleted`` rows are kept: they are the fleet's history. Nothing ever leaves ``deleted`` except a
 fresh provision, so a late "mark active" from a stale job cannot resurrect a torn-down twin.
@@ -25,6 +30,7 @@ class Status(str, Enum):
     ERRORED = "errored"
     DELETING = "deleting"
     DELETED = "deleted"
+    MISSING = "missing"
 
     def __str__(self) -> str:
         return self.value
@@ -32,15 +38,19 @@ class Status(str, Enum):
 
 ALLOWED_TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.PROVISIONING: frozenset({Status.ACTIVE, Status.ERRORED, Status.DELETING}),
-    Status.ACTIVE: frozenset({Status.UPDATING, Status.DELETING}),
+    Status.ACTIVE: frozenset({Status.UPDATING, Status.DELETING, Status.MISSING}),
     Status.UPDATING: frozenset({Status.ACTIVE, Status.ERRORED, Status.DELETING}),
-    Status.ERRORED: frozenset({Status.PROVISIONING, Status.DELETING}),
+    Status.ERRORED: frozenset({Status.PROVISIONING, Status.DELETING, Status.MISSING}),
     Status.DELETING: frozenset({Status.DELETED, Status.ERRORED}),
     Status.DELETED: frozenset({Status.PROVISIONING}),
+    Status.MISSING: frozenset({Status.ACTIVE, Status.PROVISIONING, Status.DELETING}),
 }
 
 # Statuses in which a twin holds (or may hold) Azure resources: they count against quotas.
-LIVE_STATUSES = frozenset({Status.PROVISIONING, Status.ACTIVE, Status.UPDATING, Status.ERRORED, Status.DELETING})
+# A missing twin keeps its places: its owner decides whether to rebuild it (POST) or delete the row.
+LIVE_STATUSES = frozenset(
+    {Status.PROVISIONING, Status.ACTIVE, Status.UPDATING, Status.ERRORED, Status.DELETING, Status.MISSING}
+)
 # Statuses in which a job is changing the twin's resources: a teardown waits for that job first.
 BUSY_STATUSES = frozenset({Status.PROVISIONING, Status.UPDATING})
 

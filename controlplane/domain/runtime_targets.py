@@ -50,3 +50,21 @@ def target_spec(name: object) -> RuntimeTargetSpec:
     if not isinstance(name, str) or name not in CATALOG:
         raise InvalidInput("runtime_target", f"runtime_target must be one of: {', '.join(sorted(CATALOG))}")
     return CATALOG[name]
+
+
+def target_of_site(linux_fx_version: str | None, flex_runtime: tuple[str, str] | None) -> RuntimeTargetSpec | None:
+    """The catalog target an existing site runs, from what ARM reports of it; None when none matches.
+
+    Flex sites name their runtime in ``functionAppConfig.runtime`` (name, version); Linux Consumption
+    sites in ``siteConfig.linuxFxVersion`` (``Python|3.11``, case as the caller wrote it)."""
+    if flex_runtime is not None:
+        name, version = flex_runtime
+        kind = HostingKind.FLEX_CONSUMPTION
+    elif linux_fx_version and "|" in linux_fx_version:
+        name, version = linux_fx_version.split("|", 1)
+        kind = HostingKind.LINUX_CONSUMPTION
+    else:
+        return None
+    if name.lower() != "python":
+        return None
+    return next((s for s in CATALOG.values() if s.kind == kind and s.python_version == version.strip()), None)

@@ -17,7 +17,7 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from controlplane.domain.brainstem import Brainstem, Page, utc_now
 from controlplane.domain.errors import BrainstemExists, BrainstemNotFound, ConcurrentUpdate, InvalidInput
-from controlplane.domain.lifecycle import LIVE_STATUSES, Status, check_transition
+from controlplane.domain.lifecycle import Status, check_transition
 from controlplane.registry.arm_budget import BudgetStore
 from controlplane.registry.capacity import Capacity
 from controlplane.registry.entities import (
@@ -35,7 +35,7 @@ from controlplane.registry.entities import (
     row_entity,
 )  # fmt: skip
 from controlplane.registry.etag_retry import RETRY, Retry, with_etag_retries
-from controlplane.registry.fleet_counts import FleetCounts, count_keys
+from controlplane.registry.fleet_counts import FleetCounts
 from controlplane.registry.rollouts import RolloutStore
 from controlplane.registry.undelivered import UndeliveredEvents
 
@@ -252,29 +252,12 @@ class BrainstemRegistry:
 
         return with_etag_retries(attempt, gave_up=f"{cloud_id} kept changing; try again", cloud_id=cloud_id)
 
-    def reconcile(self) -> dict[str, int]:
-        """Recount the fleet and rebuild owner copies and capacity from the rows (a full scan: a timer's job).
+    def reconcile(self, first: Mapping[str, Any] | None = None) -> dict[str, int]:
+        """Repair counts, places and owner copies (controlplane.registry.repair): correct what two
+        observations agree on. ``first``: an earlier ``observe()``; without it, one is taken now."""
+        from controlplane.registry import repair
 
-        Repairs what a process that died between writes can leave behind. Returns what it fixed.
-        """
-        counted: dict[str, int] = {}
-        holders: dict[str, set[str]] = {}
-        copies = 0
-        for row in iter_all(self):
-            for key in count_keys(row):
-                counted[key] = counted.get(key, 0) + 1
-            if row.status in LIVE_STATUSES:
-                for key in row.slots:
-                    holders.setdefault(key, set()).add(row.cloud_id)
-            self._table.upsert_entity(owner_entity(row), mode=UpdateMode.REPLACE)
-            copies += 1
-        fixed_slots = 0
-        for key in set(self.capacity.all_keys()) | set(holders):
-            if self.capacity.members(key) != holders.get(key, set()):
-                self.capacity.set_members(key, holders.get(key, set()))
-                fixed_slots += 1
-        self.fleet_counts.replace(counted)
-        return {"rows": copies, "slots_fixed": fixed_slots}
+        return repair.confirm(self, first if first is not None else repair.observe(self))
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ A slot is one entity (``~slot|<key>``) listing the cloud_ids that hold it. Takin
 twin's cloud_id if there is room; giving it back removes it. Both are ETag-guarded (so concurrent
 creates never overfill a slot) and idempotent (a retried step, or a create racing another create
 of the same twin, can never count a twin twice). A place taken by a write that then died is found
-and given back by ``BrainstemRegistry.reconcile``. The largest set is a subscription's 980 resource
+and given back by the reconcile (controlplane.registry.repair). The largest set is a subscription's 980 resource
 groups: about 30 KB, under Table Storage's 64 KiB per property.
 """
 
@@ -62,6 +62,10 @@ class Capacity:
 
         return with_etag_retries(attempt, gave_up=f"capacity {key} kept changing; try again")
 
+    def add(self, key: str, cloud_id: str) -> None:
+        """Put back the place of a twin whose row holds it (repair): no limit, as the twin already counts."""
+        self.take(key, cloud_id, limit=1 << 30)
+
     def give_back(self, key: str, cloud_id: str) -> None:
         def attempt() -> None | Retry:
             try:
@@ -80,12 +84,6 @@ class Capacity:
         return [
             e["PartitionKey"].removeprefix(PREFIX) for e in self._table.query_entities(query, select=["PartitionKey"])
         ]
-
-    def set_members(self, key: str, members: set[str]) -> None:
-        self._table.upsert_entity(
-            {"PartitionKey": PREFIX + key, "RowKey": "", "members": json.dumps(sorted(members))},
-            mode=UpdateMode.REPLACE,
-        )
 
     def _write(self, entity: Any, members: set[str]) -> bool | Retry:
         """Write ``members`` under the ETag read with ``entity``: True, or RETRY when another writer won."""

@@ -4,7 +4,7 @@ Sixteen shard entities in one small partition (``~counts``); each status change 
 shard picked at random (ETag-guarded, retried on a lost race), so concurrent writers rarely
 collide. Health sums the shards: one query, sixteen entities. Counts are exact as long as every
 row write is followed by its count change; a process that dies between the two leaves a count off
-by one until ``BrainstemRegistry.reconcile`` recounts (a timer does, hourly).
+by one until the reconcile corrects it (controlplane.registry.repair).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableClient, UpdateMode
+from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from controlplane.domain.brainstem import Brainstem
 from controlplane.domain.lifecycle import Status
@@ -71,6 +71,10 @@ class FleetCounts:
             deltas[key] = deltas.get(key, 0) - 1
         for key in count_keys(after):
             deltas[key] = deltas.get(key, 0) + 1
+        self.add(deltas)
+
+    def add(self, deltas: dict[str, int]) -> None:
+        """Add ``deltas`` (key -> change) to one shard, ETag-guarded: commutes with every other writer's."""
         deltas = {k: v for k, v in deltas.items() if v}
         if not deltas:
             return
@@ -100,12 +104,17 @@ class FleetCounts:
 
         with_etag_retries(attempt, gave_up="fleet counts kept changing; the next reconcile will correct them")
 
-    def totals(self) -> dict[str, Any]:
+    def raw_totals(self) -> dict[str, int]:
+        """Every counter summed over the shards, by its key (count_keys' names)."""
         sums: dict[str, int] = {}
         for shard in self._table.query_entities(f"PartitionKey eq '{PARTITION}'"):
             for key, value in shard.items():
                 if isinstance(value, int):
                     sums[key] = sums.get(key, 0) + value
+        return sums
+
+    def totals(self) -> dict[str, Any]:
+        sums = self.raw_totals()
         counts: dict[str, Any] = {s.value: sums.get(s.value, 0) for s in Status}
         counts["total"] = sum(counts[s.value] for s in Status)
         counts["by_runtime_target"] = {
@@ -116,10 +125,32 @@ class FleetCounts:
         counts["by_deploy_ref"] = _by_deploy_ref(sums)
         return counts
 
-    def replace(self, rows_counted: dict[str, int]) -> None:
-        """Set the totals to ``rows_counted`` (keys from count_keys), all in shard 00 (reconcile)."""
-        for shard in range(SHARDS):
-            entity: dict[str, Any] = {"PartitionKey": PARTITION, "RowKey": f"{shard:02d}"}
-            if shard == 0:
-                entity.update(rows_counted)
-            self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+    def compact(self) -> int:
+        """Drop the deploy_ref counters whose shards sum to zero (a version no twin runs any more).
+
+        Their +1 and -1 may sit in different shards, where no single write would ever see zero. All
+        shards are one partition, so one entity-group transaction rewrites them at once, each under
+        the ETag it was read with: a concurrent count change fails it whole, and the next run tries
+        again. Totals are unchanged (the dropped values sum to zero). Returns the counters dropped."""
+        shards = list(self._table.query_entities(f"PartitionKey eq '{PARTITION}'"))
+        sums: dict[str, int] = {}
+        for shard in shards:
+            for key, value in shard.items():
+                if isinstance(value, int) and key.startswith(_LIVE_REF):
+                    sums[key] = sums.get(key, 0) + value
+        dead = {key for key, total in sums.items() if total == 0}
+        if not dead:
+            return 0
+        operations: list[Any] = []
+        for shard in shards:
+            if dead & set(shard):
+                kept = {k: v for k, v in shard.items() if isinstance(v, int) and k not in dead}
+                entity = {"PartitionKey": PARTITION, "RowKey": shard["RowKey"], **kept}
+                options = {"mode": UpdateMode.REPLACE, "etag": shard.metadata["etag"],
+                           "match_condition": MatchConditions.IfNotModified}  # fmt: skip
+                operations.append(("update", entity, options))
+        try:
+            self._table.submit_transaction(operations)
+        except TableTransactionError:
+            return 0  # a live count change won: nothing was written, the next run compacts
+        return len(dead)

@@ -89,6 +89,7 @@ def test_lifecycle_and_counts_stay_exact(registry: BrainstemRegistry) -> None:
         "errored": 1,
         "deleting": 0,
         "deleted": 0,
+        "missing": 0,
         "total": 3,
     }
     registry.transition("twin-kody-e89834", Status.DELETING)
@@ -104,6 +105,7 @@ def test_lifecycle_and_counts_stay_exact(registry: BrainstemRegistry) -> None:
         "errored": 0,
         "deleting": 0,
         "deleted": 1,
+        "missing": 0,
         "total": 3,
     }
     molly = registry.get("twin-molly-4181ee")
