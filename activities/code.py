@@ -11,7 +11,6 @@ import logging
 from typing import Any
 
 import azure.durable_functions as df
-import requests
 
 from activities.payloads import JsonObject
 from activities.steps import run_step
@@ -22,6 +21,7 @@ from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import BrainstemNames, brainstem_names
 from controlplane.domain.runtime_targets import target_spec
 from controlplane.settings import get_settings
+from controlplane.twins.probe import probe
 
 logger = logging.getLogger(__name__)
 blueprint = df.Blueprint()
@@ -53,30 +53,15 @@ def publish_code(request: JsonObject) -> dict[str, Any]:
 
 @blueprint.activity_trigger(input_name="job")
 def probe_brainstem(job: JsonObject) -> dict[str, Any]:
-    """One GET of the twin's readiness route: ready on a 2xx that reports the job's deploy_ref, or none.
-
-    The root URL is never asked: Azure answers it with a landing page whether or not any code loaded.
-    """
+    """One GET of the twin's readiness route: ready on a 2xx that reports the job's deploy_ref, or none."""
     twin = BrainstemJob.from_input(job)
-    url = get_settings().readiness_url(brainstem_names(twin.name))
-    try:
-        response = requests.get(url, timeout=PROBE_TIMEOUT_SECONDS, allow_redirects=False)
-    except requests.RequestException as exc:
-        return {"ready": False, "status": None, "reason": type(exc).__name__}
-    running = _reported_deploy_ref(response)
-    ok = 200 <= response.status_code < 300 and running in (None, twin.deploy_ref)
-    answer: dict[str, Any] = {"ready": ok, "status": response.status_code}
-    if running is not None:
-        answer["deploy_ref"] = running
-    return answer
-
-
-def _reported_deploy_ref(response: requests.Response) -> str | None:
-    if not 200 <= response.status_code < 300:
-        return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    value = body.get("deploy_ref") if isinstance(body, dict) else None
-    return str(value)[:64] if value is not None else None
+    answer = probe(get_settings().readiness_url(brainstem_names(twin.name)), timeout=PROBE_TIMEOUT_SECONDS)
+    if answer.status is None:
+        return {"ready": False, "status": None, "reason": answer.reason}
+    result: dict[str, Any] = {
+        "ready": answer.ok and answer.deploy_ref in (None, twin.deploy_ref),
+        "status": answer.status,
+    }
+    if answer.deploy_ref is not None:
+        result["deploy_ref"] = answer.deploy_ref
+    return result

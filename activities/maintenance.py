@@ -1,8 +1,9 @@
-"""Hourly registry upkeep: recount the fleet and give back places nobody holds.
+"""The timers that keep the registry true to Azure: the reconcile (hourly) and the heartbeat (hourly).
 
-Row, owner copy, counts and capacity are separate writes (see controlplane.registry); a worker that
-dies between them leaves a small, harmless inconsistency that this sweep repairs. It scans the
-fleet once an hour, never on a request path.
+Each occurrence starts one durable workflow (orchestrators/reconcile.py) under a fixed instance id,
+unless the previous one is still underway, so a slow run is never doubled by the next tick. The
+reconcile tick also marks errored the busy rows whose job is gone (controlplane.service.reconcile):
+that check needs Durable's own status API, which only a client binding has.
 """
 
 from __future__ import annotations
@@ -13,12 +14,30 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from controlplane.registry import default_registry
+from controlplane.service import reconcile
+from controlplane.settings import get_settings
 
 logger = logging.getLogger(__name__)
 blueprint = df.Blueprint()
 
 
 @blueprint.timer_trigger(schedule="0 17 * * * *", arg_name="timer", run_on_startup=False)
-def reconcile_registry(timer: func.TimerRequest) -> None:
-    fixed = default_registry().reconcile()
-    logger.info("registry reconciled: %(rows)d rows, %(slots_fixed)d capacity slots corrected", fixed)
+@blueprint.durable_client_input(client_name="client")
+async def reconcile_registry(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    settings = get_settings()
+    lost = await reconcile.fail_lost_jobs(default_registry(), client, settings)
+    started = await reconcile.start_singleton(
+        client, "reconcile_fleet", reconcile.RECONCILE_INSTANCE, reconcile.reconcile_input(settings)
+    )
+    logger.info(
+        "reconcile: %d lost jobs marked errored; fleet reconcile %s", len(lost), "started" if started else "underway"
+    )
+
+
+@blueprint.timer_trigger(schedule="0 47 * * * *", arg_name="timer", run_on_startup=False)
+@blueprint.durable_client_input(client_name="client")
+async def heartbeat(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    settings = get_settings()
+    await reconcile.start_singleton(
+        client, "heartbeat_sweep", reconcile.HEARTBEAT_INSTANCE, reconcile.heartbeat_input(settings)
+    )

@@ -1,4 +1,4 @@
-"""HTTP functions for day-two operations: update one twin (PATCH), and fleet rollouts (operators).
+"""HTTP functions for day-two operations: update one twin (PATCH), fleet rollouts and adoption (operators).
 
 Same contract as every route: the doorman first, problems as problem+json, a job's 202 points at
 our own status monitor.
@@ -13,10 +13,19 @@ import azure.functions as func
 
 from controlplane.auth import Principal
 from controlplane.registry import default_registry
-from controlplane.service import rollouts, updates
+from controlplane.service import adoption, rollouts, updates
+from controlplane.service.errors import JobNotFound
 from controlplane.settings import get_settings
 from http_api.bodies import read_json_body
-from http_api.routes import _cloud_id, accepted_response, api_url, guarded_async, json_response, visible_row
+from http_api.routes import (
+    _cloud_id,
+    accepted_response,
+    api_url,
+    guarded_async,
+    is_job_id,
+    json_response,
+    visible_row,
+)  # fmt: skip
 
 blueprint = df.Blueprint(http_auth_level=func.AuthLevel.ANONYMOUS)
 _ROLLOUT_ID_LENGTH = 32
@@ -86,3 +95,34 @@ def _rollout_id(req: func.HttpRequest) -> str:
     if len(rollout_id) != _ROLLOUT_ID_LENGTH or not all(c in "0123456789abcdef" for c in rollout_id):
         raise rollouts.RolloutNotFound("a rollout id is 32 lowercase hex characters", field="rollout_id")
     return rollout_id
+
+
+@blueprint.route(route="cp/brainstems/adopt", methods=["POST"])
+@blueprint.durable_client_input(client_name="client")
+async def adopt_brainstems(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Adopt the twins made outside the control plane (or, with dry_run, list them). Operators only."""
+
+    async def work(principal: Principal) -> func.HttpResponse:
+        accepted = await adoption.start(principal, read_json_body(req), client, get_settings())
+        location = api_url(f"/api/cp/adoptions/{accepted['job_id']}")
+        accepted["links"] = {"self": location}
+        return json_response(
+            accepted, 202, {"Location": location, "Retry-After": str(get_settings().retry_after_seconds)}
+        )
+
+    return await guarded_async(req, work)
+
+
+@blueprint.route(route="cp/adoptions/{job_id}", methods=["GET"])
+@blueprint.durable_client_input(client_name="client")
+async def get_adoption(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    async def work(principal: Principal) -> func.HttpResponse:
+        job_id: str = req.route_params.get("job_id", "")
+        if not is_job_id(job_id):
+            raise JobNotFound(f"no adoption {job_id[:64]}", job_id=job_id[:64])
+        found = await adoption.view(principal, job_id, client)
+        if not found["done"]:
+            return json_response(found, 202, {"Retry-After": str(get_settings().retry_after_seconds)})
+        return json_response(found)
+
+    return await guarded_async(req, work)

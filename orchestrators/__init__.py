@@ -4,9 +4,11 @@ Orchestrators are deterministic generators: no I/O, no clocks, no random — eve
 activity, every wait a durable timer.
 """
 
+from orchestrators.adoption import blueprint as adoption
 from orchestrators.provision import blueprint as provision
+from orchestrators.reconcile import blueprint as reconcile
 from orchestrators.rollout import blueprint as rollout
 from orchestrators.teardown import blueprint as teardown
 from orchestrators.update import blueprint as update
 
-blueprints = [provision, teardown, update, rollout]
+blueprints = [provision, teardown, update, rollout, reconcile, adoption]

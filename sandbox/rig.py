@@ -208,7 +208,8 @@ class ControlPlaneRig:
     def fire_timer(self, function_name: str) -> None:
         """Run a timer-triggered function once through the worker, as its schedule would."""
         now = self.clock.now() if self.clock is not None else datetime.now(UTC)
-        fire_timer(app_worker(), function_name, now=now)
+        client_json = self.durable.client_binding_json() if self.durable is not None else None
+        fire_timer(app_worker(), function_name, now=now, client_json=client_json)
 
     def stop(self) -> None:
         import time

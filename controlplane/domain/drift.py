@@ -45,9 +45,7 @@ class Inventory:
     sites: frozenset[tuple[str, str]]  # (lower-cased group, lower-cased site name)
 
     @classmethod
-    def build(
-        cls, subscription_id: str, groups: Iterable[TaggedGroup], sites: Iterable[tuple[str, str]]
-    ) -> Inventory:
+    def build(cls, subscription_id: str, groups: Iterable[TaggedGroup], sites: Iterable[tuple[str, str]]) -> Inventory:
         return cls(
             subscription_id,
             {group.name.lower(): group for group in groups},

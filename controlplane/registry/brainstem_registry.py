@@ -36,6 +36,7 @@ from controlplane.registry.entities import (
 )  # fmt: skip
 from controlplane.registry.etag_retry import RETRY, Retry, with_etag_retries
 from controlplane.registry.fleet_counts import FleetCounts
+from controlplane.registry.fleet_reports import FleetReports
 from controlplane.registry.rollouts import RolloutStore
 from controlplane.registry.undelivered import UndeliveredEvents
 
@@ -58,6 +59,8 @@ class BrainstemRegistry:
         self.undelivered_events = UndeliveredEvents(meta)
         # The fleet-wide ARM budget's buckets (controlplane.arm.fleet_budget), beside the counts.
         self.arm_budget = BudgetStore(meta)
+        # What the reconcile and the heartbeat last found (controlplane.registry.fleet_reports), for /health.
+        self.reports = FleetReports(meta)
 
     @staticmethod
     def table_names(table_name: str) -> list[str]:
@@ -103,6 +106,7 @@ class BrainstemRegistry:
         region: str | None = None,
         deploy_ref: str | None = None,
         not_deploy_ref: str | None = None,
+        seen_before: str | None = None,
         limit: int = 100,
         next: str | None = None,
     ) -> Page:
@@ -128,11 +132,21 @@ class BrainstemRegistry:
                 clauses.append(f"{name} eq {odata_str(value)}")
         if not_deploy_ref is not None:
             clauses.append(f"deploy_ref ne {odata_str(not_deploy_ref)}")
+        if seen_before is not None:  # timestamps are fixed-width ISO text: they order as strings do
+            clauses.append(f"last_seen lt {odata_str(seen_before)}")
         # Ask for one more than the page so `next` is given only when another row really exists.
         entities = self._take(" and ".join(clauses), limit + 1)
         items = [from_entity(e) for e in entities[:limit]]
         more = len(entities) > limit
         return Page(items=items, next=encode_token(scope, items[-1].cloud_id) if more else None)
+
+    def scan(self, *clauses: str, page_size: int = MAX_PAGE_SIZE) -> Iterable[Brainstem]:
+        """Every fleet row matching ``clauses`` (OData, and-ed), page by page: timers' work, never a request's."""
+        query = " and ".join(
+            (f"PartitionKey ge '{FLEET_START}'", f"PartitionKey lt '{FLEET_END}'", f"RowKey eq '{ROW_KEY}'", *clauses)
+        )
+        for entity in self._table.query_entities(query, results_per_page=page_size):
+            yield from_entity(entity)
 
     def counts(self) -> dict[str, Any]:
         """Fleet counts by status (and total), and live twins by runtime target: 16 entities, any fleet size."""

@@ -145,7 +145,9 @@ def _fix_copy(registry: BrainstemRegistry, partition: str, cloud_id: str) -> int
                 )  # fmt: skip
             return 1
         if copy is not None:  # a copy under an owner the row no longer has (or of no row at all)
-            table.delete_entity(partition, cloud_id, etag=copy.metadata["etag"], match_condition=MatchConditions.IfNotModified)
+            table.delete_entity(
+                partition, cloud_id, etag=copy.metadata["etag"], match_condition=MatchConditions.IfNotModified
+            )
             return 1
     except (ResourceModifiedError, ResourceExistsError):
         return 0  # a live write got there first: it is right by definition

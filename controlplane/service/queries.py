@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -21,7 +22,7 @@ from controlplane.settings import get_settings
 
 logger = logging.getLogger(__name__)
 LIST_PARAMS = frozenset(
-    {"owner", "status", "runtime_target", "deploy_ref", "limit", "next", "code"}
+    {"owner", "status", "runtime_target", "deploy_ref", "stale", "limit", "next", "code"}
 )  # `code` carries a function key
 DEFAULT_PAGE_SIZE = 100
 
@@ -42,20 +43,34 @@ def list_page(principal: Principal, params: dict[str, str], registry: BrainstemR
     if unknown:
         raise InvalidInput(
             unknown[0],
-            f"unknown query parameter '{unknown[0]}'; use owner, status, runtime_target, deploy_ref, limit, next",
+            f"unknown query parameter '{unknown[0]}'; use owner, status, runtime_target, deploy_ref, stale, limit, next",
         )
     status = params.get("status")
     if status is not None and status not in {s.value for s in Status}:
         raise InvalidInput("status", f"status must be one of: {', '.join(s.value for s in Status)}")
     runtime_target = params.get("runtime_target")
+    seen_before = _stale_cutoff(params.get("stale"), status)
     return registry.list(
         owner=owner_filter_for_list(principal, params.get("owner") or None),
-        status=Status(status) if status else None,
+        status=Status.ACTIVE if seen_before else Status(status) if status else None,
+        seen_before=seen_before,
         runtime_target=None if runtime_target is None else target_spec(runtime_target).name,
         deploy_ref=None if params.get("deploy_ref") is None else validate_deploy_ref(params["deploy_ref"]),
         limit=_limit(params.get("limit")),
         next=params.get("next") or None,
     )
+
+
+def _stale_cutoff(raw: str | None, status: str | None) -> str | None:
+    """``stale=true``: active twins the heartbeat has not heard from for CP_HEARTBEAT_STALE_AFTER_SECONDS."""
+    if raw is None or raw == "false":
+        return None
+    if raw != "true":
+        raise InvalidInput("stale", "stale must be true or false")
+    if status not in (None, Status.ACTIVE.value):
+        raise InvalidInput("stale", "stale=true lists active twins; leave status out or give status=active")
+    cutoff = datetime.now(UTC) - timedelta(seconds=get_settings().heartbeat_stale_after_seconds)
+    return cutoff.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _limit(raw: str | None) -> int:
@@ -81,7 +96,16 @@ def fleet_health(principal: Principal, registry: Callable[[], BrainstemRegistry]
     except Exception as exc:
         logger.warning("registry unreachable: %s", type(exc).__name__)
         raise DependencyUnavailable("Table Storage (the registry) does not answer", dependency="registry") from None
-    return {**counts, "registry": "ok"}
+    try:
+        found = registry().reports.summary()
+    except Exception as exc:  # the counts answered: a missing report must not hide them
+        logger.warning("fleet reports unreadable: %s", type(exc).__name__)
+        found = {"drift": {"orphans": 0, "orphan_names": [], "subscriptions": {}}, "heartbeat": {}}
+    heartbeat = found["heartbeat"]
+    return {
+        **counts, "registry": "ok", "stale": int(heartbeat.get("stale") or 0),
+        "orphans": found["drift"]["orphans"], "reconcile": found["drift"], "heartbeat": heartbeat,
+    }  # fmt: skip
 
 
 WAKE_TIMEOUT_SECONDS = 60

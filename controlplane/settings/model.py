@@ -25,6 +25,7 @@ from controlplane.settings import events
 from controlplane.settings.budget import BudgetSettings
 from controlplane.settings.event_fields import EventSettings
 from controlplane.settings.pool import GUID, REGION, parse_pool
+from controlplane.settings.reconcile import ReconcileSettings
 
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,50}")  # leaves room for the derived table suffixes
 
@@ -45,7 +46,7 @@ def _secret_env(name: str, default: Any) -> Any:
     return Field(default=default, validation_alias=AliasChoices(name), repr=False)
 
 
-class Settings(BudgetSettings, EventSettings):
+class Settings(BudgetSettings, EventSettings, ReconcileSettings):
     """The control plane's settings. Field aliases are the app setting names."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", validate_default=True)

@@ -23,8 +23,10 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def fire_timer(worker: LanguageWorker, function_name: str, *, now: datetime, past_due: bool = False) -> None:
-    """Invoke a timer-triggered function once, for the occurrence due at ``now``."""
+def fire_timer(
+    worker: LanguageWorker, function_name: str, *, now: datetime, past_due: bool = False, client_json: str | None = None
+) -> None:
+    """Invoke a timer-triggered function once, for the occurrence due at ``now`` (with its durable client, if any)."""
     function = worker.function(function_name)
     if function.trigger_type != "timerTrigger":
         raise ValueError(f"{function_name} is a {function.trigger_type} function, not a timer")
@@ -35,6 +37,12 @@ def fire_timer(worker: LanguageWorker, function_name: str, *, now: datetime, pas
         "IsPastDue": past_due,
     }  # fmt: skip
     data = worker.protos.TypedData(json=json.dumps(info))
-    response = worker.invoke(function_name, {str(function.trigger["name"]): data})
+    inputs = {str(function.trigger["name"]): data}
+    for binding in function.bindings_of_type("durableClient"):
+        if client_json is None:
+            raise RuntimeError(f"{function_name} declares a durable client binding: start a DurableClientServer")
+        # As for an HTTP function (sandbox/worker/http.py): the binding value is the client payload's JSON text.
+        inputs[str(binding["name"])] = worker.protos.TypedData(string=client_json)
+    response = worker.invoke(function_name, inputs)
     if response.result.status != worker.protos.StatusResult.Success:
         raise TimerFunctionFailed(host_exception_message(response))

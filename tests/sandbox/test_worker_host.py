@@ -102,4 +102,9 @@ def test_the_hourly_timer_reconciles_the_registry_through_the_worker(rig: Contro
     registry.capacity.take("place:s:eastus2", "twin-ghost-000000", 10)  # a create that died before its row
     assert registry.slot_usage("place:s:eastus2") == 1
     rig.fire_timer("reconcile_registry")  # TimerInfo JSON in, as the host sends it
+    # The timer starts the reconcile workflow (a singleton); its repair gives the place back.
+    assert rig.driver is not None
+    result = rig.driver.wait("reconcile-fleet", timeout=60)
+    assert result.status == "Completed", result
+    assert result.output["repair"]["slots_fixed"] == 1
     assert registry.capacity.members("place:s:eastus2") == set()

@@ -1,0 +1,128 @@
+"""Activities of the level-triggered loops: drift per subscription, registry repair, heartbeat pages.
+
+None of them changes Azure. Drift reads two paged ARM lists per subscription and compares them with
+rows read *before* the lists (controlplane.domain.drift); a list that fails raises, so the activity
+is retried by Durable and, if it keeps failing, the reconcile records the subscription as delayed
+and changes no row. Row changes go through the lifecycle (``transition`` under the row's job), so a
+twin a job took over in the meantime is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import azure.durable_functions as df
+import requests
+
+from activities.payloads import JsonObject
+from controlplane.arm import inventory
+from controlplane.arm.clients import arm_clients
+from controlplane.domain.brainstem import Brainstem, utc_now
+from controlplane.domain.drift import judge, missing_error
+from controlplane.domain.errors import ControlPlaneError
+from controlplane.domain.lifecycle import Status
+from controlplane.domain.naming import brainstem_names
+from controlplane.registry import default_registry
+from controlplane.registry import repair as registry_repair
+from controlplane.registry.entities import odata_str
+from controlplane.service.jobs import job_for
+from controlplane.settings import get_settings
+from controlplane.twins.probe import probe
+
+logger = logging.getLogger(__name__)
+blueprint = df.Blueprint()
+
+
+@blueprint.activity_trigger(input_name="request")
+def reconcile_subscription(request: JsonObject) -> dict[str, Any]:
+    """Mark rows whose resources vanished missing (and back), count orphans; report for /health."""
+    subscription_id = str(request["subscription_id"])
+    registry, settings = default_registry(), get_settings()
+    rows = list(
+        registry.scan(f"subscription_id eq {odata_str(subscription_id)}", "(status eq 'active' or status eq 'missing')")
+    )  # rows first: a twin active now had its resources made before the lists below are taken
+    held = inventory.scan(arm_clients(subscription_id))
+    drift = judge(rows, held)
+    noticed = utc_now()
+    missing: list[dict[str, Any]] = []
+    for row, gone in drift.missing:
+        error = missing_error(gone, brainstem_names(row.name), subscription_id, noticed)
+        changed = _move(registry, row, Status.MISSING, error=error)
+        if changed is not None:
+            missing.append(job_for(changed, settings).to_input() | {"error": error})
+    returned = sum(_move(registry, row, Status.ACTIVE, error=None) is not None for row in drift.returned)
+    orphans = [names.cloud_id for names in drift.orphans if not registry.exists(names.cloud_id)]
+    report = {"orphans": orphans, "missing": len(missing), "returned": returned, "at": noticed}
+    registry.reports.save_drift(subscription_id, report)
+    logger.info("reconciled %s: %d missing, %d back, %d orphans", subscription_id, len(missing), returned, len(orphans))
+    return {"subscription_id": subscription_id, "missing": missing, "returned": returned, "orphans": len(orphans)}
+
+
+def _move(registry: Any, row: Brainstem, status: Status, **changes: Any) -> Brainstem | None:
+    try:
+        return registry.transition(row.cloud_id, status, for_job=row.job_id, **changes)  # type: ignore[no-any-return]
+    except ControlPlaneError as lost:  # a job took the twin over, or it moved on: the live write wins
+        logger.info("reconcile left %s alone: %s", row.cloud_id, lost)
+        return None
+
+
+@blueprint.activity_trigger(input_name="request")
+def record_reconcile_delay(request: JsonObject) -> dict[str, Any]:
+    """A subscription whose lists kept failing: say so on /health, change nothing else."""
+    report = {"error": str(request["error"])[:1024], "at": utc_now()}
+    default_registry().reports.save_drift(str(request["subscription_id"]), report)
+    return {"recorded": True}
+
+
+@blueprint.activity_trigger(input_name="request")
+def observe_registry(request: JsonObject) -> dict[str, Any]:
+    """The repair's first observation (controlplane.registry.repair)."""
+    return registry_repair.observe(default_registry())
+
+
+@blueprint.activity_trigger(input_name="first")
+def repair_registry(first: JsonObject) -> dict[str, Any]:
+    """The repair's second observation, and the corrections both agree on."""
+    return default_registry().reconcile(first)
+
+
+@blueprint.activity_trigger(input_name="request")
+def heartbeat_page(request: JsonObject) -> dict[str, Any]:
+    """Probe one page of active twins (bounded concurrency); each answer moves the twin's ``last_seen``."""
+    registry, settings = default_registry(), get_settings()
+    page = registry.list(status=Status.ACTIVE, limit=settings.heartbeat_page_size, next=request.get("next"))
+    stale_before = _iso(datetime.now(UTC) - timedelta(seconds=settings.heartbeat_stale_after_seconds))
+    timeout = settings.heartbeat_timeout_seconds
+
+    def ask(row: Brainstem) -> bool:
+        return probe(settings.readiness_url(brainstem_names(row.name)), timeout=timeout, session=session).ok
+
+    with requests.Session() as session:
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=settings.heartbeat_concurrency)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        with ThreadPoolExecutor(settings.heartbeat_concurrency) as pool:
+            answers = list(pool.map(ask, page.items))
+    stale = 0
+    for row, answered in zip(page.items, answers, strict=True):
+        if answered:
+            try:
+                registry.touch(row.cloud_id)
+            except ControlPlaneError:
+                pass  # deleted meanwhile: nothing to record
+        elif row.last_seen < stale_before:
+            stale += 1
+    return {"next": page.next, "probed": len(page.items), "answered": sum(answers), "stale": stale}
+
+
+@blueprint.activity_trigger(input_name="summary")
+def save_heartbeat(summary: JsonObject) -> dict[str, Any]:
+    default_registry().reports.save_heartbeat({**summary, "swept_at": utc_now()})
+    return {"saved": True}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

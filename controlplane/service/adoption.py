@@ -1,0 +1,69 @@
+"""Accepting an adoption (operators only) and showing its report.
+
+``POST /api/cp/brainstems/adopt`` starts ``adopt_brainstems`` (orchestrators/adoption.py) over the
+pool's subscriptions (or one of them); ``GET /api/cp/adoptions/{job_id}`` answers 202 while it runs
+and 200 with the report once it has ended. A dry run lists what would be adopted and writes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import azure.durable_functions as df
+
+from controlplane.auth import Forbidden, Principal
+from controlplane.domain.brainstem import validate_owner
+from controlplane.domain.errors import InvalidInput
+from controlplane.domain.jobs import Policy
+from controlplane.service.errors import JobNotFound
+from controlplane.service.jobs import new_job_id
+from controlplane.settings import Settings
+
+ADOPT = "adopt_brainstems"
+_FIELDS = ("owner", "dry_run", "subscription_id")
+_DONE = {"Completed", "Failed", "Terminated", "Canceled"}
+
+
+def _operator(principal: Principal) -> None:
+    if not principal.is_operator:
+        raise Forbidden("adopting twins is for operators")
+
+
+def parse_adoption(body: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    unknown = sorted(set(body) - set(_FIELDS))
+    if unknown:
+        raise InvalidInput(unknown[0], f"unknown field '{unknown[0]}'; adopt takes {', '.join(_FIELDS)}")
+    dry_run = body.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        raise InvalidInput("dry_run", "dry_run must be true or false")
+    owner = validate_owner(body["owner"]) if body.get("owner") is not None else None
+    pool = sorted({place.subscription_id for place in settings.subscription_pool})
+    wanted = body.get("subscription_id")
+    if wanted is not None and wanted not in pool:
+        raise InvalidInput("subscription_id", "subscription_id must be one of the pool's subscriptions")
+    return {"owner": owner, "dry_run": dry_run, "subscriptions": [wanted] if wanted else pool}
+
+
+async def start(
+    principal: Principal, body: dict[str, Any], client: df.DurableOrchestrationClient, settings: Settings
+) -> dict[str, Any]:
+    _operator(principal)
+    request = parse_adoption(body, settings)
+    job_id = new_job_id()
+    await client.start_new(ADOPT, job_id, {**request, "policy": asdict(Policy.from_settings(settings))})
+    return {"job_id": job_id, "dry_run": request["dry_run"], "status": "running"}
+
+
+async def view(principal: Principal, job_id: str, client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    _operator(principal)
+    status = await client.get_status(job_id)
+    if not status or status.runtime_status is None or status.name != ADOPT:
+        raise JobNotFound(f"no adoption {job_id}", job_id=job_id)
+    runtime = status.runtime_status.value
+    view: dict[str, Any] = {"job_id": job_id, "runtime_status": runtime, "done": runtime in _DONE}
+    if runtime == "Completed" and isinstance(status.output, dict):
+        view["report"] = status.output
+    elif runtime in ("Failed", "Terminated") and status.output:
+        view["error"] = str(status.output)[:1000]
+    return view

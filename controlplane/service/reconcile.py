@@ -1,0 +1,89 @@
+"""Starting the level-triggered loops, and the one repair that needs Durable's own view: lost jobs.
+
+A row that says a job is changing the twin (provisioning, updating, deleting) while no such job runs
+is stuck for good: nothing will ever move it. That happens when the create wrote its row but could
+not start its orchestration (storage failing between the two), or when a job ended without its last
+write. The reconcile timer finds such rows and marks them errored with why (``JobLost``), so their
+owner can POST again or delete them; their places stay held until then, as for any errored twin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import azure.durable_functions as df
+
+from controlplane.domain.errors import ControlPlaneError
+from controlplane.domain.jobs import Policy
+from controlplane.domain.lifecycle import Status
+from controlplane.registry import BrainstemRegistry
+from controlplane.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+RECONCILE_INSTANCE = "reconcile-fleet"
+HEARTBEAT_INSTANCE = "heartbeat-sweep"
+_UNDERWAY = {
+    df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending,
+    df.OrchestrationRuntimeStatus.ContinuedAsNew, df.OrchestrationRuntimeStatus.Suspended,
+}  # fmt: skip
+_BUSY = ("provisioning", "updating", "deleting")
+
+
+async def start_singleton(client: df.DurableOrchestrationClient, name: str, instance_id: str, payload: Any) -> bool:
+    """Start ``name`` as ``instance_id`` unless that instance is still underway (Learn: "Singleton
+    orchestrators in Durable Functions": check the status, start with the fixed id only if not running)."""
+    status = await client.get_status(instance_id)
+    if status is not None and status.runtime_status in _UNDERWAY:
+        logger.info("%s is still underway; this occurrence starts nothing", instance_id)
+        return False
+    await client.start_new(name, instance_id, payload)
+    return True
+
+
+def reconcile_input(settings: Settings) -> dict[str, Any]:
+    return {
+        "subscriptions": sorted({place.subscription_id for place in settings.subscription_pool}),
+        "grace_seconds": settings.reconcile_grace_seconds,
+        "policy": asdict(Policy.from_settings(settings)),
+    }
+
+
+def heartbeat_input(settings: Settings) -> dict[str, Any]:
+    return {"policy": asdict(Policy.from_settings(settings))}
+
+
+async def fail_lost_jobs(
+    registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings,
+    *, now: datetime | None = None,
+) -> list[str]:  # fmt: skip
+    """Mark errored every busy row whose job is over, or has not existed for ``reconcile_lost_job_seconds``."""
+    now = now or datetime.now(UTC)
+    quiet_since = _iso(now - timedelta(seconds=settings.reconcile_grace_seconds))
+    absent_since = _iso(now - timedelta(seconds=settings.reconcile_lost_job_seconds))
+    busy = " or ".join(f"status eq '{status}'" for status in _BUSY)
+    rows = await asyncio.to_thread(lambda: list(registry.scan(f"({busy})", f"last_seen lt '{quiet_since}'")))
+    failed: list[str] = []
+    for row in rows:
+        status = await client.get_status(row.job_id)
+        runtime = status.runtime_status if status is not None else None
+        if runtime in _UNDERWAY or (runtime is None and row.last_seen >= absent_since):
+            continue
+        why = f"its job {row.job_id} is {runtime.value if runtime else 'not known to Durable'}"
+        error = {"step": "reconcile", "code": "JobLost", "message": f"{row.cloud_id} was {row.status.value} but {why}"}
+        try:
+            await asyncio.to_thread(registry.transition, row.cloud_id, Status.ERRORED, for_job=row.job_id, error=error)
+        except ControlPlaneError as moved:  # the row moved on meanwhile: the live write wins
+            logger.info("left %s alone: %s", row.cloud_id, moved)
+            continue
+        logger.warning("%s", error["message"])
+        failed.append(row.cloud_id)
+    return failed
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

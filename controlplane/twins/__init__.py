@@ -1,0 +1,1 @@
+"""Talking to the brainstems themselves (their own HTTP routes), never to ARM."""
