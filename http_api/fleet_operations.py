@@ -99,7 +99,7 @@ def _rollout_id(req: func.HttpRequest) -> str:
 
 @blueprint.route(route="cp/brainstems/adopt", methods=["POST"])
 @blueprint.durable_client_input(client_name="client")
-async def adopt_brainstems(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def start_adoption(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Adopt the twins made outside the control plane (or, with dry_run, list them). Operators only."""
 
     async def work(principal: Principal) -> func.HttpResponse:

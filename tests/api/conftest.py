@@ -19,6 +19,8 @@ BASE = "http://127.0.0.1:7071"
 # Route templates as function_app declares them, most specific first.
 ROUTES = [
     ("POST", r"/api/cp/brainstems", "create_brainstem", {}),
+    ("POST", r"/api/cp/brainstems/adopt", "start_adoption", {}),
+    ("GET", r"/api/cp/adoptions/(?P<job_id>[^/]+)", "get_adoption", {}),
     ("GET", r"/api/cp/brainstems", "list_brainstems", {}),
     ("GET", r"/api/cp/brainstems/(?P<id>[^/]+)", "get_brainstem", {}),
     ("DELETE", r"/api/cp/brainstems/(?P<cloud_id>[^/]+)", "delete_brainstem", {}),

@@ -57,6 +57,7 @@ def path_for(pattern: str) -> str:
         .replace("(?P<cloud_id>[^/]+)", "twin-kody-e89834")
         .replace("(?P<rollout_id>[^/]+)", "0" * 32)
         .replace("(?P<action>[^/]+)", "pause")
+        .replace("(?P<job_id>[^/]+)", "0" * 32)
     )
 
 
