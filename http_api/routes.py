@@ -16,6 +16,7 @@ from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
+from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
 from controlplane.auth import Principal, can_see, owner_for_create
 from controlplane.domain.brainstem import Brainstem
@@ -23,7 +24,7 @@ from controlplane.domain.errors import ControlPlaneError
 from controlplane.domain.naming import is_cloud_id
 from controlplane.registry import default_registry
 from controlplane.service import creation, jobs, queries, teardown
-from controlplane.service.errors import JobNotFound
+from controlplane.service.errors import DependencyUnavailable, JobNotFound
 from controlplane.settings import get_settings
 from controlplane.telemetry import annotate, http_span, log_answered_error
 from http_api.audit import record_refusal
@@ -78,12 +79,23 @@ def _named(principal: Principal) -> Principal:
 
 
 def _failure(req: func.HttpRequest, exc: Exception, principal: Principal | None) -> func.HttpResponse:
+    if _storage_unreachable(exc):  # after azure-core's retries: a 503 the caller may retry, not a 500
+        logger.warning("Table Storage unreachable: %s", type(exc).__name__)
+        exc = DependencyUnavailable("Table Storage (the registry) does not answer; try again", dependency="registry")
+        exc.headers = {"Retry-After": str(get_settings().retry_after_seconds)}  # type: ignore[attr-defined]
     if isinstance(exc, ControlPlaneError):
         record_refusal(req, exc, principal)
         log_answered_error(exc)
         return problem_response(exc, getattr(exc, "headers", None))
     logger.exception("unexpected failure", exc_info=exc)
     return internal_error_response()
+
+
+def _storage_unreachable(exc: Exception) -> bool:
+    """No answer from storage (refused, reset, timed out), or a 5xx from it: the registry is down, not us."""
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):
+        return True
+    return isinstance(exc, HttpResponseError) and exc.status_code is not None and exc.status_code >= 500
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:

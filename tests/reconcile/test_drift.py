@@ -1,0 +1,82 @@
+"""Drift against the ARM stand-in: what vanished outside the control plane is noticed, orphans are counted."""
+
+from __future__ import annotations
+
+from sandbox.arm.faults import Fault
+from sandbox.rig import ControlPlaneRig
+
+from controlplane.arm.clients import arm_clients
+from controlplane.domain.lifecycle import Status
+from controlplane.domain.naming import brainstem_names
+from controlplane.registry import default_registry
+from controlplane.settings import get_settings
+from tests.api.conftest import Api
+from tests.reconcile.conftest import provision, reconcile
+from tests.reconcile.script_twin import make_script_twin
+
+
+def subscription() -> str:
+    return get_settings().subscription_pool[0].subscription_id
+
+
+def delete_group_out_of_band(name: str) -> None:
+    """What `az group delete` in a shell, or the portal, does: the control plane is not told."""
+    arm_clients(subscription()).resources.resource_groups.begin_delete(brainstem_names(name).resource_group).result()
+
+
+def test_a_resource_group_deleted_out_of_band_is_noticed_and_orphans_are_counted(rig: ControlPlaneRig, api: Api) -> None:
+    kody = provision(api, "kody")
+    molly = provision(api, "molly")
+    orphan = make_script_twin("hand", subscription_id=subscription())
+    delete_group_out_of_band("kody")
+    rig.arm.clear_requests()
+
+    report = reconcile(rig)
+
+    row = default_registry().get(kody)
+    assert row.status == Status.MISSING and row.error is not None
+    assert row.error["code"] == "MissingInAzure" and row.error["noticed_at"] and "rg-twin-kody" in row.error["message"]
+    assert default_registry().get(molly).status == Status.ACTIVE
+    assert (report["missing"], report["orphans"]) == (1, 1)
+    health = api.health()
+    assert (health["missing"], health["orphans"]) == (1, 1)
+    assert health["reconcile"]["orphan_names"] == [orphan.cloud_id]
+    # Cost: one paged list of tagged groups and one of sites per subscription, no call per twin, no write.
+    routes = [r.route for r in rig.arm.requests]
+    assert set(routes) == {"resource_groups.list", "sites.list"} and {r.method for r in rig.arm.requests} == {"GET"}
+
+    # The owner can clear the row: a teardown of a twin whose group is already gone ends deleted.
+    job = api.delete(kody)
+    assert job.status == 202 and api.wait(job.json["job_id"])["runtime_status"] == "Completed"
+    assert default_registry().get(kody).status == Status.DELETED
+
+
+def test_a_missing_twin_whose_resources_come_back_is_active_again(rig: ControlPlaneRig, api: Api) -> None:
+    ada = provision(api, "ada")
+    delete_group_out_of_band("ada")
+    reconcile(rig)
+    assert default_registry().get(ada).status == Status.MISSING
+
+    make_script_twin("ada", subscription_id=subscription())  # someone rebuilt it by hand
+    reconcile(rig)
+
+    row = default_registry().get(ada)
+    assert row.status == Status.ACTIVE and row.error is None
+
+
+def test_arm_failing_the_lists_delays_the_reconcile_and_changes_no_row(rig: ControlPlaneRig, api: Api) -> None:
+    kody = provision(api, "kody")
+    delete_group_out_of_band("kody")
+    rig.arm.inject(Fault("resource_groups.list", "500", times=None))
+    rig.arm.inject(Fault("sites.list", "429", times=None, retry_after=0))
+
+    report = reconcile(rig)
+
+    assert default_registry().get(kody).status == Status.ACTIVE  # nothing judged from lists it could not read
+    assert "delayed" in report["subscriptions"][subscription()]
+    assert api.health()["reconcile"]["subscriptions"][subscription()]["delayed"]
+
+    rig.arm.clear_faults()
+    reconcile(rig)
+    assert default_registry().get(kody).status == Status.MISSING
+    assert api.health()["reconcile"]["subscriptions"][subscription()]["delayed"] is None
