@@ -37,9 +37,9 @@ class Door:
         with self._lock:
             live, self._live = self._live, set()
         for conn in live:
-            try:  # SO_LINGER 0: close with a reset, as a killed process's sockets are
+            try:  # SO_LINGER 0: a reset, as a killed process's sockets give; shutdown wakes the pipe's recv
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                conn.close()
+                conn.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
 

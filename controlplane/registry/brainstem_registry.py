@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from controlplane.domain.brainstem import Brainstem, Page, utc_now
@@ -174,7 +174,10 @@ class BrainstemRegistry:
         except BaseException:
             self._give_back(row.cloud_id, taken)
             raise
-        self._after_write(None, row)
+        try:
+            self._after_write(None, row)
+        except AzureError as exc:  # the row is written and is the truth: its job must start; the repair
+            logger.warning("%s: owner copy or counts not written (%s); the reconcile repairs them", row.cloud_id, exc)
         return row
 
     def transition(
@@ -261,7 +264,10 @@ class BrainstemRegistry:
             except BaseException:
                 self._give_back(cloud_id, taken)
                 raise
-            self._after_write(current, updated)
+            try:
+                self._after_write(current, updated)
+            except AzureError as exc:  # as in create: the row is written; the reconcile repairs the rest
+                logger.warning("%s: owner copy or counts not written (%s)", cloud_id, exc)
             return updated
 
         return with_etag_retries(attempt, gave_up=f"{cloud_id} kept changing; try again", cloud_id=cloud_id)

@@ -9,14 +9,20 @@ from azure.data.tables import TableServiceClient
 from controlplane.registry.brainstem_registry import BrainstemRegistry
 
 
+# Table Storage ends any operation at 30 s itself (Learn: "Setting timeouts for Table service
+# operations"), so waiting longer for an answer only holds a request; a connection that is not made
+# in 5 s is a storage outage, which azure-core's retries then meet and the API answers with a 503.
+TIMEOUTS = {"connection_timeout": 5, "read_timeout": 30}
+
+
 def registry_from_settings(settings: Any) -> BrainstemRegistry:
     """The registry the settings describe: a connection string, or a table endpoint with managed identity."""
     if settings.table_endpoint:
         from azure.identity import DefaultAzureCredential
 
-        service = TableServiceClient(endpoint=settings.table_endpoint, credential=DefaultAzureCredential())
+        service = TableServiceClient(endpoint=settings.table_endpoint, credential=DefaultAzureCredential(), **TIMEOUTS)
     else:
-        service = TableServiceClient.from_connection_string(settings.storage_connection)
+        service = TableServiceClient.from_connection_string(settings.storage_connection, **TIMEOUTS)
     return BrainstemRegistry.from_service(service, settings.registry_table)
 
 

@@ -17,9 +17,10 @@ class ReconcileSettings(BaseModel):
     )
     # A busy row (provisioning, updating, deleting) whose job has no instance this long is a lost job:
     # Durable's status API answers 404 both for no instance and for one not yet started (Learn: "HTTP
-    # API reference", get instance status), so only a long silence is taken as "none".
+    # API reference", get instance status), so only a long silence is taken as "none". 0 judges at once
+    # (tests, or a hub known to have no backlog).
     reconcile_lost_job_seconds: float = Field(
-        default=1_800, ge=60, le=86_400, validation_alias=AliasChoices("CP_RECONCILE_LOST_JOB_SECONDS")
+        default=1_800, ge=0, le=86_400, validation_alias=AliasChoices("CP_RECONCILE_LOST_JOB_SECONDS")
     )
     # A twin whose last answer is older than this is stale (on /health, and `?stale=true` in the list).
     heartbeat_stale_after_seconds: float = Field(
