@@ -18,7 +18,9 @@ def test_the_worker_starts_on_the_python_the_product_targets() -> None:
 
 def test_every_function_passes_the_hosts_and_the_durable_extensions_checks() -> None:
     functions = list(app_worker().functions.values())
-    assert len(functions) == 41  # 39 + check_names and publish_code (issue 13)
+    # 39 + check_names and publish_code (issue 13) + 3 orchestrators (reconcile, heartbeat, adopt), 8 activities, 2 routes
+    # and the heartbeat timer (issue 15)
+    assert len(functions) == 55
     assert host_errors(functions) == {}
 
 
@@ -43,6 +45,8 @@ def test_routes_methods_and_auth_levels_as_the_host_reads_them() -> None:
         "list_rollouts": ("cp/rollouts", ["GET"], "FUNCTION"),
         "get_rollout": ("cp/rollouts/{rollout_id}", ["GET"], "FUNCTION"),
         "control_rollout": ("cp/rollouts/{rollout_id}/{action}", ["POST"], "FUNCTION"),
+        "start_adoption": ("cp/brainstems/adopt", ["POST"], "FUNCTION"),
+        "get_adoption": ("cp/adoptions/{job_id}", ["GET"], "FUNCTION"),
     }
     for function in app_worker().functions.values():
         if function.trigger_type == "httpTrigger":
@@ -53,28 +57,36 @@ def test_durable_bindings_are_ones_the_extension_accepts() -> None:
     functions = app_worker().functions
     kinds = {name: f.trigger_type for name, f in functions.items()}
     orchestrators = {f.durable_name for f in functions.values() if f.trigger_type == "orchestrationTrigger"}
-    assert orchestrators == {"provision_brainstem", "teardown_brainstem", "update_brainstem", "rollout_brainstems"}
+    assert orchestrators == {
+        "provision_brainstem", "teardown_brainstem", "update_brainstem", "rollout_brainstems",
+        "reconcile_fleet", "heartbeat_sweep", "adopt_brainstems",
+    }  # fmt: skip
     assert {n for n, k in kinds.items() if k == "activityTrigger"} == {
         "ensure_resource_group", "ensure_storage_account", "ensure_function_app", "probe_brainstem", "mark_active",
         "mark_errored", "job_runtime_status", "begin_delete_resource_group", "poll_delete", "resource_group_exists",
         "mark_deleted", "publish_update", "mark_updated", "mark_update_failed", "start_rollout_batch",
         "start_rollback_batch", "collect_rollout_outcomes", "set_rollout_status", "rollout_control",
         "reserve_arm_writes", "publish_event", "record_undelivered_event", "check_names", "publish_code",
+        "reconcile_subscription", "record_reconcile_delay", "observe_registry", "repair_registry", "heartbeat_page",
+        "save_heartbeat", "adoption_candidates", "adopt_brainstem",
     }  # fmt: skip
     clients = {name for name, f in functions.items() if f.bindings_of_type("durableClient")}
     # The durable client is an input binding beside an HTTP trigger (starters, status) or an activity trigger.
     assert clients == {
         "create_brainstem", "get_brainstem", "delete_brainstem", "job_runtime_status", "patch_brainstem",
         "start_rollout", "list_rollouts", "get_rollout", "control_rollout", "start_rollout_batch",
-        "start_rollback_batch", "collect_rollout_outcomes",
+        "start_rollback_batch", "collect_rollout_outcomes", "start_adoption", "get_adoption",
+        "reconcile_registry", "heartbeat",
     }  # fmt: skip
     for name in clients:
         assert [b["direction"] for b in functions[name].bindings_of_type("durableClient")] == ["IN"]
-        assert kinds[name] in {"httpTrigger", "activityTrigger"}
+        assert kinds[name] in {"httpTrigger", "activityTrigger", "timerTrigger"}
     for name in orchestrators:
         assert [b["type"] for b in functions[name].bindings] == ["orchestrationTrigger"]
 
 
-def test_the_registry_is_reconciled_hourly_by_a_timer() -> None:
+def test_the_registry_is_reconciled_and_the_fleet_heard_hourly_by_timers() -> None:
     trigger = app_worker().functions["reconcile_registry"].trigger
     assert (trigger["type"], trigger["schedule"], trigger["runOnStartup"]) == ("timerTrigger", "0 17 * * * *", False)
+    trigger = app_worker().functions["heartbeat"].trigger
+    assert (trigger["type"], trigger["schedule"], trigger["runOnStartup"]) == ("timerTrigger", "0 47 * * * *", False)

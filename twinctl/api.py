@@ -220,6 +220,12 @@ class ControlPlaneClient:
             raise UnexpectedResponse(f"the rollout listing has no 'items' array; {_WRONG_SERVER_HINT}")
         return items
 
+    def start_adoption(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._request("POST", "/brainstems/adopt", json=body).body
+
+    def get_adoption(self, job_id: str) -> Reply:
+        return self._request("GET", f"/adoptions/{_segment(job_id)}")
+
     def control_rollout(self, rollout_id: str, action: str) -> dict[str, Any]:
         return self._request("POST", f"/rollouts/{_segment(rollout_id)}/{_segment(action)}").body
 

@@ -304,7 +304,7 @@ def _print_outcome(job: dict[str, Any], as_json: bool) -> None:
 
 cli.add_command(events_command)
 # The day-two commands (update, rollout …) live in their own module and register on this group.
-from twinctl import fleet_commands  # noqa: E402, F401
+from twinctl import adopt_command, fleet_commands  # noqa: E402, F401
 
 
 def main() -> None:
