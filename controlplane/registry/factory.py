@@ -8,11 +8,10 @@ from azure.data.tables import TableServiceClient
 
 from controlplane.registry.brainstem_registry import BrainstemRegistry
 
-
 # Table Storage ends any operation at 30 s itself (Learn: "Setting timeouts for Table service
 # operations"), so waiting longer for an answer only holds a request; a connection that is not made
 # in 5 s is a storage outage, which azure-core's retries then meet and the API answers with a 503.
-TIMEOUTS = {"connection_timeout": 5, "read_timeout": 30}
+CONNECTION_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS = 5, 30
 
 
 def registry_from_settings(settings: Any) -> BrainstemRegistry:
@@ -20,9 +19,18 @@ def registry_from_settings(settings: Any) -> BrainstemRegistry:
     if settings.table_endpoint:
         from azure.identity import DefaultAzureCredential
 
-        service = TableServiceClient(endpoint=settings.table_endpoint, credential=DefaultAzureCredential(), **TIMEOUTS)
+        service = TableServiceClient(
+            endpoint=settings.table_endpoint,
+            credential=DefaultAzureCredential(),
+            connection_timeout=CONNECTION_TIMEOUT_SECONDS,
+            read_timeout=READ_TIMEOUT_SECONDS,
+        )
     else:
-        service = TableServiceClient.from_connection_string(settings.storage_connection, **TIMEOUTS)
+        service = TableServiceClient.from_connection_string(
+            settings.storage_connection,
+            connection_timeout=CONNECTION_TIMEOUT_SECONDS,
+            read_timeout=READ_TIMEOUT_SECONDS,
+        )
     return BrainstemRegistry.from_service(service, settings.registry_table)
 
 

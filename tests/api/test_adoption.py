@@ -50,7 +50,9 @@ def test_script_made_twins_are_adopted_with_the_scripts_names_and_only_read(api:
     row = default_registry().get(kody.cloud_id)
     assert (row.name, row.cloud_id, row.status, row.owner) == ("kody", "twin-kody-e89834", Status.ACTIVE, SCRIPT_OWNER)
     assert (row.runtime_target, row.deploy_ref, row.region) == ("azure-consumption-py311", "main", "eastus2")
-    assert row.url == get_settings().brainstem_url(brainstem_names("kody")) and row.subscription_id == pool_subscription()
+    assert (
+        row.url == get_settings().brainstem_url(brainstem_names("kody")) and row.subscription_id == pool_subscription()
+    )
     assert default_registry().get(molly.cloud_id).owner == "github:ops"  # the operator's owner where no tag says
     # Adoption never modifies a twin's resources: every ARM request was a read.
     assert {r.method for r in api.rig.arm.requests} == {"GET"}

@@ -18,7 +18,12 @@ SCRIPT_OWNER = "wildhaven-ai-homes"  # the owner tag the script writes
 
 
 def make_script_twin(
-    name: str, *, subscription_id: str, region: str = "eastus2", owner: str | None = SCRIPT_OWNER, runtime: str = "Python|3.11"
+    name: str,
+    *,
+    subscription_id: str,
+    region: str = "eastus2",
+    owner: str | None = SCRIPT_OWNER,
+    runtime: str = "Python|3.11",
 ) -> BrainstemNames:
     names = brainstem_names(name)
     clients = arm_clients(subscription_id)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from sandbox.arm.faults import Fault
-from sandbox.rig import ControlPlaneRig
-
 from controlplane.arm.clients import arm_clients
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
 from controlplane.registry import default_registry
 from controlplane.settings import get_settings
+from sandbox.arm.faults import Fault
+from sandbox.rig import ControlPlaneRig
 from tests.api.conftest import Api
 from tests.reconcile.conftest import provision, reconcile
 from tests.reconcile.script_twin import make_script_twin
@@ -24,7 +23,9 @@ def delete_group_out_of_band(name: str) -> None:
     arm_clients(subscription()).resources.resource_groups.begin_delete(brainstem_names(name).resource_group).result()
 
 
-def test_a_resource_group_deleted_out_of_band_is_noticed_and_orphans_are_counted(rig: ControlPlaneRig, api: Api) -> None:
+def test_a_resource_group_deleted_out_of_band_is_noticed_and_orphans_are_counted(
+    rig: ControlPlaneRig, api: Api
+) -> None:
     kody = provision(api, "kody")
     molly = provision(api, "molly")
     orphan = make_script_twin("hand", subscription_id=subscription())

@@ -36,7 +36,9 @@ def test_a_place_taken_by_a_create_in_flight_is_not_given_away(registry: Brainst
     assert fixed["slots_fixed"] == 0 and registry.capacity.members(key) == {"twin-kody-e89834"}
 
 
-def test_what_both_looks_agree_on_is_repaired(registry: BrainstemRegistry, storage_connection: str, table_name: str) -> None:
+def test_what_both_looks_agree_on_is_repaired(
+    registry: BrainstemRegistry, storage_connection: str, table_name: str
+) -> None:
     bulk_insert(storage_connection, table_name, [make_row("x1", status=Status.ACTIVE)])  # a count never applied
     registry.capacity.take("place:s:eastus2", "twin-ghost-000000", 10)  # a place whose create died
     row = registry.create(make_row("kody"))

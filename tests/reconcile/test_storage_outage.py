@@ -37,7 +37,9 @@ def door(storage_connection: str) -> Iterator[Door]:
 def test_creates_during_a_storage_outage_answer_202_or_503_and_the_reconcile_leaves_it_whole(
     storage_connection: str, table_name: str, door: Door, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    through_door = re.sub(r"TableEndpoint=http://127\.0\.0\.1:\d+/", f"TableEndpoint=http://127.0.0.1:{door.port}/", storage_connection)
+    through_door = re.sub(
+        r"TableEndpoint=http://127\.0\.0\.1:\d+/", f"TableEndpoint=http://127.0.0.1:{door.port}/", storage_connection
+    )
     environ: dict[str, str] = {}
     # Judge lost jobs at once: every job this test started has ended before the reconcile runs.
     settings = {"CP_OWNER_QUOTA": "0", "CP_RECONCILE_GRACE_SECONDS": "0", "CP_RECONCILE_LOST_JOB_SECONDS": "0"}
