@@ -123,6 +123,7 @@ def row(cloud_id: str = CLOUD_ID, **overrides: Any) -> dict[str, Any]:
 def health_counts(**overrides: Any) -> dict[str, Any]:
     counts: dict[str, Any] = {
         "total": 0, "provisioning": 0, "active": 0, "updating": 0, "errored": 0, "deleting": 0, "deleted": 0,
+        "missing": 0,
     }  # fmt: skip
     return {**counts, "by_runtime_target": {}, "by_deploy_ref": {}, "registry": "ok", **overrides}
 
