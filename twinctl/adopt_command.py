@@ -53,7 +53,8 @@ def adopt(owner: str | None, subscription_id: str | None, dry_run: bool, as_json
         return
     rows = report.get("would_adopt") if dry_run else report.get("adopted")
     click.echo(f"{'would adopt' if dry_run else 'adopted'}: {len(rows or [])}")
-    emit_table(
+    columns = ("cloud_id", "status", "owner", "owner_tag", "runtime_target")
+    emit_table([{k: r.get(k) for k in columns} for r in rows or []], columns)
         [{k: r.get(k) for k in ("cloud_id", "status", "owner", "owner_tag", "runtime_target")} for r in rows or []]
     )
     for skipped in report.get("skipped") or []:
