@@ -55,8 +55,6 @@ def adopt(owner: str | None, subscription_id: str | None, dry_run: bool, as_json
     click.echo(f"{'would adopt' if dry_run else 'adopted'}: {len(rows or [])}")
     columns = ("cloud_id", "status", "owner", "owner_tag", "runtime_target")
     emit_table([{k: r.get(k) for k in columns} for r in rows or []], columns)
-        [{k: r.get(k) for k in ("cloud_id", "status", "owner", "owner_tag", "runtime_target")} for r in rows or []]
-    )
     for skipped in report.get("skipped") or []:
         click.echo(f"skipped: {skipped.get('cloud_id') or skipped.get('resource_group')}: "
                    f"{skipped.get('why') or skipped.get('skipped')}")  # fmt: skip
