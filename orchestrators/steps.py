@@ -14,6 +14,7 @@ import azure.durable_functions as df
 
 from controlplane.domain.events import Transition
 from controlplane.domain.jobs import BrainstemJob, Policy
+from controlplane.domain.runtime_targets import CATALOG, HostingKind
 from controlplane.domain.step_errors import StepError, error_from_failure
 
 # Consumption stops a function after at most 10 minutes (host.json functionTimeout): an activity
@@ -71,18 +72,35 @@ def call_step(
     return result if isinstance(result, dict) else {"value": result}
 
 
-# The ARM requests each step sends (writes and POST actions; deletes), booked before it runs. A
-# guess that is short costs nothing but a wait inside the activity (the clients pay for the rest);
-# one that is long leaves a token unspent.
+# The ARM requests each step sends (writes and POST actions, which ARM counts as writes; deletes),
+# booked before it runs, per hosting kind. A guess that is short costs a wait inside the activity (the
+# clients pay for the rest from the same budget); one that is long leaves a token unspent.
 ARM_REQUESTS = {
     "check_names": 2,  # checkNameAvailability for the site and the storage account (POST actions)
     "ensure_resource_group": 1,
     "ensure_storage_account": 1,
-    "ensure_function_app": 3,  # Consumption: listKeys, plan, site (Flex sends more, paid as it goes)
+    "ensure_function_app": 3,  # Consumption: listKeys, plan, site
     "publish_update": 2,  # listKeys, site (the plan is kept: read, not written)
-    "publish_code": 3,  # Consumption: listKeys, app settings, syncfunctiontriggers (Flex: One Deploy, not ARM)
+    # Consumption: listKeys (the SAS), appsettings/list and PUT, syncfunctiontriggers
+    "publish_code": 4,
     "begin_delete_resource_group": 1,
 }
+FLEX_ARM_REQUESTS = {
+    # Flex: the deployment container, plan, site and three role assignments (storage is identity-based)
+    "ensure_function_app": 6,
+    "publish_update": 5,  # the container, site and role assignments again (all idempotent PUTs)
+    "publish_code": 0,  # One Deploy goes to the app's scm site, not ARM (the site is only read)
+}
+
+
+def arm_requests(activity: str, job: dict[str, Any]) -> int:
+    """How many ARM requests ``activity`` sends for this job's twin (its hosting kind decides some)."""
+    spec = CATALOG.get(str(job.get("runtime_target")))
+    if spec is not None and spec.kind == HostingKind.FLEX_CONSUMPTION:
+        return FLEX_ARM_REQUESTS.get(activity, ARM_REQUESTS[activity])
+    return ARM_REQUESTS[activity]
+
+
 _DELETES = frozenset({"begin_delete_resource_group"})
 
 
@@ -95,7 +113,12 @@ def call_arm_step(
 
     ``beside_job``: the activity takes ``{"job": job, **beside_job}`` rather than the job itself."""
     lane = "deletes" if activity in _DELETES else job.get("arm_lane", "interactive")
-    request = {"subscription_id": job["subscription_id"], "lane": lane, "count": ARM_REQUESTS[activity]}
+    count = arm_requests(activity, job)
+    if count == 0:  # nothing to book: the step runs at once, paying for any stray request itself
+        granted = {**job, "arm_grant": None}
+        request = granted if beside_job is None else {"job": granted, **beside_job}
+        return (yield from call_step(context, step, activity, request, policy))
+    request = {"subscription_id": job["subscription_id"], "lane": lane, "count": count}
     while True:
         try:
             booked = yield context.call_activity_with_retry("reserve_arm_writes", retry_options(policy), request)

@@ -56,12 +56,16 @@ class Door:
                 continue
             with self._lock:
                 self._live |= {client, upstream}
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+            for source, sink, inbound in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(target=self._pipe, args=(source, sink, inbound), daemon=True).start()
 
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+    def passing(self, chunk: bytes, *, toward_service: bool) -> None:
+        """Called with every chunk before it is forwarded; a subclass may hold it here (a slow service)."""
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, toward_service: bool) -> None:
         try:
             while data := source.recv(65536):
+                self.passing(data, toward_service=toward_service)
                 sink.sendall(data)
         except OSError:
             pass

@@ -22,11 +22,11 @@ START = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 
 
 def booking_for(activity: str, job: dict[str, Any], *, lane: str | None = None) -> dict[str, Any]:
-    """What an orchestration asks ``reserve_arm_writes`` for before ``activity`` (orchestrators.steps.ARM_REQUESTS)."""
-    from orchestrators.steps import ARM_REQUESTS
+    """What an orchestration asks ``reserve_arm_writes`` for before ``activity`` (orchestrators.steps.arm_requests)."""
+    from orchestrators.steps import arm_requests
 
     default = "deletes" if activity == "begin_delete_resource_group" else job.get("arm_lane", "interactive")
-    return {"subscription_id": job["subscription_id"], "lane": lane or default, "count": ARM_REQUESTS[activity]}
+    return {"subscription_id": job["subscription_id"], "lane": lane or default, "count": arm_requests(activity, job)}
 
 
 def step_input(job: dict[str, Any], grant: Any = None, beside: dict[str, Any] | None = None) -> dict[str, Any]:
