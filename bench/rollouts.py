@@ -19,9 +19,12 @@ from bench.fleet_rig import STEP_LATENCY, TARGET_REAL_SECONDS, WRITE_BUCKET, Dri
 from bench.provenance import machine_and_commit, run_settings
 from controlplane.domain.rollouts import MAX_PARALLELISM
 
-# An update publishes: the site PUT (20 s; the plan is kept, one GET); readiness answers at once here.
+# An update refreshes the site (20 s; the plan is kept, one GET), then publishes as a create does;
+# readiness answers at once here.
 UPDATE_CHAIN_SECONDS = STEP_LATENCY["sites.create_or_update"]
-UPDATE_WRITES_PER_TWIN = 2  # storage listKeys POST, site PUT (measured, see arm_writes_per_twin)
+# publish_update: listKeys POST, site PUT; publish_code: listKeys, appsettings list and PUT, sync (measured:
+# see arm_writes_per_twin). The last is the syncfunctiontriggers POST, answered at once: no tail after it.
+UPDATE_WRITES_PER_TWIN = 6
 
 
 def plan(twins: int, subscriptions: int) -> dict[str, Any]:
@@ -47,15 +50,13 @@ def wave_sizes(twins: int, waves: dict[str, Any]) -> list[int]:
 
 def bound_seconds(sizes: list[int], subscriptions: int, parallelism: int, writes_per_twin: float) -> float:
     """Waves run one after another; each is done no sooner than the largest of: one chain per
-    ``parallelism`` twins, and the writes bucket's time for the wave's writes plus the site PUT that
-    follows the last of them (the last write admitted is some twin's site PUT, and that twin is not
-    done until its site is). Each is a lower bound, so their largest is one: the true bound."""
+    ``parallelism`` twins, and the writes bucket's time for the wave's writes (a twin's last write is
+    its trigger sync, which nothing slow follows). Each is a lower bound, so their largest is one."""
     total = 0.0
     for size in sizes:
         per_subscription = math.ceil(size / subscriptions)  # the pool spreads twins evenly (placement)
         throttle = max(0.0, (per_subscription * writes_per_twin - WRITE_BUCKET[0]) / WRITE_BUCKET[1])
-        tail = STEP_LATENCY["sites.create_or_update"] if throttle > 0 else 0.0
-        total += max(math.ceil(size / parallelism) * UPDATE_CHAIN_SECONDS, throttle + tail)
+        total += max(math.ceil(size / parallelism) * UPDATE_CHAIN_SECONDS, throttle)
     return total
 
 
