@@ -23,7 +23,18 @@ def _serve(conn: Connection, latency: dict[str, float], speed: float) -> None:
     def scaled_clock() -> float:
         return origin + (time.monotonic() - origin) * speed
 
-    arm = ArmStandIn(latency=latency, latency_scale=1 / speed, throttle=Throttle(clock=scaled_clock)).start()
+    write_times: list[float] = []
+
+    class RecordingThrottle(Throttle):
+        """The stand-in's own throttle, noting when each write was admitted (for the bench's timeline)."""
+
+        def admit(self, **request: Any) -> Any:
+            admission = super().admit(**request)
+            if admission.allowed and self.category(request["method"]) == "writes":
+                write_times.append(scaled_clock() - origin)
+            return admission
+
+    arm = ArmStandIn(latency=latency, latency_scale=1 / speed, throttle=RecordingThrottle(clock=scaled_clock)).start()
     conn.send((arm.base_url, arm.ca_path))
     while True:
         command = conn.recv()
@@ -36,6 +47,8 @@ def _serve(conn: Connection, latency: dict[str, float], speed: float) -> None:
                 # A refused request takes no token, so the throttles' bound counts only admitted ones.
                 "throttled_by_method": dict(Counter(r.method for r in requests if r.status == 429)),
                 "requests": len(requests),
+                # Writes admitted per 50 simulated seconds: where the writes bucket sat idle.
+                "writes_per_50s": _histogram(write_times, 50.0),
             })  # fmt: skip
         elif command == "sites":
             conn.send(
@@ -45,6 +58,15 @@ def _serve(conn: Connection, latency: dict[str, float], speed: float) -> None:
             arm.stop()
             conn.send("stopped")
             return
+
+
+def _histogram(times: list[float], width: float) -> list[int]:
+    counts: list[int] = []
+    for moment in times:
+        slot = int(moment // width)
+        counts.extend([0] * (slot + 1 - len(counts)))
+        counts[slot] += 1
+    return counts
 
 
 class RemoteArm:

@@ -148,6 +148,7 @@ def throughput(
         "arm_writes_per_twin": round(writes, 2),
         "arm_reads_per_twin": round(reads, 2),
         "arm_429s": stats["throttled"],
+        "writes_per_50s": stats.get("writes_per_50s"),  # the writes bucket's timeline (500 = full)
         "budget_storage_operations_per_arm_write": round(
             (after["budget_operations"] - before["budget_operations"]) / max(1, arm_writes), 3
         ),
