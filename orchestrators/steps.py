@@ -119,6 +119,7 @@ def call_arm_step(
         request = granted if beside_job is None else {"job": granted, **beside_job}
         return (yield from call_step(context, step, activity, request, policy))
     request = {"subscription_id": job["subscription_id"], "lane": lane, "count": count}
+    failures = 0
     while True:
         try:
             booked = yield context.call_activity_with_retry("reserve_arm_writes", retry_options(policy), request)
@@ -132,8 +133,21 @@ def call_arm_step(
             if due > context.current_utc_datetime:
                 yield context.create_timer(due)
         granted = {**job, "arm_grant": booked.get("grant")}
-        request = granted if beside_job is None else {"job": granted, **beside_job}
-        return (yield from call_step(context, step, activity, request, policy))
+        step_input = granted if beside_job is None else {"job": granted, **beside_job}
+        try:  # one attempt: a retry books again, so it never runs on a grant gone stale meanwhile
+            result = yield context.call_activity(activity, step_input)
+        except Exception as failure:
+            failures += 1
+            if failures >= policy.max_attempts:
+                return {"error": error_from_failure(step, failure).to_dict()}
+            yield from wait(context, retry_delay(policy, failures))
+            continue
+        return result if isinstance(result, dict) else {"value": result}
+
+
+def retry_delay(policy: Policy, failures: int) -> float:
+    """The wait before attempt ``failures + 1``: what retry_options would wait (doubling, at most 300 s)."""
+    return min(300.0, policy.first_retry_seconds * 2 ** (failures - 1))
 
 
 def wait(context: df.DurableOrchestrationContext, seconds: float) -> Generator[Any, Any, None]:

@@ -183,16 +183,31 @@ def test_a_permanent_step_error_records_it_on_the_row_before_failing() -> None:
     }  # fmt: skip
 
 
-def test_a_transient_failure_is_retried_after_the_policy_interval() -> None:
+def test_a_transient_failure_waits_the_policy_interval_then_books_again() -> None:
     history = History("provision_brainstem", JOB)
-    history.activity("reserve_arm_writes", booking_for("check_names", JOB), {})
-    first = step_input(JOB)
-    history.activity_failed("check_names", first, "ServiceUnavailable", retry_after_seconds=2)
+    history.activity("reserve_arm_writes", booking_for("check_names", JOB), {"grant": GRANT})
+    # The attempt fails (say its grant went stale and the budget was too far behind to pay inline)...
+    history.activity_failed("check_names", step_input(JOB, GRANT), "ServiceUnavailable", retry_after_seconds=2)
 
     replay = history.replay()
 
+    # ...so after the policy's first interval the step is booked afresh, never retried on the old grant.
     assert not replay.done
-    assert replay.scheduled()[-1] == ("check_names", first)
+    assert replay.scheduled()[-1] == ("reserve_arm_writes", booking_for("check_names", JOB))
+    fresh = {**GRANT, "stale_at": 9.0}
+    history.activity("reserve_arm_writes", booking_for("check_names", JOB), {"grant": fresh})
+    assert history.replay().scheduled()[-1] == ("check_names", step_input(JOB, fresh))
+
+
+def test_a_step_that_keeps_failing_is_recorded_after_the_policys_attempts() -> None:
+    history = History("provision_brainstem", JOB)
+    for attempt in range(POLICY.max_attempts):
+        history.activity("reserve_arm_writes", booking_for("check_names", JOB), {})
+        history.activity_failed("check_names", step_input(JOB), "ServiceUnavailable", retry_after_seconds=2**attempt * 2)
+
+    [(name, payload)] = history.replay().scheduled()[-1:]
+
+    assert name == "mark_errored" and payload["error"]["step"] == "names"
 
 
 def test_a_step_booked_for_later_waits_on_a_durable_timer_then_runs_with_its_grant() -> None:
