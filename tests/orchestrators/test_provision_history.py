@@ -203,7 +203,9 @@ def test_a_step_that_keeps_failing_is_recorded_after_the_policys_attempts() -> N
     history = History("provision_brainstem", JOB)
     for attempt in range(POLICY.max_attempts):
         history.activity("reserve_arm_writes", booking_for("check_names", JOB), {})
-        history.activity_failed("check_names", step_input(JOB), "ServiceUnavailable", retry_after_seconds=2**attempt * 2)
+        history.activity_failed(
+            "check_names", step_input(JOB), "ServiceUnavailable", retry_after_seconds=2**attempt * 2
+        )
 
     [(name, payload)] = history.replay().scheduled()[-1:]
 
