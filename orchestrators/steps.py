@@ -147,7 +147,7 @@ def call_arm_step(
 
 def retry_delay(policy: Policy, failures: int) -> float:
     """The wait before attempt ``failures + 1``: what retry_options would wait (doubling, at most 300 s)."""
-    return min(300.0, policy.first_retry_seconds * 2 ** (failures - 1))
+    return float(min(300.0, policy.first_retry_seconds * 2.0 ** (failures - 1)))
 
 
 def wait(context: df.DurableOrchestrationContext, seconds: float) -> Generator[Any, Any, None]:
