@@ -80,16 +80,9 @@ def check_site_name(store: ResourceStore, call: Call) -> Reply:
     if not name or kind not in ("Site", SITE_TYPE, "Slot", "Microsoft.Web/sites/slots"):
         raise ArmError(400, "BadRequest", "The request must name a resource and a resource type.", web_format=True)
     if not _SITE_NAME.match(name):
-        return Reply(200, {"nameAvailable": False, "reason": "Invalid", "message": f"The name '{name}' is not valid."})
+        return _unavailable("Invalid", f"The name '{name}' is not valid.")
     if site_name_taken(store, name):
-        return Reply(
-            200,
-            {
-                "nameAvailable": False,
-                "reason": "AlreadyExists",
-                "message": f"Hostname '{name}' already exists. Please select a different name.",
-            },
-        )
+        return _unavailable("AlreadyExists", f"Hostname '{name}' already exists. Please select a different name.")
     return Reply(200, {"nameAvailable": True})
 
 
@@ -99,25 +92,19 @@ def check_storage_name(store: ResourceStore, call: Call) -> Reply:
     if body.get("type") != STORAGE_TYPE:
         raise ArmError(400, "InvalidResourceType", "The resource type must be Microsoft.Storage/storageAccounts.")
     if not _STORAGE_NAME.match(name):
-        return Reply(
-            200,
-            {
-                "nameAvailable": False,
-                "reason": "AccountNameInvalid",
-                "message": f"{name} is not a valid storage account name. Storage account name must be between 3 "
-                "and 24 characters in length and use numbers and lower-case letters only.",
-            },
+        return _unavailable(
+            "AccountNameInvalid",
+            f"{name} is not a valid storage account name. Storage account name must be between 3 "
+            "and 24 characters in length and use numbers and lower-case letters only.",
         )
     if storage_name_taken(store, name):
-        return Reply(
-            200,
-            {
-                "nameAvailable": False,
-                "reason": "AlreadyExists",
-                "message": f"The storage account named {name} is already taken.",
-            },
-        )
+        return _unavailable("AlreadyExists", f"The storage account named {name} is already taken.")
     return Reply(200, {"nameAvailable": True})
+
+
+def _unavailable(reason: str, message: str) -> Reply:
+    """checkNameAvailability's answer for a name that cannot be had (both providers answer 200 with it)."""
+    return Reply(200, {"nameAvailable": False, "reason": reason, "message": message})
 
 
 def geo_regions(store: ResourceStore, call: Call) -> Reply:
