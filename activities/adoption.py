@@ -11,6 +11,7 @@ Writing a row that exists is refused by Table Storage, so adopting twice changes
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import azure.durable_functions as df
@@ -55,7 +56,7 @@ def adoption_candidates(request: JsonObject) -> dict[str, Any]:
         if registry.exists(names.cloud_id):
             continue  # already a row: adopted before, or made here
         if group.tags is None:  # the list did not carry the tags: read the group itself
-            group = type(group)(group.name, group.location, inventory.read_group_tags(clients, group.name))
+            group = replace(group, tags=inventory.read_group_tags(clients, group.name))
         exists, target, runs = inventory.site_runtime(clients, names.resource_group, names.app_name)
         entry = {
             "name": names.name, "cloud_id": names.cloud_id, "resource_group": names.resource_group,

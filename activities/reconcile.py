@@ -20,12 +20,12 @@ import requests
 from activities.payloads import JsonObject
 from controlplane.arm import inventory
 from controlplane.arm.clients import arm_clients
-from controlplane.domain.brainstem import Brainstem, utc_now
+from controlplane.domain.brainstem import Brainstem, timestamp, utc_now
 from controlplane.domain.drift import judge, missing_error
 from controlplane.domain.errors import ControlPlaneError
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
-from controlplane.registry import default_registry
+from controlplane.registry import BrainstemRegistry, default_registry
 from controlplane.registry import repair as registry_repair
 from controlplane.registry.entities import odata_str
 from controlplane.service.jobs import job_for
@@ -61,9 +61,9 @@ def reconcile_subscription(request: JsonObject) -> dict[str, Any]:
     return {"subscription_id": subscription_id, "missing": missing, "returned": returned, "orphans": len(orphans)}
 
 
-def _move(registry: Any, row: Brainstem, status: Status, **changes: Any) -> Brainstem | None:
+def _move(registry: BrainstemRegistry, row: Brainstem, status: Status, **changes: Any) -> Brainstem | None:
     try:
-        return registry.transition(row.cloud_id, status, for_job=row.job_id, **changes)  # type: ignore[no-any-return]
+        return registry.transition(row.cloud_id, status, for_job=row.job_id, **changes)
     except ControlPlaneError as lost:  # a job took the twin over, or it moved on: the live write wins
         logger.info("reconcile left %s alone: %s", row.cloud_id, lost)
         return None
@@ -94,7 +94,7 @@ def heartbeat_page(request: JsonObject) -> dict[str, Any]:
     """Probe one page of active twins (bounded concurrency); each answer moves the twin's ``last_seen``."""
     registry, settings = default_registry(), get_settings()
     page = registry.list(status=Status.ACTIVE, limit=settings.heartbeat_page_size, next=request.get("next"))
-    stale_before = _iso(datetime.now(UTC) - timedelta(seconds=settings.heartbeat_stale_after_seconds))
+    stale_before = timestamp(datetime.now(UTC) - timedelta(seconds=settings.heartbeat_stale_after_seconds))
     timeout = settings.heartbeat_timeout_seconds
 
     def ask(row: Brainstem) -> bool:
@@ -122,7 +122,3 @@ def heartbeat_page(request: JsonObject) -> dict[str, Any]:
 def save_heartbeat(summary: JsonObject) -> dict[str, Any]:
     default_registry().reports.save_heartbeat({**summary, "swept_at": utc_now()})
     return {"saved": True}
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

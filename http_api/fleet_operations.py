@@ -7,6 +7,7 @@ our own status monitor.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -53,10 +54,7 @@ async def patch_brainstem(req: func.HttpRequest, client: df.DurableOrchestration
 async def start_rollout(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def work(principal: Principal) -> func.HttpResponse:
         record = await rollouts.start(principal, read_json_body(req), default_registry(), client, get_settings())
-        location = api_url(f"/api/cp/rollouts/{record['rollout_id']}")
-        return json_response(
-            record, 202, {"Location": location, "Retry-After": str(get_settings().retry_after_seconds)}
-        )
+        return _accepted_at(record, f"/api/cp/rollouts/{record['rollout_id']}")
 
     return await guarded_async(req, work)
 
@@ -90,6 +88,12 @@ async def control_rollout(req: func.HttpRequest, client: df.DurableOrchestration
     return await guarded_async(req, work)
 
 
+def _accepted_at(body: dict[str, Any], path: str) -> func.HttpResponse:
+    """202 for work that goes on: where to follow it, and when to ask first."""
+    headers = {"Location": api_url(path), "Retry-After": str(get_settings().retry_after_seconds)}
+    return json_response(body, 202, headers)
+
+
 def _rollout_id(req: func.HttpRequest) -> str:
     rollout_id: str = req.route_params.get("rollout_id", "")
     if len(rollout_id) != _ROLLOUT_ID_LENGTH or not all(c in "0123456789abcdef" for c in rollout_id):
@@ -104,11 +108,8 @@ async def start_adoption(req: func.HttpRequest, client: df.DurableOrchestrationC
 
     async def work(principal: Principal) -> func.HttpResponse:
         accepted = await adoption.start(principal, read_json_body(req), client, get_settings())
-        location = api_url(f"/api/cp/adoptions/{accepted['job_id']}")
-        accepted["links"] = {"self": location}
-        return json_response(
-            accepted, 202, {"Location": location, "Retry-After": str(get_settings().retry_after_seconds)}
-        )
+        accepted["links"] = {"self": api_url(f"/api/cp/adoptions/{accepted['job_id']}")}
+        return _accepted_at(accepted, f"/api/cp/adoptions/{accepted['job_id']}")
 
     return await guarded_async(req, work)
 

@@ -7,12 +7,13 @@ nothing here ever logs or returns a token, key or claim value.
 """
 
 from controlplane.auth.authenticator import Authenticator, hash_api_key
-from controlplane.auth.authorization import can_see, owner_filter_for_list, owner_for_create
+from controlplane.auth.authorization import can_see, owner_filter_for_list, owner_for_create, require_operator
 from controlplane.auth.config import AuthConfig, OidcIssuer
 from controlplane.auth.errors import AuthenticationUnavailable, Forbidden, InvalidOwner, Unauthorized
 from controlplane.auth.principal import Principal
 
 __all__ = [
+    "require_operator",
     "AuthConfig",
     "AuthenticationUnavailable",
     "Authenticator",

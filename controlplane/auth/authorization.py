@@ -1,4 +1,4 @@
-"""Which owner a principal may act for: the three questions every route asks.
+"""Which owner a principal may act for: the questions every route asks.
 
 Pure functions, so that the multi-tenant rules live here and nowhere else. An owner acts only for
 itself; an operator for anyone, but must say for whom when creating. Routes turn ``can_see`` ==
@@ -34,6 +34,12 @@ def owner_filter_for_list(principal: Principal, requested_owner: str | None) -> 
     if requested is not None and requested != principal.owner:
         raise Forbidden("an owner may only list its own brainstems")
     return principal.owner
+
+
+def require_operator(principal: Principal, what: str) -> None:
+    """Fleet-wide work (health, rollouts, adoption) is for operators: Forbidden (403) for an owner."""
+    if not principal.is_operator:
+        raise Forbidden(f"{what} is for operators")
 
 
 def can_see(principal: Principal, row_owner: str) -> bool:

@@ -29,8 +29,13 @@ def validate_owner(owner: object) -> str:
     return owner
 
 
+def timestamp(moment: datetime) -> str:
+    """The registry's time format: fixed-width ISO text, so timestamps order as strings do (OData ``lt``)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return timestamp(datetime.now(UTC))
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ write in flight at the first observation has landed by the second.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -155,5 +154,5 @@ def _fix_copy(registry: BrainstemRegistry, partition: str, cloud_id: str) -> int
 
 
 def _copy_of(entity: Mapping[str, Any]) -> dict[str, Any]:
-    """An owner copy's content, comparable whatever Table Storage added (odata metadata, Timestamp)."""
-    return {k: (json.dumps(v) if isinstance(v, list) else v) for k, v in entity.items() if k not in _COPY_FIELDS}
+    """An owner copy's content without its keys (a copy and its row differ in nothing else)."""
+    return {k: v for k, v in entity.items() if k not in _COPY_FIELDS}

@@ -12,7 +12,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from controlplane.auth import Forbidden, Principal
+from controlplane.auth import Principal, require_operator
 from controlplane.domain.brainstem import validate_owner
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.jobs import Policy
@@ -26,8 +26,7 @@ _DONE = {"Completed", "Failed", "Terminated", "Canceled"}
 
 
 def _operator(principal: Principal) -> None:
-    if not principal.is_operator:
-        raise Forbidden("adopting twins is for operators")
+    require_operator(principal, "adopting twins")
 
 
 def parse_adoption(body: dict[str, Any], settings: Settings) -> dict[str, Any]:

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
+from azure.core.exceptions import AzureError
 
-from controlplane.auth import Forbidden, Principal, can_see, owner_filter_for_list
-from controlplane.domain.brainstem import Brainstem, Page
+from controlplane.auth import Principal, can_see, owner_filter_for_list, require_operator
+from controlplane.domain.brainstem import Brainstem, Page, timestamp
 from controlplane.domain.errors import BrainstemNotFound, ControlPlaneError, InvalidInput
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.runtime_targets import target_spec
@@ -19,6 +19,7 @@ from controlplane.registry import MAX_PAGE_SIZE, BrainstemRegistry
 from controlplane.service.errors import DependencyUnavailable, NotActive
 from controlplane.service.updates import validate_deploy_ref
 from controlplane.settings import get_settings
+from controlplane.twins.probe import probe
 
 logger = logging.getLogger(__name__)
 LIST_PARAMS = frozenset(
@@ -69,8 +70,7 @@ def _stale_cutoff(raw: str | None, status: str | None) -> str | None:
         raise InvalidInput("stale", "stale must be true or false")
     if status not in (None, Status.ACTIVE.value):
         raise InvalidInput("stale", "stale=true lists active twins; leave status out or give status=active")
-    cutoff = datetime.now(UTC) - timedelta(seconds=get_settings().heartbeat_stale_after_seconds)
-    return cutoff.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return timestamp(datetime.now(UTC) - timedelta(seconds=get_settings().heartbeat_stale_after_seconds))
 
 
 def _limit(raw: str | None) -> int:
@@ -87,8 +87,7 @@ def fleet_health(principal: Principal, registry: Callable[[], BrainstemRegistry]
 
     ``registry`` is a factory: reaching the registry at all is what health reports on.
     """
-    if not principal.is_operator:
-        raise Forbidden("fleet health is for operators")
+    require_operator(principal, "fleet health")
     try:
         counts = registry().counts()
     except ControlPlaneError:
@@ -98,7 +97,7 @@ def fleet_health(principal: Principal, registry: Callable[[], BrainstemRegistry]
         raise DependencyUnavailable("Table Storage (the registry) does not answer", dependency="registry") from None
     try:
         found = registry().reports.summary()
-    except Exception as exc:  # the counts answered: a missing report must not hide them
+    except AzureError as exc:  # the counts answered: an unreadable report must not hide them
         logger.warning("fleet reports unreadable: %s", type(exc).__name__)
         found = {"drift": {"orphans": 0, "orphan_names": [], "subscriptions": {}}, "heartbeat": {}}
     heartbeat = found["heartbeat"]
@@ -121,11 +120,7 @@ def wake(row: Brainstem, registry: BrainstemRegistry) -> dict[str, Any]:
             f"{row.cloud_id} is {row.status.value}; only an active brainstem can be woken", cloud_id=row.cloud_id
         )
     started = time.monotonic()
-    try:
-        url = row.url.rstrip("/") + get_settings().readiness_path
-        status: int | None = requests.get(url, timeout=WAKE_TIMEOUT_SECONDS, allow_redirects=False).status_code
-    except requests.RequestException:
-        status = None
+    status = probe(row.url.rstrip("/") + get_settings().readiness_path, timeout=WAKE_TIMEOUT_SECONDS).status
     elapsed_ms = round((time.monotonic() - started) * 1000)
     awake = status is not None and status < 500
     if awake:

@@ -17,6 +17,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from controlplane.domain.brainstem import timestamp
 from controlplane.domain.errors import ControlPlaneError
 from controlplane.domain.jobs import Policy
 from controlplane.domain.lifecycle import Status
@@ -63,8 +64,8 @@ async def fail_lost_jobs(
 ) -> list[str]:  # fmt: skip
     """Mark errored every busy row whose job is over, or has not existed for ``reconcile_lost_job_seconds``."""
     now = now or datetime.now(UTC)
-    quiet_since = _iso(now - timedelta(seconds=settings.reconcile_grace_seconds))
-    absent_since = _iso(now - timedelta(seconds=settings.reconcile_lost_job_seconds))
+    quiet_since = timestamp(now - timedelta(seconds=settings.reconcile_grace_seconds))
+    absent_since = timestamp(now - timedelta(seconds=settings.reconcile_lost_job_seconds))
     busy = " or ".join(f"status eq '{status}'" for status in _BUSY)
     rows = await asyncio.to_thread(lambda: list(registry.scan(f"({busy})", f"last_seen lt '{quiet_since}'")))
     failed: list[str] = []
@@ -83,7 +84,3 @@ async def fail_lost_jobs(
         logger.warning("%s", error["message"])
         failed.append(row.cloud_id)
     return failed
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

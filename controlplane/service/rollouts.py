@@ -8,7 +8,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from controlplane.auth import Forbidden, Principal
+from controlplane.auth import Principal, require_operator
 from controlplane.domain.app_settings import validate_app_settings
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.jobs import Policy
@@ -26,8 +26,7 @@ __all__ = ["RolloutNotFound", "control", "get", "list_rollouts", "start"]
 
 
 def _operator(principal: Principal) -> None:
-    if not principal.is_operator:
-        raise Forbidden("rollouts are for operators")
+    require_operator(principal, "steering rollouts")
 
 
 def parse_spec(body: dict[str, Any]) -> RolloutSpec:

@@ -55,22 +55,19 @@ ALL_REGIONS: dict[str, str] = {
 
 
 def site_name_taken(store: ResourceStore, name: str, *, except_id: str | None = None) -> bool:
-    lowered = name.lower()
-    if lowered in store.held_site_names:
-        return True
-    return any(
-        site["name"].lower() == lowered and site["id"].lower() != (except_id or "").lower()
-        for site in store.find(SITE_TYPE)
-    )
+    return _taken(store, name, store.held_site_names, SITE_TYPE, except_id)
 
 
 def storage_name_taken(store: ResourceStore, name: str, *, except_id: str | None = None) -> bool:
+    return _taken(store, name, store.held_storage_names, STORAGE_TYPE, except_id)
+
+
+def _taken(store: ResourceStore, name: str, held: set[str], resource_type: str, except_id: str | None) -> bool:
+    """Held by another Azure customer, or by another resource of this type here (names are global)."""
     lowered = name.lower()
-    if lowered in store.held_storage_names:
-        return True
-    return any(
-        account["name"].lower() == lowered and account["id"].lower() != (except_id or "").lower()
-        for account in store.find(STORAGE_TYPE)
+    return lowered in held or any(
+        doc["name"].lower() == lowered and doc["id"].lower() != (except_id or "").lower()
+        for doc in store.find(resource_type)
     )
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from typing import Any
 
 from . import flex, names
 from .messages import ArmError, Call, Reply, location_required, resource_not_found
@@ -36,8 +37,9 @@ def _resource_id(call: Call, resource_type: str) -> str:
     return provider_id(call.subscription, call.params["group"], resource_type, call.params["name"])
 
 
-def _accept_and_fail(store: ResourceStore, call: Call, resource_id: str, location: str) -> Reply:
-    operation = store.start_operation(
+def _web_operation(store: ResourceStore, call: Call, resource_id: str, location: str, **how: Any) -> Any:
+    """An operation of Microsoft.Web, polled at its location's operationResults."""
+    return store.start_operation(
         resource_id=resource_id,
         location_path=f"/subscriptions/{call.subscription}/providers/Microsoft.Web/locations/{location}/operationResults",
         api_version=call.api_version,
@@ -45,9 +47,12 @@ def _accept_and_fail(store: ResourceStore, call: Call, resource_id: str, locatio
         polls_required=0,
         on_success=lambda: None,
         final_reply=lambda: Reply(200),
-        failure=call.fail_with,
+        **how,
     )
-    return store.accepted(operation)
+
+
+def _accept_and_fail(store: ResourceStore, call: Call, resource_id: str, location: str) -> Reply:
+    return store.accepted(_web_operation(store, call, resource_id, location, failure=call.fail_with))
 
 
 def _answer(store: ResourceStore, call: Call, resource_id: str, document: dict, *, asynchronous: bool) -> Reply:
@@ -55,16 +60,7 @@ def _answer(store: ResourceStore, call: Call, resource_id: str, document: dict, 
     if not asynchronous:
         return Reply(200, document)
     location = document["location"].lower().replace(" ", "")
-    operation = store.start_operation(
-        resource_id=resource_id,
-        location_path=f"/subscriptions/{call.subscription}/providers/Microsoft.Web/locations/{location}/operationResults",
-        api_version=call.api_version,
-        delay=call.delay,
-        polls_required=0,
-        on_success=lambda: None,
-        final_reply=lambda: Reply(200),
-        style="azure-async",
-    )
+    operation = _web_operation(store, call, resource_id, location, style="azure-async")
     return store.accepted_async(operation, document)
 
 

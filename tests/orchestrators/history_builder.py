@@ -124,12 +124,12 @@ class History:
         self.activity("reserve_arm_writes", booking_for(name, payload, **booking), booked or {})
         return self.activity(name, step_input(payload, (booked or {}).get("grant"), beside), result)
 
-    def activity_failed(self, name: str, payload: Any, reason: str, retry_after_seconds: float) -> History:
-        """One failed attempt of a call with retries, and the retry timer the SDK then sets."""
+    def activity_failed(self, name: str, payload: Any, reason: str, retry_after_seconds: float | None) -> History:
+        """One failed attempt, and the retry timer then set (None: the last attempt, no timer follows)."""
         task_id = self._take_id()
         self.events.append(h.task_scheduled(self.now, task_id=task_id, name=name, input_text=json.dumps(payload)))
         self._episode(h.task_failed(self.now, task_id=task_id, reason=reason, details=reason))
-        return self.timer(retry_after_seconds)
+        return self if retry_after_seconds is None else self.timer(retry_after_seconds)
 
     def timer(self, seconds: float) -> History:
         timer_id = self._take_id()

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from controlplane.domain.jobs import BrainstemJob, Policy
+from orchestrators.steps import retry_delay
 from tests.orchestrators.history_builder import History, booking_for, step_input
 
 POLICY = Policy(
@@ -203,9 +204,9 @@ def test_a_step_that_keeps_failing_is_recorded_after_the_policys_attempts() -> N
     history = History("provision_brainstem", JOB)
     for attempt in range(POLICY.max_attempts):
         history.activity("reserve_arm_writes", booking_for("check_names", JOB), {})
-        history.activity_failed(
-            "check_names", step_input(JOB), "ServiceUnavailable", retry_after_seconds=2**attempt * 2
-        )
+        last = attempt == POLICY.max_attempts - 1
+        wait = None if last else retry_delay(POLICY, attempt + 1)  # 2 s, then 4 s (orchestrators.steps)
+        history.activity_failed("check_names", step_input(JOB), "ServiceUnavailable", retry_after_seconds=wait)
 
     [(name, payload)] = history.replay().scheduled()[-1:]
 
