@@ -42,10 +42,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         if body.get("stats"):
+            from controlplane.arm.write_budget import unbooked
             from controlplane.registry import default_registry
 
             answer: dict[str, Any] = {
                 "budget_operations": default_registry().arm_budget.operations,
+                "budget_tokens": default_registry().arm_budget.tokens_booked,
+                "unbooked_writes": unbooked.count,
                 "cpu_seconds": time.process_time(),
             }
         else:
@@ -119,7 +122,10 @@ class PooledFunctions:
         """Every host's budget storage operations and CPU seconds, summed."""
         with ThreadPoolExecutor(len(self.ports)) as pool:
             answers = list(pool.map(lambda port: self._post(port, {"stats": True}), self.ports))
-        return {key: sum(answer[key] for answer in answers) for key in ("budget_operations", "cpu_seconds")}
+        return {
+            key: sum(answer[key] for answer in answers)
+            for key in ("budget_operations", "budget_tokens", "unbooked_writes", "cpu_seconds")
+        }
 
     @staticmethod
     def _post(port: int, body: dict[str, Any]) -> dict[str, Any]:

@@ -48,12 +48,17 @@ class FleetRig(ControlPlaneRig):
             self.pooled.close()
 
     def usage(self) -> dict[str, float]:
-        """The fleet budget's own Table Storage operations and the CPU seconds so far, every process together."""
+        """The fleet budget's own Table Storage operations, the tokens it booked, and the CPU seconds so
+        far, every process together."""
+        from controlplane.arm.write_budget import unbooked
         from controlplane.registry import default_registry
 
-        hosts = self.pooled.stats() if self.pooled is not None else {"budget_operations": 0, "cpu_seconds": 0.0}
+        none = {"budget_operations": 0, "budget_tokens": 0, "unbooked_writes": 0, "cpu_seconds": 0.0}
+        hosts = self.pooled.stats() if self.pooled is not None else none
         return {
             "budget_operations": default_registry().arm_budget.operations + hosts["budget_operations"],
+            "budget_tokens": default_registry().arm_budget.tokens_booked + hosts["budget_tokens"],
+            "unbooked_writes": unbooked.count + hosts["unbooked_writes"],
             "cpu_seconds": time.process_time() + hosts["cpu_seconds"],
         }
 

@@ -22,9 +22,10 @@ from controlplane.domain.rollouts import MAX_PARALLELISM
 # An update refreshes the site (20 s; the plan is kept, one GET), then publishes as a create does;
 # readiness answers at once here.
 UPDATE_CHAIN_SECONDS = STEP_LATENCY["sites.create_or_update"]
-# publish_update: listKeys POST, site PUT; publish_code: listKeys, appsettings list and PUT, sync (measured:
-# see arm_writes_per_twin). The last is the syncfunctiontriggers POST, answered at once: no tail after it.
-UPDATE_WRITES_PER_TWIN = 6
+# publish_update: appsettings list, listKeys, site PUT; publish_code: listKeys, appsettings list and PUT,
+# sync (measured: see arm_writes_per_twin). The last is the syncfunctiontriggers POST, answered at
+# once: no tail after it.
+UPDATE_WRITES_PER_TWIN = 7
 
 
 def plan(twins: int, subscriptions: int) -> dict[str, Any]:

@@ -61,8 +61,8 @@ CPU_SECONDS_PER_TWIN_BUDGET = 0.4
 # probe of a host with no cold start here. So nothing is added: the bound is the bucket's own time.
 TAIL_AFTER_LAST_WRITE = 0.0
 # ARM writes a Linux Consumption twin sends (orchestrators.steps.ARM_REQUESTS: names 2, group 1,
-# account 1, function app 3, publish 4): to size a run's speed before it is measured.
-EXPECTED_WRITES_PER_TWIN = 11
+# account 1, function app 4, publish 4): to size a run's speed before it is measured.
+EXPECTED_WRITES_PER_TWIN = 12
 
 
 def throttle_seconds(per_subscription: list[int], writes_per_twin: float, reads_per_twin: float) -> dict[str, float]:
@@ -152,6 +152,12 @@ def throughput(
         "budget_storage_operations_per_arm_write": round(
             (after["budget_operations"] - before["budget_operations"]) / max(1, arm_writes), 3
         ),
+        # Tokens the shared budget booked for each write sent: over 1, what leases let go unspent.
+        "budget_tokens_booked_per_arm_write": round(
+            (after["budget_tokens"] - before["budget_tokens"]) / max(1, arm_writes), 3
+        ),
+        # Writes a step sent beyond what it booked (paid inside the activity, from the back of the queue).
+        "arm_writes_unbooked": after["unbooked_writes"] - before["unbooked_writes"],
         # Every control-plane process: replays and the accept path here, activities in the hosts.
         "cpu_seconds_per_twin": round((after["cpu_seconds"] - before["cpu_seconds"]) / twins, 4),
         "settings": run_settings(rig.extra_settings, worker_processes=hosts, speed=round(speed, 2)),

@@ -79,8 +79,10 @@ ARM_REQUESTS = {
     "check_names": 2,  # checkNameAvailability for the site and the storage account (POST actions)
     "ensure_resource_group": 1,
     "ensure_storage_account": 1,
-    "ensure_function_app": 3,  # Consumption: listKeys, plan, site
-    "publish_update": 2,  # listKeys, site (the plan is kept: read, not written)
+    # Consumption: appsettings/list (a POST, counted even when it answers 404 before the site
+    # exists), listKeys (the connection string), plan, site
+    "ensure_function_app": 4,
+    "publish_update": 3,  # appsettings/list, listKeys, site (the plan is kept: read, not written)
     # Consumption: listKeys (the SAS), appsettings/list and PUT, syncfunctiontriggers
     "publish_code": 4,
     "begin_delete_resource_group": 1,

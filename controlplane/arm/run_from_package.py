@@ -78,12 +78,14 @@ def publish(clients: ArmClients, names: BrainstemNames, *, deploy_ref: str, pack
 
 
 def _releases_service(clients: ArmClients, names: BrainstemNames) -> BlobServiceClient:
-    sandbox = get_settings().sandbox_blob_connection
-    if sandbox:
-        # The offline sandbox: Azurite stands for every twin's account (the ARM stand-in has no blob data plane).
-        return BlobServiceClient.from_connection_string(sandbox)
     endpoints = storage_accounts.storage_endpoints(clients, names)
     key = storage_accounts.account_key(clients, names)
+    sandbox = get_settings().sandbox_blob_connection
+    if sandbox:
+        # The offline sandbox: Azurite stands for every twin's account (the ARM stand-in has no blob
+        # data plane). The endpoints and key were still read from ARM, so that the ARM requests a
+        # publish sends, and the budget they are booked in, are Azure's.
+        return BlobServiceClient.from_connection_string(sandbox)
     return BlobServiceClient(endpoints.blob, credential={"account_name": names.storage_account, "account_key": key})
 
 

@@ -82,6 +82,21 @@ def _spend_prepaid(subscription_id: str, bucket: str, now: float) -> bool:
 Charge = Callable[[str], float | None]
 
 
+class _Tally:
+    """Writes and deletes this process sent that no step had booked (tests and the bench read it)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self.count += 1
+
+
+unbooked = _Tally()
+
+
 class SubscriptionWriteBudget(SansIOHTTPPolicy):  # type: ignore[type-arg]
     """Pays for each write or delete: from the activity's grant, else from the budget (waiting)."""
 
@@ -102,6 +117,7 @@ class SubscriptionWriteBudget(SansIOHTTPPolicy):  # type: ignore[type-arg]
         bucket = bucket_of(request.http_request.method)
         if bucket is None or _spend_prepaid(self.subscription_id, bucket, self._clock()):
             return
+        unbooked.add()
         wait = self._charge(bucket)
         if wait is None:
             raise ServiceResponseTimeoutError(

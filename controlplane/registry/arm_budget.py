@@ -33,13 +33,15 @@ class _Copy:
 
 
 class BudgetStore:
-    """Reservations against the shared buckets; counts its own storage operations (for the bench)."""
+    """Reservations against the shared buckets; counts its own storage operations and the tokens it
+    booked (for the bench: booked over spent shows what leases let go unspent)."""
 
     def __init__(self, table: TableClient) -> None:
         self._table = table
         self._copies: dict[tuple[str, str], _Copy] = {}
         self._lock = threading.Lock()
         self.operations = 0
+        self.tokens_booked = 0
 
     def reserve(
         self, subscription_id: str, bucket: str, count: int, *, now: float, shape: BucketShape, horizon: float
@@ -59,6 +61,8 @@ class BudgetStore:
                 self._copies.pop(key, None)  # refused on a kept copy: make sure on a fresh one
                 return RETRY
             if self._write(key, copy, decision.tat):
+                with self._lock:
+                    self.tokens_booked += count
                 return decision
             self._copies.pop(key, None)  # someone else reserved in between: read again
             return RETRY

@@ -100,6 +100,18 @@ def test_a_lease_serves_many_reservations_for_one_storage_write(table) -> None: 
     assert shared.store.operations == 2  # one read (nothing cached yet), one conditional write
 
 
+def test_what_a_lease_cannot_cover_is_carried_into_the_next_not_dropped(table) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    shared = budget(table, clock, block=10)
+    starts = [shared.reserve(SUB, "interactive", 4).not_before for _ in range(5)]  # 20 tokens, leases of 10
+    assert shared.store.operations == 3  # a read, then two leases: the third step took the first lease's 2
+    assert starts[:2] == pytest.approx([clock.now] * 2)
+    assert starts[2:] == pytest.approx([clock.now + 10 / 20] * 3)  # the second lease, when 10 more are there
+    # Exactly 20 were booked: another instance's next token comes when the bucket has refilled 20 - 10 + 1.
+    other = budget(table, clock, block=1)
+    assert other.reserve(SUB, "interactive", 1).not_before == pytest.approx(clock.now + 11 / 20)
+
+
 def test_a_stale_lease_is_not_spent(table) -> None:  # type: ignore[no-untyped-def]
     clock = Clock()
     shared = budget(table, clock, block=10, grace=5)

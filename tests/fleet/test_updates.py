@@ -154,10 +154,12 @@ def test_an_update_writes_the_site_and_keeps_the_plan(rig: ControlPlaneRig) -> N
     routes = [r.route for r in rig.arm.requests[before:] if r.method in ("PUT", "POST", "PATCH", "DELETE")]
     # The plan is read, not written: ARM's write budget goes to the site, where the change is. Then
     # config-zip's publish (issue 13): read the settings (a POST), set the package, sync triggers. Both
-    # the build and the publish read the settings (the site PUT keeps the published package). In the
-    # sandbox the package blob goes to Azurite, so the SAS key is not read through ARM here.
+    # the build and the publish read the settings (the site PUT keeps the published package). The
+    # build reads the key for the connection string, the publish for the package's SAS (the sandbox
+    # still reads it from ARM, though the blob goes to Azurite, so that ARM sees what Azure would).
     assert sorted(routes) == [
         "sites.create_or_update", "sites.list_application_settings", "sites.list_application_settings",
         "sites.sync_function_triggers", "sites.update_application_settings", "storage_accounts.list_keys",
+        "storage_accounts.list_keys",
     ]  # fmt: skip
     assert "server_farms.get" in [r.route for r in rig.arm.requests[before:]]

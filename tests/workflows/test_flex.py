@@ -28,6 +28,7 @@ from controlplane.registry import default_registry
 from sandbox.arm import ArmStandIn, Fault
 from sandbox.azurite import ACCOUNT_KEY
 from sandbox.rig import SECRET_ENV_KEYS, SUBSCRIPTION_ID, ControlPlaneRig
+from tests.workflows.booking import NothingUnbooked, booked_writes, sent_writes
 from tests.workflows.twin_jobs import assert_never_recorded, provision, teardown
 
 KODY = "twin-kody-e89834"
@@ -83,7 +84,8 @@ def test_a_flex_twin_gets_identity_based_storage_and_its_code_in_its_own_contain
     flex_rig: ControlPlaneRig, azurite_blobs: BlobServiceClient
 ) -> None:
     rig = flex_rig
-    result = provision(rig, "kody", runtime_target=FLEX)
+    with NothingUnbooked():
+        result = provision(rig, "kody", runtime_target=FLEX)
     assert result.status == "Completed", result.error
     row = default_registry().get(KODY)
     assert row.status == Status.ACTIVE and row.runtime_target == FLEX
@@ -96,6 +98,7 @@ def test_a_flex_twin_gets_identity_based_storage_and_its_code_in_its_own_contain
         "role_assignments.create", "role_assignments.create", "role_assignments.create",
     ]  # fmt: skip  # the code goes through One Deploy, which syncs triggers itself: no restart, no sync here
     assert "storage_accounts.list_keys" not in {r.route for r in rig.arm.requests}
+    assert booked_writes(result) == len(sent_writes(rig))  # the budget booked exactly what went to ARM
     [account] = writes(rig, "storage_accounts.create")
     assert account.body["properties"]["allowSharedKeyAccess"] is False
 
