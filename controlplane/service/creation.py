@@ -22,6 +22,9 @@ from controlplane.domain.placement import (
     DEFAULT_MAX_TWINS_PER_REGION,
     Placement,
     candidates,
+    preferring,
+    subscription_slot,
+    two_choices,
 )
 from controlplane.registry import BrainstemRegistry
 from controlplane.service.callbacks import checked_callback_url
@@ -95,9 +98,14 @@ def _place(
 ) -> Brainstem:  # fmt: skip
     """Write the row in the first place of the pool with room (a new row, or a deleted one anew)."""
     full: list[SlotFull] = []
-    for place in candidates(
+    places = candidates(
         settings.subscription_pool, cloud_id=cloud_id, region=region, default_region=settings.default_region
-    ):
+    )
+    choices = two_choices(settings.subscription_pool, cloud_id=cloud_id)
+    if choices is not None:  # the one of two holding fewer twins first (ties: the hash's first)
+        lighter = min(choices, key=lambda subscription: registry.capacity.usage(subscription_slot(subscription)))
+        places = preferring(places, lighter)
+    for place in places:
         slots = {**quota_slots, **place.slots()}
         placed: dict[str, Any] = {"region": place.region, "subscription_id": place.subscription_id}
         try:

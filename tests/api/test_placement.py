@@ -59,6 +59,18 @@ def test_twins_spread_over_the_pool_and_a_full_region_says_so(fleet: Api) -> Non
         assert fleet.wait(job)["runtime_status"] == "Completed"
 
 
+def test_twins_whose_hash_names_one_subscription_are_still_spread_evenly(
+    make_rig: Callable[..., ControlPlaneRig],
+) -> None:
+    """even5..even8 all hash to the pool's first subscription: the hash alone would put all four there."""
+    roomy = [{"subscription_id": s, "regions": ["eastus2"], "max_twins_per_region": 10} for s in (SUB_A, SUB_B)]
+    api = Api(make_rig(settings={"CP_SUBSCRIPTION_POOL": json.dumps(roomy)}))
+    for name in ("even5", "even6", "even7", "even8"):
+        assert api.post({"name": name, "owner": "github:a"}).status == 202
+    rows = api.list().json["items"]
+    assert Counter(r["subscription_id"] for r in rows) == {SUB_A: 2, SUB_B: 2}
+
+
 def test_a_deleted_twin_gives_its_place_back(fleet: Api) -> None:
     for name in names(PER_REGION, "w"):
         fleet.wait(fleet.post({"name": name, "owner": "github:a", "region": "westeurope"}).json["job_id"])
