@@ -49,6 +49,7 @@ def _serve(conn: Connection, latency: dict[str, float], speed: float) -> None:
                 "requests": len(requests),
                 # Writes admitted per 50 simulated seconds: where the writes bucket sat idle.
                 "writes_per_50s": _histogram(write_times, 50.0),
+                "writes_per_10s": _histogram(write_times, 10.0),
             })  # fmt: skip
         elif command == "sites":
             conn.send(
