@@ -77,18 +77,22 @@ class FleetWriteBudget:
             if lease is not None and lease.tokens >= count:
                 lease.tokens -= count
                 return Grant(not_before=lease.usable_at)
-            # Too few left for this step: the rest is carried into the next lease rather than dropped
-            # (dropping it wasted about a tenth of the budget, steps asking 1 to 6 tokens of 10).
-            carried = lease.tokens if lease is not None else 0
+            leftover = lease.tokens if lease is not None else 0
             shape = self.policy.shapes[bucket]
-            size = int(min(shape.burst, max(count - carried, self.policy.block)))
+            size = int(min(shape.burst, max(count, self.policy.block)))
             decision = self.store.reserve(
                 subscription_id, bucket, size, now=now, shape=shape,
                 horizon=self.policy.horizons[lane] if horizon is None else horizon,
             )  # fmt: skip
             if isinstance(decision, Refusal):
                 return Grant(retry_at=decision.retry_at)
-            # The carried tokens go from the new lease's start: later than they were booked for, never earlier.
+            # Too few left for this step: while the bucket is booked ahead (the new lease starts later
+            # than now) the rest joins the new lease rather than being dropped (dropping it wasted
+            # about a tenth of the budget, steps asking 1 to 6 tokens of 10); they go later than they
+            # were booked for, into a queue, never into a full bucket. Once the bucket has had tokens
+            # to spare, it may have refilled since they were booked: spent beside a fresh burst they
+            # could pass ARM's, so then they are dropped.
+            carried = leftover if decision.start > now else 0
             self._leases[key] = _Lease(carried + size - count, decision.start, decision.start + self.policy.grace)
             return Grant(not_before=decision.start)
 

@@ -112,6 +112,17 @@ def test_what_a_lease_cannot_cover_is_carried_into_the_next_not_dropped(table) -
     assert other.reserve(SUB, "interactive", 1).not_before == pytest.approx(clock.now + 11 / 20)
 
 
+def test_a_leftover_is_dropped_once_the_bucket_has_refilled_so_it_never_rides_on_a_fresh_burst(table) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    shared = budget(table, clock, block=10, grace=5)
+    shared.reserve(SUB, "interactive", 4)
+    shared.reserve(SUB, "interactive", 4)  # 2 left, booked when the bucket was full
+    clock.now += 1  # the bucket is full again (10 at 20/s), the lease not yet stale
+    starts = [shared.reserve(SUB, "interactive", 4).not_before for _ in range(3)]
+    assert starts == pytest.approx([clock.now, clock.now, clock.now + 10 / 20])
+    assert shared.store.operations == 4  # the 2 were dropped: 10 new ones served two steps, the third leased again
+
+
 def test_a_stale_lease_is_not_spent(table) -> None:  # type: ignore[no-untyped-def]
     clock = Clock()
     shared = budget(table, clock, block=10, grace=5)
