@@ -79,8 +79,9 @@ ARM_REQUESTS = {
     "check_names": 2,  # checkNameAvailability for the site and the storage account (POST actions)
     "ensure_resource_group": 1,
     "ensure_storage_account": 1,
-    # Consumption: appsettings/list (a POST, counted even when it answers 404 before the site
-    # exists), listKeys (the connection string), plan, site
+    # Consumption: appsettings/list (a POST; ARM throttles before it routes to the provider, so it
+    # counts even when Microsoft.Web answers 404 before the site exists: Learn, "Understand how Azure
+    # Resource Manager throttles requests"), listKeys (the connection string), plan, site
     "ensure_function_app": 4,
     "publish_update": 3,  # appsettings/list, listKeys, site (the plan is kept: read, not written)
     # Consumption: listKeys (the SAS), appsettings/list and PUT, syncfunctiontriggers

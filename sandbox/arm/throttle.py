@@ -8,6 +8,11 @@ answering 429 with Retry-After when empty and reporting what is left in
 limit on top: 10 writes per second and 1,200 per hour per subscription and region; the hourly limit
 is modelled as a bucket of 1,200 refilled at 1,200/3,600 per second.
 
+ARM takes the token before it routes a request: "If the request is under the throttling limits
+for the subscription and tenant, Resource Manager routes the request to the resource provider"
+(Learn, same page). So a write the provider then answers 404 (a settings-list POST for a site not
+yet made) has still spent one, and the stand-in counts it the same way: the bucket is asked first.
+
 Off by default. The clock is injectable so the buckets themselves can be tested without sleeping.
 """
 

@@ -12,20 +12,9 @@ from controlplane.settings import get_settings
 from sandbox.arm import Fault
 from sandbox.durable import check_replay_safety
 from sandbox.rig import ControlPlaneRig, product_driver
-from tests.workflows.twin_jobs import begin_teardown, provision
+from tests.workflows.twin_jobs import begin_teardown, begin_update, provision, update
 
 KODY = "twin-kody-e89834"
-
-
-def begin_update(cloud_id: str, deploy_ref: str | None) -> dict:
-    job, _ = claim_for_update(cloud_id, deploy_ref, default_registry(), get_settings())
-    return job.to_input()
-
-
-def update(rig: ControlPlaneRig, cloud_id: str, deploy_ref: str | None):  # type: ignore[no-untyped-def]
-    job = begin_update(cloud_id, deploy_ref)
-    assert rig.driver is not None
-    return rig.driver.run("update_brainstem", job, instance_id=job["job_id"])
 
 
 def package_sent(rig: ControlPlaneRig) -> str:

@@ -9,9 +9,8 @@ throughput (issue 18), so the booking must be exact for every hosting kind and e
 from __future__ import annotations
 
 from sandbox.rig import ControlPlaneRig
-from tests.fleet.test_updates import update
 from tests.workflows.booking import NothingUnbooked, booked_writes, sent_writes
-from tests.workflows.twin_jobs import provision
+from tests.workflows.twin_jobs import provision, update
 
 KODY = "twin-kody-e89834"
 

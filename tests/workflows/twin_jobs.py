@@ -12,6 +12,7 @@ from controlplane.domain.naming import brainstem_names
 from controlplane.registry import META_SUFFIX, default_registry
 from controlplane.service.jobs import job_for
 from controlplane.service.teardown import claim_for_teardown
+from controlplane.service.updates import claim_for_update
 from controlplane.settings import get_settings
 from sandbox.durable import OrchestrationResult
 from sandbox.rig import ControlPlaneRig
@@ -44,6 +45,18 @@ def provision(
     job = accept_twin(name, owner, runtime_target=runtime_target, callback_url=callback_url)
     assert rig.driver is not None
     return rig.driver.run("provision_brainstem", job, instance_id=job["job_id"])
+
+
+def begin_update(cloud_id: str, deploy_ref: str | None) -> dict:
+    """Claim the twin for an update as PATCH does, and return the update orchestration's input."""
+    job, _ = claim_for_update(cloud_id, deploy_ref, default_registry(), get_settings())
+    return job.to_input()
+
+
+def update(rig: ControlPlaneRig, cloud_id: str, deploy_ref: str | None) -> OrchestrationResult:
+    job = begin_update(cloud_id, deploy_ref)
+    assert rig.driver is not None
+    return rig.driver.run("update_brainstem", job, instance_id=job["job_id"])
 
 
 def begin_teardown(cloud_id: str) -> dict:
