@@ -52,8 +52,8 @@ def rollout() -> None:
 @click.option(
     "--growth", type=click.FloatRange(1, 10), default=2.0, show_default=True, help="Each wave's size over the last."
 )
-@click.option(
-    "--parallelism", type=click.IntRange(1, 500), default=10, show_default=True, help="Twins updated at once."
+@click.option(  # the API's bound: controlplane.domain.rollouts.MAX_PARALLELISM (twinctl imports no server code)
+    "--parallelism", type=click.IntRange(1, 2000), default=10, show_default=True, help="Twins updated at once."
 )
 @click.option(
     "--max-failure-ratio", type=click.FloatRange(0, 1), default=0.0, show_default=True,

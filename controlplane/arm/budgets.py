@@ -45,6 +45,7 @@ def budget_policy(settings: Settings) -> BudgetPolicy:
         horizons={
             "interactive": settings.arm_budget_horizon_seconds,
             "bulk": settings.arm_budget_bulk_horizon_seconds,
+            "bulk_finish": settings.arm_budget_bulk_horizon_seconds / 2,
             "deletes": settings.arm_budget_horizon_seconds,
         },
         block=settings.arm_budget_block,

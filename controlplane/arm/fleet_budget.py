@@ -6,12 +6,17 @@ and ARM's buckets are per subscription, not per instance. So the budget lives in
 next step's requests there *before* the step runs, then waits for them on a durable timer: no
 activity, and no instance, sits asleep waiting for tokens.
 
-Three lanes share a subscription's two buckets:
+Four lanes share a subscription's two buckets:
 
 - ``interactive`` (creates, single-twin updates) and ``bulk`` (rollout waves) draw on the *writes*
   bucket. Bulk may reserve only a short way ahead (its horizon), interactive much further, so a
   rollout never has more than ``bulk_horizon`` seconds of the bucket booked when a single-twin
   request arrives: that request waits at most about that long behind it.
+- ``bulk_finish``: the steps that finish a rollout twin already begun (its publish, after the 20 s
+  site PUT) book only half as far ahead as ``bulk``. While twins wait to begin, the queue stays
+  deeper than that, so they go first: a wave's last site PUTs then run while finishing work still
+  queues behind them, rather than with ARM idle at the wave's end. A refused booking asks again
+  (``retry_at``) until it fits: one bucket, two depths of queue.
 - ``deletes`` draw on ARM's separate deletes bucket, so teardowns are never queued behind creates.
 
 Storage traffic stays small next to the ARM requests it guards: an instance leases ``block`` tokens
@@ -30,7 +35,7 @@ from dataclasses import dataclass
 from controlplane.domain.write_budget import BucketShape, Refusal
 from controlplane.registry.arm_budget import BudgetStore
 
-LANE_BUCKETS = {"interactive": "writes", "bulk": "writes", "deletes": "deletes"}
+LANE_BUCKETS = {"interactive": "writes", "bulk": "writes", "bulk_finish": "writes", "deletes": "deletes"}
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,11 @@ from controlplane.domain.errors import InvalidInput
 _DEPLOY_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _REGION = re.compile(r"[a-z0-9]{2,40}")
 _SELECTOR_FIELDS = ("owner", "region", "runtime_target", "deploy_ref")
-MAX_PARALLELISM = 500
+# Twins updating at once, whatever the fleet. Each subscription's write bucket keeps some 30 updates
+# busy (9.5 writes/s over a 20 s chain of 7 writes), so a rollout across many subscriptions needs
+# thousands in flight to use them; each look reads one Durable status per running twin (32 at a
+# time), which this bound keeps to a few seconds.
+MAX_PARALLELISM = 2000
 MAX_CANARY = 1000
 
 

@@ -61,19 +61,16 @@ async def start_batch(
             deploy_ref=selector.deploy_ref, not_deploy_ref=spec.deploy_ref, status=Status.ACTIVE,
             limit=min(1000, wanted - started), next=cursor,
         )  # fmt: skip
-        # Claims touch one twin's partition each: made side by side, they cost one round of latency.
-        with ThreadPoolExecutor(_CLAIM_THREADS) as executor:
-            claims = list(
-                executor.map(lambda row: _claim(spec, wave, batch, row.cloud_id, registry, settings), page.items)
-            )
+        # Each twin is claimed, then its update started at once, side by side with the others (at most
+        # _CLAIM_THREADS at a time): the first updates begin one claim's latency after the look, not
+        # after the whole page is claimed, and the wave's gate costs a round or two, not a queue.
+        claims = await _claim_and_start_all(spec, wave, batch, page.items, registry, client, settings)
         moves = {"selected": 0, "skipped": 0}
-        for job, fresh, changed in claims:
+        for job, changed in claims:
             if job is None:
                 skipped += 1
                 moves["skipped"] += changed
                 continue
-            if fresh or not await _exists(client, job.job_id):
-                await client.start_new(UPDATE, job.job_id, job.to_input())
             started += 1
             moves["selected"] += changed
         registry.rollouts.add_counts(spec.rollout_id, wave, moves)
@@ -81,6 +78,34 @@ async def start_batch(
         if cursor is None:
             return {"started": started, "skipped": skipped, "cursor": None, "exhausted": True}
     return {"started": started, "skipped": skipped, "cursor": cursor, "exhausted": False}
+
+
+async def _claim_and_start_all(
+    spec: RolloutSpec, wave: int, batch: int, rows: list[Any],
+    registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings,
+) -> list[tuple[BrainstemJob | None, bool]]:  # fmt: skip
+    """Claim each row's twin and start its update; per twin (its job or None when skipped, record changed?)."""
+    gate = asyncio.Semaphore(_CLAIM_THREADS)
+    loop = asyncio.get_running_loop()
+
+    with ThreadPoolExecutor(_CLAIM_THREADS) as executor:  # Table Storage is synchronous: off the event loop
+
+        async def claim_and_start(cloud_id: str) -> tuple[BrainstemJob | None, bool]:
+            async with gate:
+                job, fresh, changed = await loop.run_in_executor(
+                    executor, _claim, spec, wave, batch, cloud_id, registry, settings
+                )
+                if job is not None and (fresh or not await _exists(client, job.job_id)):
+                    await client.start_new(UPDATE, job.job_id, job.to_input())
+                return job, changed
+
+        # Every twin's attempt ends before the batch answers (a failure is raised once all have, so no
+        # claim is left running after its executor has shut down); a repeated batch redoes the rest.
+        outcomes = await asyncio.gather(*(claim_and_start(row.cloud_id) for row in rows), return_exceptions=True)
+    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    if failures:
+        raise failures[0]
+    return [outcome for outcome in outcomes if not isinstance(outcome, BaseException)]
 
 
 def _claim(

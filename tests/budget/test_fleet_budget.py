@@ -80,6 +80,34 @@ def test_a_rollout_books_only_a_little_ahead_so_single_twin_work_waits_little(ta
     assert single.not_before is not None and single.not_before - clock.now <= 1.01 + 1 / 20
 
 
+def test_a_rollouts_finishing_steps_wait_while_twins_wait_to_begin(table) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    policy = BudgetPolicy(
+        shapes={"writes": SHAPE, "deletes": SHAPE},
+        horizons={"interactive": 60.0, "bulk": 2.0, "bulk_finish": 1.0, "deletes": 60.0},
+        block=1,
+        grace=5.0,
+    )
+    shared = FleetWriteBudget(BudgetStore(table), policy, clock=clock)
+    for _ in range(10 + 30):  # the burst, then 1.5 s of the rate: the bucket is booked 1.5 s ahead
+        assert shared.reserve(SUB, "bulk", 1).not_before is not None
+    finishing = shared.reserve(SUB, "bulk_finish", 1)
+    assert finishing.retry_at == pytest.approx(clock.now + 0.5)  # when only its 1 s is booked ahead
+    assert shared.reserve(SUB, "bulk", 1).not_before == pytest.approx(clock.now + 1.5 + 1 / 20)  # begins go first
+    clock.now += 0.7  # the next token is 0.9 s ahead now
+    assert shared.reserve(SUB, "bulk_finish", 1).not_before is not None  # the queue is shallow again: it fits
+
+
+def test_the_finishing_lane_reaches_half_as_far_as_the_bulk_lane() -> None:
+    from controlplane.arm.budgets import budget_policy
+    from controlplane.settings import load_settings
+
+    horizons = budget_policy(
+        load_settings({"CP_SUBSCRIPTION_ID": SUB, "AzureWebJobsStorage": "UseDevelopmentStorage=true"})
+    ).horizons
+    assert horizons["bulk_finish"] == horizons["bulk"] / 2 < horizons["interactive"]
+
+
 def test_an_instance_that_dies_loses_only_its_lease_and_the_bucket_refills_on_its_own(table) -> None:  # type: ignore[no-untyped-def]
     clock = Clock()
     doomed = budget(table, clock, block=5)

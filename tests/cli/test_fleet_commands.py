@@ -89,3 +89,13 @@ def test_a_followed_rollout_shows_its_waves_and_ends_completed(front: FrontDoor,
 def test_a_rollout_started_without_follow_prints_its_id(front: FrontDoor, rig: ControlPlaneRig) -> None:
     result = twinctl(front, rig, "rollout", "start", "v2", "--json")
     assert result.exit_code == 0 and len(json.loads(result.stdout)["rollout_id"]) == 32
+
+
+def test_twinctl_refuses_what_the_api_refuses_and_no_more():
+    """twinctl imports no server code, so its option bounds are copies: they must be the API's."""
+    from controlplane.domain.rollouts import MAX_CANARY, MAX_PARALLELISM
+    from twinctl.fleet_commands import rollout_start
+
+    bounds = {param.name: param.type for param in rollout_start.params}
+    assert (bounds["parallelism"].min, bounds["parallelism"].max) == (1, MAX_PARALLELISM)  # type: ignore[attr-defined]
+    assert (bounds["canary"].min, bounds["canary"].max) == (1, MAX_CANARY)  # type: ignore[attr-defined]

@@ -6,14 +6,18 @@ import time
 import uuid
 from collections.abc import Callable
 
+import azure.durable_functions as df
+import pytest
+
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.rollouts import RolloutSpec, Selector, WavePlan
 from controlplane.registry import default_registry, iter_all
+from controlplane.service.rollout_batches import collect_outcomes, start_batch, update_job_id
 from controlplane.service.rollouts import initial_state
 from controlplane.service.updates import claim_for_update
 from controlplane.settings import get_settings
 from sandbox.arm import Fault
-from sandbox.durable import DurableClientServer, OrchestrationDriver, check_replay_safety
+from sandbox.durable import DurableClientServer, OrchestrationDriver, check_replay_safety, shared_loop
 from sandbox.rig import ControlPlaneRig, product_driver
 from tests.workflows.twin_jobs import provision
 
@@ -61,6 +65,11 @@ def test_a_rollout_moves_the_fleet_in_growing_waves(rig: ControlPlaneRig) -> Non
     assert record["status"] == "completed"
     assert [w["succeeded"] for w in record["waves"]] == [1, 2, 2]  # canary, then 2, then what was left
     assert all(row.previous_deploy_ref == "abc123" for row in iter_all(default_registry()))
+    # A rollout's twins book in the bulk lanes: the site step (3 writes) before the publish (4) that finishes it.
+    bookings = [run.input for run in rig.driver.executions("reserve_arm_writes")]
+    assert {(b["lane"], b["count"]) for b in bookings if b["lane"].startswith("bulk")} == {
+        ("bulk", 3), ("bulk_finish", 4),
+    }  # fmt: skip
 
 
 def test_a_wave_over_its_threshold_halts_and_moves_its_twins_back(rig: ControlPlaneRig) -> None:
@@ -177,3 +186,46 @@ def test_a_rollout_resumes_to_the_same_end_after_a_crash_at_any_event(rig: Contr
     assert len(cases) >= 10
     assert refs() == dict.fromkeys(names, "v2")
     assert [w["succeeded"] for w in registry.rollouts.get(spec.rollout_id)["waves"]] == [1, 1]
+
+
+class _StartFailsOnce:
+    """The real Durable client, except that starting one named job fails once, as when the extension's
+    HTTP API answers 5xx: a fault in the dependency, not a stand-in for our code."""
+
+    def __init__(self, client: df.DurableOrchestrationClient, job_id: str) -> None:
+        self.client, self.job_id, self.failed = client, job_id, False
+
+    async def start_new(self, name: str, instance_id: str, payload: object) -> str:
+        if instance_id == self.job_id and not self.failed:
+            self.failed = True
+            raise Exception(f"Unexpected status code 500 starting {instance_id}")  # what the SDK raises
+        return await self.client.start_new(name, instance_id, payload)
+
+    async def get_status(self, instance_id: str) -> object:
+        return await self.client.get_status(instance_id)
+
+
+def test_a_batch_that_fails_for_one_twin_lets_the_others_start_and_the_next_look_starts_it(
+    rig: ControlPlaneRig,
+) -> None:
+    fleet(rig, NAMES[:4])
+    registry, settings = default_registry(), get_settings()
+    spec = RolloutSpec(uuid.uuid4().hex, "v2", Selector(), WavePlan(canary=4, parallelism=4))
+    registry.rollouts.create(spec, created_by="test")
+    twins = sorted(row.cloud_id for row in iter_all(registry))
+    jobs = [update_job_id(spec.rollout_id, 0, cloud_id) for cloud_id in twins]
+    assert rig.durable is not None and rig.driver is not None
+    client = _StartFailsOnce(df.DurableOrchestrationClient(rig.durable.client_binding_json()), jobs[2])
+
+    with pytest.raises(Exception, match="500"):
+        shared_loop().run(start_batch(spec, 0, 0, None, 4, registry, client, settings))  # type: ignore[arg-type]
+    # Raised only once every other twin's attempt had ended: all four claimed, the other three started.
+    assert len(registry.rollouts.batch_twins(spec.rollout_id, 0, 0)) == 4
+    assert [rig.driver.wait(job, timeout=60).status for job in jobs[:2] + jobs[3:]] == ["Completed"] * 3
+
+    # The repeated batch takes the same four twins and starts nothing twice; the next look finds the
+    # claimed twin whose job Durable does not know, and starts it.
+    assert shared_loop().run(start_batch(spec, 0, 0, None, 4, registry, client, settings))["started"] == 4  # type: ignore[arg-type]
+    shared_loop().run(collect_outcomes(spec, 0, registry, client, settings))  # type: ignore[arg-type]
+    assert rig.driver.wait(jobs[2], timeout=60).status == "Completed"
+    assert set(refs().values()) == {"v2"}
