@@ -91,7 +91,7 @@ def test_a_rollout_started_without_follow_prints_its_id(front: FrontDoor, rig: C
     assert result.exit_code == 0 and len(json.loads(result.stdout)["rollout_id"]) == 32
 
 
-def test_twinctl_refuses_what_the_api_refuses_and_no_more():
+def test_twinctl_refuses_what_the_api_refuses_and_no_more() -> None:
     """twinctl imports no server code, so its option bounds are copies: they must be the API's."""
     from controlplane.domain.rollouts import MAX_CANARY, MAX_PARALLELISM
     from twinctl.fleet_commands import rollout_start
