@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from controlplane.domain.naming import brainstem_names
+from controlplane.domain.rollouts import MAX_PARALLELISM
 from tests.api.conftest import Api
 from tests.api.test_doorman import alice, bob, doorman, idp  # noqa: F401 - fixtures, shared with the doorman tests
 
@@ -90,6 +91,7 @@ def test_an_operator_rolls_the_fleet_and_reads_its_progress(doorman: Api) -> Non
         ({"deploy_ref": "v2", "selector": {"region": "EAST US"}}, "selector.region"),
         ({"deploy_ref": "v2", "waves": {"canary": 0}}, "waves.canary"),
         ({"deploy_ref": "v2", "waves": {"parallelism": 10_000}}, "waves.parallelism"),
+        ({"deploy_ref": "v2", "waves": {"parallelism": MAX_PARALLELISM + 1}}, "waves.parallelism"),
         ({"deploy_ref": "v2", "waves": {"max_failure_ratio": 2}}, "waves.max_failure_ratio"),
         ({"deploy_ref": "v2", "waves": {"growth": True}}, "waves.growth"),
         ({"deploy_ref": "v2", "waves": []}, "waves"),

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bench.fleet_rig import WRITE_BUCKET
-from bench.rollouts import UPDATE_CHAIN_SECONDS, UPDATE_WRITES_AFTER_SITE_PUT, bound_seconds
+from bench.rollouts import UPDATE_CHAIN_SECONDS, UPDATE_WRITES_AFTER_SITE_PUT, UPDATE_WRITES_PER_TWIN, bound_seconds
 
 
 def wave_by_wave(sizes: list[int], subscriptions: int, parallelism: int, writes: float) -> float:
@@ -79,7 +79,7 @@ def one_feasible_rollout(sizes: list[int], subscriptions: int) -> float:
             twins = size // subscriptions + (1 if index < size % subscriptions else 0)
             site_put_done = []
             for _ in range(twins):
-                for _ in range(7 - UPDATE_WRITES_AFTER_SITE_PUT):
+                for _ in range(UPDATE_WRITES_PER_TWIN - UPDATE_WRITES_AFTER_SITE_PUT):
                     sent = bucket.take(start)
                 site_put_done.append(sent + UPDATE_CHAIN_SECONDS)
             for ready in site_put_done:
@@ -92,12 +92,15 @@ def one_feasible_rollout(sizes: list[int], subscriptions: int) -> float:
 
 @given(sizes=st.lists(st.integers(1, 700), min_size=1, max_size=5), subscriptions=st.integers(1, 4))
 def test_the_bound_is_never_above_a_rollout_that_could_happen(sizes: list[int], subscriptions: int) -> None:
-    assert bound_seconds(sizes, subscriptions, max(sizes), 7.0) <= one_feasible_rollout(sizes, subscriptions) + 1e-6
+    assert (
+        bound_seconds(sizes, subscriptions, max(sizes), UPDATE_WRITES_PER_TWIN)
+        <= one_feasible_rollout(sizes, subscriptions) + 1e-6
+    )
 
 
 def test_the_bound_is_what_the_best_rollout_of_the_bench_plans_takes() -> None:
     # Beginnings first, then publishes, every write as soon as its bucket allows: the bench's plans
     # reach their bounds exactly, so the bound is the least time, not merely below it.
     for sizes, subscriptions in (([20, 80, 320, 580], 4), ([19, 76, 304, 551], 1)):
-        bound = bound_seconds(sizes, subscriptions, max(sizes), 7.0)
+        bound = bound_seconds(sizes, subscriptions, max(sizes), UPDATE_WRITES_PER_TWIN)
         assert one_feasible_rollout(sizes, subscriptions) == pytest.approx(bound, abs=1e-6)
