@@ -6,13 +6,17 @@ as its timers can be armed; nothing sleeps on a timing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+import pytest
 
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
 from controlplane.domain.rollout_gates import MaintenanceWindow
 from controlplane.registry import default_registry, iter_all
+from sandbox.monitor import LogsQueryStandIn
 from sandbox.rig import ControlPlaneRig
 from tests.api.conftest import Api
 from tests.fleet.test_rollouts import NAMES, eventually, fleet, refs
@@ -117,7 +121,7 @@ def test_a_held_twin_is_never_updated_by_a_rollout_or_a_patch(rig: ControlPlaneR
     assert api.request("PATCH", f"/api/cp/brainstems/{bob}", json_body={"deploy_ref": "v2"}).status == 202
 
 
-def test_another_owner_cannot_hold_or_lift_a_twin_it_cannot_see(rig: ControlPlaneRig) -> None:
+def test_a_caller_without_credentials_cannot_hold_a_twin(rig: ControlPlaneRig) -> None:
     fleet(rig, NAMES[:1])
     ada = cloud_id("ada")
     stranger = Api(rig).as_caller({"x-api-key": "not-a-key"})
@@ -168,3 +172,44 @@ def test_a_rollout_with_gates_refuses_what_it_cannot_run(rig: ControlPlaneRig) -
     ):
         answer = api.request("POST", "/api/cp/rollouts", json_body={"deploy_ref": "v2", **body})
         assert answer.status == 400 and answer.json["field"] == field, answer.body
+
+
+WORKSPACE = "0b6f1d3c-2e9a-4c1b-8e0e-2b7c1f4d5a60"
+ERROR_RATE_QUERY = "AppRequests | summarize toreal(countif(Success == false)) / count()"
+
+
+def error_rate_rig(make_rig: Callable[..., ControlPlaneRig], logs: LogsQueryStandIn) -> ControlPlaneRig:
+    return make_rig(settings=logs.settings())
+
+
+@pytest.mark.parametrize(("rate", "status"), [(0.01, "completed"), (0.2, "halted")], ids=["under", "over"])
+def test_an_error_rate_over_its_threshold_during_the_bake_halts_and_moves_the_wave_back(
+    make_rig: Callable[..., ControlPlaneRig], rate: float, status: str
+) -> None:
+    with LogsQueryStandIn() as logs:
+        rig = error_rate_rig(make_rig, logs)
+        fleet(rig, NAMES[:2])
+        logs.set_error_rate(WORKSPACE, rate)
+        gate = {"workspace_id": WORKSPACE, "query": ERROR_RATE_QUERY, "threshold": 0.05}
+        body = {"waves": {"canary": 1, "bake_seconds": 10}, "gates": {"probe_interval_seconds": 5, "error_rate": gate}}
+        record = ended(rig, begin(Api(rig), **body))
+        assert record["status"] == status, record["message"]
+        expected = "v2" if status == "completed" else "abc123"
+        assert refs() == dict.fromkeys(NAMES[:2], expected)
+        # The real LogsQueryClient asked: the operator's query, over the bake window, with a bearer token.
+        assert logs.asked and {q.query for q in logs.asked} == {ERROR_RATE_QUERY}
+        assert all(q.timespan and "/" in q.timespan and q.authorization.startswith("Bearer ") for q in logs.asked)
+        if status == "halted":
+            assert "error rate 0.2000 over the threshold 0.0500" in record["message"]
+            assert record["waves"][0]["rolled_back"] == 1 and len(record["waves"]) == 1
+
+
+def test_an_error_rate_gate_that_cannot_read_its_signal_fails_closed(make_rig: Callable[..., ControlPlaneRig]) -> None:
+    with LogsQueryStandIn() as logs:
+        rig = error_rate_rig(make_rig, logs)
+        fleet(rig, NAMES[:1])  # no rate set for the workspace: the service answers WorkspaceNotFoundError
+        gate = {"workspace_id": WORKSPACE, "query": ERROR_RATE_QUERY, "threshold": 0.5}
+        body = {"waves": {"canary": 1, "bake_seconds": 5}, "gates": {"probe_interval_seconds": 5, "error_rate": gate}}
+        record = ended(rig, begin(Api(rig), **body))
+        assert record["status"] == "halted" and "WorkspaceNotFoundError" in record["message"], record["message"]
+        assert refs() == {"ada": "abc123"}
