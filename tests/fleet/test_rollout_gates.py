@@ -6,20 +6,24 @@ as its timers can be armed; nothing sleeps on a timing.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import pytest
 
-from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
-from controlplane.domain.rollout_gates import MaintenanceWindow
+from controlplane.domain.rollout_gates import MaintenanceWindow, RolloutGates
+from controlplane.domain.rollouts import RolloutSpec, Selector, WavePlan
 from controlplane.registry import default_registry, iter_all
+from controlplane.service.rollouts import initial_state
+from controlplane.settings import get_settings
+from sandbox.durable import check_replay_safety
 from sandbox.monitor import LogsQueryStandIn
 from sandbox.rig import ControlPlaneRig
 from tests.api.conftest import Api
-from tests.fleet.test_rollouts import NAMES, eventually, fleet, refs
+from tests.fleet.test_rollouts import NAMES, _DriverWithClient, eventually, fleet, refs
 
 
 def begin(api: Api, **body: Any) -> str:
@@ -96,7 +100,9 @@ def test_an_approval_gate_waits_until_an_operator_approves_and_records_who(rig: 
 def test_approving_a_rollout_that_does_not_wait_is_a_conflict(rig: ControlPlaneRig) -> None:
     fleet(rig, NAMES[:1])
     api = Api(rig)
-    rollout_id = begin(api, waves={"canary": 1}, window={"time_zone": "UTC", "days": ["sun"], "start": "01:00", "end": "02:00"})
+    rollout_id = begin(
+        api, waves={"canary": 1}, window={"time_zone": "UTC", "days": ["sun"], "start": "01:00", "end": "02:00"}
+    )
     eventually(lambda: "maintenance window" in default_registry().rollouts.get(rollout_id)["message"])
     refused = api.request("POST", f"/api/cp/rollouts/{rollout_id}/approve")
     assert refused.status == 409 and refused.json["type"].endswith("not-awaiting-approval")
@@ -166,8 +172,14 @@ def test_a_rollout_with_gates_refuses_what_it_cannot_run(rig: ControlPlaneRig) -
     for body, field in (
         ({"waves": {"approve_after": ["growth"]}}, "waves.approve_after"),
         ({"waves": {"bake_seconds": -1}}, "waves.bake_seconds"),
-        ({"gates": {"error_rate": {"workspace_id": "x", "query": "q", "threshold": 0.1}}}, "gates.error_rate.workspace_id"),
-        ({"window": {"time_zone": "Nowhere/Land", "days": ["mon"], "start": "01:00", "end": "02:00"}}, "window.time_zone"),
+        (
+            {"gates": {"error_rate": {"workspace_id": "x", "query": "q", "threshold": 0.1}}},
+            "gates.error_rate.workspace_id",
+        ),
+        (
+            {"window": {"time_zone": "Nowhere/Land", "days": ["mon"], "start": "01:00", "end": "02:00"}},
+            "window.time_zone",
+        ),
         ({"dry_run": "yes"}, "dry_run"),
     ):
         answer = api.request("POST", "/api/cp/rollouts", json_body={"deploy_ref": "v2", **body})
@@ -213,3 +225,57 @@ def test_an_error_rate_gate_that_cannot_read_its_signal_fails_closed(make_rig: C
         record = ended(rig, begin(Api(rig), **body))
         assert record["status"] == "halted" and "WorkspaceNotFoundError" in record["message"], record["message"]
         assert refs() == {"ada": "abc123"}
+
+
+def test_a_rollout_with_a_bake_a_window_and_a_hold_resumes_to_the_same_end_after_a_crash_at_any_event(
+    rig: ControlPlaneRig,
+) -> None:
+    names = ["cra", "crb", "crc"]
+    fleet(rig, names)
+    registry = default_registry()
+    registry.update(cloud_id("crc"), lambda row: row.with_changes(
+        hold={"reason": "pinned", "by": "test", "at": "2030-01-01T00:00:00+00:00", "until": None}
+    ))  # fmt: skip
+    # Closed when the virtual clock starts (Tuesday 00:00 UTC), open from 00:10: the first look sleeps.
+    hours = {"time_zone": "UTC", "days": ["tue"], "start": "00:10", "end": "23:00"}
+    gates = RolloutGates.parse({"canary_bake_seconds": 5}, {"probe_interval_seconds": 5}, hours)
+    spec = RolloutSpec(uuid.uuid4().hex, "v2", Selector(), WavePlan(canary=1, growth=1, parallelism=1), gates=gates)
+    state = initial_state(spec, get_settings())
+    rows = {row.cloud_id: row for row in iter_all(registry)}
+
+    def same_world() -> None:
+        for cloud_id_, row in rows.items():
+            registry.update(cloud_id_, lambda _current, row=row: row)
+        table = registry.rollouts._table
+        for entity in list(table.query_entities(f"PartitionKey eq 'rollout|{spec.rollout_id}'")):
+            table.delete_entity(entity["PartitionKey"], entity["RowKey"])
+        table.delete_entity("rollout", spec.rollout_id)
+        registry.rollouts.create(spec, created_by="test")
+
+    cases = check_replay_safety(
+        _DriverWithClient, "rollout_brainstems", state, instance_id=spec.rollout_id, before_each_run=same_world,
+        compare=lambda result: (result.status, result.output["status"] if result.output else None),
+        timeout=60, require_clean_calls=False,
+        polls=frozenset({"collect_rollout_outcomes", "rollout_control", "probe_baking_wave"}),
+    )  # fmt: skip
+    assert len(cases) >= 10
+    assert refs() == {"cra": "v2", "crb": "v2", "crc": "abc123"}
+    record = registry.rollouts.get(spec.rollout_id)
+    assert [(w["succeeded"], w["held"]) for w in record["waves"]] == [(1, 0), (1, 0), (0, 1)]
+
+
+def test_a_baking_rollout_history_stays_the_same_size_whatever_the_fleet(
+    make_rig: Callable[..., ControlPlaneRig],
+) -> None:
+    largest = {}
+    for size in (2, 8):
+        rig = make_rig()  # same table: the first fleet is on v2 by then, so it is not selected again
+        fleet(rig, [f"b{size}x{i}" for i in range(size)])
+        waves = {"canary": 2, "growth": 1, "parallelism": 2, "bake_seconds": 10, "approve_after": []}
+        record = ended(rig, begin(Api(rig), waves=waves, gates={"probe_interval_seconds": 5}))
+        assert record["status"] == "completed"
+        assert rig.driver is not None
+        largest[size] = rig.driver.get_status(record["rollout_id"]).largest_history
+    # As without a bake (tests/fleet/test_rollouts.py): every execution is one look, whatever the fleet.
+    bound = 4 * 6 + 6
+    assert largest[2] <= bound and largest[8] <= bound, largest
