@@ -8,7 +8,12 @@ grows with the fleet's size or with how long updates take:
     -> start updates for free places: at most ``parallelism`` run at once (a sliding window, so
        ARM's write bucket stays busy while slow twins finish)
     -> wave over its failure threshold: start nothing more, then move the wave's updated twins back
-    -> wave ended (all taken, none running): next wave (canary, then growing); selection exhausted: completed
+    -> wave ended (all taken, none running): its bake, if it has one (orchestrators.rollout_gates: the
+       wave's twins probed page by page, the error-rate query once a round, a durable timer between
+       rounds; a twin that stops answering counts as failed, and the failure gate judges the wave again)
+    -> wave passed: an operator's approval if ``approve_after`` names it, then the next wave (canary,
+       then growing); selection exhausted: completed
+    -> outside the maintenance window no update starts; with none running, sleep until it opens
     -> otherwise a durable timer (the poll interval), or a "control" event, then the next look
 
 Per-twin work is a separate orchestration started through the Durable client by an activity, so
@@ -150,7 +155,8 @@ def _outside_window(
         state["window_closed"] = True
         message = f"outside its maintenance window: no update starts until {opens.isoformat()}"
         yield from _set_status(context, spec, RolloutStatus.RUNNING, policy, message)
-    return min(opens, context.current_utc_datetime + gates.MAX_WINDOW_SLEEP)
+    latest: datetime = context.current_utc_datetime + gates.MAX_WINDOW_SLEEP
+    return min(opens, latest)
 
 
 def _fill(

@@ -77,7 +77,9 @@ class MaintenanceWindow:
                 raise ValueError
             ZoneInfo(data["time_zone"])
         except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidInput("window.time_zone", "window.time_zone must be an IANA time zone such as Europe/Amsterdam") from None
+            raise InvalidInput(
+                "window.time_zone", "window.time_zone must be an IANA time zone such as Europe/Amsterdam"
+            ) from None
         days = data["days"]
         if not isinstance(days, list) or not days or not all(isinstance(d, str) and d in DAYS for d in days):
             raise InvalidInput("window.days", f"window.days is a list of {', '.join(DAYS)}")
@@ -139,10 +141,15 @@ class RolloutGates:
         """From the ``waves`` fields of WAVE_GATE_FIELDS, the ``gates`` object and the ``window`` object."""
         bake = wave_fields.get("bake_seconds", 0)
         if not _whole(bake, 0, MAX_BAKE_SECONDS):
-            raise InvalidInput("waves.bake_seconds", f"waves.bake_seconds must be a whole number from 0 to {MAX_BAKE_SECONDS}")
+            raise InvalidInput(
+                "waves.bake_seconds", f"waves.bake_seconds must be a whole number from 0 to {MAX_BAKE_SECONDS}"
+            )
         canary = wave_fields.get("canary_bake_seconds")
         if canary is not None and not _whole(canary, 0, MAX_BAKE_SECONDS):
-            raise InvalidInput("waves.canary_bake_seconds", f"waves.canary_bake_seconds must be a whole number from 0 to {MAX_BAKE_SECONDS}")
+            raise InvalidInput(
+                "waves.canary_bake_seconds",
+                f"waves.canary_bake_seconds must be a whole number from 0 to {MAX_BAKE_SECONDS}",
+            )
         approve = wave_fields.get("approve_after", [])
         if not isinstance(approve, list) or len(approve) > 100:
             raise InvalidInput("waves.approve_after", 'waves.approve_after is a list of wave indexes or "canary"')
@@ -153,17 +160,26 @@ class RolloutGates:
             elif _whole(item, 0, 1000):
                 waves.append(item)
             else:
-                raise InvalidInput("waves.approve_after", 'waves.approve_after holds wave indexes (0 to 1000) or "canary"')
+                raise InvalidInput(
+                    "waves.approve_after", 'waves.approve_after holds wave indexes (0 to 1000) or "canary"'
+                )
         if gates is None:
             gates = {}
         if not isinstance(gates, dict) or set(gates) - {"probe_interval_seconds", "unanswered_probes", "error_rate"}:
-            raise InvalidInput("gates", "gates is an object with any of probe_interval_seconds, unanswered_probes, error_rate")
+            raise InvalidInput(
+                "gates", "gates is an object with any of probe_interval_seconds, unanswered_probes, error_rate"
+            )
         interval = gates.get("probe_interval_seconds", 30)
         if not _whole(interval, MIN_PROBE_INTERVAL_SECONDS, 3600):
-            raise InvalidInput("gates.probe_interval_seconds", f"gates.probe_interval_seconds must be from {MIN_PROBE_INTERVAL_SECONDS} to 3600")
+            raise InvalidInput(
+                "gates.probe_interval_seconds",
+                f"gates.probe_interval_seconds must be from {MIN_PROBE_INTERVAL_SECONDS} to 3600",
+            )
         misses = gates.get("unanswered_probes", 2)
         if not _whole(misses, 1, 100):
-            raise InvalidInput("gates.unanswered_probes", "gates.unanswered_probes must be a whole number from 1 to 100")
+            raise InvalidInput(
+                "gates.unanswered_probes", "gates.unanswered_probes must be a whole number from 1 to 100"
+            )
         error_rate = ErrorRateGate.parse(gates["error_rate"]) if gates.get("error_rate") is not None else None
         return cls(
             bake_seconds=bake, canary_bake_seconds=canary, approve_after=tuple(sorted(set(waves))),
