@@ -23,7 +23,7 @@ from sandbox.durable import check_replay_safety
 from sandbox.monitor import LogsQueryStandIn
 from sandbox.rig import ControlPlaneRig
 from tests.api.conftest import Api
-from tests.fleet.test_rollouts import NAMES, _DriverWithClient, eventually, fleet, refs
+from tests.fleet.test_rollouts import NAMES, _DriverWithClient, eventually, fleet, refs, world_as_now
 
 
 def begin(api: Api, **body: Any) -> str:
@@ -95,6 +95,17 @@ def test_an_approval_gate_waits_until_an_operator_approves_and_records_who(rig: 
     assert approval["wave"] == 0 and approval["by"].startswith("api-key:") and approval["at"]
     again = api.request("POST", f"/api/cp/rollouts/{rollout_id}/approve")
     assert again.status == 409  # ended: nothing to approve
+
+
+def test_a_rollout_awaiting_approval_can_still_be_aborted(rig: ControlPlaneRig) -> None:
+    fleet(rig, NAMES[:2])
+    api = Api(rig)
+    rollout_id = begin(api, waves={"canary": 1, "approve_after": [0]})
+    eventually(lambda: default_registry().rollouts.get(rollout_id)["status"] == "awaiting_approval")
+    assert api.request("POST", f"/api/cp/rollouts/{rollout_id}/abort").status == 200
+    record = ended(rig, rollout_id)
+    assert record["status"] == "aborted" and record["approvals"] == []
+    assert sorted(refs().values()) == ["abc123", "v2"]  # the canary stays on v2 (abort moves nothing back)
 
 
 def test_approving_a_rollout_that_does_not_wait_is_a_conflict(rig: ControlPlaneRig) -> None:
@@ -241,16 +252,7 @@ def test_a_rollout_with_a_bake_a_window_and_a_hold_resumes_to_the_same_end_after
     gates = RolloutGates.parse({"canary_bake_seconds": 5}, {"probe_interval_seconds": 5}, hours)
     spec = RolloutSpec(uuid.uuid4().hex, "v2", Selector(), WavePlan(canary=1, growth=1, parallelism=1), gates=gates)
     state = initial_state(spec, get_settings())
-    rows = {row.cloud_id: row for row in iter_all(registry)}
-
-    def same_world() -> None:
-        for cloud_id_, row in rows.items():
-            registry.update(cloud_id_, lambda _current, row=row: row)
-        table = registry.rollouts._table
-        for entity in list(table.query_entities(f"PartitionKey eq 'rollout|{spec.rollout_id}'")):
-            table.delete_entity(entity["PartitionKey"], entity["RowKey"])
-        table.delete_entity("rollout", spec.rollout_id)
-        registry.rollouts.create(spec, created_by="test")
+    same_world = world_as_now(spec)
 
     cases = check_replay_safety(
         _DriverWithClient, "rollout_brainstems", state, instance_id=spec.rollout_id, before_each_run=same_world,
