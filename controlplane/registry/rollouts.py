@@ -2,8 +2,9 @@
 
     PartitionKey          RowKey         entity
     rollout               <rollout_id>   the record: spec, status, control, per-wave counts
-    rollout|<rollout_id>  <cloud_id>     one twin: wave, state (updated/failed/skipped/rolled_back),
-                                         its update job, its previous deploy_ref, the error
+    rollout|<rollout_id>  <cloud_id>     one twin: wave, state (started/succeeded/failed/skipped/held/
+                                         bake_failed/rolling_back/rolled_back/...), its update job,
+                                         its previous deploy_ref, the error, a bake's unanswered probes
 
 The per-twin entities are what let a rollout of 100,000 twins keep a small orchestration history:
 the orchestration carries only the current wave's counters and a cursor; which twins a wave moved
