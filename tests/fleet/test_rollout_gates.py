@@ -13,11 +13,14 @@ from typing import Any
 
 import pytest
 
+from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
 from controlplane.domain.rollout_gates import MaintenanceWindow, RolloutGates
 from controlplane.domain.rollouts import RolloutSpec, Selector, WavePlan
 from controlplane.registry import default_registry, iter_all
+from controlplane.service.errors import TwinHeld
 from controlplane.service.rollouts import initial_state
+from controlplane.service.updates import claim_for_update
 from controlplane.settings import get_settings
 from sandbox.durable import check_replay_safety
 from sandbox.monitor import LogsQueryStandIn
@@ -281,3 +284,28 @@ def test_a_baking_rollout_history_stays_the_same_size_whatever_the_fleet(
     # As without a bake (tests/fleet/test_rollouts.py): every execution is one look, whatever the fleet.
     bound = 4 * 6 + 6
     assert largest[2] <= bound and largest[8] <= bound, largest
+
+
+class _HoldArrivesDuringTheClaim:
+    """The real registry, with an operator's hold written (for real) between a claim's first read and
+    its conditional write: the interleaving two instances of the control plane can produce."""
+
+    def __init__(self, registry: Any) -> None:
+        self.registry = registry
+
+    def get(self, cloud_id: str) -> Any:
+        return self.registry.get(cloud_id)
+
+    def transition(self, cloud_id: str, *args: Any, **kwargs: Any) -> Any:
+        hold = {"reason": "just now", "by": "api-key:other", "at": "2030-01-01T00:00:00+00:00", "until": None}
+        self.registry.update(cloud_id, lambda row: row.with_changes(hold=hold))
+        return self.registry.transition(cloud_id, *args, **kwargs)
+
+
+def test_a_hold_placed_while_a_claim_is_in_flight_refuses_that_claim(rig: ControlPlaneRig) -> None:
+    fleet(rig, NAMES[:1])
+    ada = cloud_id("ada")
+    with pytest.raises(TwinHeld, match="just now"):
+        claim_for_update(ada, "v2", _HoldArrivesDuringTheClaim(default_registry()), get_settings())  # type: ignore[arg-type]
+    row = default_registry().get(ada)
+    assert row.status == Status.ACTIVE and row.deploy_ref == "abc123" and row.hold is not None
