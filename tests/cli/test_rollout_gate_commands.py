@@ -35,7 +35,7 @@ def test_a_rollout_waiting_for_approval_goes_on_once_approved(front: FrontDoor, 
         assert provision(rig, name).status == "Completed"
     started = twinctl(front, rig, "rollout", "start", "v2", "--approve-after", "canary", "--follow", "--json")
     waiting = json.loads(started.stdout)
-    assert waiting["status"] == "awaiting_approval" and started.exit_code != 0  # --follow stops where it waits
+    assert waiting["status"] == "awaiting_approval" and started.exit_code == 5  # --follow stops where it waits
     assert twinctl(front, rig, "rollout", "approve", waiting["rollout_id"]).exit_code == 0
     done = twinctl(front, rig, "rollout", "status", waiting["rollout_id"], "--follow", "--json")
     assert done.exit_code == 0 and json.loads(done.stdout)["approvals"][0]["wave"] == 0
