@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -309,3 +309,20 @@ def test_a_hold_placed_while_a_claim_is_in_flight_refuses_that_claim(rig: Contro
         claim_for_update(ada, "v2", _HoldArrivesDuringTheClaim(default_registry()), get_settings())  # type: ignore[arg-type]
     row = default_registry().get(ada)
     assert row.status == Status.ACTIVE and row.deploy_ref == "abc123" and row.hold is not None
+
+
+def test_a_wave_that_fails_its_bake_after_the_window_closed_is_moved_back_at_once(rig: ControlPlaneRig) -> None:
+    fleet(rig, NAMES[:2])
+    assert rig.brainstems is not None
+    rig.brainstems.silence_after(brainstem_names("bob").app_name, "v2", answers=1)
+    hours = {"time_zone": "America/New_York", "days": ["wed"], "start": "10:00", "end": "10:02"}
+    waves = {"canary": 2, "parallelism": 2, "canary_bake_seconds": 900}
+    gates = {"probe_interval_seconds": 300, "unanswered_probes": 2}  # bob fails 5 minutes in: the window has shut
+    record = ended(rig, begin(Api(rig), waves=waves, gates=gates, window=hours))
+    assert record["status"] == "halted" and refs() == dict.fromkeys(NAMES[:2], "abc123")
+    window = MaintenanceWindow.parse(hours)
+    assert rig.driver is not None
+    starts = sorted(r.created_time for r in rig.driver.list_statuses() if r.name == "update_brainstem")
+    assert len(starts) == 4  # two updates inside the window, two ways back right after the bake failed
+    assert all(window.is_open(start) for start in starts[:2]) and not any(window.is_open(s) for s in starts[2:])
+    assert starts[2] - starts[0] < timedelta(days=1)  # not a week later, at the next opening
