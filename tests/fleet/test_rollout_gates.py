@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 
+from controlplane.arm.budgets import budget_clock
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
 from controlplane.domain.rollout_gates import MaintenanceWindow, RolloutGates
 from controlplane.domain.rollouts import RolloutSpec, Selector, WavePlan
+from controlplane.domain.write_budget import BucketShape
 from controlplane.registry import default_registry, iter_all
 from controlplane.service.errors import TwinHeld
 from controlplane.service.rollouts import initial_state
@@ -24,7 +26,7 @@ from controlplane.service.updates import claim_for_update
 from controlplane.settings import get_settings
 from sandbox.durable import check_replay_safety
 from sandbox.monitor import LogsQueryStandIn
-from sandbox.rig import ControlPlaneRig
+from sandbox.rig import SUBSCRIPTION_ID, ControlPlaneRig
 from tests.api.conftest import Api
 from tests.fleet.test_rollouts import NAMES, _DriverWithClient, eventually, fleet, refs, world_as_now
 
@@ -326,3 +328,19 @@ def test_a_wave_that_fails_its_bake_after_the_window_closed_is_moved_back_at_onc
     assert len(starts) == 4  # two updates inside the window, two ways back right after the bake failed
     assert all(window.is_open(start) for start in starts[:2]) and not any(window.is_open(s) for s in starts[2:])
     assert starts[2] - starts[0] < timedelta(days=1)  # not a week later, at the next opening
+
+
+def test_the_plans_estimate_starts_behind_what_the_write_budget_has_booked(rig: ControlPlaneRig) -> None:
+    fleet(rig, NAMES[:2])
+    api = Api(rig)
+    settings, registry = get_settings(), default_registry()
+    before = api.request("POST", "/api/cp/rollouts", json_body={"deploy_ref": "v2", "dry_run": True}).json
+    shape = BucketShape(settings.arm_writes_per_second, settings.arm_write_burst)
+    booked = int(settings.arm_write_burst)  # a full burst booked by other work: the bucket is empty now
+    for _ in range(3):
+        registry.arm_budget.reserve(SUBSCRIPTION_ID, "writes", booked, now=budget_clock(), shape=shape, horizon=1e9)
+    after = api.request("POST", "/api/cp/rollouts", json_body={"deploy_ref": "v2", "dry_run": True}).json
+    [subscription] = after["estimate"]["by_subscription"]
+    assert subscription["subscription_id"] == SUBSCRIPTION_ID and subscription["writes"] == 2 * 7  # 7 writes a twin
+    waited = after["estimate"]["arm_write_seconds"] - before["estimate"]["arm_write_seconds"]
+    assert waited >= 2 * booked / settings.arm_writes_per_second - 1  # the backlog the bookings left
