@@ -159,3 +159,13 @@ def test_a_wave_that_fails_its_bake_after_the_window_closed_is_moved_back_at_onc
     assert len(starts) == 4  # two updates inside the window, two ways back right after the bake failed
     assert all(window.is_open(start) for start in starts[:2]) and not any(window.is_open(s) for s in starts[2:])
     assert starts[2] - starts[0] < timedelta(days=1)  # not a week later, at the next opening
+
+
+def test_a_rollout_without_a_bake_runs_no_gate_activity(rig: ControlPlaneRig) -> None:
+    """The bench's path (no bake, no window, no approval): the rollout's looks are what they were."""
+    fleet(rig, NAMES[:3])
+    record = ended(rig, begin(Api(rig), waves={"canary": 1, "growth": 2, "parallelism": 2}))
+    assert record["status"] == "completed"
+    assert rig.driver is not None
+    names = {run.name for run in rig.driver.executions(instance_id=record["rollout_id"])}
+    assert names == {"rollout_control", "collect_rollout_outcomes", "start_rollout_batch", "set_rollout_status"}
