@@ -64,6 +64,8 @@ MEANINGS: dict[str, str] = {
     "CP_AUTH": "who may call: OIDC issuers, operator key hashes, App Service auth (see [security](security.md))",
     "CP_OWNER_QUOTA": "live brainstems per owner (0 = no limit; at most 1000)",
     "CP_OPERATORS_QUOTA_EXEMPT": "operators may create past an owner's quota",
+    "CP_LOGS_QUERY_ENDPOINT": "the Log Analytics query API a rollout's error-rate gate asks (sovereign clouds; the loopback stand-in)",
+    "CP_LOGS_QUERY_CA_BUNDLE": "CA bundle to trust for the Log Analytics endpoint (the sandbox's self-signed CA)",
     "CP_FLEX_INSTANCE_MEMORY_MB": "Flex Consumption instance size: `512`, `2048` or `4096`",
     "CP_FLEX_MAXIMUM_INSTANCE_COUNT": "Flex Consumption scale-out limit per app (Learn's bounds)",
     "CP_EVENTGRID_ENDPOINT": "the Event Grid topic every lifecycle event is published to (`https://<topic>.<region>-1.eventgrid.azure.net/api/events`; see [events](events.md))",
