@@ -11,6 +11,22 @@ class NameTaken(ControlPlaneError):
     title = "Brainstem already exists"
 
 
+class AlreadyUpdating(ControlPlaneError):
+    """A twin has an update under way: one at a time, so the caller polls that job first."""
+
+    status = 409
+    type = "already-updating"
+    title = "Brainstem already updating"
+
+
+class RolloutEnded(ControlPlaneError):
+    """Pause, resume or abort on a rollout that is halted, aborted or completed: nothing is left to steer."""
+
+    status = 409
+    type = "rollout-ended"
+    title = "Rollout has ended"
+
+
 class QuotaExceeded(ControlPlaneError):
     status = 429
     type = "quota-exceeded"

@@ -15,7 +15,7 @@ from controlplane.domain.jobs import Policy
 from controlplane.domain.rollouts import TERMINAL, RolloutSpec, RolloutStatus, Selector, WavePlan
 from controlplane.registry import BrainstemRegistry
 from controlplane.registry.rollouts import RolloutNotFound
-from controlplane.service.errors import NameTaken
+from controlplane.service.errors import RolloutEnded
 from controlplane.service.updates import validate_deploy_ref
 from controlplane.settings import Settings
 
@@ -87,7 +87,7 @@ async def control(
         raise InvalidInput("action", "action must be pause, resume or abort")
     record = await asyncio.to_thread(registry.rollouts.get, rollout_id)
     if RolloutStatus(record["status"]) in TERMINAL:
-        raise NameTaken(f"rollout {rollout_id} has ended ({record['status']})", rollout_id=rollout_id)
+        raise RolloutEnded(f"rollout {rollout_id} has ended ({record['status']})", rollout_id=rollout_id)
     record = await asyncio.to_thread(registry.rollouts.set_control, rollout_id, _CONTROLS[action])
     await client.raise_event(rollout_id, CONTROL_EVENT, {"action": action})
     return record

@@ -21,7 +21,7 @@ from controlplane.domain.errors import InvalidInput
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.lifecycle import Status
 from controlplane.registry import BrainstemRegistry
-from controlplane.service.errors import NameTaken, NotActive
+from controlplane.service.errors import AlreadyUpdating, NotActive
 from controlplane.service.jobs import UPDATE, Accepted, job_exists, job_for, new_job_id
 from controlplane.settings import Settings
 
@@ -65,7 +65,7 @@ def claim_for_update(
     if row.status == Status.UPDATING and job_id is not None and row.job_id == job_id:
         return _job(row, settings), False
     if row.status == Status.UPDATING:
-        raise NameTaken(
+        raise AlreadyUpdating(
             f"{cloud_id} is already updating (job {row.job_id}); poll that job first",
             cloud_id=cloud_id,
             job_id=row.job_id,

@@ -81,6 +81,7 @@ def test_an_operator_rolls_the_fleet_and_reads_its_progress(doorman: Api) -> Non
     assert [r["rollout_id"] for r in doorman.request("GET", "/api/cp/rollouts").json["items"]] == [rollout_id]
     ended = doorman.request("POST", f"/api/cp/rollouts/{rollout_id}/pause")
     assert ended.status == 409  # it has ended: nothing to pause
+    assert (ended.json["title"], ended.json["type"].rsplit("/", 1)[1]) == ("Rollout has ended", "rollout-ended")
 
 
 @pytest.mark.parametrize(
