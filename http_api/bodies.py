@@ -19,7 +19,10 @@ from http_api.problems import PayloadTooLarge, UnsupportedMediaType
 MAX_BODY_BYTES = 16 * 1024
 
 
-def read_json_body(req: func.HttpRequest) -> dict[str, Any]:
+def read_json_body(req: func.HttpRequest, *, optional: bool = False) -> dict[str, Any]:
+    """The body as a JSON object; with ``optional``, no body at all reads as ``{}`` (its fields' defaults)."""
+    if optional and not req.get_body():
+        return {}
     content_type = (req.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
     if content_type != "application/json":
         raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json", field="content-type")

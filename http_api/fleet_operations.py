@@ -107,7 +107,7 @@ async def start_adoption(req: func.HttpRequest, client: df.DurableOrchestrationC
     """Adopt the twins made outside the control plane (or, with dry_run, list them). Operators only."""
 
     async def work(principal: Principal) -> func.HttpResponse:
-        accepted = await adoption.start(principal, read_json_body(req), client, get_settings())
+        accepted = await adoption.start(principal, read_json_body(req, optional=True), client, get_settings())
         accepted["links"] = {"self": api_url(f"/api/cp/adoptions/{accepted['job_id']}")}
         return _accepted_at(accepted, f"/api/cp/adoptions/{accepted['job_id']}")
 

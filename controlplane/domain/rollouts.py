@@ -26,6 +26,7 @@ _SELECTOR_FIELDS = ("owner", "region", "runtime_target", "deploy_ref")
 # time), which this bound keeps to a few seconds.
 MAX_PARALLELISM = 2000
 MAX_CANARY = 1000
+_WHOLE = frozenset({"canary", "parallelism"})
 
 
 class RolloutStatus(str, Enum):
@@ -85,7 +86,9 @@ class WavePlan:
             return cls()
         if not isinstance(data, dict) or set(data) - {"canary", "growth", "parallelism", "max_failure_ratio"}:
             raise InvalidInput("waves", "waves is an object with canary, growth, parallelism, max_failure_ratio")
-        plan = cls(**{k: data[k] for k in data})
+        # JSON Schema (and so openapi.yaml) counts 278.0 as an integer: so do we, for the whole-number fields.
+        whole = {k: int(v) if k in _WHOLE and isinstance(v, float) and v.is_integer() else v for k, v in data.items()}
+        plan = cls(**whole)
         checks = (
             ("canary", isinstance(plan.canary, int) and not isinstance(plan.canary, bool) and 1 <= plan.canary <= MAX_CANARY, f"a whole number from 1 to {MAX_CANARY}"),
             ("growth", isinstance(plan.growth, (int, float)) and not isinstance(plan.growth, bool) and 1 <= plan.growth <= 10, "a number from 1 to 10"),

@@ -120,3 +120,6 @@ def test_only_operators_adopt_and_bodies_are_checked(doorman: Api, alice: Api) -
         assert answer.status == 400 and field in answer.json["detail"], answer.body
     assert api.request("GET", f"/api/cp/adoptions/{'0' * 32}").status == 404
     assert api.request("GET", "/api/cp/adoptions/not-a-job").status == 404
+    # The body is optional (openapi.yaml): none at all is every default, a dry run of nothing but a real adoption.
+    bare = api.request("POST", "/api/cp/brainstems/adopt")
+    assert bare.status == 202 and bare.json["dry_run"] is False, bare.body
