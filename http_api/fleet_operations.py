@@ -101,7 +101,7 @@ def _rollout_id(req: func.HttpRequest) -> str:
     return rollout_id
 
 
-@blueprint.route(route="cp/brainstems/adopt", methods=["POST"])
+@blueprint.route(route="cp/adoptions", methods=["POST"])
 @blueprint.durable_client_input(client_name="client")
 async def start_adoption(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Adopt the twins made outside the control plane (or, with dry_run, list them). Operators only."""

@@ -45,7 +45,7 @@ def test_routes_methods_and_auth_levels_as_the_host_reads_them() -> None:
         "list_rollouts": ("cp/rollouts", ["GET"], "FUNCTION"),
         "get_rollout": ("cp/rollouts/{rollout_id}", ["GET"], "FUNCTION"),
         "control_rollout": ("cp/rollouts/{rollout_id}/{action}", ["POST"], "FUNCTION"),
-        "start_adoption": ("cp/brainstems/adopt", ["POST"], "FUNCTION"),
+        "start_adoption": ("cp/adoptions", ["POST"], "FUNCTION"),
         "get_adoption": ("cp/adoptions/{job_id}", ["GET"], "FUNCTION"),
     }
     for function in app_worker().functions.values():

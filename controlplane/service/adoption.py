@@ -1,6 +1,6 @@
 """Accepting an adoption (operators only) and showing its report.
 
-``POST /api/cp/brainstems/adopt`` starts ``adopt_brainstems`` (orchestrators/adoption.py) over the
+``POST /api/cp/adoptions`` starts ``adopt_brainstems`` (orchestrators/adoption.py) over the
 pool's subscriptions (or one of them); ``GET /api/cp/adoptions/{job_id}`` answers 202 while it runs
 and 200 with the report once it has ended. A dry run lists what would be adopted and writes nothing.
 """
