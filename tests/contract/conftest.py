@@ -9,7 +9,7 @@ import pytest
 
 from controlplane.auth import hash_api_key
 from tests.api.identity_provider import IdentityProvider
-from tests.contract.sandbox_process import RunningSandbox, running_sandbox
+from tests.sandbox_process import RunningSandbox, running_sandbox
 
 # The sandbox adds its own printed key to the CP_AUTH it is given; this one only satisfies the setting.
 UNUSED_KEY_HASH = hash_api_key("contract-tests-unused-operator-key")

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -29,6 +29,14 @@ class RunningSandbox:
     operator_key: str
     banner: str
     output: list[str]  # every line printed after the banner (events, errors), read as it comes
+    reader: threading.Thread | None = None
+
+    def output_after_exit(self, timeout: float = 30) -> str:
+        """Everything printed after the banner, once the process has exited."""
+        self.process.wait(timeout=timeout)
+        if self.reader is not None:
+            self.reader.join(timeout=timeout)
+        return "".join(self.output)
 
 
 @contextmanager
@@ -57,7 +65,8 @@ def running_sandbox(environ: dict[str, str] | None = None, *, latency_scale: flo
         assert key, "".join(lines)
         running = RunningSandbox(process, f"http://127.0.0.1:{port}", key, "".join(lines), [])
         # Drained all along: a full pipe would stall the sandbox at its next printed event.
-        threading.Thread(target=lambda: running.output.extend(process.stdout or ()), daemon=True).start()
+        running.reader = threading.Thread(target=lambda: running.output.extend(process.stdout or ()), daemon=True)
+        running.reader.start()
         yield running
     finally:
         if process.poll() is None:
