@@ -51,20 +51,19 @@ class Selector:
 
     @classmethod
     def parse(cls, data: object) -> Selector:
-        if data is None:
-            return cls()
+        """A selector as a request gives it: every given field a string (null is not a value; leave it out)."""
         if not isinstance(data, dict) or set(data) - set(_SELECTOR_FIELDS):
             raise InvalidInput("selector", f"selector is an object with any of: {', '.join(_SELECTOR_FIELDS)}")
-        if data.get("owner") is not None:
+        if "owner" in data:
             validate_owner(data["owner"])
         region = data.get("region")
-        if region is not None and not (isinstance(region, str) and _REGION.fullmatch(region)):
+        if "region" in data and not (isinstance(region, str) and _REGION.fullmatch(region)):
             raise InvalidInput("selector.region", "selector.region must be an Azure region name such as eastus2")
         ref = data.get("deploy_ref")
-        if ref is not None and not (isinstance(ref, str) and _DEPLOY_REF.fullmatch(ref)):
+        if "deploy_ref" in data and not (isinstance(ref, str) and _DEPLOY_REF.fullmatch(ref)):
             raise InvalidInput("selector.deploy_ref", "selector.deploy_ref must be a deploy_ref")
         target = data.get("runtime_target")
-        if target is not None and not isinstance(target, str):
+        if "runtime_target" in data and not isinstance(target, str):
             raise InvalidInput("selector.runtime_target", "selector.runtime_target must be a runtime target name")
         return cls(**{k: data.get(k) for k in _SELECTOR_FIELDS})
 
@@ -82,8 +81,6 @@ class WavePlan:
 
     @classmethod
     def parse(cls, data: object) -> WavePlan:
-        if data is None:
-            return cls()
         if not isinstance(data, dict) or set(data) - {"canary", "growth", "parallelism", "max_failure_ratio"}:
             raise InvalidInput("waves", "waves is an object with canary, growth, parallelism, max_failure_ratio")
         # JSON Schema (and so openapi.yaml) counts 278.0 as an integer: so do we, for the whole-number fields.

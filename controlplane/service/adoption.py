@@ -36,10 +36,10 @@ def parse_adoption(body: dict[str, Any], settings: Settings) -> dict[str, Any]:
     dry_run = body.get("dry_run", False)
     if not isinstance(dry_run, bool):
         raise InvalidInput("dry_run", "dry_run must be true or false")
-    owner = validate_owner(body["owner"]) if body.get("owner") is not None else None
+    owner = validate_owner(body["owner"]) if "owner" in body else None  # null is not an owner
     pool = sorted({place.subscription_id for place in settings.subscription_pool})
     wanted = body.get("subscription_id")
-    if wanted is not None and wanted not in pool:
+    if "subscription_id" in body and wanted not in pool:
         raise InvalidInput("subscription_id", "subscription_id must be one of the pool's subscriptions")
     return {"owner": owner, "dry_run": dry_run, "subscriptions": [wanted] if wanted else pool}
 

@@ -40,8 +40,8 @@ def parse_spec(body: dict[str, Any]) -> RolloutSpec:
     return RolloutSpec(
         rollout_id=uuid.uuid4().hex,
         deploy_ref=validate_deploy_ref(body["deploy_ref"]) if "deploy_ref" in body else None,
-        selector=Selector.parse(body.get("selector")),
-        waves=WavePlan.parse(body.get("waves")),
+        selector=Selector.parse(body["selector"]) if "selector" in body else Selector(),
+        waves=WavePlan.parse(body["waves"]) if "waves" in body else WavePlan(),
         app_settings=validate_app_settings(body["app_settings"]) if "app_settings" in body else None,
     )
 

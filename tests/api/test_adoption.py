@@ -114,7 +114,7 @@ def test_only_operators_adopt_and_bodies_are_checked(doorman: Api, alice: Api) -
     assert alice.request("GET", f"/api/cp/adoptions/{'0' * 32}").status == 403
     for body, field in (
         ({"dry_run": "yes"}, "dry_run"), ({"owner": "a/b"}, "owner"), ({"subscription_id": "elsewhere"}, "subscription_id"),
-        ({"name": "kody"}, "name"),
+        ({"name": "kody"}, "name"), ({"owner": None}, "owner"), ({"subscription_id": None}, "subscription_id"),
     ):  # fmt: skip
         answer = api.request("POST", "/api/cp/adoptions", json_body=body)
         assert answer.status == 400 and field in answer.json["detail"], answer.body

@@ -97,6 +97,10 @@ def test_an_operator_rolls_the_fleet_and_reads_its_progress(doorman: Api) -> Non
         ({"deploy_ref": "v2", "waves": {"max_failure_ratio": 2}}, "waves.max_failure_ratio"),
         ({"deploy_ref": "v2", "waves": {"growth": True}}, "waves.growth"),
         ({"deploy_ref": "v2", "waves": []}, "waves"),
+        ({"deploy_ref": "v2", "waves": None}, "waves"),
+        ({"deploy_ref": "v2", "selector": None}, "selector"),
+        ({"deploy_ref": "v2", "selector": {"region": None}}, "selector.region"),
+        ({"deploy_ref": "v2", "selector": {"owner": None}}, "owner"),
     ],
 )
 def test_a_rollout_body_names_the_field_to_fix(doorman: Api, body: Any, field: str) -> None:
