@@ -43,9 +43,12 @@ def parse_update(body: dict[str, Any]) -> tuple[str | None, dict[str, str | None
         raise InvalidInput(
             unknown[0], f"unknown field '{unknown[0]}'; an update takes deploy_ref, app_settings, refresh_settings"
         )
+    refresh = body.get("refresh_settings", False)
+    if not isinstance(refresh, bool):
+        raise InvalidInput("refresh_settings", "refresh_settings must be true or false")
     deploy_ref = validate_deploy_ref(body["deploy_ref"]) if "deploy_ref" in body else None
     changes = validate_app_settings(body["app_settings"]) if "app_settings" in body else None
-    if deploy_ref is None and changes is None and body.get("refresh_settings") is not True:
+    if deploy_ref is None and changes is None and not refresh:
         raise InvalidInput(
             "deploy_ref", "give deploy_ref, app_settings, or refresh_settings: true to re-apply the current settings"
         )
