@@ -21,6 +21,7 @@ from controlplane.domain.errors import InvalidInput
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.lifecycle import Status
 from controlplane.registry import BrainstemRegistry
+from controlplane.service import durable_calls
 from controlplane.service.errors import NameTaken, NotActive
 from controlplane.service.jobs import UPDATE, Accepted, job_exists, job_for, new_job_id
 from controlplane.settings import Settings
@@ -102,5 +103,5 @@ async def update(
         claim_for_update, cloud_id, deploy_ref, registry, settings, app_settings=app_settings
     )
     if fresh or not await job_exists(client, job.job_id):
-        await client.start_new(UPDATE, job.job_id, job.to_input())
+        await durable_calls.start_new(client, UPDATE, job.job_id, job.to_input())
     return Accepted(job.job_id, await asyncio.to_thread(registry.get, cloud_id))
