@@ -33,6 +33,8 @@ def read_json_body(req: func.HttpRequest, *, optional: bool = False) -> dict[str
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput("body", f"the body is not valid JSON ({exc.__class__.__name__}: {exc})") from None
+    except ValueError:  # an integer over Python's int-string limit (4,300 digits) is valid JSON json.loads refuses
+        raise InvalidInput("body", "the body holds a number too long to read; no field takes one") from None
     except RecursionError:  # a few thousand nested arrays fit in 16 KiB and exhaust the parser's stack
         raise InvalidInput("body", "the body nests too deeply; a request body is a flat JSON object") from None
     if not isinstance(data, dict):

@@ -16,6 +16,7 @@ from controlplane.auth import Principal, require_operator
 from controlplane.domain.brainstem import validate_owner
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.jobs import Policy
+from controlplane.service import durable_calls
 from controlplane.service.errors import JobNotFound
 from controlplane.service.jobs import new_job_id
 from controlplane.settings import Settings
@@ -50,13 +51,13 @@ async def start(
     _operator(principal)
     request = parse_adoption(body, settings)
     job_id = new_job_id()
-    await client.start_new(ADOPT, job_id, {**request, "policy": asdict(Policy.from_settings(settings))})
+    await durable_calls.start_new(client, ADOPT, job_id, {**request, "policy": asdict(Policy.from_settings(settings))})
     return {"job_id": job_id, "dry_run": request["dry_run"], "status": "running"}
 
 
 async def view(principal: Principal, job_id: str, client: df.DurableOrchestrationClient) -> dict[str, Any]:
     _operator(principal)
-    status = await client.get_status(job_id)
+    status = await durable_calls.get_status(client, job_id)
     if not status or status.runtime_status is None or status.name != ADOPT:
         raise JobNotFound(f"no adoption {job_id}", job_id=job_id)
     runtime = status.runtime_status.value

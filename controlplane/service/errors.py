@@ -19,14 +19,6 @@ class AlreadyUpdating(ControlPlaneError):
     title = "Brainstem already updating"
 
 
-class RolloutEnded(ControlPlaneError):
-    """Pause, resume or abort on a rollout that is halted, aborted or completed: nothing is left to steer."""
-
-    status = 409
-    type = "rollout-ended"
-    title = "Rollout has ended"
-
-
 class QuotaExceeded(ControlPlaneError):
     status = 429
     type = "quota-exceeded"

@@ -10,12 +10,12 @@ import azure.durable_functions as df
 
 from controlplane.auth import Principal, require_operator
 from controlplane.domain.app_settings import validate_app_settings
-from controlplane.domain.errors import InvalidInput
+from controlplane.domain.errors import InvalidInput, RolloutNotRunning
 from controlplane.domain.jobs import Policy
 from controlplane.domain.rollouts import TERMINAL, RolloutSpec, RolloutStatus, Selector, WavePlan
 from controlplane.registry import BrainstemRegistry
 from controlplane.registry.rollouts import RolloutNotFound
-from controlplane.service.errors import RolloutEnded
+from controlplane.service import durable_calls
 from controlplane.service.updates import validate_deploy_ref
 from controlplane.settings import Settings
 
@@ -63,7 +63,7 @@ async def start(
     record = await asyncio.to_thread(
         registry.rollouts.create, spec, created_by=f"{principal.via}:{principal.subject_hint}"
     )
-    await client.start_new(ROLLOUT, spec.rollout_id, initial_state(spec, settings))
+    await durable_calls.start_new(client, ROLLOUT, spec.rollout_id, initial_state(spec, settings))
     return record
 
 
@@ -87,7 +87,19 @@ async def control(
         raise InvalidInput("action", "action must be pause, resume or abort")
     record = await asyncio.to_thread(registry.rollouts.get, rollout_id)
     if RolloutStatus(record["status"]) in TERMINAL:
-        raise RolloutEnded(f"rollout {rollout_id} has ended ({record['status']})", rollout_id=rollout_id)
+        raise RolloutNotRunning(f"rollout {rollout_id} has ended ({record['status']})", rollout_id=rollout_id)
+    # Refused under the record's ETag if the rollout ended since the read above.
     record = await asyncio.to_thread(registry.rollouts.set_control, rollout_id, _CONTROLS[action])
-    await client.raise_event(rollout_id, CONTROL_EVENT, {"action": action})
+    try:
+        await durable_calls.raise_event(client, rollout_id, CONTROL_EVENT, {"action": action})
+    except durable_calls.InstanceEnded:
+        # The orchestration ended after the record was written (its last step may still be recording it).
+        raise RolloutNotRunning(
+            f"rollout {rollout_id} has ended; its orchestration takes no more controls", rollout_id=rollout_id
+        ) from None
+    except durable_calls.InstanceNotFound:
+        raise RolloutNotRunning(
+            f"rollout {rollout_id} has no orchestration to steer (it was never started or was purged)",
+            rollout_id=rollout_id,
+        ) from None
     return record
