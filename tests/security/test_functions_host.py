@@ -190,7 +190,7 @@ def test_every_product_route_opens_without_a_function_key(served: tuple[Any, str
         "health": ("GET", "/api/cp/health"), "openapi": ("GET", "/api/cp/openapi.yaml"),
         "start_rollout": ("POST", "/api/cp/rollouts"), "list_rollouts": ("GET", "/api/cp/rollouts"),
         "get_rollout": ("GET", "/api/cp/rollouts/ro-none"), "control_rollout": ("POST", "/api/cp/rollouts/ro-none/pause"),
-        "start_adoption": ("POST", "/api/cp/brainstems/adopt"), "get_adoption": ("GET", "/api/cp/adoptions/job-none"),
+        "start_adoption": ("POST", "/api/cp/adoptions"), "get_adoption": ("GET", "/api/cp/adoptions/job-none"),
     }  # fmt: skip
     http_functions = {n for n, f in app_worker().functions.items() if f.trigger_type == "httpTrigger"}
     assert set(paths) == http_functions

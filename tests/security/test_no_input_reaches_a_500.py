@@ -133,7 +133,7 @@ BODY_ROUTES = [
     ("POST", "/api/cp/brainstems"),
     ("PATCH", "/api/cp/brainstems/twin-kody-e89834"),
     ("POST", "/api/cp/rollouts"),
-    ("POST", "/api/cp/brainstems/adopt"),
+    ("POST", "/api/cp/adoptions"),
 ]
 
 
