@@ -70,5 +70,10 @@ def running_sandbox(environ: dict[str, str] | None = None, *, latency_scale: flo
         yield running
     finally:
         if process.poll() is None:
-            process.kill()
-            process.wait()
+            # SIGTERM, as Ctrl-C would: the sandbox then stops its own Azurite. A SIGKILL would orphan it.
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
