@@ -30,25 +30,26 @@ def test_routes_methods_and_auth_levels_as_the_host_reads_them() -> None:
         for name, f in app_worker().functions.items()
         if f.trigger_type == "httpTrigger"
     }
-    # FUNCTION at the host: a function key or the master key opens the route; the app then authenticates
-    # the caller itself (README, Authentication).
+    # ANONYMOUS at the host, as the worker's indexing tells it: the request reaches the app, which
+    # authenticates the caller itself (README, Authentication; docs/functions-host.md). At FUNCTION the
+    # host would refuse every caller without a function key (tests/security/test_functions_host.py).
     assert http == {
-        "create_brainstem": ("cp/brainstems", ["POST"], "FUNCTION"),
-        "list_brainstems": ("cp/brainstems", ["GET"], "FUNCTION"),
-        "get_brainstem": ("cp/brainstems/{id}", ["GET"], "FUNCTION"),
-        "delete_brainstem": ("cp/brainstems/{cloud_id}", ["DELETE"], "FUNCTION"),
-        "wake_brainstem": ("cp/brainstems/{cloud_id}/wake", ["POST"], "FUNCTION"),
-        "put_hold": ("cp/brainstems/{cloud_id}/hold", ["PUT"], "FUNCTION"),
-        "lift_hold": ("cp/brainstems/{cloud_id}/hold", ["DELETE"], "FUNCTION"),
-        "health": ("cp/health", ["GET"], "FUNCTION"),
-        "openapi": ("cp/openapi.yaml", ["GET"], "FUNCTION"),
-        "patch_brainstem": ("cp/brainstems/{cloud_id}", ["PATCH"], "FUNCTION"),
-        "start_rollout": ("cp/rollouts", ["POST"], "FUNCTION"),
-        "list_rollouts": ("cp/rollouts", ["GET"], "FUNCTION"),
-        "get_rollout": ("cp/rollouts/{rollout_id}", ["GET"], "FUNCTION"),
-        "control_rollout": ("cp/rollouts/{rollout_id}/{action}", ["POST"], "FUNCTION"),
-        "start_adoption": ("cp/brainstems/adopt", ["POST"], "FUNCTION"),
-        "get_adoption": ("cp/adoptions/{job_id}", ["GET"], "FUNCTION"),
+        "create_brainstem": ("cp/brainstems", ["POST"], "ANONYMOUS"),
+        "list_brainstems": ("cp/brainstems", ["GET"], "ANONYMOUS"),
+        "get_brainstem": ("cp/brainstems/{id}", ["GET"], "ANONYMOUS"),
+        "delete_brainstem": ("cp/brainstems/{cloud_id}", ["DELETE"], "ANONYMOUS"),
+        "wake_brainstem": ("cp/brainstems/{cloud_id}/wake", ["POST"], "ANONYMOUS"),
+        "put_hold": ("cp/brainstems/{cloud_id}/hold", ["PUT"], "ANONYMOUS"),
+        "lift_hold": ("cp/brainstems/{cloud_id}/hold", ["DELETE"], "ANONYMOUS"),
+        "health": ("cp/health", ["GET"], "ANONYMOUS"),
+        "openapi": ("cp/openapi.yaml", ["GET"], "ANONYMOUS"),
+        "patch_brainstem": ("cp/brainstems/{cloud_id}", ["PATCH"], "ANONYMOUS"),
+        "start_rollout": ("cp/rollouts", ["POST"], "ANONYMOUS"),
+        "list_rollouts": ("cp/rollouts", ["GET"], "ANONYMOUS"),
+        "get_rollout": ("cp/rollouts/{rollout_id}", ["GET"], "ANONYMOUS"),
+        "control_rollout": ("cp/rollouts/{rollout_id}/{action}", ["POST"], "ANONYMOUS"),
+        "start_adoption": ("cp/adoptions", ["POST"], "ANONYMOUS"),
+        "get_adoption": ("cp/adoptions/{job_id}", ["GET"], "ANONYMOUS"),
     }
     for function in app_worker().functions.values():
         if function.trigger_type == "httpTrigger":

@@ -80,3 +80,11 @@ class SlotFull(ControlPlaneError):
     def __init__(self, key: str, limit: int, used: int) -> None:
         super().__init__(f"{key} holds {used} of at most {limit}", limit=limit, count=used)
         self.key, self.limit, self.used = key, limit, used
+
+
+class RolloutNotRunning(ControlPlaneError):
+    """A control (pause, resume, abort) for a rollout that has ended, or whose orchestration is gone."""
+
+    status = 409
+    type = "rollout-not-running"
+    title = "Rollout is not running"

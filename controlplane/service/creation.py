@@ -27,6 +27,7 @@ from controlplane.domain.placement import (
     two_choices,
 )
 from controlplane.registry import BrainstemRegistry
+from controlplane.service import durable_calls
 from controlplane.service.callbacks import checked_callback_url
 from controlplane.service.errors import NameTaken, PoolExhausted, QuotaExceeded
 from controlplane.service.jobs import PROVISION, Accepted, job_exists, job_for, new_job_id
@@ -88,7 +89,7 @@ async def create(
             row = await asyncio.to_thread(
                 _reprovision, existing, owner, fields, region, quota_slots, registry, settings
             )
-    await client.start_new(PROVISION, row.job_id, job_for(row, settings).to_input())
+    await durable_calls.start_new(client, PROVISION, row.job_id, job_for(row, settings).to_input())
     return Accepted(row.job_id, row)
 
 

@@ -11,6 +11,14 @@ class NameTaken(ControlPlaneError):
     title = "Brainstem already exists"
 
 
+class AlreadyUpdating(ControlPlaneError):
+    """A twin has an update under way: one at a time, so the caller polls that job first."""
+
+    status = 409
+    type = "already-updating"
+    title = "Brainstem already updating"
+
+
 class QuotaExceeded(ControlPlaneError):
     status = 429
     type = "quota-exceeded"

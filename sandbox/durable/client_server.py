@@ -304,6 +304,15 @@ class DurableClientServer:
         return web.Response(status=202)
 
     async def _raise_event(self, request: web.Request) -> web.Response:
+        # HttpApiHandler.HandleRaiseEventRequestAsync asks for the status first: 404 for no instance, 410
+        # once Completed/Failed/Canceled/Terminated (a Pending instance takes the event), and only then
+        # looks at the content type and the JSON.
+        try:
+            current = self.driver.get_status(request.match_info["instance_id"])
+        except InstanceNotFoundError:
+            return web.Response(status=404)
+        if current.status in TERMINAL:
+            return web.Response(status=410)
         if request.content_type.lower() != "application/json":
             return web.json_response({"Message": "Only application/json request content is supported"}, status=400)
         try:

@@ -440,4 +440,8 @@ def test_openapi_offers_every_runtime_target() -> None:
     import yaml
 
     spec = yaml.safe_load((Path(__file__).parents[2] / "openapi.yaml").read_text())
-    assert spec["components"]["schemas"]["CreateRequest"]["properties"]["runtime_target"]["enum"] == sorted(CATALOG)
+    schemas = spec["components"]["schemas"]
+    assert schemas["RuntimeTarget"]["enum"] == sorted(CATALOG)  # one enum, shared by create and the list filter
+    assert schemas["CreateRequest"]["properties"]["runtime_target"]["allOf"] == [
+        {"$ref": "#/components/schemas/RuntimeTarget"}
+    ]
