@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from sandbox.lifetime import die_with_parent
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -60,6 +62,7 @@ def sandbox() -> Iterator[tuple[subprocess.Popen[str], str, str, str]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox.serve", "--port", str(port), "--events-port", str(events_port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=die_with_parent(),  # a test run that dies takes the sandbox with it
     )  # fmt: skip
     lines, key = [], ""
     deadline = time.monotonic() + 60
