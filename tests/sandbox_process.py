@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox.lifetime import die_with_parent
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -48,6 +50,7 @@ def running_sandbox(environ: dict[str, str] | None = None, *, latency_scale: flo
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox.serve", "--port", str(port), "--events-port", str(events_port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=die_with_parent(),  # a test run that dies takes the sandbox (and so its Azurite) with it
     )  # fmt: skip
     lines, key = [], ""
     deadline = time.monotonic() + 60
