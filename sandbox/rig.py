@@ -22,6 +22,7 @@ from sandbox.arm import ArmStandIn
 from sandbox.brainstems import BrainstemHosts, site_exists_in
 from sandbox.durable import DurableClientServer, OrchestrationDriver
 from sandbox.durable.clock import Clock
+from sandbox.durable.host_limits import HostLimits
 from sandbox.events import EventReceiver
 from sandbox.host_auth import DURABLE_SYSTEM_KEY_NAME, HostKeys, refusal
 from sandbox.packages import PackageServer
@@ -91,6 +92,7 @@ class ControlPlaneRig:
         cold_start_seconds: float = 0.0,
         events: EventReceiver | None = None,
         durable_functions: Callable[[], Any] | None = None,
+        limits: HostLimits | None = None,
     ) -> None:
         self.storage_connection = storage_connection
         self.table_name = table_name
@@ -98,6 +100,8 @@ class ControlPlaneRig:
         self.clock = clock
         self.extra_settings = dict(settings or {})
         self.activity_workers = activity_workers
+        # The deployed app's concurrency (host.json × instances, functionTimeout, backend rate), when given.
+        self.limits = limits
         # Every twin gets its deploy_ref's code: packages served from loopback (``serve_packages`` is
         # kept for callers that still pass it; publishing needs the packages either way).
         self.packages = PackageServer()
@@ -146,7 +150,7 @@ class ControlPlaneRig:
 
         registry_from_settings(load_settings({**os.environ, **self.settings()})).create_table()
         self.driver = OrchestrationDriver(
-            self.durable_functions(), clock=self.clock, activity_workers=self.activity_workers
+            self.durable_functions(), clock=self.clock, activity_workers=self.activity_workers, limits=self.limits
         )
         self.durable = DurableClientServer(self.driver, task_hub="TwinStackControlPlane").start()
         if self.durable.code is not None:

@@ -23,6 +23,7 @@ class Policy:
     teardown_timeout_seconds: float
     # Defaulted so that jobs started before the field existed still load from their history.
     publish_timeout_seconds: float = 900.0
+    operation_poll_seconds: float = 5.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
@@ -34,6 +35,7 @@ class Policy:
             teardown_poll_seconds=settings.teardown_poll_interval_seconds,
             teardown_timeout_seconds=settings.teardown_timeout_seconds,
             publish_timeout_seconds=settings.publish_timeout_seconds,
+            operation_poll_seconds=settings.operation_poll_seconds,
         )
 
 

@@ -180,6 +180,7 @@ def test_a_flex_twin_gets_identity_based_storage_and_its_code_in_its_own_contain
         "ensure_resource_group",
         "reserve_arm_writes",
         "ensure_storage_account",
+        "poll_arm_operation",
         "reserve_arm_writes",
         "ensure_function_app",
         "publish_code",
