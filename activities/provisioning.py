@@ -18,7 +18,7 @@ import azure.durable_functions as df
 
 from activities.payloads import JsonObject
 from activities.steps import run_step
-from controlplane.arm import preflight, resource_groups, storage_accounts
+from controlplane.arm import locks, preflight, resource_groups, storage_accounts
 from controlplane.arm.clients import arm_clients
 from controlplane.arm.runtime_targets import builder_for, uses_shared_key
 from controlplane.domain.errors import ConcurrentUpdate
@@ -72,7 +72,8 @@ def ensure_resource_group(job: JsonObject) -> dict[str, Any]:
     def action(names: BrainstemNames) -> dict[str, Any]:
         clients = arm_clients(twin.subscription_id)
         group_id = resource_groups.ensure_resource_group(clients, names, region=twin.region, tags=_tags(twin, names))
-        return {"id": group_id}
+        # Locked from its first moment: nothing but our teardown can delete the group (controlplane.arm.locks).
+        return {"id": group_id, "lock": locks.ensure_delete_lock(clients, names)}
 
     return _provision_step("resource_group", twin, action)
 
