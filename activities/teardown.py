@@ -59,6 +59,17 @@ def begin_delete_resource_group(job: JsonObject) -> dict[str, Any]:
     return _teardown_step("delete_resource_group", twin, action)
 
 
+@blueprint.activity_trigger(input_name="job")
+def end_grace_period(job: JsonObject) -> dict[str, Any]:
+    """The grace period is over: move the pending row to deleting, if it is still this job's (not restored)."""
+    twin = BrainstemJob.from_input(job)
+    try:
+        default_registry().transition(twin.cloud_id, Status.DELETING, for_job=twin.job_id, delete_at=None)
+    except ConcurrentUpdate:
+        return {"fenced": True}
+    return {"deleting": twin.cloud_id}
+
+
 @blueprint.activity_trigger(input_name="request")
 def poll_delete(request: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(request["job"])

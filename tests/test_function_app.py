@@ -47,6 +47,8 @@ def test_routes_methods_and_auth_levels_as_the_host_reads_them() -> None:
         "control_rollout": ("cp/rollouts/{rollout_id}/{action}", ["POST"], "FUNCTION"),
         "start_adoption": ("cp/brainstems/adopt", ["POST"], "FUNCTION"),
         "get_adoption": ("cp/adoptions/{job_id}", ["GET"], "FUNCTION"),
+        "restore_brainstem": ("cp/brainstems/{cloud_id}/restore", ["POST"], "FUNCTION"),
+        "list_audit_records": ("cp/audit", ["GET"], "FUNCTION"),
     }
     for function in app_worker().functions.values():
         if function.trigger_type == "httpTrigger":
@@ -68,7 +70,7 @@ def test_durable_bindings_are_ones_the_extension_accepts() -> None:
         "start_rollback_batch", "collect_rollout_outcomes", "set_rollout_status", "rollout_control",
         "reserve_arm_writes", "publish_event", "record_undelivered_event", "check_names", "publish_code",
         "reconcile_subscription", "record_reconcile_delay", "observe_registry", "repair_registry", "heartbeat_page",
-        "save_heartbeat", "adoption_candidates", "adopt_brainstem",
+        "save_heartbeat", "adoption_candidates", "adopt_brainstem", "end_grace_period",
     }  # fmt: skip
     clients = {name for name, f in functions.items() if f.bindings_of_type("durableClient")}
     # The durable client is an input binding beside an HTTP trigger (starters, status) or an activity trigger.
@@ -76,7 +78,7 @@ def test_durable_bindings_are_ones_the_extension_accepts() -> None:
         "create_brainstem", "get_brainstem", "delete_brainstem", "job_runtime_status", "patch_brainstem",
         "start_rollout", "list_rollouts", "get_rollout", "control_rollout", "start_rollout_batch",
         "start_rollback_batch", "collect_rollout_outcomes", "start_adoption", "get_adoption",
-        "reconcile_registry", "heartbeat",
+        "reconcile_registry", "heartbeat", "restore_brainstem",
     }  # fmt: skip
     for name in clients:
         assert [b["direction"] for b in functions[name].bindings_of_type("durableClient")] == ["IN"]

@@ -63,6 +63,9 @@ class Brainstem:
     # Where this twin's lifecycle events are also sent (controlplane.domain.callbacks): caller input, not a secret.
     callback_url: str | None = None
     error: dict[str, Any] | None = field(default=None)
+    # Set while the twin is pending delete: when its grace period ends and the teardown begins. The
+    # twin keeps running meanwhile; POST .../restore clears it (controlplane.service.soft_delete).
+    delete_at: str | None = None
     # Capacity slots this twin holds (owner quota, subscription-region placement): bookkeeping for
     # the registry, released when the twin is deleted. Not part of the API's view of a row.
     slots: tuple[str, ...] = ()
@@ -73,6 +76,7 @@ class Brainstem:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["status"] = self.status.value
+        data["pending_delete"] = self.delete_at is not None
         del data["slots"]
         return data
 

@@ -66,6 +66,8 @@ class BrainstemJob:
     # that replays see the same; empty when events are off.
     event_sinks: tuple[str, ...] = ()
     callback_url: str | None = None
+    # For a soft delete: when the grace period ends and the teardown begins (CP_DELETE_GRACE_SECONDS).
+    delete_at: str | None = None
 
     def to_input(self) -> dict[str, Any]:
         """The orchestration input: JSON's own types (a list, not a tuple), as every replay reads it back."""

@@ -25,6 +25,7 @@ _JSON_FIELDS = ("error", "app_settings", "target_app_settings")
 _FIELDS = (
     "cloud_id", "name", "owner", "region", "runtime_target", "deploy_ref", "status", "job_id",
     "created_at", "last_seen", "url", "subscription_id", "callback_url", "previous_deploy_ref", "target_deploy_ref",
+    "delete_at",
 )  # fmt: skip
 
 

@@ -72,6 +72,11 @@ def claim_for_update(
         )
     if row.status != Status.ACTIVE:
         raise NotActive(f"{cloud_id} is {row.status.value}; only an active brainstem can be updated", cloud_id=cloud_id)
+    if row.delete_at is not None:  # its teardown job owns the row: an update would silently cancel the delete
+        raise NotActive(
+            f"{cloud_id} is pending delete until {row.delete_at}; restore it (POST .../restore) to update it",
+            cloud_id=cloud_id, job_id=row.job_id,
+        )  # fmt: skip
     row = registry.transition(
         cloud_id, Status.UPDATING, for_job=row.job_id, job_id=job_id or new_job_id(),
         target_deploy_ref=deploy_ref or row.deploy_ref,
