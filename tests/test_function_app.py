@@ -19,8 +19,8 @@ def test_the_worker_starts_on_the_python_the_product_targets() -> None:
 def test_every_function_passes_the_hosts_and_the_durable_extensions_checks() -> None:
     functions = list(app_worker().functions.values())
     # 39 + check_names and publish_code (issue 13) + 3 orchestrators (reconcile, heartbeat, adopt), 8 activities, 2 routes
-    # and the heartbeat timer (issue 15)
-    assert len(functions) == 55
+    # and the heartbeat timer (issue 15); issue 31: the restore and audit routes, the end_grace_period activity
+    assert len(functions) == 58
     assert host_errors(functions) == {}
 
 
