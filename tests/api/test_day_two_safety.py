@@ -17,7 +17,7 @@ from tests.api.conftest import Api
 from tests.api.identity_provider import IdentityProvider
 from tests.api.test_doorman import idp  # noqa: F401 - fixture
 
-KODY, MOLLY = "twin-kody-e89834", "twin-molly-0e4fc6"
+KODY, MOLLY = "twin-kody-e89834", "twin-molly-4181ee"
 OPERATOR_KEY = "operator-key-for-day-two-tests"
 GRACE = 86_400
 
