@@ -62,7 +62,9 @@ async def start_rollout(req: func.HttpRequest, client: df.DurableOrchestrationCl
     async def work(principal: Principal) -> func.HttpResponse:
         record = await rollouts.start(principal, read_json_body(req), default_registry(), client, get_settings())
         detail = {"deploy_ref": str(record.get("deploy_ref") or "")}
-        await asyncio.to_thread(record_change, principal, Action.ROLLOUT_START, rollout_id=record["rollout_id"], detail=detail)
+        await asyncio.to_thread(
+            record_change, principal, Action.ROLLOUT_START, rollout_id=record["rollout_id"], detail=detail
+        )
         return _accepted_at(record, f"/api/cp/rollouts/{record['rollout_id']}")
 
     return await guarded_async(req, work)

@@ -29,8 +29,8 @@ from controlplane.service.errors import DependencyUnavailable, JobNotFound
 from controlplane.settings import get_settings
 from controlplane.telemetry import annotate, http_span, log_answered_error
 from http_api.audit import principal_id, record_refusal
-from http_api.change_log import begin_request, record_change
 from http_api.bodies import parse_create
+from http_api.change_log import begin_request, record_change
 from http_api.doorman import authenticate
 from http_api.problems import internal_error_response, problem_response
 

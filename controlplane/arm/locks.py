@@ -14,6 +14,7 @@ The lock has one fixed name per group, so the PUT is idempotent (a replay rewrit
 from __future__ import annotations
 
 from azure.core.exceptions import ResourceNotFoundError
+from azure.mgmt.resource.locks.models import ManagementLockObject
 
 from controlplane.arm.clients import ArmClients
 from controlplane.domain.naming import BrainstemNames
@@ -25,7 +26,7 @@ LOCK_NOTES = "Twin Stack control plane: delete this twin through the control pla
 def ensure_delete_lock(clients: ArmClients, names: BrainstemNames) -> str:
     """Put the ``CanNotDelete`` lock on the twin's group (create or update); return its id."""
     lock = clients.locks.management_locks.create_or_update_at_resource_group_level(
-        names.resource_group, LOCK_NAME, {"level": "CanNotDelete", "notes": LOCK_NOTES}
+        names.resource_group, LOCK_NAME, ManagementLockObject(level="CanNotDelete", notes=LOCK_NOTES)
     )
     return str(lock.id)
 

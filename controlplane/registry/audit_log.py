@@ -132,7 +132,7 @@ class AuditLog:
         query = " and ".join(filters)
         scope = hashlib.sha256(query.encode()).hexdigest()[:16]  # a token pages only the listing it came from
         pages = self._table.query_entities(query, results_per_page=min(limit, MAX_PAGE_SIZE)).by_page(
-            continuation_token=_decode(next, scope) if next else None
+            continuation_token=_decode(next, scope) if next else None  # type: ignore[arg-type]  # the SDK takes its dict
         )
         items = [_record(entity) for entity in next_page(pages)]
         token = pages.continuation_token  # type: ignore[attr-defined]
@@ -159,7 +159,9 @@ def _decode(token: str, scope: str) -> dict[str, str | None]:
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         keys = {"PartitionKey": data["pk"], "RowKey": data["rk"]}
-        if data["scope"] != scope or not all(v is None or (isinstance(v, str) and v.isprintable()) for v in keys.values()):
+        if data["scope"] != scope or not all(
+            v is None or (isinstance(v, str) and v.isprintable()) for v in keys.values()
+        ):
             raise TypeError
     except (binascii.Error, ValueError, KeyError, TypeError, RecursionError, AttributeError):
         raise InvalidInput(

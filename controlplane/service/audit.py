@@ -20,13 +20,17 @@ def audit_page(principal: Principal, params: dict[str, str], registry: Brainstem
     """One page of the records this caller may read: an operator all, an owner those of its own twins."""
     unknown = sorted(set(params) - AUDIT_PARAMS)
     if unknown:
-        raise InvalidInput(unknown[0], f"unknown query parameter '{unknown[0]}'; use cloud_id, principal, since, limit, next")
+        raise InvalidInput(
+            unknown[0], f"unknown query parameter '{unknown[0]}'; use cloud_id, principal, since, limit, next"
+        )
     cloud_id = params.get("cloud_id") or None
     if cloud_id is not None and not is_cloud_id(cloud_id):
         raise InvalidInput("cloud_id", "cloud_id is a twin's id (twin-<name>-<hash6>)")
     who = params.get("principal") or None
     if who is not None and (len(who) > _MAX_PRINCIPAL or not who.isprintable()):
-        raise InvalidInput("principal", f"principal is an owner id or an operator's origin, at most {_MAX_PRINCIPAL} characters")
+        raise InvalidInput(
+            "principal", f"principal is an owner id or an operator's origin, at most {_MAX_PRINCIPAL} characters"
+        )
     return registry.audit.page(
         owner=None if principal.is_operator else principal.owner,
         target=cloud_id,

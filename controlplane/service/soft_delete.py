@@ -55,7 +55,9 @@ def check_delete_rate(principal: Principal, principal_name: str, registry: Brain
     limit = settings.delete_rate_limit
     count = registry.audit.count_recent(principal_name, Action.DELETE, since=since, at_most=limit)
     if count >= limit:
-        hint = " Confirm a bulk delete with ?confirm=bulk." if principal.is_operator else " An operator may delete more."
+        hint = (
+            " Confirm a bulk delete with ?confirm=bulk." if principal.is_operator else " An operator may delete more."
+        )
         raise DeleteRateExceeded(
             f"{count} deletes in the last hour reach the limit of {limit} (CP_DELETE_RATE_LIMIT).{hint}",
             limit=limit, count=count,

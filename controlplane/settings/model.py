@@ -120,7 +120,9 @@ class Settings(BudgetSettings, EventSettings, ReconcileSettings):
     teardown_poll_interval_seconds: PositiveSeconds = _env("CP_TEARDOWN_POLL_INTERVAL_SECONDS", 15)
     # Soft delete (controlplane.service.soft_delete): a DELETE leaves the twin running this long,
     # pending delete, before its teardown begins; POST .../restore meanwhile cancels it. 0: at once.
-    delete_grace_seconds: int = Field(default=86_400, ge=0, le=30 * 86_400, validation_alias=AliasChoices("CP_DELETE_GRACE_SECONDS"))
+    delete_grace_seconds: int = Field(
+        default=86_400, ge=0, le=30 * 86_400, validation_alias=AliasChoices("CP_DELETE_GRACE_SECONDS")
+    )
     # The bulk guard: more deletes than this by one principal within an hour are refused (429)
     # unless an operator confirms with ?confirm=bulk.
     delete_rate_limit: int = Field(default=20, ge=1, le=100_000, validation_alias=AliasChoices("CP_DELETE_RATE_LIMIT"))

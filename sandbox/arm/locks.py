@@ -38,7 +38,9 @@ def create_or_update(store: ResourceStore, call: Call) -> Reply:
         # locks.json: ``level`` is required and an enum; the error code ARM uses is not in the spec, so the
         # stand-in answers its generic invalid-body refusal.
         raise ArmError(
-            400, "InvalidRequestContent", f"The lock level '{level}' is not valid; it must be one of {', '.join(LEVELS)}."
+            400,
+            "InvalidRequestContent",
+            f"The lock level '{level}' is not valid; it must be one of {', '.join(LEVELS)}.",
         )
     notes = properties.get("notes")
     if notes is not None and len(str(notes)) > _MAX_NOTES:

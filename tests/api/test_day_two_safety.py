@@ -95,7 +95,7 @@ def test_a_delete_within_the_grace_period_is_restored_and_the_twin_never_stopped
     assert requests.get(ready, timeout=5).status_code == 200
     rig = operator.rig
     assert not [r for r in rig.arm.requests if r.method == "DELETE"]  # nothing in Azure was ever touched
-    assert row["name"] and f"rg-twin-kody" in " ".join(rig.arm.resource_groups(SUBSCRIPTION_ID))
+    assert row["name"] and "rg-twin-kody" in " ".join(rig.arm.resource_groups(SUBSCRIPTION_ID))
     # Restoring again changes nothing and records nothing.
     assert alice.request("POST", f"/api/cp/brainstems/{KODY}/restore").status == 200
     assert [r["action"] for r in audit(alice, cloud_id=KODY)] == ["create", "delete", "restore"]

@@ -10,11 +10,11 @@ import pytest
 
 from controlplane.domain.lifecycle import Status
 from controlplane.registry import default_registry
+from controlplane.service.jobs import job_for
 from controlplane.service.soft_delete import claim_pending_delete, claim_restore
 from controlplane.settings import get_settings
 from sandbox.durable import OrchestrationDriver, VirtualClock, check_replay_safety
 from sandbox.rig import SUBSCRIPTION_ID, ControlPlaneRig, product_driver
-from controlplane.service.jobs import job_for
 from tests.workflows.twin_jobs import provision
 
 KODY = "twin-kody-e89834"
