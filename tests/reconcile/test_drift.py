@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from controlplane.arm import locks
 from controlplane.arm.clients import arm_clients
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
@@ -19,8 +20,11 @@ def subscription() -> str:
 
 
 def delete_group_out_of_band(name: str) -> None:
-    """What `az group delete` in a shell, or the portal, does: the control plane is not told."""
-    arm_clients(subscription()).resources.resource_groups.begin_delete(brainstem_names(name).resource_group).result()
+    """What `az lock delete` then `az group delete` in a shell, or the portal, do: the control plane is not
+    told. (The group's CanNotDelete lock refuses the delete alone: tests/workflows/test_locks.py.)"""
+    clients = arm_clients(subscription())
+    locks.remove_delete_lock(clients, brainstem_names(name))
+    clients.resources.resource_groups.begin_delete(brainstem_names(name).resource_group).result()
 
 
 def test_a_resource_group_deleted_out_of_band_is_noticed_and_orphans_are_counted(
