@@ -56,6 +56,24 @@ async def patch_brainstem(req: func.HttpRequest, client: df.DurableOrchestration
     return await guarded_async(req, work)
 
 
+@blueprint.route(route="cp/brainstems/{cloud_id}/repair", methods=["POST"])
+@blueprint.durable_client_input(client_name="client")
+async def repair_brainstem(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Configuration drift: re-publish the registered version and settings, and put the group's tags back."""
+
+    async def work(principal: Principal) -> func.HttpResponse:
+        cloud_id = _cloud_id(req)
+        await asyncio.to_thread(visible_row, principal, cloud_id)
+        accepted = await updates.update(cloud_id, None, default_registry(), client, get_settings(), repair=True)
+        await asyncio.to_thread(
+            record_change, principal, Action.REPAIR, cloud_id=cloud_id, owner=accepted.row.owner,
+            job_id=accepted.job_id, detail={"deploy_ref": accepted.row.deploy_ref},
+        )  # fmt: skip
+        return accepted_response(accepted)
+
+    return await guarded_async(req, work)
+
+
 @blueprint.route(route="cp/rollouts", methods=["POST"])
 @blueprint.durable_client_input(client_name="client")
 async def start_rollout(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:

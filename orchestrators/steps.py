@@ -99,9 +99,11 @@ FLEX_ARM_REQUESTS = {
 def arm_requests(activity: str, job: dict[str, Any]) -> int:
     """How many ARM requests ``activity`` sends for this job's twin (its hosting kind decides some)."""
     spec = CATALOG.get(str(job.get("runtime_target")))
+    # A repair's publish also puts the group's tags back: one PUT more (activities/updating.py).
+    extra = 1 if activity == "publish_update" and job.get("repair") else 0
     if spec is not None and spec.kind == HostingKind.FLEX_CONSUMPTION:
-        return FLEX_ARM_REQUESTS.get(activity, ARM_REQUESTS[activity])
-    return ARM_REQUESTS[activity]
+        return FLEX_ARM_REQUESTS.get(activity, ARM_REQUESTS[activity]) + extra
+    return ARM_REQUESTS[activity] + extra
 
 
 _DELETES = frozenset({"begin_delete_resource_group"})

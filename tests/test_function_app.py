@@ -19,8 +19,8 @@ def test_the_worker_starts_on_the_python_the_product_targets() -> None:
 def test_every_function_passes_the_hosts_and_the_durable_extensions_checks() -> None:
     functions = list(app_worker().functions.values())
     # 39 + check_names and publish_code (issue 13) + 3 orchestrators (reconcile, heartbeat, adopt), 8 activities, 2 routes
-    # and the heartbeat timer (issue 15); issue 31: the restore and audit routes, the end_grace_period activity
-    assert len(functions) == 58
+    # and the heartbeat timer (issue 15); issue 31: the restore, repair and audit routes, the end_grace_period activity
+    assert len(functions) == 59
     assert host_errors(functions) == {}
 
 
@@ -49,6 +49,7 @@ def test_routes_methods_and_auth_levels_as_the_host_reads_them() -> None:
         "get_adoption": ("cp/adoptions/{job_id}", ["GET"], "FUNCTION"),
         "restore_brainstem": ("cp/brainstems/{cloud_id}/restore", ["POST"], "FUNCTION"),
         "list_audit_records": ("cp/audit", ["GET"], "FUNCTION"),
+        "repair_brainstem": ("cp/brainstems/{cloud_id}/repair", ["POST"], "FUNCTION"),
     }
     for function in app_worker().functions.values():
         if function.trigger_type == "httpTrigger":
@@ -78,7 +79,7 @@ def test_durable_bindings_are_ones_the_extension_accepts() -> None:
         "create_brainstem", "get_brainstem", "delete_brainstem", "job_runtime_status", "patch_brainstem",
         "start_rollout", "list_rollouts", "get_rollout", "control_rollout", "start_rollout_batch",
         "start_rollback_batch", "collect_rollout_outcomes", "start_adoption", "get_adoption",
-        "reconcile_registry", "heartbeat", "restore_brainstem",
+        "reconcile_registry", "heartbeat", "restore_brainstem", "repair_brainstem",
     }  # fmt: skip
     for name in clients:
         assert [b["direction"] for b in functions[name].bindings_of_type("durableClient")] == ["IN"]

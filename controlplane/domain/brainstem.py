@@ -66,6 +66,9 @@ class Brainstem:
     # Set while the twin is pending delete: when its grace period ends and the teardown begins. The
     # twin keeps running meanwhile; POST .../restore clears it (controlplane.service.soft_delete).
     delete_at: str | None = None
+    # Which of its fields the reconcile last found drifted from the registry (controlplane.domain.config_drift):
+    # "app_settings", "deploy_ref", "tags". None: none found. POST .../repair puts them back.
+    drift: list[str] | None = None
     # Capacity slots this twin holds (owner quota, subscription-region placement): bookkeeping for
     # the registry, released when the twin is deleted. Not part of the API's view of a row.
     slots: tuple[str, ...] = ()

@@ -31,6 +31,7 @@ ROUTES = [
     ("POST", r"/api/cp/rollouts/(?P<rollout_id>[^/]+)/(?P<action>[^/]+)", "control_rollout", {}),
     ("POST", r"/api/cp/brainstems/(?P<cloud_id>[^/]+)/wake", "wake_brainstem", {}),
     ("POST", r"/api/cp/brainstems/(?P<cloud_id>[^/]+)/restore", "restore_brainstem", {}),
+    ("POST", r"/api/cp/brainstems/(?P<cloud_id>[^/]+)/repair", "repair_brainstem", {}),
     ("GET", r"/api/cp/audit", "list_audit_records", {}),
     ("GET", r"/api/cp/health", "health", {}),
     ("GET", r"/api/cp/openapi.yaml", "openapi", {}),

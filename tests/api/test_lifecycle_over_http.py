@@ -78,7 +78,8 @@ def test_health_counts_stay_exact_through_create_fail_delete(api: Api) -> None:
         "total": 0, "provisioning": 0, "active": 0, "updating": 0, "errored": 0, "deleting": 0, "deleted": 0,
         "missing": 0, "by_runtime_target": {}, "by_deploy_ref": {}, "registry": "ok",
         # Nothing reconciled or swept yet (issue 15): no orphans, no stale twins, no reports.
-        "stale": 0, "orphans": 0, "reconcile": {"orphans": 0, "orphan_names": [], "subscriptions": {}}, "heartbeat": {},
+        "stale": 0, "orphans": 0, "drifted": 0, "heartbeat": {},
+        "reconcile": {"orphans": 0, "orphan_names": [], "drifted": 0, "drifted_names": [], "subscriptions": {}},
     }  # fmt: skip
     api.wait(api.post({"name": "kody", "owner": "github:a"}).json["job_id"])
     api.rig.arm.inject(
