@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,12 +51,21 @@ def check(
     clients = arm_clients(subscription_id) if sampled else None
     drifted: list[str] = []
     with requests.Session() as session:
-        for row in active:
-            fields = _drifted_fields(row, held, settings, session, clients if row.cloud_id in sampled else None)
-            if fields:
-                drifted.append(row.cloud_id)
-            if (fields or None) != row.drift:
-                _record(registry, row, fields or None)
+        # The readiness probes go out CP_HEARTBEAT_CONCURRENCY at a time, as the heartbeat's do.
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=settings.heartbeat_concurrency)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+
+        def fields_of(row: Brainstem) -> list[str]:
+            return _drifted_fields(row, held, settings, session, clients if row.cloud_id in sampled else None)
+
+        with ThreadPoolExecutor(settings.heartbeat_concurrency) as pool:
+            found = list(pool.map(fields_of, active))
+    for row, fields in zip(active, found, strict=True):
+        if fields:
+            drifted.append(row.cloud_id)
+        if (fields or None) != row.drift:
+            _record(registry, row, fields or None)
     logger.info("%s: %d of %d active twins drifted (%d settings read)", subscription_id, len(drifted), len(active),
                 len(sampled))  # fmt: skip
     return {"drifted": len(drifted), "drifted_names": drifted[:10], "settings_read": len(sampled)}

@@ -232,6 +232,10 @@ class ControlPlaneClient:
 
     # ---- day-two safety: soft delete, audit trail -----------------------------------------------------
 
+    def begin_repair(self, cloud_id: str) -> Reply:
+        """Put a drifted twin back as registered (version, settings, tags); the reply carries the job."""
+        return self._request("POST", f"/brainstems/{_segment(require_cloud_id(cloud_id))}/repair")
+
     def restore(self, cloud_id: str) -> dict[str, Any]:
         """Cancel a pending delete; the row as it is now."""
         return self._request("POST", f"/brainstems/{_segment(require_cloud_id(cloud_id))}/restore").body

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from twinctl.main import _json_option, _runtime, cli
+from twinctl.main import _check_timeout, _follow, _json_option, _runtime, _timeout_option, cli
 from twinctl.output import emit_json, emit_json_line, emit_table
 
 AUDIT_COLUMNS = ("occurred_at", "action", "target", "principal", "job_id", "request_id")
@@ -20,6 +20,19 @@ def restore(cloud_id: str, as_json: bool) -> None:
         emit_json(row)
         return
     click.echo(f"{row.get('cloud_id')}: {row.get('status')}, pending_delete={str(row.get('pending_delete')).lower()}")
+
+
+@cli.command()
+@click.argument("cloud_id")
+@click.option("--wait", is_flag=True, help="Wait until the repair has finished; print the twin's URL.")
+@_json_option
+@_timeout_option
+def repair(cloud_id: str, wait: bool, as_json: bool, timeout: float | None) -> None:
+    """Put CLOUD_ID back as registered: its deploy_ref, its settings and its group's tags (see `drift` in get)."""
+    _check_timeout(wait, timeout)
+    runtime = _runtime()
+    reply = runtime.api.begin_repair(cloud_id)
+    _follow(runtime, reply, wait=wait, as_json=as_json, timeout=timeout, doing=f"repairing {cloud_id}")
 
 
 @cli.command()

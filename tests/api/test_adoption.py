@@ -120,3 +120,25 @@ def test_only_operators_adopt_and_bodies_are_checked(doorman: Api, alice: Api) -
         assert answer.status == 400 and field in answer.json["detail"], answer.body
     assert api.request("GET", f"/api/cp/adoptions/{'0' * 32}").status == 404
     assert api.request("GET", "/api/cp/adoptions/not-a-job").status == 404
+
+
+def test_adoption_locks_the_adopted_groups_only_when_asked(api: Api) -> None:
+    from controlplane.arm import locks
+    from controlplane.arm.clients import arm_clients
+
+    kody = make_script_twin("kody", subscription_id=pool_subscription())
+    molly = make_script_twin("molly", subscription_id=pool_subscription())
+    clients = arm_clients(pool_subscription())
+    assert adopt(api, {"lock": True, "subscription_id": pool_subscription()})["adopted"]
+    for twin in (kody, molly):
+        assert locks.delete_lock_exists(clients, brainstem_names(twin.name))
+    assert api.request("POST", "/api/cp/brainstems/adopt", json_body={"lock": "yes"}).json["field"] == "lock"
+
+
+def test_adoption_without_lock_leaves_the_groups_unlocked(api: Api) -> None:
+    from controlplane.arm import locks
+    from controlplane.arm.clients import arm_clients
+
+    kody = make_script_twin("kody", subscription_id=pool_subscription())
+    adopt(api, {})
+    assert not locks.delete_lock_exists(arm_clients(pool_subscription()), brainstem_names(kody.name))

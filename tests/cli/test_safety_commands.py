@@ -59,3 +59,13 @@ def test_delete_restore_and_the_audit_trail_from_the_command_line(front: FrontDo
     assert table.exit_code == 0 and "restore" in table.stdout and "occurred_at" in table.stdout
     lines = twinctl(front, rig, "audit", "--jsonl", "--limit", "1").stdout.splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["action"] == "delete"
+
+
+def test_repair_starts_a_job_and_waits_for_it(front: FrontDoor, rig: ControlPlaneRig) -> None:
+    assert provision(rig, "kody").status == "Completed"
+    result = twinctl(front, rig, "repair", KODY, "--wait")
+    assert result.exit_code == 0, result.stderr
+    assert rig.brainstems is not None
+    assert result.stdout == rig.brainstems.url_template.format(app_name=KODY) + "\n"
+    records = json.loads(twinctl(front, rig, "audit", "--cloud-id", KODY, "--json").stdout)
+    assert [r["action"] for r in records] == ["repair"]
