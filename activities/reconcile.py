@@ -17,6 +17,7 @@ from typing import Any
 import azure.durable_functions as df
 import requests
 
+from activities import config_drift
 from activities.payloads import JsonObject
 from controlplane.arm import inventory
 from controlplane.arm.clients import arm_clients
@@ -55,7 +56,10 @@ def reconcile_subscription(request: JsonObject) -> dict[str, Any]:
             missing.append(job_for(changed, settings).to_input() | {"error": error})
     returned = sum(_move(registry, row, Status.ACTIVE, error=None) is not None for row in drift.returned)
     orphans = [names.cloud_id for names in drift.orphans if not registry.exists(names.cloud_id)]
-    report = {"orphans": orphans, "missing": len(missing), "returned": returned, "at": noticed}
+    vanished = {row.cloud_id for row, _ in drift.missing}  # nothing left to compare
+    present = [row for row in rows if row.cloud_id not in vanished]
+    configuration = config_drift.check(registry, present, held, settings, subscription_id)  # settings, code, tags
+    report = {"orphans": orphans, "missing": len(missing), "returned": returned, "at": noticed, **configuration}
     registry.reports.save_drift(subscription_id, report)
     logger.info("reconciled %s: %d missing, %d back, %d orphans", subscription_id, len(missing), returned, len(orphans))
     return {"subscription_id": subscription_id, "missing": missing, "returned": returned, "orphans": len(orphans)}
