@@ -72,6 +72,10 @@ class BudgetStore:
         )
         return decided
 
+    def theoretical_arrival(self, subscription_id: str, bucket: str) -> float:
+        """The bucket's TAT as stored now (0 when never used): what the operators' capacity view reads."""
+        return self._read((subscription_id, bucket)).tat
+
     def _read(self, key: tuple[str, str]) -> _Copy:
         self._count()
         try:
