@@ -24,6 +24,9 @@ from controlplane.settings import get_settings
 from http_api.routes import guarded_async, json_response
 
 blueprint = df.Blueprint(http_auth_level=func.AuthLevel.ANONYMOUS)
+# The page and its two files are anonymous at the host on their own routes (the app's level is
+# FUNCTION): a browser can send no function key, and these answers hold nothing but code.
+PUBLIC = func.AuthLevel.ANONYMOUS
 
 FILES = Path(__file__).resolve().parent / "dashboard_files"
 ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
@@ -45,13 +48,13 @@ def _file(name: str, mimetype: str) -> func.HttpResponse:
     return func.HttpResponse(body, status_code=200, mimetype=mimetype, charset="utf-8", headers=SECURITY_HEADERS)
 
 
-@blueprint.route(route="cp/dashboard", methods=["GET"])
+@blueprint.route(route="cp/dashboard", methods=["GET"], auth_level=PUBLIC)
 def dashboard(req: func.HttpRequest) -> func.HttpResponse:
     """The page itself: public, like the API's description; the API calls it makes are not."""
     return _file("index.html", "text/html")
 
 
-@blueprint.route(route="cp/dashboard/{asset}", methods=["GET"])
+@blueprint.route(route="cp/dashboard/{asset}", methods=["GET"], auth_level=PUBLIC)
 def dashboard_asset(req: func.HttpRequest) -> func.HttpResponse:
     name = req.route_params.get("asset", "")
     if name not in ASSETS:  # a name from the list, never a path: nothing else on disk is reachable

@@ -19,8 +19,8 @@ def test_the_worker_starts_on_the_python_the_product_targets() -> None:
 def test_every_function_passes_the_hosts_and_the_durable_extensions_checks() -> None:
     functions = list(app_worker().functions.values())
     # 39 + check_names and publish_code (issue 13) + 3 orchestrators (reconcile, heartbeat, adopt), 8 activities, 2 routes
-    # and the heartbeat timer (issue 15)
-    assert len(functions) == 55
+    # and the heartbeat timer (issue 15), the dashboard's page, its files and the capacity route (issue 32)
+    assert len(functions) == 58
     assert host_errors(functions) == {}
 
 
@@ -47,6 +47,10 @@ def test_routes_methods_and_auth_levels_as_the_host_reads_them() -> None:
         "control_rollout": ("cp/rollouts/{rollout_id}/{action}", ["POST"], "FUNCTION"),
         "start_adoption": ("cp/brainstems/adopt", ["POST"], "FUNCTION"),
         "get_adoption": ("cp/adoptions/{job_id}", ["GET"], "FUNCTION"),
+        # The dashboard page and its files hold no data and no rights: a browser loads them with no key.
+        "dashboard": ("cp/dashboard", ["GET"], "ANONYMOUS"),
+        "dashboard_asset": ("cp/dashboard/{asset}", ["GET"], "ANONYMOUS"),
+        "get_fleet_capacity": ("cp/fleet/capacity", ["GET"], "FUNCTION"),
     }
     for function in app_worker().functions.values():
         if function.trigger_type == "httpTrigger":

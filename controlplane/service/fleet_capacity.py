@@ -6,10 +6,10 @@ capacity slot (the pool's subscriptions x regions), never a scan of the registry
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
+from controlplane.arm.budgets import budget_clock, budget_policy
 from controlplane.auth import Principal, require_operator
 from controlplane.domain.placement import region_slot, subscription_slot
 from controlplane.domain.write_budget import BucketShape
@@ -34,14 +34,13 @@ def bucket_state(tat: float, now: float, shape: BucketShape) -> dict[str, float]
 
 
 def fleet_capacity(
-    principal: Principal, registry: BrainstemRegistry, settings: Settings, *, clock: Callable[[], float] = time.time
+    principal: Principal, registry: BrainstemRegistry, settings: Settings, *, clock: Callable[[], float] = budget_clock
 ) -> dict[str, Any]:
-    """Per pool subscription: its ARM buckets and resource groups, and each region's twins against its limit."""
+    """Per pool subscription: its ARM buckets and resource groups, and each region's twins against its limit.
+
+    ``clock`` is the budget's own (the one reservations are booked by), so TAT and now agree."""
     require_operator(principal, "fleet capacity")
-    shapes = {
-        "writes": BucketShape(settings.arm_writes_per_second, settings.arm_write_burst),
-        "deletes": BucketShape(settings.arm_deletes_per_second, settings.arm_delete_burst),
-    }
+    shapes = budget_policy(settings).shapes
     now = clock()
     subscriptions = []
     for member in settings.subscription_pool:

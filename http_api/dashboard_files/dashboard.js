@@ -38,7 +38,7 @@ function el(tag, attrs, ...children) {
     else if (name === "onclick") node.addEventListener("click", value);
     else node.setAttribute(name, String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -201,11 +201,10 @@ function waveRow(w) {
     return seg;
   }));
   const inFlight = w.selected - w.succeeded - w.failed;
-  return el("div", { class: "bar-row wave", "data-wave": w.wave },
-    el("span", { class: "bar-label" }, `wave ${w.wave}`), track,
-    el("span", { class: "bar-value wave-counts" },
-      `${w.succeeded}/${w.selected}` + (inFlight > 0 ? " …" : "")),
-    el("span", { class: "muted wave-detail" },
+  return el("div", { class: "wave", "data-wave": w.wave },
+    el("div", { class: "bar-row" }, el("span", { class: "bar-label" }, `wave ${w.wave}`), track,
+      el("span", { class: "bar-value wave-counts" }, `${w.succeeded}/${w.selected}` + (inFlight > 0 ? " …" : ""))),
+    el("p", { class: "muted wave-detail" },
       `selected ${w.selected} · succeeded ${w.succeeded} · failed ${w.failed} · rolled back ${w.rolled_back} · skipped ${w.skipped}`));
 }
 

@@ -31,6 +31,7 @@ ROUTES = [
     ("POST", r"/api/cp/rollouts/(?P<rollout_id>[^/]+)/(?P<action>[^/]+)", "control_rollout", {}),
     ("POST", r"/api/cp/brainstems/(?P<cloud_id>[^/]+)/wake", "wake_brainstem", {}),
     ("GET", r"/api/cp/health", "health", {}),
+    ("GET", r"/api/cp/fleet/capacity", "get_fleet_capacity", {}),
     ("GET", r"/api/cp/openapi.yaml", "openapi", {}),
 ]
 

@@ -35,7 +35,13 @@ def _binary(*names: str) -> str:
 def browser() -> Iterator[webdriver.Chrome]:
     options = Options()
     options.binary_location = _binary("chromium", "chromium-browser")
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1000"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,1000",
+    ):
         options.add_argument(argument)
     # The system's driver, named outright: Selenium Manager would otherwise try to download one.
     driver = webdriver.Chrome(options=options, service=Service(executable_path=_binary("chromedriver")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,10 @@ def sign_in(browser: webdriver.Chrome, base: str, credential: str, view: str = "
     browser.get(f"{base}/api/cp/dashboard#{view}")
     browser.execute_script("sessionStorage.clear()")
     browser.refresh()
-    field = wait_for(browser, lambda b: b.find_element(By.ID, "credential") if b.find_element(By.ID, "credential").is_displayed() else None)
+    field = wait_for(
+        browser,
+        lambda b: b.find_element(By.ID, "credential") if b.find_element(By.ID, "credential").is_displayed() else None,
+    )
     field.send_keys(credential)
     browser.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
     wait_for(browser, lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-rendered"))
@@ -40,7 +44,13 @@ def wait_for(browser: webdriver.Chrome, found: Callable[[webdriver.Chrome], Any]
         ignored = (NoSuchElementException, StaleElementReferenceException)
         return WebDriverWait(browser, WAIT_SECONDS, 0.2, ignored).until(lambda b: found(b) or None)
     except TimeoutException:
-        pytest.fail(f"the page never showed {what or found}; it shows:\n{browser.find_element(By.TAG_NAME, 'body').text}")
+        pytest.fail(
+            f"the page never showed {what or found}; it shows:\n{browser.find_element(By.TAG_NAME, 'body').text}"
+        )
+
+
+def shown(selector: str) -> Callable[[webdriver.Chrome], Any]:
+    return lambda b: b.find_elements(By.CSS_SELECTOR, selector)
 
 
 def text_of(browser: webdriver.Chrome, element_id: str) -> str:
@@ -57,7 +67,9 @@ def texts(browser: webdriver.Chrome, selector: str) -> list[str]:
 
 
 def create(base: str, name: str, owner: str, headers: dict[str, str] = OPERATOR) -> dict[str, Any]:
-    answer = requests.post(f"{base}/api/cp/brainstems", json={"name": name, "owner": owner}, headers=headers, timeout=10)
+    answer = requests.post(
+        f"{base}/api/cp/brainstems", json={"name": name, "owner": owner}, headers=headers, timeout=10
+    )
     assert answer.status_code == 202, answer.text
     return answer.json()
 
@@ -67,7 +79,7 @@ def wait_done(base: str, job_id: str) -> dict[str, Any]:
         answer = requests.get(f"{base}/api/cp/brainstems/{job_id}", headers=OPERATOR, timeout=10)
         if answer.status_code == 200:
             return answer.json()
-        Gate().opened.wait(0.1)
+        time.sleep(0.1)  # the job runs on the rig's threads; ask again in a moment
     pytest.fail(f"job {job_id} never ended")
 
 
@@ -79,7 +91,8 @@ def test_the_page_loads_without_a_credential_under_a_strict_policy(served: tuple
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert "<script>" not in page.text.replace('<script src="dashboard/dashboard.js" defer></script>', "")
-    assert requests.get(f"{base}/api/cp/dashboard/dashboard.js", timeout=10).headers["Content-Type"].startswith("text/javascript")
+    script = requests.get(f"{base}/api/cp/dashboard/dashboard.js", timeout=10)
+    assert script.headers["Content-Type"].startswith("text/javascript")
     for probe in ("index.html", "..%2Fdashboard.py", "..%2F..%2Fopenapi.yaml", "%2Fetc%2Fpasswd"):
         assert requests.get(f"{base}/api/cp/dashboard/{probe}", timeout=10).status_code == 404, probe
     # The page holds no rights: the data it shows still needs the caller's own credential.
@@ -94,13 +107,15 @@ def test_an_operator_sees_a_create_arrive_and_an_arm_error_as_text(
     assert "no twins yet" in text_of(browser, "view")
 
     kody = create(base, "kody", "github:alice")
-    wait_for(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'#twins tr[data-cloud-id="{kody["cloud_id"]}"]'), "the new twin")
+    wait_for(browser, shown(f'#twins tr[data-cloud-id="{kody["cloud_id"]}"]'), "the new twin")
     assert wait_done(base, kody["job_id"])["runtime_status"] == "Completed"
 
-    rig.arm.inject(Fault(route="storage_accounts.create", kind="error", status=400, code="InvalidParameter", message=HOSTILE))
+    rig.arm.inject(
+        Fault(route="storage_accounts.create", kind="error", status=400, code="InvalidParameter", message=HOSTILE)
+    )
     broken = create(base, "molly", "github:bob")
     assert wait_done(base, broken["job_id"])["runtime_status"] == "Failed"
-    row = wait_for(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'#trouble tr[data-cloud-id="{broken["cloud_id"]}"]'), "the errored twin")[0]
+    row = wait_for(browser, shown(f'#trouble tr[data-cloud-id="{broken["cloud_id"]}"]'), "the errored twin")[0]
     assert HOSTILE in row.text  # shown as the text it is
     assert browser.execute_script("return window.__pwned") is None  # and never run
     assert not browser.find_elements(By.CSS_SELECTOR, "#view script, #view img")
@@ -109,8 +124,12 @@ def test_an_operator_sees_a_create_arrive_and_an_arm_error_as_text(
 
     row.find_element(By.CSS_SELECTOR, "a.twin-link").click()
     wait_for(browser, lambda b: HOSTILE in text_of(b, "twin-error"), "the twin's error")
+    row_fields = dict(zip(texts(browser, "#twin-row dt"), texts(browser, "#twin-row dd"), strict=True))
+    assert row_fields["owner"] == "github:bob"
     steps = dict(
-        browser.execute_script("return [...document.querySelectorAll('#job-steps li')].map((s) => [s.dataset.step, s.className])")
+        browser.execute_script(
+            "return [...document.querySelectorAll('#job-steps li')].map((s) => [s.dataset.step, s.className])"
+        )
     )
     assert steps["resource_group"] == "done" and steps["storage_account"] == "failed" and steps["active"] == "pending"
     assert browser.execute_script("return window.__pwned") is None
@@ -132,10 +151,16 @@ def test_a_rollouts_waves_advance_on_the_page(
     sign_in(browser, base, OPERATOR_KEY, view="rollouts")
     card = f'[data-rollout-id="{rollout}"]'
     assert gate.entered.wait(WAIT_SECONDS)
-    wait_for(browser, lambda b: "0/1 …" in b.find_element(By.CSS_SELECTOR, f'{card} [data-wave="0"]').text, "wave 0 in flight")
+    wait_for(
+        browser,
+        lambda b: "0/1 …" in b.find_element(By.CSS_SELECTOR, f'{card} [data-wave="0"]').text,
+        "wave 0 in flight",
+    )
     assert browser.find_elements(By.CSS_SELECTOR, f'{card} button[data-action="pause"]')
     gate.open()
-    wait_for(browser, lambda b: "completed" in b.find_element(By.CSS_SELECTOR, f"{card} h2").text, "the rollout completed")
+    wait_for(
+        browser, lambda b: "completed" in b.find_element(By.CSS_SELECTOR, f"{card} h2").text, "the rollout completed"
+    )
     assert texts(browser, f"{card} .wave .wave-counts") == ["1/1", "1/1"]
     assert not browser.find_elements(By.CSS_SELECTOR, f"{card} .controls button")  # an ended rollout has no controls
     browser.save_screenshot(str(screenshots / "rollouts.png"))
@@ -148,11 +173,12 @@ def test_an_owner_sees_only_their_own_twins(
     mine = create(base, "kody", "github:alice")
     theirs = create(base, "molly", "github:bob")
     sign_in(browser, base, idp.token("alice"))
-    wait_for(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'#twins tr[data-cloud-id="{mine["cloud_id"]}"]'), "alice's twin")
+    wait_for(browser, shown(f'#twins tr[data-cloud-id="{mine["cloud_id"]}"]'), "alice's twin")
     assert texts(browser, "#twins tbody tr td:first-child") == [mine["cloud_id"]]
     assert theirs["cloud_id"] not in browser.find_element(By.TAG_NAME, "body").text
     assert "owner" in text_of(browser, "who")
-    browser.get(f"{base}/api/cp/dashboard#twin/{theirs['cloud_id']}")  # another owner's twin: not found, as the API says
+    # Another owner's twin: not found, as the API says.
+    browser.get(f"{base}/api/cp/dashboard#twin/{theirs['cloud_id']}")
     wait_for(browser, lambda b: "could not refresh" in text_of(b, "status-line"), "a refusal")
     assert "github:bob" not in browser.find_element(By.TAG_NAME, "body").text
     browser.get(f"{base}/api/cp/dashboard#fleet")
