@@ -16,6 +16,8 @@ const ROLLOUT_CONTROLS = [
   { action: "resume", label: "Resume", shownWhen: (r) => r.status === "paused" || r.control === "pause" },
   { action: "abort", label: "Abort", shownWhen: (r) => !TERMINAL_ROLLOUTS.includes(r.status), confirm: true },
 ];
+const STATUS_BARS = { active: "ok", errored: "bad", missing: "bad", stale: "warn", updating: "warn" };
+const statusBar = (status) => STATUS_BARS[status] || "";
 const WAVE_PARTS = ["succeeded", "failed", "rolled_back", "skipped"];
 // The steps each kind of job goes through, in order (orchestrators/provision.py, update.py, teardown.py).
 const JOB_STEPS = {
@@ -57,7 +59,8 @@ function bars(counts, cssClass) {
   const entries = Object.entries(counts || {}).filter(([, n]) => n > 0);
   if (!entries.length) return el("p", { class: "muted" }, "none");
   const most = Math.max(...entries.map(([, n]) => n));
-  return el("div", { class: "bars" }, entries.map(([label, n]) => barRow(label, n, most, cssClass)));
+  const classOf = typeof cssClass === "function" ? cssClass : () => cssClass;
+  return el("div", { class: "bars" }, entries.map(([label, n]) => barRow(label, n, most, classOf(label))));
 }
 
 function barRow(label, value, of, cssClass, shown) {
@@ -115,7 +118,7 @@ async function fleetView() {
     const byStatus = {};
     for (const key of ["provisioning", "active", "updating", "errored", "deleting", "missing"]) byStatus[key] = health[key] || 0;
     parts.push(el("div", { class: "grid" },
-      card(`Twins by status (${health.total ?? "?"} in all)`, el("div", { id: "by-status" }, bars(byStatus))),
+      card(`Twins by status (${health.total ?? "?"} in all)`, el("div", { id: "by-status" }, bars(byStatus, statusBar))),
       card("By runtime target", el("div", { id: "by-runtime-target" }, bars(health.by_runtime_target))),
       card("By deploy_ref", el("div", { id: "by-deploy-ref" }, bars(health.by_deploy_ref)))));
     parts.push(card("Errored, missing and stale twins", troubleTable([
@@ -127,7 +130,7 @@ async function fleetView() {
   const rows = mine.body.items;
   if (signedInAs === "owner") {
     const counted = (field) => rows.reduce((acc, r) => ({ ...acc, [r[field]]: (acc[r[field]] || 0) + 1 }), {});
-    parts.push(el("div", { class: "grid" }, card(`Your twins by status (${rows.length})`, bars(counted("status"))),
+    parts.push(el("div", { class: "grid" }, card(`Your twins by status (${rows.length})`, bars(counted("status"), statusBar)),
       card("By deploy_ref", bars(counted("deploy_ref")))));
     parts.push(card("Errored and missing", troubleTable(rows.filter((r) => ["errored", "missing"].includes(r.status)))));
   }
