@@ -289,6 +289,11 @@ async function render() {
   } catch (error) {
     if (error.status === 401) return;
     setStatusLine(`could not refresh: ${error.message}`);
+    // A refusal (404, 403, 400) is an answer about this view: show it instead of the last view's data.
+    // A transient failure (5xx, no network) keeps what was shown, and the next poll tries again.
+    if (error.status >= 400 && error.status < 500) {
+      document.getElementById("view").replaceChildren(card("Not available", el("p", { class: "error", id: "view-error" }, error.message)));
+    }
   }
   // Poll: as often as the API's Retry-After asks (a running job's 202, a 429 or 503), else every few seconds.
   refreshTimer = setTimeout(render, 1000 * (lastRetryAfter || DEFAULT_REFRESH_SECONDS));

@@ -179,7 +179,8 @@ def test_an_owner_sees_only_their_own_twins(
     assert "owner" in text_of(browser, "who")
     # Another owner's twin: not found, as the API says.
     browser.get(f"{base}/api/cp/dashboard#twin/{theirs['cloud_id']}")
-    wait_for(browser, lambda b: "could not refresh" in text_of(b, "status-line"), "a refusal")
+    wait_for(browser, lambda b: "no brainstem" in text_of(b, "view-error"), "a refusal")
+    assert not browser.find_elements(By.CSS_SELECTOR, "#twins")  # alice's own list is not left on show
     assert "github:bob" not in browser.find_element(By.TAG_NAME, "body").text
     browser.get(f"{base}/api/cp/dashboard#fleet")
     wait_for(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#twins tbody tr"), "alice's twins")
