@@ -10,7 +10,7 @@ MODE ?= auto
 # The floor is the measured figure less a little headroom (see README, Contributing).
 COVERAGE ?= --cov --cov-report=term:skip-covered --cov-fail-under=$(shell cat .coverage-floor 2>/dev/null || echo 0)
 
-.PHONY: run test pytest types setup lint bench clean iac-lint contract
+.PHONY: run test pytest types setup lint bench clean iac-lint contract browser
 
 run: setup
 	@MODE=$(MODE) bash scripts/run.sh
@@ -46,7 +46,11 @@ $(IAC_VENV)/.installed: requirements-iac.txt
 	$(IAC_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-iac.txt
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed browser
+
+# Debian's chromium + chromium-driver for the dashboard's browser tests (a no-op when present).
+browser:
+	@bash scripts/install-browser.sh
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml sandbox/worker/function_rpc.proto
 	@test "$(PYTHON)" != false || { echo 'make: Python 3.13 is needed (see above)' >&2; exit 1; }

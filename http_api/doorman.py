@@ -13,6 +13,7 @@ import logging
 import azure.functions as func
 
 from controlplane.auth import Authenticator, Principal, Unauthorized
+from controlplane.auth.cross_site import refuse_cross_site_change
 from controlplane.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -36,4 +37,6 @@ def authenticate(req: func.HttpRequest) -> Principal:
     if current is None:
         logger.warning("CP_AUTH is not set: no caller can authenticate")
         raise Unauthorized("this control plane has no authentication configured (CP_AUTH)")
-    return current.authenticate(req.headers)
+    principal = current.authenticate(req.headers)
+    refuse_cross_site_change(principal, req.method, req.headers)  # a browser session spent by another site
+    return principal

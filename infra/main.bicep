@@ -188,6 +188,17 @@ module monitoring 'app/monitoring.bicep' = {
   }
 }
 
+// The portal's picture of the same telemetry (operations, time to ready, ARM 429s, budget waits).
+module workbook 'app/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    location: location
+    tags: tags
+  }
+}
+
 module scheduler 'app/durable-task-scheduler.bicep' = if (useDurableTaskScheduler) {
   name: 'durableTaskScheduler'
   scope: rg

@@ -74,6 +74,7 @@ def banner(base: str, key: str, events: EventReceiver) -> str:
         [
             f"ready: Twin Stack control plane (offline sandbox) at {base}/api/cp",
             f"operator API key for this run: {key}",
+            f"dashboard: {base}/api/cp/dashboard (sign in with the key above; it stays in that tab only)",
             "try:",
             f"  curl -s -X POST {base}/api/cp/brainstems {auth} -H 'Content-Type: application/json' "
             '-d \'{"name": "kody", "owner": "github:you"}\'',

@@ -20,6 +20,7 @@ from controlplane.registry.create_tables import main
 os.environ.update(json.load(open("local.settings.json"))["Values"] | dict(os.environ))
 main()
 PY
+  echo "dashboard: http://127.0.0.1:7071/api/cp/dashboard (sign in with an operator key from local.settings.json's CP_AUTH)"
   func start
   exit $?
 fi

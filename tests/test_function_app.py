@@ -21,8 +21,8 @@ def test_every_function_passes_the_hosts_and_the_durable_extensions_checks() -> 
     # 39 + check_names and publish_code (issue 13) + 3 orchestrators (reconcile, heartbeat, adopt), 8 activities, 2 routes
     # and the heartbeat timer (issue 15); 2 bake activities and the 2 hold routes (issue 30);
     # poll_arm_operation and the history purge timer (issue 29); issue 31: the restore, repair and audit
-    # routes, the end_grace_period activity
-    assert len(functions) == 65
+    # routes, the end_grace_period activity; the dashboard's page, its files and the capacity route (issue 32)
+    assert len(functions) == 68
     assert host_errors(functions) == {}
 
 
@@ -55,6 +55,10 @@ def test_routes_methods_and_auth_levels_as_the_host_reads_them() -> None:
         "restore_brainstem": ("cp/brainstems/{cloud_id}/restore", ["POST"], "ANONYMOUS"),
         "list_audit_records": ("cp/audit", ["GET"], "ANONYMOUS"),
         "repair_brainstem": ("cp/brainstems/{cloud_id}/repair", ["POST"], "ANONYMOUS"),
+        # The dashboard page and its files hold no data and no rights: a browser loads them with no key.
+        "dashboard": ("cp/dashboard", ["GET"], "ANONYMOUS"),
+        "dashboard_asset": ("cp/dashboard/{asset}", ["GET"], "ANONYMOUS"),
+        "get_fleet_capacity": ("cp/fleet/capacity", ["GET"], "ANONYMOUS"),
     }
     for function in app_worker().functions.values():
         if function.trigger_type == "httpTrigger":

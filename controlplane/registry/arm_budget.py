@@ -76,6 +76,10 @@ class BudgetStore:
         """How far ahead of ``now`` the bucket is booked (its TAT less now): 0 for a full bucket."""
         return max(0.0, self._read((subscription_id.lower(), bucket)).tat - now)
 
+    def theoretical_arrival(self, subscription_id: str, bucket: str) -> float:
+        """The bucket's TAT as stored now (0 when never used): what the operators' capacity view reads."""
+        return self._read((subscription_id.lower(), bucket)).tat
+
     def _read(self, key: tuple[str, str]) -> _Copy:
         self._count()
         try:

@@ -36,6 +36,7 @@ ROUTES = [
     ("POST", r"/api/cp/brainstems/(?P<cloud_id>[^/]+)/repair", "repair_brainstem", {}),
     ("GET", r"/api/cp/audit", "list_audit_records", {}),
     ("GET", r"/api/cp/health", "health", {}),
+    ("GET", r"/api/cp/fleet/capacity", "get_fleet_capacity", {}),
     ("GET", r"/api/cp/openapi.yaml", "openapi", {}),
 ]
 

@@ -64,9 +64,12 @@ def twinctl(base: str, key: str, *args: str, timeout: float = 120) -> subprocess
 
 
 def test_the_sandbox_end_to_end_through_the_cli(sandbox: RunningSandbox) -> None:
-    process, base, key = sandbox.process, sandbox.base_url, sandbox.operator_key
+    process, base, key, banner = sandbox.process, sandbox.base_url, sandbox.operator_key, sandbox.banner
     auth = {"x-api-key": key}
     assert requests.get(f"{base}/api/cp/health", timeout=5).status_code == 401  # no key, no entry
+    dashboard = re.search(r"^dashboard: (\S+)", banner, re.MULTILINE)  # the page opens with no key; its data needs one
+    assert dashboard and dashboard[1] == f"{base}/api/cp/dashboard", banner
+    assert requests.get(dashboard[1], timeout=5).headers["Content-Type"].startswith("text/html")
 
     with ThreadPoolExecutor(2) as pool:
         kody, molly = pool.map(
