@@ -11,7 +11,6 @@ import azure.durable_functions as df
 from controlplane.auth import Principal, require_operator
 from controlplane.domain.app_settings import validate_app_settings
 from controlplane.domain.errors import InvalidInput
-from controlplane.domain.jobs import Policy
 from controlplane.domain.rollout_gates import WAVE_GATE_FIELDS, RolloutGates
 from controlplane.domain.rollouts import TERMINAL, RolloutSpec, RolloutStatus, Selector, WavePlan
 from controlplane.registry import BrainstemRegistry
@@ -20,6 +19,7 @@ from controlplane.service import rollout_plan
 from controlplane.service.errors import NameTaken
 from controlplane.service.updates import validate_deploy_ref
 from controlplane.settings import Settings
+from controlplane.workflows.job_inputs import job_policy
 
 ROLLOUT = "rollout_brainstems"
 CONTROL_EVENT = "control"
@@ -59,7 +59,7 @@ def parse_spec(body: dict[str, Any]) -> RolloutSpec:
 def initial_state(spec: RolloutSpec, settings: Settings) -> dict[str, Any]:
     """The rollout orchestration's first input: the plan, the timing policy, and where it stands."""
     return {
-        "spec": spec.to_dict(), "policy": Policy.from_settings(settings).__dict__, "wave": 0, "taken": 0,
+        "spec": spec.to_dict(), "policy": job_policy(settings).__dict__, "wave": 0, "taken": 0,
         "poll_seconds": settings.rollout_poll_seconds,
     }  # fmt: skip
 

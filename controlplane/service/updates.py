@@ -23,8 +23,9 @@ from controlplane.domain.lifecycle import Status
 from controlplane.registry import BrainstemRegistry
 from controlplane.service.errors import NameTaken, NotActive
 from controlplane.service.holds import refuse_if_held
-from controlplane.service.jobs import UPDATE, Accepted, job_exists, job_for, new_job_id
+from controlplane.service.jobs import UPDATE, Accepted, job_exists, new_job_id
 from controlplane.settings import Settings
+from controlplane.workflows.job_inputs import job_for
 
 DEPLOY_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
