@@ -7,7 +7,7 @@ from io import StringIO
 from click.testing import CliRunner, Result
 
 from tests.cli.stub_api import StubControlPlane
-from twinctl.main import Runtime, cli
+from twinctl.group import Runtime, cli
 
 
 class FakeClock:

@@ -15,7 +15,7 @@ from sandbox.rig import ControlPlaneRig
 from sandbox.worker import app_worker
 from tests.cli.harness import TerminalStream
 from tests.workflows.twin_jobs import provision
-from twinctl.main import Runtime, cli
+from twinctl.group import Runtime, cli
 
 KODY = "twin-kody-e89834"
 
