@@ -9,13 +9,14 @@ that check needs Durable's own status API, which only a client binding has.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import azure.durable_functions as df
 import azure.functions as func
 
 from controlplane.registry import default_registry
 from controlplane.settings import get_settings
-from controlplane.workflows import reconcile
+from controlplane.workflows import history_retention, reconcile
 
 logger = logging.getLogger(__name__)
 blueprint = df.Blueprint()
@@ -32,6 +33,14 @@ async def reconcile_registry(timer: func.TimerRequest, client: df.DurableOrchest
     logger.info(
         "reconcile: %d lost jobs marked errored; fleet reconcile %s", len(lost), "started" if started else "underway"
     )
+
+
+@blueprint.timer_trigger(schedule="0 23 3 * * *", arg_name="timer", run_on_startup=False)
+@blueprint.durable_client_input(client_name="client")
+async def purge_history(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    """Daily: one purge call for every ended instance past CP_HISTORY_RETENTION_DAYS (nothing per row here)."""
+    deleted = await history_retention.purge_ended_history(client, get_settings(), datetime.now(UTC))
+    logger.info("history purge: %d ended instances deleted", deleted)
 
 
 @blueprint.timer_trigger(schedule="0 47 * * * *", arg_name="timer", run_on_startup=False)

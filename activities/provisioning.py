@@ -81,15 +81,29 @@ def ensure_resource_group(job: JsonObject) -> dict[str, Any]:
 def ensure_storage_account(job: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(job)
 
+    """Begin the account's create; the orchestration polls ``operation_url`` on durable timers."""
+
     def action(names: BrainstemNames) -> dict[str, Any]:
         clients = arm_clients(twin.subscription_id)
-        account_id = storage_accounts.ensure_storage_account(
+        url = storage_accounts.begin_storage_account(
             clients, names, region=twin.region, tags=_tags(twin, names),
             shared_key_access=uses_shared_key(target_spec(twin.runtime_target)),
         )  # fmt: skip
-        return {"id": account_id}
+        return {"operation_url": url}
 
     return _provision_step("storage_account", twin, action)
+
+
+@blueprint.activity_trigger(input_name="request")
+def poll_arm_operation(request: JsonObject) -> dict[str, Any]:
+    """One GET of a create's operation URL (a read: nothing booked), under the provisioning fence."""
+    twin = BrainstemJob.from_input(request["job"])
+
+    def action(names: BrainstemNames) -> dict[str, Any]:
+        state = resource_groups.poll_operation(arm_clients(twin.subscription_id), str(request["operation_url"]))
+        return {"done": state.done, "failed": state.failed, "code": state.code, "message": state.message}
+
+    return _provision_step(str(request["step"]), twin, action)
 
 
 def build_function_app(twin: BrainstemJob, names: BrainstemNames, *, update: bool = False) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import BrainstemNames, brainstem_names
 from controlplane.registry import default_registry
+from controlplane.workflows import durable_calls
 
 logger = logging.getLogger(__name__)
 blueprint = df.Blueprint()
@@ -38,7 +39,7 @@ async def job_runtime_status(request: JsonObject, client: df.DurableOrchestratio
     unquoted, and the worker's converter parses it as JSON first, so an id such as ``"1e3"`` would arrive
     as the number 1000.0 and its status would read NotFound (README, "Microsoft's Python worker").
     """
-    status = await client.get_status(str(request["job_id"]))
+    status = await durable_calls.get_status(client, str(request["job_id"]))
     if status is None or status.runtime_status is None:
         return "NotFound"
     return str(status.runtime_status.value)

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from sandbox.lifetime import die_with_parent
 from sandbox.worker.durable import ActivityFailed
 
 
@@ -92,7 +93,11 @@ class PooledFunctions:
         env = {**os.environ, "BENCH_CLOCK": clock_spec}
         self._processes = [
             subprocess.Popen(
-                [sys.executable, "-m", "bench.activity_hosts"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+                [sys.executable, "-m", "bench.activity_hosts"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+                preexec_fn=die_with_parent(),
             )
             for _ in range(hosts)
         ]

@@ -3,7 +3,9 @@ time compressed by ``speed``, and twins accepted through the HTTP layer's own cr
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +16,7 @@ from bench.remote_arm import RemoteArm
 from controlplane.arm.budgets import set_budget_clock
 from sandbox.durable import WallClock
 from sandbox.durable.driver import OrchestrationDriver
+from sandbox.durable.host_limits import HostLimits, infra_instance_count
 from sandbox.rig import ControlPlaneRig
 from sandbox.worker import app_durable_functions
 
@@ -31,6 +34,22 @@ STORAGE_PER_SECOND, STORAGE_PER_HOUR = 10.0, 1200.0
 # Each throughput run is sped up to take about this long: long enough that this process's CPU (the
 # Durable replays, the SDK, our code: ~65 ms a twin) is not what limits it.
 TARGET_REAL_SECONDS = float(os.environ.get("BENCH_RUN_SECONDS", "100"))
+
+
+def deployed_limits() -> HostLimits:
+    """The deployed app's concurrency: host.json per instance × the infra's maximumInstanceCount
+    (BENCH_INSTANCES overrides it), and the backend's rate (BENCH_BACKEND_ACTIONS_PER_SECOND, or the
+    Durable Task Scheduler's for BENCH_DTS_CAPACITY_UNITS on Dedicated)."""
+    rate = os.environ.get("BENCH_BACKEND_ACTIONS_PER_SECOND")
+    units = os.environ.get("BENCH_DTS_CAPACITY_UNITS")
+    host = HostLimits.from_host_json(
+        instances=int(os.environ.get("BENCH_INSTANCES", infra_instance_count())),
+        backend_actions_per_second=float(rate) if rate else None,
+        capacity_units=int(units) if units else None,
+    )
+    if units and host.backend != "azureManaged":  # the bench may ask what the scheduler would do
+        host = dataclasses.replace(host, backend="azureManaged", backend_actions_per_second=int(units) * 2000.0)
+    return host
 
 
 def subscription(i: int) -> str:
@@ -81,6 +100,7 @@ def throttled_rig(
         }
         for i in range(subscriptions)
     ]
+    limits = deployed_limits()
     arm = RemoteArm(STEP_LATENCY, speed)
     clock = WallClock(speed=speed)
     # The budget keeps ARM's own time, compressed as the stand-in's is, in every process alike.
@@ -102,9 +122,9 @@ def throttled_rig(
         table_name=table_name,
         arm=arm,  # type: ignore[arg-type]
         clock=clock,
-        # Activities mostly wait on ARM; on Azure they scale out over instances, here over processes
-        # (and threads within each).
-        activity_workers=512,
+        # The deployed app's slots (host.json × instances): on Azure spread over instances, here over
+        # ``hosts`` processes (and threads within each).
+        limits=limits,
         durable_functions=functions,
         site_exists=lambda app_name: True,
         settings={
@@ -116,8 +136,9 @@ def throttled_rig(
             # Activities wait on ARM's long-running operations in the worker's thread pool (Learn:
             # "Improve throughput performance of Python apps in Azure Functions": sync functions run
             # on PYTHON_THREADPOOL_THREAD_COUNT threads, default min(32, CPUs + 4)). Each host here
-            # stands for four instances of 32 threads, so that threads are never what limits a run.
-            "PYTHON_THREADPOOL_THREAD_COUNT": "128",
+            # stands for several instances, with a thread for each of their activity slots, so that
+            # host.json's slots, not threads, are what limits a run.
+            "PYTHON_THREADPOOL_THREAD_COUNT": str(max(32, math.ceil(limits.activity_slots / max(1, hosts)))),
             "CP_ARM_POLLING_INTERVAL_SECONDS": str(round(5.0 / speed, 3)),
             "CP_ACTIVITY_FIRST_RETRY_SECONDS": "5",
             "CP_READINESS_PROBE_INTERVAL_SECONDS": "15",

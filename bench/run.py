@@ -29,6 +29,7 @@ from typing import Any
 import azure.functions as func
 
 from bench import time_to_ready
+from bench.durable_costs import durable_costs
 from bench.fleet_rig import (
     READ_BUCKET,
     REGIONS,
@@ -123,6 +124,7 @@ def throughput(
         wall = time.monotonic() - wall_started
         after = rig.usage()
         stats = arm.stats()
+        driver = rig.driver
     finally:
         rig.stop()
     completed = sum(1 for r in results if r.status == "Completed")
@@ -160,6 +162,10 @@ def throughput(
         "arm_writes_unbooked": after["unbooked_writes"] - before["unbooked_writes"],
         # Every control-plane process: replays and the accept path here, activities in the hosts.
         "cpu_seconds_per_twin": round((after["cpu_seconds"] - before["cpu_seconds"]) / twins, 4),
+        # The deployed app's limits in this run (host.json × instances, the backend) and what each cost.
+        "durable": durable_costs(
+            driver, twins, simulated, arm_writes / (subscriptions * (WRITE_BUCKET[0] + WRITE_BUCKET[1] * simulated))
+        ),
         "settings": run_settings(rig.extra_settings, worker_processes=hosts, speed=round(speed, 2)),
     }
 

@@ -9,7 +9,7 @@
     events/     lifecycle events: Event Grid, signed callback webhooks
     monitor/    the Log Analytics query behind a rollout's error-rate gate
     twins/      talking to a brainstem's own routes (readiness, probes), never to ARM
-    workflows/  what the service and the activities share (job inputs, reconcile pages, bake probes)
+    workflows/  what the service and the activities share (job inputs, Durable client calls, reconcile)
     service/    what each API operation decides, over the registry and the Durable client
 
 ``http_api/`` and ``activities/`` use these packages and none of them imports either;

@@ -19,7 +19,10 @@ from http_api.problems import PayloadTooLarge, UnsupportedMediaType
 MAX_BODY_BYTES = 16 * 1024
 
 
-def read_json_body(req: func.HttpRequest) -> dict[str, Any]:
+def read_json_body(req: func.HttpRequest, *, optional: bool = False) -> dict[str, Any]:
+    """The body as a JSON object; with ``optional``, no body at all reads as ``{}`` (its fields' defaults)."""
+    if optional and not req.get_body():
+        return {}
     content_type = (req.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
     if content_type != "application/json":
         raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json", field="content-type")
@@ -30,6 +33,8 @@ def read_json_body(req: func.HttpRequest) -> dict[str, Any]:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput("body", f"the body is not valid JSON ({exc.__class__.__name__}: {exc})") from None
+    except ValueError:  # an integer over Python's int-string limit (4,300 digits) is valid JSON json.loads refuses
+        raise InvalidInput("body", "the body holds a number too long to read; no field takes one") from None
     except RecursionError:  # a few thousand nested arrays fit in 16 KiB and exhaust the parser's stack
         raise InvalidInput("body", "the body nests too deeply; a request body is a flat JSON object") from None
     if not isinstance(data, dict):

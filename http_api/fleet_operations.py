@@ -103,13 +103,13 @@ def _rollout_id(req: func.HttpRequest) -> str:
     return rollout_id
 
 
-@blueprint.route(route="cp/brainstems/adopt", methods=["POST"])
+@blueprint.route(route="cp/adoptions", methods=["POST"])
 @blueprint.durable_client_input(client_name="client")
 async def start_adoption(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Adopt the twins made outside the control plane (or, with dry_run, list them). Operators only."""
 
     async def work(principal: Principal) -> func.HttpResponse:
-        accepted = await adoption.start(principal, read_json_body(req), client, get_settings())
+        accepted = await adoption.start(principal, read_json_body(req, optional=True), client, get_settings())
         accepted["links"] = {"self": api_url(f"/api/cp/adoptions/{accepted['job_id']}")}
         return _accepted_at(accepted, f"/api/cp/adoptions/{accepted['job_id']}")
 

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -20,11 +21,11 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError, Servic
 
 from controlplane.auth import Principal, can_see, owner_for_create
 from controlplane.domain.brainstem import Brainstem
-from controlplane.domain.errors import ControlPlaneError
+from controlplane.domain.errors import ControlPlaneError, DependencyUnavailable
 from controlplane.domain.naming import is_cloud_id
 from controlplane.registry import default_registry
 from controlplane.service import creation, jobs, queries, teardown
-from controlplane.service.errors import DependencyUnavailable, JobNotFound
+from controlplane.service.errors import JobNotFound
 from controlplane.settings import get_settings
 from controlplane.telemetry import annotate, http_span, log_answered_error
 from http_api.audit import record_refusal
@@ -146,10 +147,20 @@ async def create_brainstem(req: func.HttpRequest, client: df.DurableOrchestratio
 @blueprint.route(route="cp/brainstems", methods=["GET"])
 def list_brainstems(req: func.HttpRequest) -> func.HttpResponse:
     def work(principal: Principal) -> func.HttpResponse:
-        page = queries.list_page(principal, dict(req.params), default_registry())
+        page = queries.list_page(principal, query_parameters(req), default_registry())
         return json_response({"items": [row.to_dict() for row in page.items], "next": page.next})
 
     return guarded(req, work)
+
+
+def query_parameters(req: func.HttpRequest) -> dict[str, str]:
+    """The query as the caller sent it, empty values included.
+
+    The Functions host drops empty query entries before the worker sees them (its ``ToRpcHttp``; see
+    sandbox/worker/http.py) but keeps them in the URL: read them there, so ``?status=`` is refused
+    as the document refuses it instead of silently meaning "no filter". The last value of a repeated name wins.
+    """
+    return {**dict(req.params), **dict(parse_qsl(urlsplit(req.url).query, keep_blank_values=True))}
 
 
 def visible_row(principal: Principal, cloud_id: str) -> Brainstem:

@@ -52,6 +52,11 @@ param useDurableTaskScheduler bool = false
 @allowed(['Consumption', 'Dedicated'])
 param durableTaskSchedulerSku string = 'Consumption'
 
+@description('Durable Task Scheduler capacity units on Dedicated (2,000 actions/s each; a 100k-twin fleet needs Dedicated: docs/fleet-scale.md).')
+@minValue(1)
+@maxValue(3)
+param durableTaskSchedulerCapacityUnits int = 1
+
 @description('An Event Grid topic for lifecycle events (CP_EVENTGRID_ENDPOINT), published with the app\'s identity.')
 param useEventGrid bool = false
 
@@ -191,6 +196,7 @@ module scheduler 'app/durable-task-scheduler.bicep' = if (useDurableTaskSchedule
     tags: tags
     taskHubName: taskHubName
     skuName: durableTaskSchedulerSku
+    capacityUnits: durableTaskSchedulerCapacityUnits
     principalId: identity.outputs.principalId
   }
 }

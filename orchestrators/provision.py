@@ -23,10 +23,13 @@ from controlplane.domain.events import Transition
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.step_errors import StepError
 from orchestrators.events import emit
+from orchestrators.operations import await_operation
 from orchestrators.publishing import await_ready, publish
 from orchestrators.steps import call_arm_step, call_step, fail, progress
 
 blueprint = df.Blueprint()
+# How long a begun create may take before the twin errors (ARM's own creates take well under a minute).
+OPERATION_TIMEOUT_SECONDS = 900.0
 
 BUILD_STEPS = (
     ("names", "check_names"),
@@ -47,6 +50,13 @@ def provision_brainstem(context: df.DurableOrchestrationContext) -> Generator[An
         result = yield from call_arm_step(context, step, activity, job, twin.policy)
         if result.get("fenced"):
             return (yield from _cancelled(context, twin, step))
+        if result.get("operation_url"):  # begun, not finished: poll it here, holding no activity slot
+            result = yield from await_operation(
+                context, twin, job, step, result["operation_url"],
+                poll_seconds=twin.policy.operation_poll_seconds, timeout_seconds=OPERATION_TIMEOUT_SECONDS,
+            )  # fmt: skip
+            if result.get("fenced"):
+                return (yield from _cancelled(context, twin, step))
         if "error" in result:
             yield from fail(context, twin, job, StepError(**result["error"]))
 

@@ -16,6 +16,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox.lifetime import die_with_parent
+
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "devstoreaccount1"
 # Azurite's published development key (the same for every installation; not a secret).
@@ -77,6 +79,7 @@ def start_azurite(timeout: float = 30.0, *, location: Path | None = None) -> Azu
         text=True,
         cwd=ROOT,
         start_new_session=True,  # a Ctrl-C at the terminal reaches us, and we stop it in order
+        preexec_fn=die_with_parent(),  # and if we die without stopping it (SIGKILL), the kernel stops it
     )
     endpoints: dict[str, str] = {}
     ready = threading.Event()
@@ -105,7 +108,7 @@ def main(argv: list[str]) -> int:
     command = argv[argv.index("--") + 1 :]
     azurite = start_azurite()
     env = dict(os.environ, CP_TEST_STORAGE_CONNECTION=azurite.connection_string)
-    child = subprocess.Popen(command, env=env)
+    child = subprocess.Popen(command, env=env, preexec_fn=die_with_parent())
     try:
         return child.wait()
     except KeyboardInterrupt:

@@ -22,7 +22,9 @@ from sandbox.arm import ArmStandIn
 from sandbox.brainstems import BrainstemHosts, site_exists_in
 from sandbox.durable import DurableClientServer, OrchestrationDriver
 from sandbox.durable.clock import Clock
+from sandbox.durable.host_limits import HostLimits
 from sandbox.events import EventReceiver
+from sandbox.host_auth import DURABLE_SYSTEM_KEY_NAME, HostKeys, refusal
 from sandbox.packages import PackageServer
 from sandbox.scm import ScmSites
 from sandbox.worker import app_durable_functions, app_worker
@@ -90,6 +92,7 @@ class ControlPlaneRig:
         cold_start_seconds: float = 0.0,
         events: EventReceiver | None = None,
         durable_functions: Callable[[], Any] | None = None,
+        limits: HostLimits | None = None,
     ) -> None:
         self.storage_connection = storage_connection
         self.table_name = table_name
@@ -97,6 +100,8 @@ class ControlPlaneRig:
         self.clock = clock
         self.extra_settings = dict(settings or {})
         self.activity_workers = activity_workers
+        # The deployed app's concurrency (host.json × instances, functionTimeout, backend rate), when given.
+        self.limits = limits
         # Every twin gets its deploy_ref's code: packages served from loopback (``serve_packages`` is
         # kept for callers that still pass it; publishing needs the packages either way).
         self.packages = PackageServer()
@@ -116,6 +121,9 @@ class ControlPlaneRig:
         self.brainstems: BrainstemHosts | None = None
         self.driver: OrchestrationDriver | None = None
         self.durable: DurableClientServer | None = None
+        # The app's keys as the Functions host holds them: every HTTP call is checked against its
+        # trigger's authLevel with these, before the worker sees it (sandbox.host_auth).
+        self.host_keys = HostKeys()
 
     def start(self, environ: MutableMapping[str, str] | None = None) -> ControlPlaneRig:
         self.arm.start()
@@ -142,9 +150,11 @@ class ControlPlaneRig:
 
         registry_from_settings(load_settings({**os.environ, **self.settings()})).create_table()
         self.driver = OrchestrationDriver(
-            self.durable_functions(), clock=self.clock, activity_workers=self.activity_workers
+            self.durable_functions(), clock=self.clock, activity_workers=self.activity_workers, limits=self.limits
         )
         self.durable = DurableClientServer(self.driver, task_hub="TwinStackControlPlane").start()
+        if self.durable.code is not None:
+            self.host_keys.system_keys[DURABLE_SYSTEM_KEY_NAME] = self.durable.code
         # The ARM budget books in the orchestrations' time (real time on Azure, the driver's here):
         # what it books, a durable timer waits for.
         from controlplane.arm.budgets import set_budget_clock
@@ -201,8 +211,15 @@ class ControlPlaneRig:
         }
 
     def call(self, function_name: str, request: func.HttpRequest) -> func.HttpResponse:
-        """Invoke an HTTP function through the worker, as the host does (RpcHttp in, RpcHttp out)."""
+        """Invoke an HTTP function through the worker, as the host does (RpcHttp in, RpcHttp out).
+
+        The host's key check comes first: a request the host would refuse gets its empty 401 and
+        never reaches the function (sandbox.host_auth, FunctionInvocationMiddleware.cs).
+        """
         assert self.durable is not None, "start() first"
+        refused = refusal(self.host_keys, app_worker().function(function_name), request)
+        if refused is not None:
+            return refused
         return invoke_http(app_worker(), function_name, request, client_json=self.durable.client_binding_json())
 
     def fire_timer(self, function_name: str) -> None:

@@ -19,8 +19,9 @@ def test_the_worker_starts_on_the_python_the_product_targets() -> None:
 def test_every_function_passes_the_hosts_and_the_durable_extensions_checks() -> None:
     functions = list(app_worker().functions.values())
     # 39 + check_names and publish_code (issue 13) + 3 orchestrators (reconcile, heartbeat, adopt), 8 activities, 2 routes
-    # and the heartbeat timer (issue 15); 2 bake activities and the 2 hold routes (issue 30)
-    assert len(functions) == 59
+    # and the heartbeat timer (issue 15); 2 bake activities and the 2 hold routes (issue 30);
+    # poll_arm_operation and the history purge timer (issue 29)
+    assert len(functions) == 61
     assert host_errors(functions) == {}
 
 
@@ -30,25 +31,26 @@ def test_routes_methods_and_auth_levels_as_the_host_reads_them() -> None:
         for name, f in app_worker().functions.items()
         if f.trigger_type == "httpTrigger"
     }
-    # FUNCTION at the host: a function key or the master key opens the route; the app then authenticates
-    # the caller itself (README, Authentication).
+    # ANONYMOUS at the host, as the worker's indexing tells it: the request reaches the app, which
+    # authenticates the caller itself (README, Authentication; docs/functions-host.md). At FUNCTION the
+    # host would refuse every caller without a function key (tests/security/test_functions_host.py).
     assert http == {
-        "create_brainstem": ("cp/brainstems", ["POST"], "FUNCTION"),
-        "list_brainstems": ("cp/brainstems", ["GET"], "FUNCTION"),
-        "get_brainstem": ("cp/brainstems/{id}", ["GET"], "FUNCTION"),
-        "delete_brainstem": ("cp/brainstems/{cloud_id}", ["DELETE"], "FUNCTION"),
-        "wake_brainstem": ("cp/brainstems/{cloud_id}/wake", ["POST"], "FUNCTION"),
-        "put_hold": ("cp/brainstems/{cloud_id}/hold", ["PUT"], "FUNCTION"),
-        "lift_hold": ("cp/brainstems/{cloud_id}/hold", ["DELETE"], "FUNCTION"),
-        "health": ("cp/health", ["GET"], "FUNCTION"),
-        "openapi": ("cp/openapi.yaml", ["GET"], "FUNCTION"),
-        "patch_brainstem": ("cp/brainstems/{cloud_id}", ["PATCH"], "FUNCTION"),
-        "start_rollout": ("cp/rollouts", ["POST"], "FUNCTION"),
-        "list_rollouts": ("cp/rollouts", ["GET"], "FUNCTION"),
-        "get_rollout": ("cp/rollouts/{rollout_id}", ["GET"], "FUNCTION"),
-        "control_rollout": ("cp/rollouts/{rollout_id}/{action}", ["POST"], "FUNCTION"),
-        "start_adoption": ("cp/brainstems/adopt", ["POST"], "FUNCTION"),
-        "get_adoption": ("cp/adoptions/{job_id}", ["GET"], "FUNCTION"),
+        "create_brainstem": ("cp/brainstems", ["POST"], "ANONYMOUS"),
+        "list_brainstems": ("cp/brainstems", ["GET"], "ANONYMOUS"),
+        "get_brainstem": ("cp/brainstems/{id}", ["GET"], "ANONYMOUS"),
+        "delete_brainstem": ("cp/brainstems/{cloud_id}", ["DELETE"], "ANONYMOUS"),
+        "wake_brainstem": ("cp/brainstems/{cloud_id}/wake", ["POST"], "ANONYMOUS"),
+        "put_hold": ("cp/brainstems/{cloud_id}/hold", ["PUT"], "ANONYMOUS"),
+        "lift_hold": ("cp/brainstems/{cloud_id}/hold", ["DELETE"], "ANONYMOUS"),
+        "health": ("cp/health", ["GET"], "ANONYMOUS"),
+        "openapi": ("cp/openapi.yaml", ["GET"], "ANONYMOUS"),
+        "patch_brainstem": ("cp/brainstems/{cloud_id}", ["PATCH"], "ANONYMOUS"),
+        "start_rollout": ("cp/rollouts", ["POST"], "ANONYMOUS"),
+        "list_rollouts": ("cp/rollouts", ["GET"], "ANONYMOUS"),
+        "get_rollout": ("cp/rollouts/{rollout_id}", ["GET"], "ANONYMOUS"),
+        "control_rollout": ("cp/rollouts/{rollout_id}/{action}", ["POST"], "ANONYMOUS"),
+        "start_adoption": ("cp/adoptions", ["POST"], "ANONYMOUS"),
+        "get_adoption": ("cp/adoptions/{job_id}", ["GET"], "ANONYMOUS"),
     }
     for function in app_worker().functions.values():
         if function.trigger_type == "httpTrigger":
@@ -71,6 +73,7 @@ def test_durable_bindings_are_ones_the_extension_accepts() -> None:
         "reserve_arm_writes", "publish_event", "record_undelivered_event", "check_names", "publish_code",
         "reconcile_subscription", "record_reconcile_delay", "observe_registry", "repair_registry", "heartbeat_page",
         "save_heartbeat", "adoption_candidates", "adopt_brainstem", "probe_baking_wave", "judge_rollout_error_rate",
+        "poll_arm_operation",
     }  # fmt: skip
     clients = {name for name, f in functions.items() if f.bindings_of_type("durableClient")}
     # The durable client is an input binding beside an HTTP trigger (starters, status) or an activity trigger.
@@ -78,7 +81,7 @@ def test_durable_bindings_are_ones_the_extension_accepts() -> None:
         "create_brainstem", "get_brainstem", "delete_brainstem", "job_runtime_status", "patch_brainstem",
         "start_rollout", "list_rollouts", "get_rollout", "control_rollout", "start_rollout_batch",
         "start_rollback_batch", "collect_rollout_outcomes", "start_adoption", "get_adoption",
-        "reconcile_registry", "heartbeat",
+        "reconcile_registry", "heartbeat", "purge_history",
     }  # fmt: skip
     for name in clients:
         assert [b["direction"] for b in functions[name].bindings_of_type("durableClient")] == ["IN"]

@@ -221,7 +221,7 @@ class ControlPlaneClient:
         return items
 
     def start_adoption(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._request("POST", "/brainstems/adopt", json=body).body
+        return self._request("POST", "/adoptions", json=body).body
 
     def get_adoption(self, job_id: str) -> Reply:
         return self._request("GET", f"/adoptions/{_segment(job_id)}")

@@ -43,9 +43,18 @@ def begin_delete_resource_group(clients: ArmClients, names: BrainstemNames) -> s
         poller = clients.resources.resource_groups.begin_delete(names.resource_group, polling=False)
     except ResourceNotFoundError:
         return None
-    response = poller.polling_method()._initial_response.http_response  # type: ignore[attr-defined]
+    return operation_url(poller)
+
+
+def operation_url(poller: Any) -> str | None:
+    """The URL to poll of an operation begun with ``polling=False``; None when ARM finished it at once.
+
+    ARM's async pattern (Azure/azure-resource-manager-rpc, async-api-reference.md): a 201/202 carries
+    Azure-AsyncOperation or Location; a 200 is the final answer.
+    """
+    response = poller.polling_method()._initial_response.http_response
     location = response.headers.get("Azure-AsyncOperation") or response.headers.get("Location")
-    return str(location) if location else None
+    return str(location) if location and response.status_code != 200 else None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlplane.arm.clients import ArmClients
+from controlplane.arm.resource_groups import operation_url
 from controlplane.domain.naming import BrainstemNames
 
 # A storage account create usually finishes in well under a minute; an activity must never hold
@@ -38,17 +39,20 @@ def storage_account_body(region: str, tags: dict[str, str], *, shared_key_access
     }
 
 
-def ensure_storage_account(
+def begin_storage_account(
     clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str], shared_key_access: bool = True
-) -> str:
+) -> str | None:
+    """Send the account's PUT and return the Location to poll (None: ARM answered 200, it exists).
+
+    Nothing waits here: the orchestration polls the URL on durable timers (``poll_operation``), so a
+    20-60 s create holds an activity slot for one request, not for the create. A repeated PUT of the
+    same body is idempotent (it joins the running create or answers 200).
+    """
     body = storage_account_body(region, tags, shared_key_access=shared_key_access)
     poller = clients.storage.storage_accounts.begin_create(  # type: ignore[call-overload]  # a plain JSON body: the exact wire shape
-        names.resource_group, names.storage_account, body
+        names.resource_group, names.storage_account, body, polling=False
     )
-    poller.wait(CREATE_WAIT_SECONDS)
-    if not poller.done():
-        raise TimeoutError(f"storage account {names.storage_account} still creating after {CREATE_WAIT_SECONDS}s")
-    return str(poller.result().id)
+    return operation_url(poller)
 
 
 def account_key(clients: ArmClients, names: BrainstemNames) -> str:

@@ -80,3 +80,19 @@ class SlotFull(ControlPlaneError):
     def __init__(self, key: str, limit: int, used: int) -> None:
         super().__init__(f"{key} holds {used} of at most {limit}", limit=limit, count=used)
         self.key, self.limit, self.used = key, limit, used
+
+
+class RolloutNotRunning(ControlPlaneError):
+    """A control (pause, resume, abort) for a rollout that has ended, or whose orchestration is gone."""
+
+    status = 409
+    type = "rollout-not-running"
+    title = "Rollout is not running"
+
+
+class DependencyUnavailable(ControlPlaneError):
+    """A store or runtime we depend on (Table Storage, the Durable extension) did not answer: retry later."""
+
+    status = 503
+    type = "dependency-unavailable"
+    title = "Dependency unavailable"

@@ -21,6 +21,7 @@ class Policy:
     teardown_timeout_seconds: float
     # Defaulted so that jobs started before the field existed still load from their history.
     publish_timeout_seconds: float = 900.0
+    operation_poll_seconds: float = 5.0
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ _SELECTOR_FIELDS = ("owner", "region", "runtime_target", "deploy_ref")
 # time), which this bound keeps to a few seconds.
 MAX_PARALLELISM = 2000
 MAX_CANARY = 1000
+_WHOLE = frozenset({"canary", "parallelism"})
 
 
 class RolloutStatus(str, Enum):
@@ -52,20 +53,19 @@ class Selector:
 
     @classmethod
     def parse(cls, data: object) -> Selector:
-        if data is None:
-            return cls()
+        """A selector as a request gives it: every given field a string (null is not a value; leave it out)."""
         if not isinstance(data, dict) or set(data) - set(_SELECTOR_FIELDS):
             raise InvalidInput("selector", f"selector is an object with any of: {', '.join(_SELECTOR_FIELDS)}")
-        if data.get("owner") is not None:
+        if "owner" in data:
             validate_owner(data["owner"])
         region = data.get("region")
-        if region is not None and not (isinstance(region, str) and _REGION.fullmatch(region)):
+        if "region" in data and not (isinstance(region, str) and _REGION.fullmatch(region)):
             raise InvalidInput("selector.region", "selector.region must be an Azure region name such as eastus2")
         ref = data.get("deploy_ref")
-        if ref is not None and not (isinstance(ref, str) and _DEPLOY_REF.fullmatch(ref)):
+        if "deploy_ref" in data and not (isinstance(ref, str) and _DEPLOY_REF.fullmatch(ref)):
             raise InvalidInput("selector.deploy_ref", "selector.deploy_ref must be a deploy_ref")
         target = data.get("runtime_target")
-        if target is not None and not isinstance(target, str):
+        if "runtime_target" in data and not isinstance(target, str):
             raise InvalidInput("selector.runtime_target", "selector.runtime_target must be a runtime target name")
         return cls(**{k: data.get(k) for k in _SELECTOR_FIELDS})
 
@@ -83,11 +83,11 @@ class WavePlan:
 
     @classmethod
     def parse(cls, data: object) -> WavePlan:
-        if data is None:
-            return cls()
         if not isinstance(data, dict) or set(data) - {"canary", "growth", "parallelism", "max_failure_ratio"}:
             raise InvalidInput("waves", "waves is an object with canary, growth, parallelism, max_failure_ratio")
-        plan = cls(**{k: data[k] for k in data})
+        # JSON Schema (and so openapi.yaml) counts 278.0 as an integer: so do we, for the whole-number fields.
+        whole = {k: int(v) if k in _WHOLE and isinstance(v, float) and v.is_integer() else v for k, v in data.items()}
+        plan = cls(**whole)
         checks = (
             ("canary", isinstance(plan.canary, int) and not isinstance(plan.canary, bool) and 1 <= plan.canary <= MAX_CANARY, f"a whole number from 1 to {MAX_CANARY}"),
             ("growth", isinstance(plan.growth, (int, float)) and not isinstance(plan.growth, bool) and 1 <= plan.growth <= 10, "a number from 1 to 10"),

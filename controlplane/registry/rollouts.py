@@ -27,7 +27,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient, UpdateMode
 
 from controlplane.domain.brainstem import utc_now
-from controlplane.domain.errors import ControlPlaneError
+from controlplane.domain.errors import ControlPlaneError, RolloutNotRunning
 from controlplane.domain.rollouts import TERMINAL, RolloutSpec, RolloutStatus
 from controlplane.registry.etag_retry import RETRY, Retry, with_etag_retries
 
@@ -94,7 +94,15 @@ class RolloutStore:
         return sorted((view(e) for e in entities), key=lambda r: r["created_at"], reverse=True)
 
     def set_control(self, rollout_id: str, control: str) -> dict[str, Any]:
-        return self._change(rollout_id, lambda record: record.update(control=control))
+        """Set the operator's control; RolloutNotRunning once the rollout has ended (checked under the ETag,
+        so a rollout that ends meanwhile is never steered)."""
+
+        def change(record: dict[str, Any]) -> None:
+            if RolloutStatus(record["status"]) in TERMINAL:
+                raise RolloutNotRunning(f"rollout {rollout_id} has ended ({record['status']})", rollout_id=rollout_id)
+            record.update(control=control)
+
+        return self._change(rollout_id, change)
 
     def set_status(
         self, rollout_id: str, status: RolloutStatus, message: str = "", *, awaiting_wave: int | None = None

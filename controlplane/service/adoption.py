@@ -1,6 +1,6 @@
 """Accepting an adoption (operators only) and showing its report.
 
-``POST /api/cp/brainstems/adopt`` starts ``adopt_brainstems`` (orchestrators/adoption.py) over the
+``POST /api/cp/adoptions`` starts ``adopt_brainstems`` (orchestrators/adoption.py) over the
 pool's subscriptions (or one of them); ``GET /api/cp/adoptions/{job_id}`` answers 202 while it runs
 and 200 with the report once it has ended. A dry run lists what would be adopted and writes nothing.
 """
@@ -18,6 +18,7 @@ from controlplane.domain.errors import InvalidInput
 from controlplane.service.errors import JobNotFound
 from controlplane.service.jobs import new_job_id
 from controlplane.settings import Settings
+from controlplane.workflows import durable_calls
 from controlplane.workflows.job_inputs import job_policy
 
 ADOPT = "adopt_brainstems"
@@ -36,10 +37,10 @@ def parse_adoption(body: dict[str, Any], settings: Settings) -> dict[str, Any]:
     dry_run = body.get("dry_run", False)
     if not isinstance(dry_run, bool):
         raise InvalidInput("dry_run", "dry_run must be true or false")
-    owner = validate_owner(body["owner"]) if body.get("owner") is not None else None
+    owner = validate_owner(body["owner"]) if "owner" in body else None  # null is not an owner
     pool = sorted({place.subscription_id for place in settings.subscription_pool})
     wanted = body.get("subscription_id")
-    if wanted is not None and wanted not in pool:
+    if "subscription_id" in body and wanted not in pool:
         raise InvalidInput("subscription_id", "subscription_id must be one of the pool's subscriptions")
     return {"owner": owner, "dry_run": dry_run, "subscriptions": [wanted] if wanted else pool}
 
@@ -50,13 +51,13 @@ async def start(
     _operator(principal)
     request = parse_adoption(body, settings)
     job_id = new_job_id()
-    await client.start_new(ADOPT, job_id, {**request, "policy": asdict(job_policy(settings))})
+    await durable_calls.start_new(client, ADOPT, job_id, {**request, "policy": asdict(job_policy(settings))})
     return {"job_id": job_id, "dry_run": request["dry_run"], "status": "running"}
 
 
 async def view(principal: Principal, job_id: str, client: df.DurableOrchestrationClient) -> dict[str, Any]:
     _operator(principal)
-    status = await client.get_status(job_id)
+    status = await durable_calls.get_status(client, job_id)
     if not status or status.runtime_status is None or status.name != ADOPT:
         raise JobNotFound(f"no adoption {job_id}", job_id=job_id)
     runtime = status.runtime_status.value

@@ -33,6 +33,7 @@ from controlplane.service.errors import NameTaken, PoolExhausted, QuotaExceeded
 from controlplane.service.jobs import PROVISION, Accepted, job_exists, new_job_id
 from controlplane.service.requests import CreateRequest
 from controlplane.settings import Settings
+from controlplane.workflows import durable_calls
 from controlplane.workflows.job_inputs import job_for
 
 
@@ -86,7 +87,7 @@ async def create(
             row = await asyncio.to_thread(
                 _reprovision, existing, owner, fields, region, quota_slots, registry, settings
             )
-    await client.start_new(PROVISION, row.job_id, job_for(row, settings).to_input())
+    await durable_calls.start_new(client, PROVISION, row.job_id, job_for(row, settings).to_input())
     return Accepted(row.job_id, row)
 
 

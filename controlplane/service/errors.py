@@ -11,6 +11,14 @@ class NameTaken(ControlPlaneError):
     title = "Brainstem already exists"
 
 
+class AlreadyUpdating(ControlPlaneError):
+    """A twin has an update under way: one at a time, so the caller polls that job first."""
+
+    status = 409
+    type = "already-updating"
+    title = "Brainstem already updating"
+
+
 class QuotaExceeded(ControlPlaneError):
     status = 429
     type = "quota-exceeded"
@@ -39,12 +47,6 @@ class Gone(ControlPlaneError):
     status = 410
     type = "gone"
     title = "Gone"
-
-
-class DependencyUnavailable(ControlPlaneError):
-    status = 503
-    type = "dependency-unavailable"
-    title = "Dependency unavailable"
 
 
 class TwinHeld(ControlPlaneError):

@@ -11,6 +11,7 @@ import azure.durable_functions as df
 
 from controlplane.domain.brainstem import Brainstem
 from controlplane.service.errors import JobNotFound
+from controlplane.workflows import durable_calls
 
 PROVISION = "provision_brainstem"
 TEARDOWN = "teardown_brainstem"
@@ -32,12 +33,12 @@ def new_job_id() -> str:
 
 
 async def job_exists(client: df.DurableOrchestrationClient, job_id: str) -> bool:
-    status = await client.get_status(job_id)
+    status = await durable_calls.get_status(client, job_id)
     return bool(status) and status.runtime_status is not None
 
 
 async def job_view(job_id: str, client: df.DurableOrchestrationClient) -> dict[str, Any]:
-    status = await client.get_status(job_id, show_input=True)
+    status = await durable_calls.get_status(client, job_id, show_input=True)
     if not status or status.runtime_status is None or status.name not in _KINDS:
         raise JobNotFound(f"no job {job_id}", job_id=job_id)
     job_input = status.input_

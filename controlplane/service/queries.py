@@ -12,11 +12,11 @@ from azure.core.exceptions import AzureError
 
 from controlplane.auth import Principal, can_see, owner_filter_for_list, require_operator
 from controlplane.domain.brainstem import Brainstem, Page, timestamp
-from controlplane.domain.errors import BrainstemNotFound, ControlPlaneError, InvalidInput
+from controlplane.domain.errors import BrainstemNotFound, ControlPlaneError, DependencyUnavailable, InvalidInput
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.runtime_targets import target_spec
 from controlplane.registry import MAX_PAGE_SIZE, BrainstemRegistry
-from controlplane.service.errors import DependencyUnavailable, NotActive
+from controlplane.service.errors import NotActive
 from controlplane.service.updates import validate_deploy_ref
 from controlplane.settings import get_settings
 from controlplane.twins.probe import probe
@@ -39,7 +39,11 @@ def visible_brainstem(principal: Principal, cloud_id: str, registry: BrainstemRe
 
 
 def list_page(principal: Principal, params: dict[str, str], registry: BrainstemRegistry) -> Page:
-    """One page of the rows this caller may see, filtered by the query parameters (validated here)."""
+    """One page of the rows this caller may see, filtered by the query parameters (validated here).
+
+    ``params`` keeps empty values (``?status=``): an empty filter is a 400 naming it, never "no filter".
+    Filters combine: ``stale=true`` narrows to active twins unseen lately, so with another status the page is empty.
+    """
     unknown = sorted(set(params) - LIST_PARAMS)
     if unknown:
         raise InvalidInput(
@@ -50,26 +54,33 @@ def list_page(principal: Principal, params: dict[str, str], registry: BrainstemR
     if status is not None and status not in {s.value for s in Status}:
         raise InvalidInput("status", f"status must be one of: {', '.join(s.value for s in Status)}")
     runtime_target = params.get("runtime_target")
-    seen_before = _stale_cutoff(params.get("stale"), status)
+    seen_before = _stale_cutoff(params.get("stale"))
+    next_token = params.get("next")
+    if next_token == "":
+        raise InvalidInput("next", "next is the opaque token of the previous page; leave it out for the first page")
+    owner = owner_filter_for_list(principal, params.get("owner"))
+    target = None if runtime_target is None else target_spec(runtime_target).name
+    deploy_ref = None if params.get("deploy_ref") is None else validate_deploy_ref(params["deploy_ref"])
+    limit = _limit(params.get("limit"))
+    if seen_before and status not in (None, Status.ACTIVE.value):
+        return Page(items=[], next=None)  # stale twins are active ones: none has another status
     return registry.list(
-        owner=owner_filter_for_list(principal, params.get("owner") or None),
+        owner=owner,
         status=Status.ACTIVE if seen_before else Status(status) if status else None,
         seen_before=seen_before,
-        runtime_target=None if runtime_target is None else target_spec(runtime_target).name,
-        deploy_ref=None if params.get("deploy_ref") is None else validate_deploy_ref(params["deploy_ref"]),
-        limit=_limit(params.get("limit")),
-        next=params.get("next") or None,
+        runtime_target=target,
+        deploy_ref=deploy_ref,
+        limit=limit,
+        next=next_token,
     )
 
 
-def _stale_cutoff(raw: str | None, status: str | None) -> str | None:
+def _stale_cutoff(raw: str | None) -> str | None:
     """``stale=true``: active twins the heartbeat has not heard from for CP_HEARTBEAT_STALE_AFTER_SECONDS."""
     if raw is None or raw == "false":
         return None
     if raw != "true":
         raise InvalidInput("stale", "stale must be true or false")
-    if status not in (None, Status.ACTIVE.value):
-        raise InvalidInput("stale", "stale=true lists active twins; leave status out or give status=active")
     return timestamp(datetime.now(UTC) - timedelta(seconds=get_settings().heartbeat_stale_after_seconds))
 
 

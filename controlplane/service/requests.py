@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from controlplane.domain.brainstem import validate_owner
 from controlplane.domain.errors import InvalidInput
@@ -31,6 +31,16 @@ class CreateRequest(BaseModel):
     # Where to also send this twin's lifecycle events; checked against the operator's rules
     # (controlplane.service.callbacks) before anything is written.
     callback_url: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: object) -> object:
+        # Left out means the default; null is not a value of any field (openapi.yaml types them as strings).
+        if isinstance(data, dict):
+            for field, value in data.items():
+                if value is None and field in cls.model_fields:
+                    raise InvalidInput(field, f"'{field}' is null; leave it out for the default")
+        return data
 
     @field_validator("name", mode="before")
     @classmethod

@@ -29,6 +29,7 @@ from controlplane.service.errors import TwinHeld
 from controlplane.service.jobs import UPDATE
 from controlplane.service.updates import claim_for_update
 from controlplane.settings import Settings
+from controlplane.workflows import durable_calls
 
 logger = logging.getLogger(__name__)
 _JOB_NAMESPACE = uuid.UUID("6f1d3c2e-9a57-4c1b-8e0e-2b7c1f4d5a60")
@@ -98,7 +99,7 @@ async def _claim_and_start_all(
                     executor, _claim, spec, wave, batch, cloud_id, registry, settings
                 )
                 if job is not None and (fresh or not await _exists(client, job.job_id)):
-                    await client.start_new(UPDATE, job.job_id, job.to_input())
+                    await durable_calls.start_new(client, UPDATE, job.job_id, job.to_input())
                 return job, changed
 
         # Every twin's attempt ends before the batch answers (a failure is raised once all have, so no
@@ -164,7 +165,7 @@ async def start_rollback_batch(
         job = replace(job, arm_lane="bulk")
         registry.rollouts.record_twin(spec.rollout_id, wave, twin["cloud_id"], "rolling_back", rollback_job_id=job_id)
         if fresh or not await _exists(client, job_id):
-            await client.start_new(UPDATE, job_id, job.to_input())
+            await durable_calls.start_new(client, UPDATE, job_id, job.to_input())
         started += 1
     return {"started": started}
 
@@ -224,7 +225,7 @@ async def _statuses(client: df.DurableOrchestrationClient, job_ids: list[str]) -
 
     async def read(job_id: str) -> Any:
         async with gate:
-            return await client.get_status(job_id)
+            return await durable_calls.get_status(client, job_id)
 
     return list(await asyncio.gather(*(read(job_id) for job_id in job_ids)))
 
@@ -238,7 +239,7 @@ async def _start_claimed(
     except ControlPlaneError as exc:  # the twin moved on (a teardown took it): nothing to start
         logger.info("rollout job %s for %s cannot start: %s", job_id, cloud_id, exc.detail)
         return
-    await client.start_new(UPDATE, job_id, job.to_input())
+    await durable_calls.start_new(client, UPDATE, job_id, job.to_input())
 
 
 def _failure(registry: BrainstemRegistry, cloud_id: str, status: Any) -> dict[str, Any]:
@@ -251,5 +252,5 @@ def _failure(registry: BrainstemRegistry, cloud_id: str, status: Any) -> dict[st
 
 
 async def _exists(client: df.DurableOrchestrationClient, job_id: str) -> bool:
-    status = await client.get_status(job_id)
+    status = await durable_calls.get_status(client, job_id)
     return bool(status) and status.runtime_status is not None

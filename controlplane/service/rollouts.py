@@ -10,15 +10,15 @@ import azure.durable_functions as df
 
 from controlplane.auth import Principal, require_operator
 from controlplane.domain.app_settings import validate_app_settings
-from controlplane.domain.errors import InvalidInput
+from controlplane.domain.errors import InvalidInput, RolloutNotRunning
 from controlplane.domain.rollout_gates import WAVE_GATE_FIELDS, RolloutGates
 from controlplane.domain.rollouts import TERMINAL, RolloutSpec, RolloutStatus, Selector, WavePlan
 from controlplane.registry import BrainstemRegistry
 from controlplane.registry.rollouts import RolloutNotFound
 from controlplane.service import rollout_plan
-from controlplane.service.errors import NameTaken
 from controlplane.service.updates import validate_deploy_ref
 from controlplane.settings import Settings
+from controlplane.workflows import durable_calls
 from controlplane.workflows.job_inputs import job_policy
 
 ROLLOUT = "rollout_brainstems"
@@ -49,8 +49,8 @@ def parse_spec(body: dict[str, Any]) -> RolloutSpec:
     return RolloutSpec(
         rollout_id=uuid.uuid4().hex,
         deploy_ref=validate_deploy_ref(body["deploy_ref"]) if "deploy_ref" in body else None,
-        selector=Selector.parse(body.get("selector")),
-        waves=WavePlan.parse(waves),
+        selector=Selector.parse(body["selector"]) if "selector" in body else Selector(),
+        waves=WavePlan.parse(waves) if "waves" in body else WavePlan(),
         app_settings=validate_app_settings(body["app_settings"]) if "app_settings" in body else None,
         gates=RolloutGates.parse(wave_gates, body.get("gates"), body.get("window")),
     )
@@ -78,7 +78,7 @@ async def start(
     record = await asyncio.to_thread(
         registry.rollouts.create, spec, created_by=f"{principal.via}:{principal.subject_hint}"
     )
-    await client.start_new(ROLLOUT, spec.rollout_id, initial_state(spec, settings))
+    await durable_calls.start_new(client, ROLLOUT, spec.rollout_id, initial_state(spec, settings))
     return record
 
 
@@ -102,11 +102,23 @@ async def control(
         raise InvalidInput("action", "action must be pause, resume, abort or approve")
     record = await asyncio.to_thread(registry.rollouts.get, rollout_id)
     if RolloutStatus(record["status"]) in TERMINAL:
-        raise NameTaken(f"rollout {rollout_id} has ended ({record['status']})", rollout_id=rollout_id)
+        raise RolloutNotRunning(f"rollout {rollout_id} has ended ({record['status']})", rollout_id=rollout_id)
+    # Both writes are refused under the record's ETag if the rollout ended since the read above.
     if action == "approve":  # recorded on the rollout (who, when); the event only wakes the orchestration
         by = f"{principal.via}:{principal.subject_hint}"
         record = await asyncio.to_thread(registry.rollouts.approve, rollout_id, by=by)
     else:
         record = await asyncio.to_thread(registry.rollouts.set_control, rollout_id, _CONTROLS[action])
-    await client.raise_event(rollout_id, CONTROL_EVENT, {"action": action})
+    try:
+        await durable_calls.raise_event(client, rollout_id, CONTROL_EVENT, {"action": action})
+    except durable_calls.InstanceEnded:
+        # The orchestration ended after the record was written (its last step may still be recording it).
+        raise RolloutNotRunning(
+            f"rollout {rollout_id} has ended; its orchestration takes no more controls", rollout_id=rollout_id
+        ) from None
+    except durable_calls.InstanceNotFound:
+        raise RolloutNotRunning(
+            f"rollout {rollout_id} has no orchestration to steer (it was never started or was purged)",
+            rollout_id=rollout_id,
+        ) from None
     return record

@@ -12,6 +12,7 @@ from controlplane.registry import BrainstemRegistry
 from controlplane.service.errors import Gone
 from controlplane.service.jobs import TEARDOWN, Accepted, job_exists, new_job_id
 from controlplane.settings import Settings
+from controlplane.workflows import durable_calls
 from controlplane.workflows.job_inputs import job_for
 
 
@@ -36,5 +37,5 @@ async def delete(
 ) -> Accepted:
     job, fresh = await asyncio.to_thread(claim_for_teardown, cloud_id, registry, settings)  # off the event loop
     if fresh or not await job_exists(client, job.job_id):
-        await client.start_new(TEARDOWN, job.job_id, job.to_input())
+        await durable_calls.start_new(client, TEARDOWN, job.job_id, job.to_input())
     return Accepted(job.job_id, await asyncio.to_thread(registry.get, cloud_id))

@@ -21,10 +21,11 @@ from controlplane.domain.errors import InvalidInput
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.lifecycle import Status
 from controlplane.registry import BrainstemRegistry
-from controlplane.service.errors import NameTaken, NotActive
+from controlplane.service.errors import AlreadyUpdating, NotActive
 from controlplane.service.holds import refuse_if_held
 from controlplane.service.jobs import UPDATE, Accepted, job_exists, new_job_id
 from controlplane.settings import Settings
+from controlplane.workflows import durable_calls
 from controlplane.workflows.job_inputs import job_for
 
 DEPLOY_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -45,9 +46,12 @@ def parse_update(body: dict[str, Any]) -> tuple[str | None, dict[str, str | None
         raise InvalidInput(
             unknown[0], f"unknown field '{unknown[0]}'; an update takes deploy_ref, app_settings, refresh_settings"
         )
+    refresh = body.get("refresh_settings", False)
+    if not isinstance(refresh, bool):
+        raise InvalidInput("refresh_settings", "refresh_settings must be true or false")
     deploy_ref = validate_deploy_ref(body["deploy_ref"]) if "deploy_ref" in body else None
     changes = validate_app_settings(body["app_settings"]) if "app_settings" in body else None
-    if deploy_ref is None and changes is None and body.get("refresh_settings") is not True:
+    if deploy_ref is None and changes is None and not refresh:
         raise InvalidInput(
             "deploy_ref", "give deploy_ref, app_settings, or refresh_settings: true to re-apply the current settings"
         )
@@ -67,7 +71,7 @@ def claim_for_update(
     if row.status == Status.UPDATING and job_id is not None and row.job_id == job_id:
         return _job(row, settings), False
     if row.status == Status.UPDATING:
-        raise NameTaken(
+        raise AlreadyUpdating(
             f"{cloud_id} is already updating (job {row.job_id}); poll that job first",
             cloud_id=cloud_id,
             job_id=row.job_id,
@@ -102,5 +106,5 @@ async def update(
         claim_for_update, cloud_id, deploy_ref, registry, settings, app_settings=app_settings
     )
     if fresh or not await job_exists(client, job.job_id):
-        await client.start_new(UPDATE, job.job_id, job.to_input())
+        await durable_calls.start_new(client, UPDATE, job.job_id, job.to_input())
     return Accepted(job.job_id, await asyncio.to_thread(registry.get, cloud_id))

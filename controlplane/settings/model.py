@@ -122,6 +122,11 @@ class Settings(BudgetSettings, EventSettings, ReconcileSettings):
     # and one Durable status read per running twin).
     rollout_poll_seconds: PositiveSeconds = _env("CP_ROLLOUT_POLL_SECONDS", 5)
     teardown_poll_interval_seconds: PositiveSeconds = _env("CP_TEARDOWN_POLL_INTERVAL_SECONDS", 15)
+    # How often an orchestration polls a long-running ARM create it began (durable timers: no activity
+    # slot is held while ARM works).
+    operation_poll_seconds: PositiveSeconds = _env("CP_ARM_OPERATION_POLL_SECONDS", 5)
+    # Ended Durable instances older than this are purged daily (controlplane/workflows/history_retention.py).
+    history_retention_days: Annotated[float, Field(gt=0, le=365)] = _env("CP_HISTORY_RETENTION_DAYS", 30)
     teardown_timeout_seconds: PositiveSeconds = _env("CP_TEARDOWN_TIMEOUT_SECONDS", 3600)
     activity_first_retry_seconds: PositiveSeconds = _env("CP_ACTIVITY_FIRST_RETRY_SECONDS", 5)
     activity_max_attempts: int = Field(

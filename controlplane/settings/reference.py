@@ -37,6 +37,8 @@ MEANINGS: dict[str, str] = {
     "CP_ARM_ENDPOINT": "ARM endpoint (sovereign clouds; the local stand-in)",
     "CP_ARM_CREDENTIAL": "`default` = `DefaultAzureCredential`; `sandbox` = a fixed token, refused unless the ARM endpoint is loopback",
     "CP_ARM_CA_BUNDLE": "CA bundle to trust for the ARM endpoint (the sandbox's self-signed CA, a proxy)",
+    "CP_ARM_OPERATION_POLL_SECONDS": "durable-timer wait between polls of a begun long ARM operation (the storage account's create), so no activity slot waits on ARM ([fleet scale](fleet-scale.md))",
+    "CP_HISTORY_RETENTION_DAYS": "ended Durable instances older than this are purged daily (`controlplane/workflows/history_retention.py`)",
     "CP_ARM_POLLING_INTERVAL_SECONDS": "wait between polls of a long ARM operation when ARM sends no `Retry-After`",
     "CP_DEFAULT_REGION": "region when a request names none",
     "CP_ALLOWED_REGIONS": "comma-separated regions a request may name",

@@ -20,6 +20,7 @@ def job_policy(settings: Settings) -> Policy:
         teardown_poll_seconds=settings.teardown_poll_interval_seconds,
         teardown_timeout_seconds=settings.teardown_timeout_seconds,
         publish_timeout_seconds=settings.publish_timeout_seconds,
+        operation_poll_seconds=settings.operation_poll_seconds,
     )
 
 

@@ -22,6 +22,7 @@ from controlplane.domain.errors import ControlPlaneError
 from controlplane.domain.lifecycle import Status
 from controlplane.registry import BrainstemRegistry
 from controlplane.settings import Settings
+from controlplane.workflows import durable_calls
 from controlplane.workflows.job_inputs import job_policy
 
 logger = logging.getLogger(__name__)
@@ -38,11 +39,11 @@ _BUSY = ("provisioning", "updating", "deleting")
 async def start_singleton(client: df.DurableOrchestrationClient, name: str, instance_id: str, payload: Any) -> bool:
     """Start ``name`` as ``instance_id`` unless that instance is still underway (Learn: "Singleton
     orchestrators in Durable Functions": check the status, start with the fixed id only if not running)."""
-    status = await client.get_status(instance_id)
+    status = await durable_calls.get_status(client, instance_id)
     if status is not None and status.runtime_status in _UNDERWAY:
         logger.info("%s is still underway; this occurrence starts nothing", instance_id)
         return False
-    await client.start_new(name, instance_id, payload)
+    await durable_calls.start_new(client, name, instance_id, payload)
     return True
 
 
@@ -70,7 +71,7 @@ async def fail_lost_jobs(
     rows = await asyncio.to_thread(lambda: list(registry.scan(f"({busy})", f"last_seen lt '{quiet_since}'")))
     failed: list[str] = []
     for row in rows:
-        status = await client.get_status(row.job_id)
+        status = await durable_calls.get_status(client, row.job_id)
         runtime = status.runtime_status if status is not None else None
         if runtime in _UNDERWAY or (runtime is None and row.last_seen >= absent_since):
             continue

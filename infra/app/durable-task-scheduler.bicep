@@ -23,6 +23,11 @@ param taskHubName string
 @allowed(['Consumption', 'Dedicated'])
 param skuName string = 'Consumption'
 
+@description('Capacity units on the Dedicated SKU (Learn, "Durable Task Scheduler Dedicated SKU": each CU serves up to 2,000 actions/s; 3 for high availability). Ignored on Consumption.')
+@minValue(1)
+@maxValue(3)
+param capacityUnits int = 1
+
 @description('Principal (object) id of the control plane\'s identity.')
 param principalId string
 
@@ -38,7 +43,10 @@ resource scheduler 'Microsoft.DurableTask/schedulers@2025-11-01' = {
     ipAllowlist: [
       '0.0.0.0/0'
     ]
-    sku: {
+    sku: skuName == 'Dedicated' ? {
+      name: skuName
+      capacity: capacityUnits
+    } : {
       name: skuName
     }
   }

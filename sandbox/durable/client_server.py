@@ -175,6 +175,8 @@ class DurableClientServer:
             app.router.add_get(prefix + "/instances/", self._list)
             app.router.add_get(prefix + "/instances/{instance_id}", self._status)
             app.router.add_delete(prefix + "/instances/{instance_id}", self._purge)
+            app.router.add_delete(prefix + "/instances", self._purge_by)
+            app.router.add_delete(prefix + "/instances/", self._purge_by)
             app.router.add_post(prefix + "/instances/{instance_id}/terminate", self._terminate)
             app.router.add_post(prefix + "/instances/{instance_id}/raiseEvent/{event_name}", self._raise_event)
         self._runner = web.AppRunner(app, access_log=None)
@@ -304,6 +306,15 @@ class DurableClientServer:
         return web.Response(status=202)
 
     async def _raise_event(self, request: web.Request) -> web.Response:
+        # HttpApiHandler.HandleRaiseEventRequestAsync asks for the status first: 404 for no instance, 410
+        # once Completed/Failed/Canceled/Terminated (a Pending instance takes the event), and only then
+        # looks at the content type and the JSON.
+        try:
+            current = self.driver.get_status(request.match_info["instance_id"])
+        except InstanceNotFoundError:
+            return web.Response(status=404)
+        if current.status in TERMINAL:
+            return web.Response(status=410)
         if request.content_type.lower() != "application/json":
             return web.json_response({"Message": "Only application/json request content is supported"}, status=400)
         try:
@@ -317,6 +328,29 @@ class DurableClientServer:
         except InstanceNotRunningError:
             return web.Response(status=410)
         return web.Response(status=202)
+
+    async def _purge_by(self, request: web.Request) -> web.Response:
+        """Purge every ended instance the filter matches (Learn, "Durable Functions HTTP API reference",
+        "Purge multiple instance histories": createdTimeFrom is required; 200 with instancesDeleted, 404
+        when nothing matches). Running instances never match: only terminal ones purge."""
+        query = request.query
+        if "createdTimeFrom" not in query:
+            return web.json_response({"Message": "createdTimeFrom is required"}, status=400)
+        created_from = h.parse_time(query["createdTimeFrom"])
+        created_to = h.parse_time(query["createdTimeTo"]) if "createdTimeTo" in query else None
+        statuses = {s for s in query.get("runtimeStatus", "").split(",") if s} or set(TERMINAL)
+        matched = [
+            r.instance_id
+            for r in self.driver.list_statuses()
+            if r.status in statuses & set(TERMINAL)
+            and r.created_time >= created_from
+            and (created_to is None or r.created_time <= created_to)
+        ]
+        for instance_id in matched:
+            self.driver.purge(instance_id)
+        if not matched:
+            return web.Response(status=404)
+        return web.json_response({"instancesDeleted": len(matched)})
 
     async def _purge(self, request: web.Request) -> web.Response:
         instance_id = request.match_info["instance_id"]

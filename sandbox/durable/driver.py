@@ -18,6 +18,7 @@ work scheduled but not completed is delivered again (at least once), timers are 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import threading
@@ -38,6 +39,7 @@ from sandbox.durable.errors import (
 )
 from sandbox.durable.functions import DirectFunctions, DurableFunctions, OrchestratorFailed
 from sandbox.durable.history import Event, EventType
+from sandbox.durable.host_limits import BackendPace, HostLimits, SlotMeter
 from sandbox.durable.instance import START, ActivityExecution, Instance, OrchestrationResult
 from sandbox.durable.replay_plan import CONTINUE_AS_NEW, ScheduledActivity, ScheduledTimer, parse_yields, plan_replay
 
@@ -59,6 +61,7 @@ class OrchestrationDriver:
         activity_workers: int = 16,
         orchestrator_workers: int = 4,
         long_timers: bool = True,
+        limits: HostLimits | None = None,
     ) -> None:
         # A DurableFunctions (the worker, for the product), or a toy DFApp / its functions, called directly.
         self.functions: DurableFunctions = (
@@ -66,6 +69,15 @@ class OrchestrationDriver:
         )
         self.clock: Clock = clock or VirtualClock()
         self.long_timers = long_timers
+        # With ``limits`` the driver is the deployed app: its activity slots are host.json's per-instance
+        # throttle × instances, episodes at most its orchestrator slots (and this machine's threads),
+        # activities stopped at functionTimeout, every action paced at the backend's rate.
+        self.limits = limits
+        if limits is not None:
+            activity_workers = limits.activity_slots
+            orchestrator_workers = min(orchestrator_workers, limits.orchestrator_slots)
+        self.backend = BackendPace(limits.backend_actions_per_second if limits else None)
+        self.slots = SlotMeter(activity_workers)
         self._activities = ThreadPoolExecutor(activity_workers, thread_name_prefix="durable-activity")
         self._episodes = ThreadPoolExecutor(orchestrator_workers, thread_name_prefix="durable-episode")
         self._instances: dict[str, Instance] = {}
@@ -85,7 +97,7 @@ class OrchestrationDriver:
         """Start with the input exactly as the extension receives it (the JSON text the Python client sends)."""
         self.functions.check_orchestrator(orchestrator_name)
         instance = self._new_instance(orchestrator_name, input_wire, instance_id or uuid.uuid4().hex, None, [])
-        self._schedule(instance)
+        self._paced(lambda: self._schedule(instance))
         return instance.instance_id
 
     def run(
@@ -103,7 +115,7 @@ class OrchestrationDriver:
         instance = self._new_instance(
             orchestrator_name, input_wire, instance_id or uuid.uuid4().hex, crash_after_event, []
         )
-        self._schedule(instance)
+        self._paced(lambda: self._schedule(instance))
         return self.wait(instance.instance_id, timeout=timeout)
 
     def resume(
@@ -131,7 +143,7 @@ class OrchestrationDriver:
         instance = self._new_instance(
             orchestrator_name, input_wire, instance_id or uuid.uuid4().hex, crash_after_event, saved
         )
-        self._schedule(instance)
+        self._paced(lambda: self._schedule(instance))
         return self.wait(instance.instance_id, timeout=timeout)
 
     def wait(self, instance_id: str, *, timeout: float = 30.0) -> OrchestrationResult:
@@ -225,7 +237,19 @@ class OrchestrationDriver:
         except RuntimeError:  # closed: the driver is gone, like a stopped host
             pass
 
+    def _paced(self, action: Any) -> None:
+        """Run ``action`` (one Durable action) when the backend's rate lets it go out."""
+        now = self.clock.now()
+        at = self.backend.reserve(now.timestamp())
+        if at <= now.timestamp():
+            action()
+        else:
+            self.clock.call_at(now + dt.timedelta(seconds=at - now.timestamp()), action)
+
     def _deliver(self, instance: Instance, generation: int, message: Any) -> None:
+        self._paced(lambda: self._deliver_now(instance, generation, message))
+
+    def _deliver_now(self, instance: Instance, generation: int, message: Any) -> None:
         with instance.lock:
             if instance.generation != generation or instance.finished:
                 return  # a completion for a crashed, finished or continued-as-new execution
@@ -348,19 +372,35 @@ class OrchestrationDriver:
             new_timers = [t for t in timers if t.timer_id not in instance.armed]
             instance.dispatched.update(a.task_id for a in new_activities)
             instance.armed.update(t.timer_id for t in new_timers)
-        try:
-            for activity in new_activities:
-                self._activities.submit(self._execute_activity, instance, generation, activity)
-        except RuntimeError:  # closed
-            return
+        for activity in new_activities:
+            self._paced(lambda a=activity: self._submit_activity(instance, generation, a))
         for timer in new_timers:
             self.clock.call_at(timer.fire_at, lambda t=timer: self._fire_timer(instance, generation, t))
+
+    def _submit_activity(self, instance: Instance, generation: int, activity: ScheduledActivity) -> None:
+        try:  # from here to a free slot is the wait for an activity slot
+            self._activities.submit(self._execute_activity, instance, generation, activity, self.clock.now())
+        except RuntimeError:  # closed
+            pass
 
     def _fire_timer(self, instance: Instance, generation: int, timer: ScheduledTimer) -> None:
         event = h.timer_fired(self.clock.now(), timer_id=timer.timer_id, fire_at=timer.fire_at)
         self._deliver(instance, generation, event)
 
-    def _execute_activity(self, instance: Instance, generation: int, activity: ScheduledActivity) -> None:
+    def _execute_activity(
+        self, instance: Instance, generation: int, activity: ScheduledActivity, queued: dt.datetime
+    ) -> None:
+        began = self.clock.now()
+        self.slots.begin((began - queued).total_seconds())
+        timeout = self.limits.function_timeout_seconds if self.limits else None
+        settled = threading.Lock()  # taken once: by the result, or by the watchdog at functionTimeout
+        if timeout is not None and hasattr(self.clock, "speed"):  # a real clock; a virtual one never waits
+
+            def stop_at_limit() -> None:
+                if settled.acquire(blocking=False):
+                    self._deliver(instance, generation, self._timed_out(activity, began, timeout))
+
+            self.clock.call_at(began + dt.timedelta(seconds=timeout), stop_at_limit)
         try:
             decoded_input = json.loads(activity.input_text) if activity.input_text is not None else None
         except ValueError:
@@ -377,6 +417,12 @@ class OrchestrationDriver:
             reason = str(exc) or type(exc).__name__
             details = getattr(exc, "details", None) or "".join(traceback.format_exception(exc))
             event = h.task_failed(self.clock.now(), task_id=activity.task_id, reason=reason, details=details)
+        ended = self.clock.now()
+        self.slots.end(activity.name, (ended - began).total_seconds())
+        if timeout is not None and (ended - began).total_seconds() > timeout:
+            event = self._timed_out(activity, began, timeout)
+        if not settled.acquire(blocking=False):
+            return  # the watchdog already failed it at the limit: its result never reaches the history
         succeeded = event["EventType"] == EventType.TASK_COMPLETED
         record = ActivityExecution(
             instance.instance_id, activity.name, decoded_input, activity.task_id, activity.attempt, succeeded
@@ -384,6 +430,15 @@ class OrchestrationDriver:
         with self._log_lock:
             self.activity_log.append(record)
         self._deliver(instance, generation, event)
+
+    def _timed_out(self, activity: ScheduledActivity, began: dt.datetime, timeout: float) -> Event:
+        """The host stops an invocation at functionTimeout; the extension fails the task with the WebJobs
+        SDK's FunctionTimeoutException message (see ``host_limits``)."""
+        limit = str(dt.timedelta(seconds=timeout)).zfill(8)
+        reason = f"Timeout value of {limit} was exceeded by function: Functions.{activity.name}"
+        at = began + dt.timedelta(seconds=timeout)
+        details = f"Microsoft.Azure.WebJobs.Host.FunctionTimeoutException: {reason}"
+        return h.task_failed(at, task_id=activity.task_id, reason=reason, details=details)
 
     def _continue_as_new(self, instance: Instance, input_text: str | None) -> None:
         with instance.lock:

@@ -19,7 +19,7 @@ BASE = "http://127.0.0.1:7071"
 # Route templates as function_app declares them, most specific first.
 ROUTES = [
     ("POST", r"/api/cp/brainstems", "create_brainstem", {}),
-    ("POST", r"/api/cp/brainstems/adopt", "start_adoption", {}),
+    ("POST", r"/api/cp/adoptions", "start_adoption", {}),
     ("GET", r"/api/cp/adoptions/(?P<job_id>[^/]+)", "get_adoption", {}),
     ("GET", r"/api/cp/brainstems", "list_brainstems", {}),
     ("GET", r"/api/cp/brainstems/(?P<id>[^/]+)", "get_brainstem", {}),

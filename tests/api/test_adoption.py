@@ -21,7 +21,7 @@ def pool_subscription() -> str:
 
 def adopt(api: Api, body: dict[str, Any], timeout: float = 60) -> dict[str, Any]:
     """POST an adoption, then follow its Location until it has ended; its report."""
-    accepted = api.request("POST", "/api/cp/brainstems/adopt", json_body=body)
+    accepted = api.request("POST", "/api/cp/adoptions", json_body=body)
     assert accepted.status == 202, accepted.body
     assert accepted.json["links"]["self"] == accepted.headers["location"] and accepted.headers["retry-after"]
     path, deadline = urlsplit(accepted.headers["location"]).path, time.monotonic() + timeout
@@ -110,13 +110,16 @@ def test_a_twin_without_an_owner_tag_waits_for_an_owner(api: Api) -> None:
 
 def test_only_operators_adopt_and_bodies_are_checked(doorman: Api, alice: Api) -> None:  # noqa: F811
     api = doorman
-    assert alice.request("POST", "/api/cp/brainstems/adopt", json_body={}).status == 403
+    assert alice.request("POST", "/api/cp/adoptions", json_body={}).status == 403
     assert alice.request("GET", f"/api/cp/adoptions/{'0' * 32}").status == 403
     for body, field in (
         ({"dry_run": "yes"}, "dry_run"), ({"owner": "a/b"}, "owner"), ({"subscription_id": "elsewhere"}, "subscription_id"),
-        ({"name": "kody"}, "name"),
+        ({"name": "kody"}, "name"), ({"owner": None}, "owner"), ({"subscription_id": None}, "subscription_id"),
     ):  # fmt: skip
-        answer = api.request("POST", "/api/cp/brainstems/adopt", json_body=body)
+        answer = api.request("POST", "/api/cp/adoptions", json_body=body)
         assert answer.status == 400 and field in answer.json["detail"], answer.body
     assert api.request("GET", f"/api/cp/adoptions/{'0' * 32}").status == 404
     assert api.request("GET", "/api/cp/adoptions/not-a-job").status == 404
+    # The body is optional (openapi.yaml): none at all is every default, a dry run of nothing but a real adoption.
+    bare = api.request("POST", "/api/cp/adoptions")
+    assert bare.status == 202 and bare.json["dry_run"] is False, bare.body

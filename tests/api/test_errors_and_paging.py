@@ -37,11 +37,13 @@ def assert_nothing_written(api: Api) -> None:
         (b'{"name": "kody", "owner": "github:a", "runtime_target": "aws-lambda"}', {"Content-Type": "application/json"}, 400, "runtime_target", "runtime_target must be one of: azure-consumption-py311"),
         (b'{"name": "kody", "owner": "github:a", "deploy_ref": "../../etc"}', {"Content-Type": "application/json"}, 400, "deploy_ref", "deploy_ref must be"),
         (b'{"name": "kody", "owner": "github:a", "region": 5}', {"Content-Type": "application/json"}, 400, "region", "region"),
+        (b'{"name": "kody", "owner": "github:a", "region": null}', {"Content-Type": "application/json"}, 400, "region", "leave it out"),
+        (b'{"name": "kody", "owner": null}', {"Content-Type": "application/json"}, 400, "owner", "leave it out"),
     ],
     ids=[
         "bad-json", "not-object", "text-plain", "no-content-type", "oversize", "unknown-field", "missing-name",
         "missing-owner", "uppercase-name", "long-name", "name-not-string", "bad-owner", "bad-region", "bad-target",
-        "bad-deploy-ref", "region-not-string",
+        "bad-deploy-ref", "region-not-string", "region-null", "owner-null",
     ],
 )  # fmt: skip
 def test_bad_create_requests(
@@ -84,6 +86,14 @@ def test_unknown_or_malformed_ids_are_404(api: Api, method: str, path: str, stat
         ({"colour": "red"}, "colour"),
         ({"owner": "bad owner"}, "owner"),
         ({"runtime_target": "aws-lambda"}, "runtime_target"),
+        # Empty values: the host drops them from the query it hands the worker; they are still refused.
+        ({"status": "", "stale": ""}, "status"),
+        ({"stale": ""}, "stale"),
+        ({"owner": ""}, "owner"),
+        ({"runtime_target": ""}, "runtime_target"),
+        ({"deploy_ref": ""}, "deploy_ref"),
+        ({"limit": ""}, "limit"),
+        ({"next": ""}, "next"),
     ],
 )
 def test_bad_list_parameters(api: Api, params: dict[str, str], field: str) -> None:

@@ -13,6 +13,7 @@ from azure.data.tables import TableServiceClient
 from controlplane.arm.fleet_budget import BudgetPolicy, FleetWriteBudget
 from controlplane.domain.write_budget import BucketShape
 from controlplane.registry.arm_budget import BudgetStore
+from sandbox.lifetime import die_with_parent
 
 SUB = "00000000-0000-4000-8000-0000000000aa"
 SHAPE = BucketShape(rate=20, burst=10)
@@ -166,6 +167,7 @@ def test_processes_racing_for_one_bucket_never_overspend_it(storage_connection: 
         subprocess.Popen(
             [sys.executable, "-m", "tests.budget._contender", storage_connection, table.table_name, SUB, "60", "3"],
             stdout=subprocess.PIPE,
+            preexec_fn=die_with_parent(),
         )
         for _ in range(4)
     ]

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,13 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.sandbox_process import RunningSandbox, running_sandbox
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def descendants(pid: int) -> set[int]:
@@ -53,35 +48,9 @@ def alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[tuple[subprocess.Popen[str], str, str, str]]:
-    port, events_port = free_port(), free_port()
-    env = {**os.environ, "CP_SANDBOX_LATENCY_SCALE": "0.2"}
-    env.pop("CP_TEST_STORAGE_CONNECTION", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox.serve", "--port", str(port), "--events-port", str(events_port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    lines, key = [], ""
-    deadline = time.monotonic() + 60
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        lines.append(line)
-        if line.startswith("operator API key for this run:"):
-            key = line.split(":", 1)[1].strip()
-        if line.startswith("Ctrl-C stops everything"):
-            break
-        assert line or process.poll() is None, "".join(lines)
-    else:
-        process.kill()
-        pytest.fail("sandbox never became ready:\n" + "".join(lines))
-    try:
-        assert key, "".join(lines)
-        yield process, f"http://127.0.0.1:{port}", key, "".join(lines)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+def sandbox() -> Iterator[RunningSandbox]:
+    with running_sandbox() as running:
+        yield running
 
 
 def twinctl(base: str, key: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -94,8 +63,8 @@ def twinctl(base: str, key: str, *args: str, timeout: float = 120) -> subprocess
     )
 
 
-def test_the_sandbox_end_to_end_through_the_cli(sandbox: tuple[subprocess.Popen[str], str, str, str]) -> None:
-    process, base, key, _ = sandbox
+def test_the_sandbox_end_to_end_through_the_cli(sandbox: RunningSandbox) -> None:
+    process, base, key = sandbox.process, sandbox.base_url, sandbox.operator_key
     auth = {"x-api-key": key}
     assert requests.get(f"{base}/api/cp/health", timeout=5).status_code == 401  # no key, no entry
 
@@ -142,7 +111,7 @@ def test_the_sandbox_end_to_end_through_the_cli(sandbox: tuple[subprocess.Popen[
     children = descendants(process.pid)
     assert children, "the sandbox should have started Azurite"
     process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=30)
+    output = sandbox.output_after_exit()
     assert process.returncode == 0, output
     assert "stopped" in output
     time.sleep(0.2)
@@ -150,9 +119,9 @@ def test_the_sandbox_end_to_end_through_the_cli(sandbox: tuple[subprocess.Popen[
 
 
 def test_a_callback_hears_its_twin_go_live_and_twinctl_events_shows_it(
-    sandbox: tuple[subprocess.Popen[str], str, str, str],
+    sandbox: RunningSandbox,
 ) -> None:
-    process, base, key, banner = sandbox
+    base, key, banner = sandbox.base_url, sandbox.operator_key, sandbox.banner
     hook = re.search(r'"callback_url": "(https://127\.0\.0\.1:\d+/hooks/)you"', banner)
     feed = re.search(r"twinctl events --follow --feed (\S+)", banner)
     assert hook and feed, banner

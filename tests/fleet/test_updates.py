@@ -6,7 +6,7 @@ import pytest
 
 from controlplane.domain.lifecycle import Status
 from controlplane.registry import default_registry
-from controlplane.service.errors import NameTaken, NotActive
+from controlplane.service.errors import AlreadyUpdating, NotActive
 from controlplane.service.updates import claim_for_update
 from controlplane.settings import get_settings
 from sandbox.arm import Fault
@@ -60,7 +60,7 @@ def test_a_failed_update_leaves_the_twin_running_its_previous_code_with_the_erro
 def test_only_an_active_twin_can_be_updated_and_only_by_one_job_at_a_time(rig: ControlPlaneRig) -> None:
     assert provision(rig, "kody").status == "Completed"
     begin_update(KODY, "v2")
-    with pytest.raises(NameTaken) as taken:
+    with pytest.raises(AlreadyUpdating) as taken:  # a 409 that says what conflicted: the update under way
         begin_update(KODY, "v3")
     assert taken.value.extensions["job_id"] == default_registry().get(KODY).job_id
     begin_teardown(KODY)

@@ -225,3 +225,48 @@ def test_sdk_session_can_be_reset_between_event_loops(server, client):
         assert asyncio.run(status_then_reset()).instance_id == instance_id
     finally:
         forget_sdk_http_session()
+
+
+# ---- each client call on an ended or unknown instance, as the extension answers it ----------------------
+
+
+def test_client_calls_on_ended_and_unknown_instances_answer_as_the_extension_does(server, client):
+    """HttpApiHandler.cs: raise event 404 unknown / 410 ended; terminate 404 / 410; status 404 -> runtime None.
+    The product's wrappers (controlplane.workflows.durable_calls) name each one."""
+    from controlplane.workflows import durable_calls
+
+    ended = call(client.start_new("waits_for_approval"))
+    call(client.terminate(ended, "ended"))
+    call(wait_until_terminal(client, ended))
+
+    with pytest.raises(durable_calls.InstanceEnded):
+        call(durable_calls.raise_event(client, ended, "approval", {"by": "bob"}))
+    with pytest.raises(durable_calls.InstanceNotFound):
+        call(durable_calls.raise_event(client, "never-was", "approval", None))
+    call(durable_calls.terminate(client, ended, "again"))  # 410: already ended, nothing to do
+    with pytest.raises(durable_calls.InstanceNotFound):
+        call(durable_calls.terminate(client, "never-was", "why"))
+    assert call(durable_calls.get_status(client, "never-was")).runtime_status is None
+    call(durable_calls.start_new(client, "waits_for_approval", "twice", None))
+    call(durable_calls.start_new(client, "waits_for_approval", "twice", None))  # underway: counts as started
+    call(client.terminate("twice", "cleanup"))
+
+
+def test_an_event_for_an_ended_instance_is_gone_whatever_its_content_type(server):
+    """The extension checks the instance before the body: 410 comes before the 400 for a wrong type."""
+    instance_id = f"gone-{id(server)}"
+    server.driver.start_wire("waits_for_approval", None, instance_id=instance_id)
+    server.driver.terminate(instance_id, "ended")
+    server.driver.wait(instance_id)
+    url = f"{server.rpc_base_url}instances/{instance_id}/raiseEvent/approval"
+    request = urllib.request.Request(url, data=b"not json", headers={"Content-Type": "text/plain"}, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)  # noqa: S310 - loopback test server
+    assert refused.value.code == 410
+    missing = urllib.request.Request(
+        f"{server.rpc_base_url}instances/never-was/raiseEvent/approval", data=b"x", method="POST",
+        headers={"Content-Type": "text/plain"},
+    )  # fmt: skip
+    with pytest.raises(urllib.error.HTTPError) as unknown:
+        urllib.request.urlopen(missing, timeout=5)  # noqa: S310
+    assert unknown.value.code == 404

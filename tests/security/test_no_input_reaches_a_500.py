@@ -126,3 +126,43 @@ def test_credentials(api: Api, header: str, value: str) -> None:
     assert answer.status in (401, 403) and answer.content_type == "application/problem+json"
     if len(value.strip()) >= 8:  # long enough not to occur in our own fixed wording by chance
         assert value not in answer.body.decode(errors="replace")  # a credential is never echoed
+
+
+HUGE_INTEGER = "9" * 5000  # past Python's int-string limit (4,300 digits): json.loads raises ValueError
+BODY_ROUTES = [
+    ("POST", "/api/cp/brainstems"),
+    ("PATCH", "/api/cp/brainstems/twin-kody-e89834"),
+    ("POST", "/api/cp/rollouts"),
+    ("POST", "/api/cp/adoptions"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES, ids=[f"{m} {p}" for m, p in BODY_ROUTES])
+@pytest.mark.parametrize(
+    "body",
+    [HUGE_INTEGER, '{"name": ' + HUGE_INTEGER + "}", '{"a": [1, -' + HUGE_INTEGER + "]}"],
+    ids=["bare", "in-a-field", "nested-negative"],
+)
+def test_an_integer_of_5000_digits_is_a_400_on_every_body_route(api: Api, method: str, path: str, body: str) -> None:
+    if method == "PATCH":  # the twin must exist for its PATCH to read a body
+        assert api.post({"name": "kody", "owner": "github:you"}).status == 202
+    answer = api.request(method, path, body=body.encode(), headers={"Content-Type": "application/json"})
+    assert (answer.status, answer.json["field"]) == (400, "body"), answer.body
+
+
+@pytest.mark.parametrize("value", ["true", "yes", 1, 0, None, [], {}], ids=repr)
+def test_a_wrongly_typed_refresh_settings_is_a_400_naming_it(api: Api, value: Any) -> None:
+    assert api.post({"name": "kody", "owner": "github:you"}).status == 202
+    answer = api.request("PATCH", "/api/cp/brainstems/twin-kody-e89834", json_body={"refresh_settings": value})
+    assert (answer.status, answer.json["field"]) == (400, "refresh_settings"), answer.body
+
+
+def test_huge_integers_in_tokens_are_refused_not_a_500(api: Api) -> None:
+    token = base64.urlsafe_b64encode(('{"scope": "*", "after": ' + HUGE_INTEGER + "}").encode()).decode()
+    answer = api.request("GET", "/api/cp/brainstems", params={"next": token})
+    assert (answer.status, answer.json["field"]) == (400, "next")
+    segment = base64.urlsafe_b64encode(('{"exp": ' + HUGE_INTEGER + "}").encode()).decode().rstrip("=")
+    bearer = api.as_caller({"Authorization": f"Bearer eyJhbGciOiJSUzI1NiJ9.{segment}.c2ln"})
+    assert bearer.request("GET", "/api/cp/brainstems").status == 401
+    principal = base64.b64encode(('{"claims": [], "n": ' + HUGE_INTEGER + "}").encode()).decode()
+    assert api.as_caller({"X-MS-CLIENT-PRINCIPAL": principal}).request("GET", "/api/cp/brainstems").status in (401, 403)

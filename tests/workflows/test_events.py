@@ -11,7 +11,11 @@ import logging
 
 import pytest
 
+from controlplane.arm import resource_groups
+from controlplane.arm.clients import arm_clients
+from controlplane.arm.storage_accounts import storage_account_body
 from controlplane.domain.lifecycle import Status
+from controlplane.domain.naming import brainstem_names
 from controlplane.registry import default_registry
 from sandbox.arm import Fault
 from sandbox.durable import check_replay_safety
@@ -114,6 +118,13 @@ def test_replays_and_crashes_repeat_the_same_ids(events_rig: ControlPlaneRig, re
     registry = default_registry()
 
     def fresh_row() -> None:
+        # The same world for every run, as the budget above: the twin's storage account exists already
+        # (made through the real SDK), so every run's PUT answers 200 and no run waits for a create;
+        # a wait would move the time of the events compared between runs.
+        names, clients = brainstem_names("kody"), arm_clients(job["subscription_id"])
+        resource_groups.ensure_resource_group(clients, names, region=job["region"], tags={})
+        body = storage_account_body(job["region"], {})
+        clients.storage.storage_accounts.begin_create(names.resource_group, names.storage_account, body).result()  # type: ignore[call-overload]
         registry.update(KODY, lambda row: row.with_changes(status=Status.PROVISIONING, url=None))
 
     cases = check_replay_safety(
