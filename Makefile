@@ -33,6 +33,7 @@ bench: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports  # the layer contracts in .importlinter
 
 # checkov over infra/ (infra/.checkov.yaml: our checks in infra/checks, and why each skipped one
 # does not fit). Its own venv: checkov pins its own Bicep parser, apart from the tests' pycep-parser.

@@ -24,9 +24,8 @@ from controlplane.domain.drift import owner_tag, twin_of_group
 from controlplane.domain.errors import BrainstemExists, InvalidInput
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
-from controlplane.domain.placement import region_slot, subscription_slot
+from controlplane.domain.placement import owner_slot, region_slot, subscription_slot
 from controlplane.registry import default_registry
-from controlplane.service.creation import owner_slot
 from controlplane.settings import get_settings
 from controlplane.twins.probe import probe
 

@@ -2,7 +2,7 @@
 
 Each occurrence starts one durable workflow (orchestrators/reconcile.py) under a fixed instance id,
 unless the previous one is still underway, so a slow run is never doubled by the next tick. The
-reconcile tick also marks errored the busy rows whose job is gone (controlplane.service.reconcile):
+reconcile tick also marks errored the busy rows whose job is gone (controlplane.workflows.reconcile):
 that check needs Durable's own status API, which only a client binding has.
 """
 
@@ -15,8 +15,8 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from controlplane.registry import default_registry
-from controlplane.service import history_retention, reconcile
 from controlplane.settings import get_settings
+from controlplane.workflows import history_retention, reconcile
 
 logger = logging.getLogger(__name__)
 blueprint = df.Blueprint()

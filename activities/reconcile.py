@@ -29,9 +29,9 @@ from controlplane.domain.naming import brainstem_names
 from controlplane.registry import BrainstemRegistry, default_registry
 from controlplane.registry import repair as registry_repair
 from controlplane.registry.entities import odata_str
-from controlplane.service.jobs import job_for
 from controlplane.settings import get_settings
 from controlplane.twins.probe import probe
+from controlplane.workflows.job_inputs import job_for
 
 logger = logging.getLogger(__name__)
 blueprint = df.Blueprint()

@@ -9,8 +9,9 @@ import azure.durable_functions as df
 from activities.payloads import JsonObject
 from controlplane.domain.rollouts import RolloutSpec, RolloutStatus
 from controlplane.registry import default_registry
-from controlplane.service import rollout_bake, rollout_batches
+from controlplane.service import rollout_batches
 from controlplane.settings import get_settings
+from controlplane.workflows import rollout_bake
 
 blueprint = df.Blueprint()
 

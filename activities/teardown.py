@@ -20,7 +20,7 @@ from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import BrainstemNames, brainstem_names
 from controlplane.registry import default_registry
-from controlplane.service import durable_calls
+from controlplane.workflows import durable_calls
 
 logger = logging.getLogger(__name__)
 blueprint = df.Blueprint()

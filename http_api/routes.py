@@ -22,11 +22,11 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError, Servic
 from controlplane.auth import Principal, can_see, owner_for_create
 from controlplane.domain.audit import Action
 from controlplane.domain.brainstem import Brainstem
-from controlplane.domain.errors import ControlPlaneError
+from controlplane.domain.errors import ControlPlaneError, DependencyUnavailable
 from controlplane.domain.naming import is_cloud_id
 from controlplane.registry import default_registry
 from controlplane.service import creation, jobs, queries, soft_delete, teardown
-from controlplane.service.errors import DependencyUnavailable, JobNotFound
+from controlplane.service.errors import JobNotFound
 from controlplane.settings import get_settings
 from controlplane.telemetry import annotate, http_span, log_answered_error
 from http_api.audit import principal_id, record_refusal

@@ -1,7 +1,10 @@
-"""Durable orchestrations: one module per twin lifecycle workflow (provision, teardown).
+"""Durable orchestrations: one module per twin lifecycle workflow (provision, update, teardown,
+adoption) and per fleet workflow (rollout, reconcile), beside their step helpers (``steps``,
+``retries``, ``events``, ``publishing``, ``rollout_gates``).
 
 Orchestrators are deterministic generators: no I/O, no clocks, no random — every effect is an
-activity, every wait a durable timer.
+activity, every wait a durable timer. They import only the domain and each other (checked by
+``lint-imports``); activities are scheduled by name, never imported.
 """
 
 from orchestrators.adoption import blueprint as adoption

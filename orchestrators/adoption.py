@@ -15,7 +15,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from controlplane.domain.jobs import Policy
-from orchestrators.steps import retry_options
+from orchestrators.retries import retry_options
 
 blueprint = df.Blueprint()
 

@@ -17,7 +17,7 @@ import azure.durable_functions as df
 
 from controlplane.domain.events import STATUS_AFTER, LifecycleEvent, Transition
 from controlplane.domain.jobs import BrainstemJob
-from orchestrators.steps import retry_options
+from orchestrators.retries import retry_options
 
 _REASON_LIMIT = 500
 

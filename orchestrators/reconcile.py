@@ -20,7 +20,7 @@ import azure.durable_functions as df
 from controlplane.domain.events import Transition
 from controlplane.domain.jobs import BrainstemJob, Policy
 from orchestrators.events import emit
-from orchestrators.steps import retry_options
+from orchestrators.retries import retry_options
 
 blueprint = df.Blueprint()
 

@@ -18,7 +18,7 @@ import azure.durable_functions as df
 
 from controlplane.domain.jobs import Policy
 from controlplane.domain.rollouts import RolloutSpec, RolloutStatus
-from orchestrators.steps import retry_options
+from orchestrators.retries import retry_options
 
 CONTROL_EVENT = "control"
 # A closed window is slept through in steps of at most this: the look on waking is cheap, and no

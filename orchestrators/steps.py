@@ -16,37 +16,12 @@ from controlplane.domain.events import Transition
 from controlplane.domain.jobs import BrainstemJob, Policy
 from controlplane.domain.runtime_targets import CATALOG, HostingKind
 from controlplane.domain.step_errors import StepError, error_from_failure
+from orchestrators.events import emit
+from orchestrators.retries import retry_options
 
 # Consumption stops a function after at most 10 minutes (host.json functionTimeout): an activity
 # that started before a fence went up has certainly ended this long after it.
 FUNCTION_TIMEOUT_SECONDS = 600
-
-
-class BackoffRetryOptions(df.RetryOptions):  # type: ignore[misc]  # the SDK is untyped
-    """RetryOptions with exponential backoff.
-
-    The Python SDK's RetryOptions serialises only the first interval and the attempt count; the
-    Durable extension also reads backoffCoefficient and maxRetryIntervalInMilliseconds (as the
-    JavaScript SDK sends them), so we add them to the action it is given.
-    """
-
-    def __init__(
-        self, first_retry_ms: int, max_attempts: int, *, coefficient: float = 2.0, max_retry_ms: int = 300_000
-    ):
-        super().__init__(first_retry_ms, max_attempts)
-        self.backoff_coefficient = coefficient
-        self.max_retry_interval_in_milliseconds = max_retry_ms
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            **super().to_json(),
-            "backoffCoefficient": self.backoff_coefficient,
-            "maxRetryIntervalInMilliseconds": self.max_retry_interval_in_milliseconds,
-        }
-
-
-def retry_options(policy: Policy) -> BackoffRetryOptions:
-    return BackoffRetryOptions(max(1, int(policy.first_retry_seconds * 1000)), policy.max_attempts)
 
 
 class StepFailed(Exception):
@@ -181,8 +156,6 @@ def fail(
     context: df.DurableOrchestrationContext, twin: BrainstemJob, job: dict[str, Any], error: StepError
 ) -> Generator[Any, Any, None]:
     """Mark the row errored with the failed step, tell the event sinks, then end the orchestration Failed."""
-    from orchestrators.events import emit  # here, not at the top: orchestrators.events imports this module
-
     progress(context, twin, "errored", failed_step=error.step, code=error.code)
     record = {"job": job, "error": error.to_dict()}
     recorded = yield from call_step(context, "record_error", "mark_errored", record, twin.policy)

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from twinctl.errors import Interrupted, JobFailed
-from twinctl.main import _json_option, _runtime, cli
+from twinctl.group import _json_option, _runtime, cli
 from twinctl.output import Progress, emit_json, emit_table
 
 POLL_SECONDS = 2.0

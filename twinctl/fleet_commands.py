@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from twinctl.errors import Interrupted, JobFailed
-from twinctl.main import _check_timeout, _follow, _json_option, _runtime, _timeout_option, cli
+from twinctl.group import _check_timeout, _follow, _json_option, _runtime, _timeout_option, cli
 from twinctl.output import Progress, emit_fields, emit_json, emit_table
 from twinctl.rollout_gate_commands import gate_fields, gate_options, print_plan
 

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from twinctl.api import require_cloud_id
-from twinctl.main import _json_option, _runtime, cli
+from twinctl.group import _json_option, _runtime, cli
 from twinctl.output import emit_fields, emit_json, emit_table
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

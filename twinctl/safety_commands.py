@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from twinctl.main import _check_timeout, _follow, _json_option, _runtime, _timeout_option, cli
+from twinctl.group import _check_timeout, _follow, _json_option, _runtime, _timeout_option, cli
 from twinctl.output import emit_json, emit_json_line, emit_table
 
 AUDIT_COLUMNS = ("occurred_at", "action", "target", "principal", "job_id", "request_id")

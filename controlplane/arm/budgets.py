@@ -13,6 +13,7 @@ from collections.abc import Callable
 from controlplane.arm.fleet_budget import BudgetPolicy, FleetWriteBudget
 from controlplane.arm.write_budget import MAX_WAIT_SECONDS, Charge, TokenBucket
 from controlplane.domain.write_budget import BucketShape
+from controlplane.registry import default_registry
 from controlplane.settings import Settings, get_settings
 
 # The clock the budget's shared state is kept in: epoch seconds, the same on every instance (the
@@ -55,8 +56,6 @@ def budget_policy(settings: Settings) -> BudgetPolicy:
 
 @functools.lru_cache(maxsize=1)
 def fleet_write_budget() -> FleetWriteBudget:
-    from controlplane.registry import default_registry
-
     return FleetWriteBudget(default_registry().arm_budget, budget_policy(get_settings()), clock=budget_clock)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from azure.core.credentials import AccessToken, TokenCredential
+from azure.identity import DefaultAzureCredential
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.resource.locks import ManagementLockClient
 from azure.mgmt.resource.resources import ResourceManagementClient
@@ -54,8 +55,6 @@ class ArmClients:
 def _credential(settings: Settings) -> TokenCredential:
     if settings.arm_credential == "sandbox":
         return SandboxCredential()
-    from azure.identity import DefaultAzureCredential
-
     return DefaultAzureCredential()
 
 

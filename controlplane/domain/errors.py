@@ -88,3 +88,11 @@ class RolloutNotRunning(ControlPlaneError):
     status = 409
     type = "rollout-not-running"
     title = "Rollout is not running"
+
+
+class DependencyUnavailable(ControlPlaneError):
+    """A store or runtime we depend on (Table Storage, the Durable extension) did not answer: retry later."""
+
+    status = 503
+    type = "dependency-unavailable"
+    title = "Dependency unavailable"

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from controlplane.settings import Settings
-
 
 @dataclass(frozen=True)
 class Policy:
@@ -24,19 +22,6 @@ class Policy:
     # Defaulted so that jobs started before the field existed still load from their history.
     publish_timeout_seconds: float = 900.0
     operation_poll_seconds: float = 5.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Policy:
-        return cls(
-            first_retry_seconds=settings.activity_first_retry_seconds,
-            max_attempts=settings.activity_max_attempts,
-            readiness_timeout_seconds=settings.readiness_timeout_seconds,
-            probe_interval_seconds=settings.readiness_probe_interval_seconds,
-            teardown_poll_seconds=settings.teardown_poll_interval_seconds,
-            teardown_timeout_seconds=settings.teardown_timeout_seconds,
-            publish_timeout_seconds=settings.publish_timeout_seconds,
-            operation_poll_seconds=settings.operation_poll_seconds,
-        )
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,11 @@ def subscription_slot(subscription_id: str) -> str:
     return f"place:{subscription_id}"
 
 
+def owner_slot(owner: str) -> str:
+    """The slot an owner's quota is counted in (held only while a quota applies)."""
+    return f"owner:{owner}"
+
+
 def candidates(
     pool: tuple[PoolSubscription, ...], *, cloud_id: str, region: str | None, default_region: str
 ) -> list[Placement]:

@@ -16,7 +16,9 @@ from typing import Any
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import HttpResponseError
 from azure.eventgrid import EventGridPublisherClient
+from azure.identity import DefaultAzureCredential
 
+from controlplane.arm.clients import SandboxCredential
 from controlplane.settings import Settings
 
 # Answers that no retry can change: the event or the request is wrong. Anything else (401/403 while a
@@ -32,12 +34,8 @@ class EventGridRefused(Exception):
 def _client(endpoint: str, credential_kind: str) -> EventGridPublisherClient:
     credential: TokenCredential
     if credential_kind == "sandbox":
-        from controlplane.arm.clients import SandboxCredential  # the same fixed token, loopback only
-
-        credential = SandboxCredential()
+        credential = SandboxCredential()  # the same fixed token, loopback only
     else:
-        from azure.identity import DefaultAzureCredential
-
         credential = DefaultAzureCredential()
     return EventGridPublisherClient(endpoint, credential)
 

@@ -18,6 +18,7 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 from controlplane.domain.brainstem import Brainstem, Page, utc_now
 from controlplane.domain.errors import BrainstemExists, BrainstemNotFound, ConcurrentUpdate, InvalidInput
 from controlplane.domain.lifecycle import Status, check_transition
+from controlplane.registry import repair
 from controlplane.registry.arm_budget import BudgetStore
 from controlplane.registry.audit_log import AuditLog
 from controlplane.registry.capacity import Capacity
@@ -287,8 +288,6 @@ class BrainstemRegistry:
     def reconcile(self, first: Mapping[str, Any] | None = None) -> dict[str, int]:
         """Repair counts, places and owner copies (controlplane.registry.repair): correct what two
         observations agree on. ``first``: an earlier ``observe()``; without it, one is taken now."""
-        from controlplane.registry import repair
-
         return repair.confirm(self, first if first is not None else repair.observe(self))
 
     # -- internals ---------------------------------------------------------------------------

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from azure.data.tables import TableServiceClient
+from azure.identity import DefaultAzureCredential
 
 from controlplane.registry.brainstem_registry import BrainstemRegistry
+from controlplane.settings import get_settings
 
 # Table Storage ends any operation at 30 s itself (Learn: "Setting timeouts for Table service
 # operations"), so waiting longer for an answer only holds a request; a connection that is not made
@@ -17,8 +19,6 @@ CONNECTION_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS = 5, 30
 def registry_from_settings(settings: Any) -> BrainstemRegistry:
     """The registry the settings describe: a connection string, or a table endpoint with managed identity."""
     if settings.table_endpoint:
-        from azure.identity import DefaultAzureCredential
-
         service = TableServiceClient(
             endpoint=settings.table_endpoint,
             credential=DefaultAzureCredential(),
@@ -42,8 +42,6 @@ def default_registry() -> BrainstemRegistry:
     deploy time (infra/, or ``python -m controlplane.registry.create_tables`` locally), never by a request."""
     global _default_registry
     if _default_registry is None:
-        from controlplane.settings import get_settings
-
         _default_registry = registry_from_settings(get_settings())
     return _default_registry
 

@@ -26,25 +26,38 @@ write in flight at the first observation has landed by the second.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
+from azure.data.tables import TableClient, UpdateMode
 
+from controlplane.domain.brainstem import Brainstem
 from controlplane.domain.errors import BrainstemNotFound
 from controlplane.domain.lifecycle import LIVE_STATUSES
+from controlplane.registry.capacity import Capacity
 from controlplane.registry.entities import FLEET_END, FLEET_START, OWNER_PARTITION, ROW_KEY, from_entity, owner_entity
-from controlplane.registry.fleet_counts import count_keys
+from controlplane.registry.fleet_counts import FleetCounts, count_keys
 
-if TYPE_CHECKING:
-    from controlplane.registry.brainstem_registry import BrainstemRegistry
+
+class RepairableRegistry(Protocol):
+    """What the repair reads and writes of a ``BrainstemRegistry``: named here, so that the registry
+    imports its repair at module level and the two modules form no import cycle."""
+
+    @property
+    def _table(self) -> TableClient: ...
+    @property
+    def capacity(self) -> Capacity: ...
+    @property
+    def fleet_counts(self) -> FleetCounts: ...
+    def get(self, cloud_id: str) -> Brainstem: ...
+
 
 _COPY_FIELDS = ("PartitionKey", "RowKey")
 SUSPECT_LIMIT = 2_000  # suspects carried between observations (a Durable payload): the rest wait a run
 
 
-def observe(registry: BrainstemRegistry) -> dict[str, Any]:
+def observe(registry: RepairableRegistry) -> dict[str, Any]:
     """One observation: count differences, suspect places, suspect owner copies (JSON-native)."""
     table = registry._table  # noqa: SLF001 - the registry's own repair
     before = registry.fleet_counts.raw_totals()
@@ -85,7 +98,7 @@ def observe(registry: BrainstemRegistry) -> dict[str, Any]:
     }
 
 
-def confirm(registry: BrainstemRegistry, first: Mapping[str, Any]) -> dict[str, int]:
+def confirm(registry: RepairableRegistry, first: Mapping[str, Any]) -> dict[str, int]:
     """Observe again and correct what both observations agree on. Returns what it corrected."""
     second = observe(registry)
     agreed = {k: v for k, v in second["deltas"].items() if first["deltas"].get(k) == v}
@@ -104,7 +117,7 @@ def confirm(registry: BrainstemRegistry, first: Mapping[str, Any]) -> dict[str, 
     }
 
 
-def _fix_place(registry: BrainstemRegistry, key: str, cloud_id: str) -> int:
+def _fix_place(registry: RepairableRegistry, key: str, cloud_id: str) -> int:
     try:
         row = registry.get(cloud_id)
         holds = row.status in LIVE_STATUSES and key in row.slots
@@ -120,7 +133,7 @@ def _fix_place(registry: BrainstemRegistry, key: str, cloud_id: str) -> int:
     return 0
 
 
-def _fix_copy(registry: BrainstemRegistry, partition: str, cloud_id: str) -> int:
+def _fix_copy(registry: RepairableRegistry, partition: str, cloud_id: str) -> int:
     table = registry._table  # noqa: SLF001
     try:
         copy = table.get_entity(partition, cloud_id)  # the copy first: a later live write changes its ETag

@@ -15,11 +15,11 @@ import azure.durable_functions as df
 from controlplane.auth import Principal, require_operator
 from controlplane.domain.brainstem import validate_owner
 from controlplane.domain.errors import InvalidInput
-from controlplane.domain.jobs import Policy
-from controlplane.service import durable_calls
 from controlplane.service.errors import JobNotFound
 from controlplane.service.jobs import new_job_id
 from controlplane.settings import Settings
+from controlplane.workflows import durable_calls
+from controlplane.workflows.job_inputs import job_policy
 
 ADOPT = "adopt_brainstems"
 _FIELDS = ("owner", "dry_run", "subscription_id", "lock")
@@ -54,7 +54,7 @@ async def start(
     _operator(principal)
     request = parse_adoption(body, settings)
     job_id = new_job_id()
-    await durable_calls.start_new(client, ADOPT, job_id, {**request, "policy": asdict(Policy.from_settings(settings))})
+    await durable_calls.start_new(client, ADOPT, job_id, {**request, "policy": asdict(job_policy(settings))})
     return {"job_id": job_id, "dry_run": request["dry_run"], "status": "running"}
 
 

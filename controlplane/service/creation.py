@@ -22,27 +22,25 @@ from controlplane.domain.placement import (
     DEFAULT_MAX_TWINS_PER_REGION,
     Placement,
     candidates,
+    owner_slot,
     preferring,
     subscription_slot,
     two_choices,
 )
 from controlplane.registry import BrainstemRegistry
-from controlplane.service import durable_calls
 from controlplane.service.callbacks import checked_callback_url
 from controlplane.service.errors import NameTaken, PoolExhausted, QuotaExceeded
-from controlplane.service.jobs import PROVISION, Accepted, job_exists, job_for, new_job_id
+from controlplane.service.jobs import PROVISION, Accepted, job_exists, new_job_id
 from controlplane.service.requests import CreateRequest
 from controlplane.settings import Settings
+from controlplane.workflows import durable_calls
+from controlplane.workflows.job_inputs import job_for
 
 
 def quota_for(principal: Principal, settings: Settings) -> int | None:
     """How many live twins this caller's owner may hold (None: no limit). Operators are exempt unless told not to be."""
     exempt = principal.is_operator and settings.operators_quota_exempt
     return None if exempt or settings.owner_quota == 0 else settings.owner_quota
-
-
-def owner_slot(owner: str) -> str:
-    return f"owner:{owner}"
 
 
 async def create(

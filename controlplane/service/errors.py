@@ -49,12 +49,6 @@ class Gone(ControlPlaneError):
     title = "Gone"
 
 
-class DependencyUnavailable(ControlPlaneError):
-    status = 503
-    type = "dependency-unavailable"
-    title = "Dependency unavailable"
-
-
 class TwinHeld(ControlPlaneError):
     """The twin is held at its version: no update until the hold is lifted (DELETE …/hold) or expires."""
 

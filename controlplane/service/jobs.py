@@ -10,10 +10,8 @@ from typing import Any
 import azure.durable_functions as df
 
 from controlplane.domain.brainstem import Brainstem
-from controlplane.domain.jobs import BrainstemJob, Policy
-from controlplane.service import durable_calls
 from controlplane.service.errors import JobNotFound
-from controlplane.settings import Settings
+from controlplane.workflows import durable_calls
 
 PROVISION = "provision_brainstem"
 TEARDOWN = "teardown_brainstem"
@@ -32,31 +30,6 @@ class Accepted:
 
 def new_job_id() -> str:
     return uuid.uuid4().hex
-
-
-def job_for(row: Brainstem, settings: Settings, *, previous_job_id: str | None = None) -> BrainstemJob:
-    """The job input for the row's current job (a pending delete's carries the time the grace ends)."""
-    return BrainstemJob(
-        job_id=row.job_id,
-        cloud_id=row.cloud_id,
-        name=row.name,
-        owner=row.owner,
-        region=row.region,
-        runtime_target=row.runtime_target,
-        deploy_ref=row.deploy_ref,
-        subscription_id=row.subscription_id or settings.subscription_id,
-        policy=Policy.from_settings(settings),
-        previous_job_id=previous_job_id,
-        app_settings=row.app_settings,
-        event_sinks=event_sinks(row, settings),
-        callback_url=row.callback_url,
-        delete_at=row.delete_at,
-    )
-
-
-def event_sinks(row: Brainstem, settings: Settings) -> tuple[str, ...]:
-    """Where the job's lifecycle events go: the Event Grid topic when configured, the row's callback if any."""
-    return (("eventgrid",) if settings.eventgrid_endpoint else ()) + (("callback",) if row.callback_url else ())
 
 
 async def job_exists(client: df.DurableOrchestrationClient, job_id: str) -> bool:

@@ -12,11 +12,11 @@ from azure.core.exceptions import AzureError
 
 from controlplane.auth import Principal, can_see, owner_filter_for_list, require_operator
 from controlplane.domain.brainstem import Brainstem, Page, timestamp
-from controlplane.domain.errors import BrainstemNotFound, ControlPlaneError, InvalidInput
+from controlplane.domain.errors import BrainstemNotFound, ControlPlaneError, DependencyUnavailable, InvalidInput
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.runtime_targets import target_spec
 from controlplane.registry import MAX_PAGE_SIZE, BrainstemRegistry
-from controlplane.service.errors import DependencyUnavailable, NotActive
+from controlplane.service.errors import NotActive
 from controlplane.service.updates import validate_deploy_ref
 from controlplane.settings import get_settings
 from controlplane.twins.probe import probe

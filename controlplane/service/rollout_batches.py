@@ -25,11 +25,11 @@ from controlplane.domain.lifecycle import Status
 from controlplane.domain.rollouts import RolloutSpec
 from controlplane.registry import BrainstemRegistry, encode_token
 from controlplane.registry.rollouts import counter_moves
-from controlplane.service import durable_calls
 from controlplane.service.errors import TwinHeld
 from controlplane.service.jobs import UPDATE
 from controlplane.service.updates import claim_for_update
 from controlplane.settings import Settings
+from controlplane.workflows import durable_calls
 
 logger = logging.getLogger(__name__)
 _JOB_NAMESPACE = uuid.UUID("6f1d3c2e-9a57-4c1b-8e0e-2b7c1f4d5a60")

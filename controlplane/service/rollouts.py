@@ -11,14 +11,15 @@ import azure.durable_functions as df
 from controlplane.auth import Principal, require_operator
 from controlplane.domain.app_settings import validate_app_settings
 from controlplane.domain.errors import InvalidInput, RolloutNotRunning
-from controlplane.domain.jobs import Policy
 from controlplane.domain.rollout_gates import WAVE_GATE_FIELDS, RolloutGates
 from controlplane.domain.rollouts import TERMINAL, RolloutSpec, RolloutStatus, Selector, WavePlan
 from controlplane.registry import BrainstemRegistry
 from controlplane.registry.rollouts import RolloutNotFound
-from controlplane.service import durable_calls, rollout_plan
+from controlplane.service import rollout_plan
 from controlplane.service.updates import validate_deploy_ref
 from controlplane.settings import Settings
+from controlplane.workflows import durable_calls
+from controlplane.workflows.job_inputs import job_policy
 
 ROLLOUT = "rollout_brainstems"
 CONTROL_EVENT = "control"
@@ -58,7 +59,7 @@ def parse_spec(body: dict[str, Any]) -> RolloutSpec:
 def initial_state(spec: RolloutSpec, settings: Settings) -> dict[str, Any]:
     """The rollout orchestration's first input: the plan, the timing policy, and where it stands."""
     return {
-        "spec": spec.to_dict(), "policy": Policy.from_settings(settings).__dict__, "wave": 0, "taken": 0,
+        "spec": spec.to_dict(), "policy": job_policy(settings).__dict__, "wave": 0, "taken": 0,
         "poll_seconds": settings.rollout_poll_seconds,
     }  # fmt: skip
 

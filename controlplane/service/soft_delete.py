@@ -31,7 +31,8 @@ from controlplane.domain.errors import InvalidInput
 from controlplane.domain.lifecycle import Status
 from controlplane.registry import BrainstemRegistry
 from controlplane.service.errors import NotActive, QuotaExceeded
-from controlplane.service.jobs import TEARDOWN, Accepted, job_exists, job_for, new_job_id
+from controlplane.service.jobs import TEARDOWN, Accepted, job_exists, new_job_id
+from controlplane.workflows.job_inputs import job_for
 from controlplane.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -9,10 +9,12 @@ import azure.durable_functions as df
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.lifecycle import BUSY_STATUSES, Status
 from controlplane.registry import BrainstemRegistry
-from controlplane.service import durable_calls, soft_delete
+from controlplane.service import soft_delete
 from controlplane.service.errors import Gone, NotActive
-from controlplane.service.jobs import TEARDOWN, Accepted, job_exists, job_for, new_job_id
+from controlplane.service.jobs import TEARDOWN, Accepted, job_exists, new_job_id
 from controlplane.settings import Settings
+from controlplane.workflows import durable_calls
+from controlplane.workflows.job_inputs import job_for
 
 
 def claim_for_teardown(cloud_id: str, registry: BrainstemRegistry, settings: Settings) -> tuple[BrainstemJob, bool]:

@@ -21,11 +21,12 @@ from controlplane.domain.errors import InvalidInput
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.lifecycle import Status
 from controlplane.registry import BrainstemRegistry
-from controlplane.service import durable_calls
 from controlplane.service.errors import AlreadyUpdating, NotActive
 from controlplane.service.holds import refuse_if_held
-from controlplane.service.jobs import UPDATE, Accepted, job_exists, job_for, new_job_id
+from controlplane.service.jobs import UPDATE, Accepted, job_exists, new_job_id
 from controlplane.settings import Settings
+from controlplane.workflows import durable_calls
+from controlplane.workflows.job_inputs import job_for
 
 DEPLOY_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 

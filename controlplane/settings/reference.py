@@ -41,7 +41,7 @@ MEANINGS: dict[str, str] = {
     "CP_DELETE_GRACE_SECONDS": "soft delete: a DELETE leaves the twin running, `pending_delete`, this long before its teardown begins; `POST …/restore` cancels; 0: at once ([day-two safety](day-two-safety.md))",
     "CP_DELETE_RATE_LIMIT": "the bulk guard: more deletes than this by one principal within an hour are a 429 unless an operator confirms with `?confirm=bulk`",
     "CP_DRIFT_SETTINGS_PER_RUN": "how many active twins' live app settings the reconcile compares with the registry per subscription and run (0: none; the rest on later runs)",
-    "CP_HISTORY_RETENTION_DAYS": "ended Durable instances older than this are purged daily (`controlplane/service/history_retention.py`)",
+    "CP_HISTORY_RETENTION_DAYS": "ended Durable instances older than this are purged daily (`controlplane/workflows/history_retention.py`)",
     "CP_ARM_POLLING_INTERVAL_SECONDS": "wait between polls of a long ARM operation when ARM sends no `Retry-After`",
     "CP_DEFAULT_REGION": "region when a request names none",
     "CP_ALLOWED_REGIONS": "comma-separated regions a request may name",

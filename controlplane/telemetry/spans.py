@@ -22,8 +22,10 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from controlplane.domain.errors import ControlPlaneError
+from controlplane.registry import default_registry
 from controlplane.telemetry import metrics
 from controlplane.telemetry.context import ID_NAMES, annotate, reset_ids, restore_ids
+from controlplane.telemetry.setup import exporting
 
 logger = logging.getLogger("controlplane.telemetry")
 _tracer = trace.get_tracer("controlplane")
@@ -174,12 +176,8 @@ def _record_operation(activity: str, given: Any, outcome: str) -> None:
 
 
 def _record_time_to_ready(job: Any) -> None:
-    from controlplane.telemetry.setup import exporting  # noqa: PLC0415 - a cheap flag, read late
-
     if not exporting() or not isinstance(job, dict):
         return  # one registry read per create is only worth it when someone is watching
-    from controlplane.registry import default_registry  # noqa: PLC0415 - keeps telemetry free of storage at import
-
     try:
         created = datetime.fromisoformat(default_registry().get(str(job["cloud_id"])).created_at)
     except Exception:  # noqa: BLE001 - a metric never breaks the activity it measures

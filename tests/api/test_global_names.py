@@ -69,8 +69,8 @@ def test_names_the_twin_already_holds_do_not_count_as_taken(one_place: Api) -> N
     arm = one_place.rig.arm
     arm.clear_requests()
     from controlplane.registry import default_registry
-    from controlplane.service.jobs import job_for
     from controlplane.settings import get_settings
+    from controlplane.workflows.job_inputs import job_for
 
     registry = default_registry()
     registry.update(KODY.cloud_id, lambda row: row.with_changes(status=Status.PROVISIONING, job_id="c" * 32))

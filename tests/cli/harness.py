@@ -7,7 +7,8 @@ from io import StringIO
 from click.testing import CliRunner, Result
 
 from tests.cli.stub_api import StubControlPlane
-from twinctl.main import Runtime, cli
+from twinctl.group import Runtime
+from twinctl.main import cli  # the group with every command module registered
 
 
 class FakeClock:

@@ -15,7 +15,8 @@ from sandbox.rig import ControlPlaneRig
 from sandbox.worker import app_worker
 from tests.cli.harness import TerminalStream
 from tests.workflows.twin_jobs import provision
-from twinctl.main import Runtime, cli
+from twinctl.group import Runtime
+from twinctl.main import cli  # the group with every command module registered
 
 KODY = "twin-kody-e89834"
 

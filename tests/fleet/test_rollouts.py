@@ -9,10 +9,10 @@ from collections.abc import Callable
 import azure.durable_functions as df
 import pytest
 
+from controlplane.domain.errors import DependencyUnavailable
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.rollouts import RolloutSpec, Selector, WavePlan
 from controlplane.registry import default_registry, iter_all
-from controlplane.service.errors import DependencyUnavailable
 from controlplane.service.rollout_batches import collect_outcomes, start_batch, update_job_id
 from controlplane.service.rollouts import initial_state
 from controlplane.service.updates import claim_for_update
@@ -226,7 +226,7 @@ def test_a_batch_that_fails_for_one_twin_lets_the_others_start_and_the_next_look
     assert rig.durable is not None and rig.driver is not None
     client = _StartFailsOnce(df.DurableOrchestrationClient(rig.durable.client_binding_json()), jobs[2])
 
-    # The SDK's bare Exception comes out named (controlplane.service.durable_calls), the extension's words kept.
+    # The SDK's bare Exception comes out named (controlplane.workflows.durable_calls), the extension's words kept.
     with pytest.raises(DependencyUnavailable) as failed:
         shared_loop().run(start_batch(spec, 0, 0, None, 4, registry, client, settings))  # type: ignore[arg-type]
     assert "500" in str(failed.value.__cause__)

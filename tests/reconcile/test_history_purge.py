@@ -8,8 +8,8 @@ import datetime as dt
 import azure.durable_functions as df
 import pytest
 
-from controlplane.service.history_retention import purge_ended_history
 from controlplane.settings import get_settings
+from controlplane.workflows.history_retention import purge_ended_history
 from sandbox.durable import shared_loop
 from sandbox.durable.errors import InstanceNotFoundError
 from sandbox.rig import ControlPlaneRig

@@ -232,8 +232,8 @@ def test_sdk_session_can_be_reset_between_event_loops(server, client):
 
 def test_client_calls_on_ended_and_unknown_instances_answer_as_the_extension_does(server, client):
     """HttpApiHandler.cs: raise event 404 unknown / 410 ended; terminate 404 / 410; status 404 -> runtime None.
-    The product's wrappers (controlplane.service.durable_calls) name each one."""
-    from controlplane.service import durable_calls
+    The product's wrappers (controlplane.workflows.durable_calls) name each one."""
+    from controlplane.workflows import durable_calls
 
     ended = call(client.start_new("waits_for_approval"))
     call(client.terminate(ended, "ended"))

@@ -232,8 +232,8 @@ def test_rerunning_a_flex_provision_converges_without_new_grants(
     registry = default_registry()
     again = "e" * 32
     registry.update(KODY, lambda row: row.with_changes(status=Status.PROVISIONING, job_id=again))
-    from controlplane.service.jobs import job_for
     from controlplane.settings import get_settings
+    from controlplane.workflows.job_inputs import job_for
 
     job = job_for(registry.get(KODY), get_settings()).to_input()
     result = rig.driver.run("provision_brainstem", job, instance_id=again)  # type: ignore[union-attr]
@@ -266,8 +266,8 @@ def test_a_grant_that_exists_under_another_name_is_success(flex_rig: ControlPlan
 
     registry = default_registry()
     registry.update(KODY, lambda row: row.with_changes(status=Status.PROVISIONING, job_id="d" * 32, error=None))
-    from controlplane.service.jobs import job_for
     from controlplane.settings import get_settings
+    from controlplane.workflows.job_inputs import job_for
 
     job = job_for(registry.get(KODY), get_settings()).to_input()
     result = rig.driver.run("provision_brainstem", job, instance_id="d" * 32)  # type: ignore[union-attr]

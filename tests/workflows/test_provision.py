@@ -139,8 +139,8 @@ def test_rerunning_a_finished_provision_converges_with_idempotent_puts(rig: Cont
     registry = default_registry()
     again = "f" * 32
     registry.update("twin-kody-e89834", lambda row: row.with_changes(status=Status.PROVISIONING, job_id=again))
-    from controlplane.service.jobs import job_for
     from controlplane.settings import get_settings
+    from controlplane.workflows.job_inputs import job_for
 
     job = job_for(registry.get("twin-kody-e89834"), get_settings()).to_input()
     result = rig.driver.run("provision_brainstem", job, instance_id=again)  # type: ignore[union-attr]

@@ -71,8 +71,8 @@ def test_republishing_the_same_package_uploads_nothing_and_keeps_the_settings(
 
     registry = default_registry()
     registry.update(KODY, lambda row: row.with_changes(status=Status.PROVISIONING, job_id="b" * 32))
-    from controlplane.service.jobs import job_for
     from controlplane.settings import get_settings
+    from controlplane.workflows.job_inputs import job_for
 
     job = job_for(registry.get(KODY), get_settings()).to_input()
     assert rig.driver.run("provision_brainstem", job, instance_id="b" * 32).status == "Completed"  # type: ignore[union-attr]

@@ -10,7 +10,7 @@ import pytest
 
 from controlplane.domain.lifecycle import Status
 from controlplane.registry import default_registry
-from controlplane.service.jobs import job_for
+from controlplane.workflows.job_inputs import job_for
 from controlplane.service.soft_delete import claim_pending_delete, claim_restore
 from controlplane.settings import get_settings
 from sandbox.durable import OrchestrationDriver, VirtualClock, check_replay_safety

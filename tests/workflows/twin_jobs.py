@@ -10,10 +10,10 @@ from controlplane.domain.brainstem import Brainstem, utc_now
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
 from controlplane.registry import META_SUFFIX, default_registry
-from controlplane.service.jobs import job_for
 from controlplane.service.teardown import claim_for_teardown
 from controlplane.service.updates import claim_for_update
 from controlplane.settings import get_settings
+from controlplane.workflows.job_inputs import job_for
 from sandbox.durable import OrchestrationResult
 from sandbox.rig import ControlPlaneRig
 

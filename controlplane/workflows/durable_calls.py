@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 import azure.durable_functions as df
 
-from controlplane.service.errors import DependencyUnavailable
+from controlplane.domain.errors import DependencyUnavailable
 
 logger = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ import azure.durable_functions as df
 
 from controlplane.domain.brainstem import timestamp
 from controlplane.domain.errors import ControlPlaneError
-from controlplane.domain.jobs import Policy
 from controlplane.domain.lifecycle import Status
 from controlplane.registry import BrainstemRegistry
-from controlplane.service import durable_calls
 from controlplane.settings import Settings
+from controlplane.workflows import durable_calls
+from controlplane.workflows.job_inputs import job_policy
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +51,12 @@ def reconcile_input(settings: Settings) -> dict[str, Any]:
     return {
         "subscriptions": sorted({place.subscription_id for place in settings.subscription_pool}),
         "grace_seconds": settings.reconcile_grace_seconds,
-        "policy": asdict(Policy.from_settings(settings)),
+        "policy": asdict(job_policy(settings)),
     }
 
 
 def heartbeat_input(settings: Settings) -> dict[str, Any]:
-    return {"policy": asdict(Policy.from_settings(settings))}
+    return {"policy": asdict(job_policy(settings))}
 
 
 async def fail_lost_jobs(
