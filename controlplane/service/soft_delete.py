@@ -32,8 +32,8 @@ from controlplane.domain.lifecycle import Status
 from controlplane.registry import BrainstemRegistry
 from controlplane.service.errors import NotActive, QuotaExceeded
 from controlplane.service.jobs import TEARDOWN, Accepted, job_exists, new_job_id
-from controlplane.workflows.job_inputs import job_for
 from controlplane.settings import Settings
+from controlplane.workflows.job_inputs import job_for
 
 logger = logging.getLogger(__name__)
 AT_REST = frozenset({Status.ACTIVE, Status.ERRORED, Status.MISSING})

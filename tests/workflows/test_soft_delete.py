@@ -10,9 +10,9 @@ import pytest
 
 from controlplane.domain.lifecycle import Status
 from controlplane.registry import default_registry
-from controlplane.workflows.job_inputs import job_for
 from controlplane.service.soft_delete import claim_pending_delete, claim_restore
 from controlplane.settings import get_settings
+from controlplane.workflows.job_inputs import job_for
 from sandbox.durable import OrchestrationDriver, VirtualClock, check_replay_safety
 from sandbox.rig import SUBSCRIPTION_ID, ControlPlaneRig, product_driver
 from tests.workflows.twin_jobs import provision
