@@ -276,8 +276,8 @@ module ownRoles 'app/own-roles.bicep' = {
   }
 }
 
-// Contributor, RBAC Administrator (ABAC-constrained) and Storage Blob Data Contributor in each pool
-// subscription; the person running azd needs the right to assign roles there (README).
+// Contributor and RBAC Administrator (ABAC-constrained) in each pool subscription, nothing more;
+// the person running azd needs the right to assign roles there (README).
 module poolRoles 'app/pool-subscription-roles.bicep' = [
   for poolSubscriptionId in poolSubscriptionIds: {
     name: 'cp-pool-roles-${take(poolSubscriptionId, 8)}-${resourceToken}'

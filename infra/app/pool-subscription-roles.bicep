@@ -10,9 +10,10 @@
 //    ServicePrincipal: Microsoft's "Constrain roles and principal types" example (Learn:
 //    role-based-access-control/delegate-role-assignments-examples), with ServicePrincipal in place of
 //    User and Group. It cannot grant itself or anyone else Owner, Contributor or these roles to a user.
-//  * Storage Blob Data Contributor: the control plane uploads each Flex twin's code package into the
-//    twin's own new account with its identity (controlplane/arm/deployment_packages.py); a grant on
-//    the subscription covers accounts that do not exist yet, and needs no per-twin grant to propagate.
+//
+// No data-plane role: code publishing needs none (controlplane/arm/code_publishing.py). config-zip's
+// upload is signed with the account key read through ARM (Contributor's listKeys), and One Deploy's
+// scm API takes the ARM token. tests/infra/test_roles.py holds every role here to a code path that uses it.
 targetScope = 'subscription'
 
 @description('Principal (object) id of the control plane\'s identity.')
@@ -21,7 +22,6 @@ param principalId string
 // Built-in role ids (Learn: role-based-access-control/built-in-roles).
 var contributor = 'b24988ac-6180-42a0-ab88-20f7382dd24c'
 var roleBasedAccessControlAdministrator = 'f58310d9-a9f6-439a-9e8d-f62e7b41a168'
-var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 
 // The only roles the control plane assigns (to Flex twins' identities on their storage accounts):
 // Storage Blob Data Owner, Storage Queue Data Contributor, Storage Table Data Contributor.
@@ -58,17 +58,7 @@ resource roleAdministratorAssignment 'Microsoft.Authorization/roleAssignments@20
   }
 }
 
-resource packagePublisherAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(subscription().id, principalId, storageBlobDataContributor)
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributor)
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
 output roleAssignmentIds array = [
   contributorAssignment.id
   roleAdministratorAssignment.id
-  packagePublisherAssignment.id
 ]

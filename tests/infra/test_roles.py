@@ -21,7 +21,6 @@ from tests.workflows.twin_jobs import provision, teardown
 # Built-in role ids (Learn: role-based-access-control/built-in-roles).
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 RBAC_ADMINISTRATOR = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
-STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
 DURABLE_TASK_DATA_CONTRIBUTOR = "0ad04412-c4d5-4796-b79c-f76d14c8d402"
 EVENTGRID_DATA_SENDER = "d5a91429-5739-47e2-a06b-3470a27159e7"
@@ -93,10 +92,10 @@ def test_the_condition_pattern_reads_microsofts_example() -> None:
     assert not example.permits("delete", CONTRIBUTOR, "Group")
 
 
-def test_the_pool_grants_are_contributor_constrained_rbac_administrator_and_blob_data_contributor() -> None:
+def test_the_pool_grants_are_contributor_and_constrained_rbac_administrator() -> None:
     evaluator, grants = pool_roles()
     by_role = {role_of(evaluator, props): props for props in grants.values()}
-    assert set(by_role) == {CONTRIBUTOR, RBAC_ADMINISTRATOR, STORAGE_BLOB_DATA_CONTRIBUTOR}
+    assert set(by_role) == {CONTRIBUTOR, RBAC_ADMINISTRATOR}
     for role, props in by_role.items():
         assert string_literal(props["principalType"]) == "ServicePrincipal"
         assert ("condition" in props) == (role == RBAC_ADMINISTRATOR), role
@@ -117,7 +116,7 @@ def test_the_rbac_administrator_may_assign_exactly_the_roles_the_code_assigns_to
 def test_code_publishing_takes_no_data_role_beyond_contributor() -> None:
     # Publishing (issue 13) no longer writes blobs with the control plane's identity: config-zip's SAS is
     # signed with a key read through ARM, and One Deploy's scm API takes the ARM token; both are
-    # Contributor's. (The pool's Storage Blob Data Contributor grant is no longer what publishing uses.)
+    # Contributor's. So the pool grants no data-plane role (issue 27).
     doc = code_publishing.__doc__ or ""
     assert "Contributor" in doc and "Storage Blob Data Contributor" not in doc
 
@@ -154,7 +153,7 @@ def azurite_blobs(storage_connection: str) -> Iterator[BlobServiceClient]:
         service.delete_container(container.name)
 
 
-def test_every_arm_write_the_code_makes_is_within_the_pool_grants(
+def test_every_arm_write_the_code_makes_is_within_the_pool_grants_and_every_grant_is_used(
     make_rig: Callable[..., ControlPlaneRig], azurite_blobs: BlobServiceClient
 ) -> None:
     evaluator, grants = pool_roles()
@@ -168,10 +167,13 @@ def test_every_arm_write_the_code_makes_is_within_the_pool_grants(
     writes = [r for r in rig.arm.requests if r.method in ("PUT", "POST", "PATCH", "DELETE")]
     assert len(writes) > 10
     role_writes = 0
+    used: set[str] = set()
     for request in writes:
         provider_path = request.path.lower()
         if "/providers/microsoft.authorization/" not in provider_path:
+            used.add(CONTRIBUTOR)
             continue  # within Contributor: everything but Microsoft.Authorization writes and deletes
+        used.add(RBAC_ADMINISTRATOR)
         assert "/providers/microsoft.authorization/roleassignments/" in provider_path, request.path
         assert request.method == "PUT", request.path
         body = request.body["properties"]
@@ -179,3 +181,5 @@ def test_every_arm_write_the_code_makes_is_within_the_pool_grants(
         assert condition.permits("write", role_id, body["principalType"]), (role_id, body["principalType"])
         role_writes += 1
     assert role_writes == len(HOST_STORAGE_ROLES)  # the Flex twin's three; Linux Consumption takes none
+    # Least privilege the other way round: no pool grant that no code path exercised.
+    assert {role_of(evaluator, props) for props in grants.values()} == used
