@@ -12,7 +12,7 @@
 //    User and Group. It cannot grant itself or anyone else Owner, Contributor or these roles to a user.
 //
 // No data-plane role: code publishing needs none (controlplane/arm/code_publishing.py). config-zip's
-// upload is signed with the account key read through ARM (Contributor's listKeys), and One Deploy's
+// upload is signed with the account key ARM gives Contributor, and One Deploy's
 // scm API takes the ARM token. tests/infra/test_roles.py holds every role here to a code path that uses it.
 targetScope = 'subscription'
 
