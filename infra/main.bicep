@@ -40,7 +40,7 @@ param pythonVersion string = '3.13'
 param appInstanceMemoryMB int = 2048
 
 @description('Most instances the control plane scales out to (they share one ARM budget per subscription, kept in the registry).')
-@minValue(1) // Learn: flex-consumption-plan, Considerations, "Scale" (40 was the preview's floor)
+@minValue(1) // Learn: event-driven-scaling, "Limit scale-out" (Flex): 1-1000; 40 was the preview's floor
 @maxValue(1000)
 param appMaximumInstanceCount int = 40
 

@@ -134,7 +134,7 @@ class Settings(BudgetSettings, EventSettings, ReconcileSettings):
 
     # Flex Consumption targets (azure-flex-*): each app's scale limits (functionAppConfig.scaleAndConcurrency).
     flex_instance_memory_mb: int = Field(default=2048, validation_alias=AliasChoices("CP_FLEX_INSTANCE_MEMORY_MB"))
-    # Learn (flex-consumption-plan, Considerations, "Scale"): 1 to 1000 (40 was the preview's floor).
+    # Learn (event-driven-scaling, "Limit scale-out", Flex): 1 to 1000 (40 was the preview's floor).
     flex_maximum_instance_count: int = Field(
         default=100, ge=1, le=1000, validation_alias=AliasChoices("CP_FLEX_MAXIMUM_INSTANCE_COUNT")
     )

@@ -38,7 +38,7 @@ param pythonVersion string
 param instanceMemoryMB int = 2048
 
 @description('Most instances the app may scale out to.')
-@minValue(1) // Learn: flex-consumption-plan, Considerations, "Scale" (40 was the preview's floor)
+@minValue(1) // Learn: event-driven-scaling, "Limit scale-out" (Flex): 1-1000; 40 was the preview's floor
 @maxValue(1000)
 param maximumInstanceCount int = 40
 

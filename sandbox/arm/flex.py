@@ -10,9 +10,9 @@
   ARM, so a setting the product forgot to strip is refused here instead of slipping through a shared list.
 * Runtimes: Python 3.10-3.13 (Learn: flex-consumption-plan "Supported language stack versions";
   supported-languages). Instance memory 512, 2048 or 4096 MB (Learn: "Instance memory").
-  ``maximumInstanceCount`` 1-1000 (Learn: flex-consumption-plan, Considerations, "Scale"; the floor of
-  40 was the preview's). Python 3.13: Learn's Flex language table stops at 3.12, while Microsoft's
-  stack list (``az functionapp list-flexconsumption-runtimes``, Microsoft.Web functionAppStacks) offers
+  ``maximumInstanceCount`` 1-1000 (Learn: event-driven-scaling, "Limit scale-out", Flex pivot, 2026-08:
+  "Currently the lowest maximum instance count value is 1"; the floor of 40 was the preview's).
+  Python 3.13: Learn's Flex language table stops at 3.12, while Microsoft's stack list (``az functionapp list-flexconsumption-runtimes``, Microsoft.Web functionAppStacks) offers
   3.13; the stack list is what ARM validates against, so 3.13 is accepted.
 * Trigger sync needs the app's code: a Flex app with no deployed package has no functions for the host
   to report, and App Service answers the sync with 400 "Encountered an error (BadRequest) from host runtime."

@@ -163,7 +163,7 @@ def _scaled_to(maximum: int) -> dict:
 
 
 def test_a_flex_site_may_scale_to_as_few_as_one_instance_and_no_fewer(clients: Clients) -> None:
-    # Learn: flex-consumption-plan, Considerations, "Scale": 1 to 1000 (the preview's floor was 40).
+    # Learn: event-driven-scaling, "Limit scale-out" (Flex): 1 to 1000 (the preview's floor was 40).
     plan = clients.web.app_service_plans.begin_create_or_update(GROUP, "plan-flex", flex_plan()).result()
     one = clients.web.web_apps.begin_create_or_update(
         GROUP, "twin-flex-000001", flex_site(plan.id, config=_scaled_to(1))
