@@ -9,7 +9,7 @@ import azure.durable_functions as df
 from activities.payloads import JsonObject
 from controlplane.domain.rollouts import RolloutSpec, RolloutStatus
 from controlplane.registry import default_registry
-from controlplane.service import rollout_batches
+from controlplane.service import rollout_bake, rollout_batches
 from controlplane.settings import get_settings
 
 blueprint = df.Blueprint()
@@ -50,8 +50,9 @@ async def collect_rollout_outcomes(wave: JsonObject, client: df.DurableOrchestra
 @blueprint.activity_trigger(input_name="change")
 def set_rollout_status(change: JsonObject) -> dict[str, Any]:
     record = default_registry().rollouts.set_status(
-        change["rollout_id"], RolloutStatus(change["status"]), change.get("message", "")
-    )
+        change["rollout_id"], RolloutStatus(change["status"]), change.get("message", ""),
+        awaiting_wave=change.get("awaiting_wave"),
+    )  # fmt: skip
     return {"status": record["status"], "control": record["control"]}
 
 
@@ -59,4 +60,19 @@ def set_rollout_status(change: JsonObject) -> dict[str, Any]:
 def rollout_control(rollout: JsonObject) -> dict[str, Any]:
     """What the operator last asked for (run, pause, abort): the record survives continue_as_new, events may not."""
     # An object, not the bare id: the worker parses a plain string input as JSON first ("1e3" -> 1000.0).
-    return {"control": default_registry().rollouts.get(rollout["rollout_id"])["control"]}
+    record = default_registry().rollouts.get(rollout["rollout_id"])
+    return {"control": record["control"], "approved": [approval["wave"] for approval in record["approvals"]]}
+
+
+@blueprint.activity_trigger(input_name="page")
+def probe_baking_wave(page: JsonObject) -> dict[str, Any]:
+    """One page of a bake round: probe the wave's updated twins after ``after``."""
+    spec = RolloutSpec.from_dict(page["spec"])
+    return rollout_bake.probe_page(spec, page["wave"], page.get("after"), default_registry(), get_settings())
+
+
+@blueprint.activity_trigger(input_name="window")
+def judge_rollout_error_rate(window: JsonObject) -> dict[str, Any]:
+    """The rollout's error-rate gate over the bake so far (Log Analytics, through azure-monitor-query)."""
+    spec = RolloutSpec.from_dict(window["spec"])
+    return rollout_bake.judge_error_rate(spec, window["since"], window["until"], get_settings())

@@ -54,6 +54,8 @@ async def patch_brainstem(req: func.HttpRequest, client: df.DurableOrchestration
 async def start_rollout(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def work(principal: Principal) -> func.HttpResponse:
         record = await rollouts.start(principal, read_json_body(req), default_registry(), client, get_settings())
+        if record.get("dry_run"):  # the plan: nothing started
+            return json_response(record)
         return _accepted_at(record, f"/api/cp/rollouts/{record['rollout_id']}")
 
     return await guarded_async(req, work)

@@ -8,7 +8,12 @@ grows with the fleet's size or with how long updates take:
     -> start updates for free places: at most ``parallelism`` run at once (a sliding window, so
        ARM's write bucket stays busy while slow twins finish)
     -> wave over its failure threshold: start nothing more, then move the wave's updated twins back
-    -> wave ended (all taken, none running): next wave (canary, then growing); selection exhausted: completed
+    -> wave ended (all taken, none running): its bake, if it has one (orchestrators.rollout_gates: the
+       wave's twins probed page by page, the error-rate query once a round, a durable timer between
+       rounds; a twin that stops answering counts as failed, and the failure gate judges the wave again)
+    -> wave passed: an operator's approval if ``approve_after`` names it, then the next wave (canary,
+       then growing); selection exhausted: completed
+    -> outside the maintenance window no update starts; with none running, sleep until it opens
     -> otherwise a durable timer (the poll interval), or a "control" event, then the next look
 
 Per-twin work is a separate orchestration started through the Durable client by an activity, so
@@ -21,17 +26,19 @@ continues as new can be lost.
 from __future__ import annotations
 
 from collections.abc import Generator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
 
 from controlplane.domain.jobs import Policy
 from controlplane.domain.rollouts import RolloutSpec, RolloutStatus, wave_failed
-from orchestrators.steps import retry_options
+from orchestrators import rollout_gates as gates
+from orchestrators.rollout_gates import call as _call
+from orchestrators.rollout_gates import set_status as _set_status
 
 blueprint = df.Blueprint()
-CONTROL_EVENT = "control"
+CONTROL_EVENT = gates.CONTROL_EVENT
 DRAIN_POLL_SECONDS = 1.0
 
 
@@ -47,6 +54,7 @@ def rollout_brainstems(context: df.DurableOrchestrationContext) -> Generator[Any
     outcome = yield from _call(context, "collect_rollout_outcomes", {"spec": spec.to_dict(), "wave": wave}, policy)
     counters, running = dict(outcome["counters"]), int(outcome["running"])
     context.set_custom_status({"rollout_id": spec.rollout_id, "wave": wave, **counters, "running": running})
+    wake_at = None  # when to look again, if not after the poll interval; now: at once
 
     if control == "abort":
         if running == 0:
@@ -59,7 +67,8 @@ def rollout_brainstems(context: df.DurableOrchestrationContext) -> Generator[Any
         if moved_back == 0 and running == 0:
             return (yield from _finish(context, spec, RolloutStatus.HALTED, policy, state["message"]))
     elif wave_failed(spec.waves, size, counters.get("failed", 0)):
-        # Over the threshold: start nothing more; once the wave's running updates have ended, move it back.
+        # Over the threshold (at update, or during the bake): start nothing more; once the wave's
+        # running updates have ended, move it back.
         if running == 0:
             state["rolling_back"] = True
             state["message"] = (
@@ -68,16 +77,34 @@ def rollout_brainstems(context: df.DurableOrchestrationContext) -> Generator[Any
             )
             context.continue_as_new(state)
             return {"status": RolloutStatus.RUNNING.value, "wave": wave}
+    elif state.get("baking"):
+        verdict, why = yield from gates.bake_step(context, spec, state, policy)
+        if verdict == "failed":
+            state.update(rolling_back=True, message=why + "; its updated twins were moved back")
+            state.pop("baking", None)
+        if verdict in ("failed", "probing"):
+            context.continue_as_new(state)
+            return {"status": RolloutStatus.RUNNING.value, "wave": wave}
+        if verdict == "waiting":
+            wake_at = datetime.fromisoformat(state["baking"]["next_round_at"])
+        else:  # passed: on to the next wave, as below
+            passed = yield from _wave_passed(context, spec, state, policy)
+            if passed is not None:
+                return passed
+            wave, size = state["wave"], spec.waves.wave_size(state["wave"])
+            running = state.pop("running_after_fill", 0)
     else:
         running = yield from _fill(context, spec, state, running, policy)
         ended = (state.get("taken", 0) >= size or state.get("exhausted")) and running == 0
-        if ended and state.get("exhausted"):  # the last wave ended, and it passed its gate
-            message = f"all selected twins done in {wave + 1} waves"
-            return (yield from _finish(context, spec, RolloutStatus.COMPLETED, policy, message))
-        if ended:  # the wave passed its gate: the next one starts at once, in this execution
-            state.update(wave=wave + 1, taken=0)
-            wave, size = wave + 1, spec.waves.wave_size(wave + 1)
-            running = yield from _fill(context, spec, state, 0, policy)
+        if ended and gates.start_bake(context, spec, state):  # the wave passed its failure gate: bake it
+            context.continue_as_new(state)
+            return {"status": RolloutStatus.RUNNING.value, "wave": wave}
+        if ended:
+            passed = yield from _wave_passed(context, spec, state, policy)
+            if passed is not None:
+                return passed
+            wave, size = state["wave"], spec.waves.wave_size(state["wave"])
+            running = state.pop("running_after_fill", 0)
 
     # Twins are updating: look again after the poll interval (a "control" event wakes us early). A
     # wave that has taken all its twins is draining: nothing new starts until it ends, so look often
@@ -86,12 +113,50 @@ def rollout_brainstems(context: df.DurableOrchestrationContext) -> Generator[Any
         state.get("rolling_back") or control == "abort" or state.get("taken", 0) >= size or state.get("exhausted")
     )
     poll = DRAIN_POLL_SECONDS if draining else state.get("poll_seconds", 10)
-    timer = context.create_timer(context.current_utc_datetime + timedelta(seconds=poll))
+    if wake_at is None:
+        wake_at = yield from _outside_window(context, spec, state, running, policy)
+    if wake_at is None:
+        wake_at = context.current_utc_datetime + timedelta(seconds=poll)
+    timer = context.create_timer(wake_at)
     woken = yield context.task_any([timer, context.wait_for_external_event(CONTROL_EVENT)])
     if woken != timer:
         timer.cancel()
     context.continue_as_new(state)
     return {"status": RolloutStatus.RUNNING.value, "wave": wave}
+
+
+def _wave_passed(
+    context: df.DurableOrchestrationContext, spec: RolloutSpec, state: dict[str, Any], policy: Policy
+) -> Generator[Any, Any, dict[str, Any] | None]:
+    """The wave ended and passed its gates: the rollout's end, or (after an approval, if asked) the next wave."""
+    wave = state.get("wave", 0)
+    if state.get("exhausted"):  # the last wave ended, and it passed its gate
+        message = f"all selected twins done in {wave + 1} waves"
+        return (yield from _finish(context, spec, RolloutStatus.COMPLETED, policy, message))
+    if spec.gates.needs_approval_after(wave):
+        if (yield from gates.await_approval(context, spec, wave, policy)) == "abort":
+            return (yield from _finish(context, spec, RolloutStatus.ABORTED, policy, f"aborted after wave {wave}"))
+    # The next wave starts at once, in this execution.
+    state.update(wave=wave + 1, taken=0)
+    state["running_after_fill"] = yield from _fill(context, spec, state, 0, policy)
+    return None
+
+
+def _outside_window(
+    context: df.DurableOrchestrationContext, spec: RolloutSpec, state: dict[str, Any], running: int, policy: Policy
+) -> Generator[Any, Any, datetime | None]:
+    """Outside the maintenance window with nothing running: sleep until it opens (said once on the record)."""
+    opens = gates.window_opens_at(context, spec)
+    if opens is None or running > 0 or state.get("rolling_back"):
+        if opens is None and state.pop("window_closed", None):
+            yield from _set_status(context, spec, RolloutStatus.RUNNING, policy, "")
+        return None
+    if not state.get("window_closed"):
+        state["window_closed"] = True
+        message = f"outside its maintenance window: no update starts until {opens.isoformat()}"
+        yield from _set_status(context, spec, RolloutStatus.RUNNING, policy, message)
+    latest: datetime = context.current_utc_datetime + gates.MAX_WINDOW_SLEEP
+    return min(opens, latest)
 
 
 def _fill(
@@ -100,8 +165,8 @@ def _fill(
     """Start updates for the window's free places in the current wave; how many now run."""
     wave, taken = state.get("wave", 0), state.get("taken", 0)
     wanted = min(spec.waves.parallelism - running, spec.waves.wave_size(wave) - taken)
-    if wanted <= 0 or state.get("exhausted"):
-        return running
+    if wanted <= 0 or state.get("exhausted") or gates.window_opens_at(context, spec) is not None:
+        return running  # no room, nothing left, or outside the maintenance window
     batch = {
         "spec": spec.to_dict(), "wave": wave, "cursor": state.get("cursor"),
         "batch": taken,  # names the batch in its wave: a repeated attempt takes the same twins
@@ -130,22 +195,8 @@ def _obey_control(
     return control
 
 
-def _set_status(
-    context: df.DurableOrchestrationContext, spec: RolloutSpec, status: RolloutStatus, policy: Policy, message: str
-) -> Generator[Any, Any, dict[str, Any]]:
-    change = {"rollout_id": spec.rollout_id, "status": status.value, "message": message}
-    return (yield from _call(context, "set_rollout_status", change, policy))
-
-
 def _finish(
     context: df.DurableOrchestrationContext, spec: RolloutSpec, status: RolloutStatus, policy: Policy, message: str
 ) -> Generator[Any, Any, dict[str, Any]]:
     yield from _set_status(context, spec, status, policy, message)
     return {"status": status.value, "rollout_id": spec.rollout_id, "message": message}
-
-
-def _call(
-    context: df.DurableOrchestrationContext, activity: str, payload: Any, policy: Policy
-) -> Generator[Any, Any, dict[str, Any]]:
-    result = yield context.call_activity_with_retry(activity, retry_options(policy), payload)
-    return dict(result)

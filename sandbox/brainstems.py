@@ -52,6 +52,9 @@ class BrainstemHosts:
         self.boot_failures: dict[str, int] = {}
         self.hits: dict[str, int] = {}
         self.imposed: dict[str, float] = {}  # app name -> seconds of cold start imposed
+        # A test's fault: app name -> [deploy_ref, answers left]; once those answers are given, the app
+        # running that deploy_ref answers 503 as a front end whose host went down (see silence_after).
+        self.silenced: dict[str, list[Any]] = {}
         self._started: dict[str, tuple[str, float]] = {}  # app name -> (package key, when it was first seen)
         self._packages: dict[str, str | None] = {}  # package URL -> deploy_ref (a fetched URL is not fetched again)
         self._lock = threading.Lock()
@@ -104,7 +107,25 @@ class BrainstemHosts:
             return 200, LANDING_PAGE
         if package is None or path.rstrip("/") != self.readiness_path:
             return 404, {"error": "Not Found"}
+        if self._gone_silent(app_name, package[1]):
+            return 503, {"error": "Function host is not running."}
         return 200, {"status": "ok", "deploy_ref": package[1]}
+
+    def silence_after(self, app_name: str, deploy_ref: str, answers: int) -> None:
+        """Make ``app_name`` answer its readiness route ``answers`` more times on ``deploy_ref``, then stop
+        (503) for as long as it runs that version: a release that starts, then dies (a test's fault)."""
+        with self._lock:
+            self.silenced[app_name] = [deploy_ref, answers]
+
+    def _gone_silent(self, app_name: str, deploy_ref: str | None) -> bool:
+        with self._lock:
+            fault = self.silenced.get(app_name)
+            if fault is None or fault[0] != deploy_ref:
+                return False
+            if fault[1] > 0:
+                fault[1] -= 1
+                return False
+            return True
 
     def _package(self, site: dict[str, Any], settings: dict[str, str]) -> Any:
         """(key, deploy_ref) of the package the app runs; None before there is one; "unreadable" if it cannot load."""

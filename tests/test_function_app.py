@@ -19,8 +19,8 @@ def test_the_worker_starts_on_the_python_the_product_targets() -> None:
 def test_every_function_passes_the_hosts_and_the_durable_extensions_checks() -> None:
     functions = list(app_worker().functions.values())
     # 39 + check_names and publish_code (issue 13) + 3 orchestrators (reconcile, heartbeat, adopt), 8 activities, 2 routes
-    # and the heartbeat timer (issue 15)
-    assert len(functions) == 55
+    # and the heartbeat timer (issue 15); 2 bake activities and the 2 hold routes (issue 30)
+    assert len(functions) == 59
     assert host_errors(functions) == {}
 
 
@@ -38,6 +38,8 @@ def test_routes_methods_and_auth_levels_as_the_host_reads_them() -> None:
         "get_brainstem": ("cp/brainstems/{id}", ["GET"], "FUNCTION"),
         "delete_brainstem": ("cp/brainstems/{cloud_id}", ["DELETE"], "FUNCTION"),
         "wake_brainstem": ("cp/brainstems/{cloud_id}/wake", ["POST"], "FUNCTION"),
+        "put_hold": ("cp/brainstems/{cloud_id}/hold", ["PUT"], "FUNCTION"),
+        "lift_hold": ("cp/brainstems/{cloud_id}/hold", ["DELETE"], "FUNCTION"),
         "health": ("cp/health", ["GET"], "FUNCTION"),
         "openapi": ("cp/openapi.yaml", ["GET"], "FUNCTION"),
         "patch_brainstem": ("cp/brainstems/{cloud_id}", ["PATCH"], "FUNCTION"),
@@ -68,7 +70,7 @@ def test_durable_bindings_are_ones_the_extension_accepts() -> None:
         "start_rollback_batch", "collect_rollout_outcomes", "set_rollout_status", "rollout_control",
         "reserve_arm_writes", "publish_event", "record_undelivered_event", "check_names", "publish_code",
         "reconcile_subscription", "record_reconcile_delay", "observe_registry", "repair_registry", "heartbeat_page",
-        "save_heartbeat", "adoption_candidates", "adopt_brainstem",
+        "save_heartbeat", "adoption_candidates", "adopt_brainstem", "probe_baking_wave", "judge_rollout_error_rate",
     }  # fmt: skip
     clients = {name for name, f in functions.items() if f.bindings_of_type("durableClient")}
     # The durable client is an input binding beside an HTTP trigger (starters, status) or an activity trigger.

@@ -229,6 +229,12 @@ class ControlPlaneClient:
     def control_rollout(self, rollout_id: str, action: str) -> dict[str, Any]:
         return self._request("POST", f"/rollouts/{_segment(rollout_id)}/{_segment(action)}").body
 
+    def put_hold(self, cloud_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._request("PUT", f"/brainstems/{_segment(cloud_id)}/hold", json=body).body
+
+    def lift_hold(self, cloud_id: str) -> dict[str, Any]:
+        return self._request("DELETE", f"/brainstems/{_segment(cloud_id)}/hold").body
+
     # ---- transport --------------------------------------------------------------------------------
 
     def _request(

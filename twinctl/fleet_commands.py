@@ -13,9 +13,12 @@ import click
 from twinctl.errors import Interrupted, JobFailed
 from twinctl.main import _check_timeout, _follow, _json_option, _runtime, _timeout_option, cli
 from twinctl.output import Progress, emit_fields, emit_json, emit_table
+from twinctl.rollout_gate_commands import gate_fields, gate_options, print_plan
 
 ROLLOUT_POLL_SECONDS = 10.0
 _ENDED = frozenset({"completed", "halted", "aborted"})
+# A rollout that waits for an operator: following it stops there (approve, then follow again).
+_WAITS = frozenset({"awaiting_approval"})
 
 
 @cli.command()
@@ -42,42 +45,56 @@ def rollout() -> None:
     """Move many twins to a deploy_ref in growing waves (operators)."""
 
 
-@rollout.command(name="start")
-@click.argument("deploy_ref")
-@click.option("--owner", help="Only this owner's twins.")
-@click.option("--region", help="Only twins in this region.")
-@click.option("--runtime-target", help="Only twins on this runtime target.")
-@click.option("--from-ref", help="Only twins now running this deploy_ref.")
-@click.option("--canary", type=click.IntRange(1, 1000), default=1, show_default=True, help="Twins in the first wave.")
-@click.option(
-    "--growth", type=click.FloatRange(1, 10), default=2.0, show_default=True, help="Each wave's size over the last."
-)
-@click.option(  # the API's bound: controlplane.domain.rollouts.MAX_PARALLELISM (twinctl imports no server code)
-    "--parallelism", type=click.IntRange(1, 2000), default=10, show_default=True, help="Twins updated at once."
-)
-@click.option(
-    "--max-failure-ratio", type=click.FloatRange(0, 1), default=0.0, show_default=True,
-    help="Share of a wave that may fail before the rollout halts and moves that wave back.",
-)  # fmt: skip
-@click.option("--follow", is_flag=True, help="Show progress until the rollout ends.")
-@_json_option
-def rollout_start(
+def _selection_options(command: Any) -> Any:
+    """What ``rollout start`` and ``rollout plan`` both take: the selector, the waves, the gates."""
+    options = [
+        click.argument("deploy_ref"),
+        click.option("--owner", help="Only this owner's twins."),
+        click.option("--region", help="Only twins in this region."),
+        click.option("--runtime-target", help="Only twins on this runtime target."),
+        click.option("--from-ref", help="Only twins now running this deploy_ref."),
+        click.option("--canary", type=click.IntRange(1, 1000), default=1, show_default=True, help="Twins in the first wave."),
+        click.option(
+            "--growth", type=click.FloatRange(1, 10), default=2.0, show_default=True, help="Each wave's size over the last."
+        ),
+        click.option(  # the API's bound: controlplane.domain.rollouts.MAX_PARALLELISM (twinctl imports no server code)
+            "--parallelism", type=click.IntRange(1, 2000), default=10, show_default=True, help="Twins updated at once."
+        ),
+        click.option(
+            "--max-failure-ratio", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+            help="Share of a wave that may fail before the rollout halts and moves that wave back.",
+        ),
+    ]  # fmt: skip
+    command = gate_options(command)
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _rollout_body(
     deploy_ref: str, owner: str | None, region: str | None, runtime_target: str | None, from_ref: str | None,
-    canary: int, growth: float, parallelism: int, max_failure_ratio: float, follow: bool, as_json: bool,
-) -> None:  # fmt: skip
-    """Start moving the selected active twins to DEPLOY_REF; prints the rollout id."""
+    canary: int, growth: float, parallelism: int, max_failure_ratio: float, **gates: Any,
+) -> dict[str, Any]:  # fmt: skip
     selector = {"owner": owner, "region": region, "runtime_target": runtime_target, "deploy_ref": from_ref}
-    body = {
+    wave_gates, top = gate_fields(**gates)
+    return {
         "deploy_ref": deploy_ref,
         "selector": {k: v for k, v in selector.items() if v is not None},
         "waves": {
-            "canary": canary,
-            "growth": growth,
-            "parallelism": parallelism,
-            "max_failure_ratio": max_failure_ratio,
+            "canary": canary, "growth": growth, "parallelism": parallelism, "max_failure_ratio": max_failure_ratio,
+            **wave_gates,
         },
-    }
-    record = _runtime().api.start_rollout(body)
+        **top,
+    }  # fmt: skip
+
+
+@rollout.command(name="start")
+@_selection_options
+@click.option("--follow", is_flag=True, help="Show progress until the rollout ends.")
+@_json_option
+def rollout_start(follow: bool, as_json: bool, **options: Any) -> None:
+    """Start moving the selected active twins to DEPLOY_REF; prints the rollout id."""
+    record = _runtime().api.start_rollout(_rollout_body(**options))
     if follow:
         record = _watch(record["rollout_id"])
     if as_json:
@@ -85,6 +102,14 @@ def rollout_start(
     else:
         click.echo(record["rollout_id"] if not follow else _summary(record))
     _require_completed(record, follow)
+
+
+@rollout.command(name="plan")
+@_selection_options
+@_json_option
+def rollout_plan(as_json: bool, **options: Any) -> None:
+    """What a rollout to DEPLOY_REF would do (twins per wave, held twins, an estimate); starts nothing."""
+    print_plan(_runtime().api.start_rollout({**_rollout_body(**options), "dry_run": True}), as_json)
 
 
 @rollout.command(name="status")
@@ -132,7 +157,7 @@ def _control(action: str) -> Any:
     return command
 
 
-for _action in ("pause", "resume", "abort"):
+for _action in ("pause", "resume", "abort", "approve"):
     _control(_action)
 
 
@@ -145,7 +170,7 @@ def _watch(rollout_id: str) -> dict[str, Any]:
             reply = runtime.api.get_rollout(rollout_id)
             record = reply.body
             progress.line(_summary(record))
-            if record.get("status") in _ENDED:
+            if record.get("status") in _ENDED | _WAITS:
                 return record
             runtime.clock.sleep(reply.retry_after or ROLLOUT_POLL_SECONDS)
     except KeyboardInterrupt:

@@ -57,6 +57,11 @@ def _credential(settings: Settings) -> TokenCredential:
     return DefaultAzureCredential()
 
 
+def identity(settings: Settings) -> TokenCredential:
+    """The control plane's identity (the one ARM sees), for the other Azure APIs it calls."""
+    return _credential(settings)
+
+
 def token_scope(settings: Settings) -> str:
     return PUBLIC_CLOUD_SCOPE if settings.arm_credential == "sandbox" else f"{settings.arm_endpoint}/.default"
 

@@ -63,6 +63,8 @@ class Brainstem:
     # Where this twin's lifecycle events are also sent (controlplane.domain.callbacks): caller input, not a secret.
     callback_url: str | None = None
     error: dict[str, Any] | None = field(default=None)
+    # A hold pins the twin at its version (controlplane.domain.rollout_gates.Hold as a dict): reason, by, at, until.
+    hold: dict[str, Any] | None = None
     # Capacity slots this twin holds (owner quota, subscription-region placement): bookkeeping for
     # the registry, released when the twin is deleted. Not part of the API's view of a row.
     slots: tuple[str, ...] = ()

@@ -16,6 +16,7 @@ from typing import Any
 
 from controlplane.domain.brainstem import validate_owner
 from controlplane.domain.errors import InvalidInput
+from controlplane.domain.rollout_gates import RolloutGates
 
 _DEPLOY_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _REGION = re.compile(r"[a-z0-9]{2,40}")
@@ -34,6 +35,7 @@ class RolloutStatus(str, Enum):
     HALTED = "halted"  # a wave went over its failure threshold; that wave was moved back
     ABORTED = "aborted"
     COMPLETED = "completed"
+    AWAITING_APPROVAL = "awaiting_approval"  # a wave passed its gate; an operator approves the next
 
 
 TERMINAL = frozenset({RolloutStatus.HALTED, RolloutStatus.ABORTED, RolloutStatus.COMPLETED})
@@ -108,6 +110,8 @@ class RolloutSpec:
     waves: WavePlan = field(default_factory=WavePlan)
     # Settings changes for every selected twin: Key Vault references, None removes (domain.app_settings).
     app_settings: dict[str, str | None] | None = None
+    # Bakes, approvals and the maintenance window (controlplane.domain.rollout_gates).
+    gates: RolloutGates = field(default_factory=RolloutGates)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,6 +124,7 @@ class RolloutSpec:
             selector=Selector(**data.get("selector") or {}),
             waves=WavePlan(**data.get("waves") or {}),
             app_settings=data.get("app_settings"),
+            gates=RolloutGates.from_dict(data.get("gates")),
         )
 
 

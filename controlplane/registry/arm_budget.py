@@ -72,6 +72,10 @@ class BudgetStore:
         )
         return decided
 
+    def backlog_seconds(self, subscription_id: str, bucket: str, *, now: float) -> float:
+        """How far ahead of ``now`` the bucket is booked (its TAT less now): 0 for a full bucket."""
+        return max(0.0, self._read((subscription_id.lower(), bucket)).tat - now)
+
     def _read(self, key: tuple[str, str]) -> _Copy:
         self._count()
         try:

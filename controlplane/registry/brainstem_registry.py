@@ -187,6 +187,7 @@ class BrainstemRegistry:
         *,
         for_job: str | None = None,
         release_slots: bool = False,
+        guard: Callable[[Brainstem], None] | None = None,
         **changes: Any,
     ) -> Brainstem:
         """Move a row to ``target`` with ``changes``, under optimistic concurrency.
@@ -195,12 +196,15 @@ class BrainstemRegistry:
         that lost its twin to a newer job cannot write over it. Moving to the status the row
         already has, for the same job, is a no-op, so a retried activity converges.
         Deleted twins give their capacity back; ``release_slots`` does so for another status
-        (an errored twin that never created anything).
+        (an errored twin that never created anything). ``guard`` may raise to refuse the move; it
+        sees the same read the write is conditional on (a hold placed meanwhile is never missed).
         """
         if target == Status.DELETED or release_slots:
             changes["slots"] = ()
 
         def change(current: Brainstem) -> Brainstem | None:
+            if guard is not None:
+                guard(current)
             if for_job is not None and current.job_id != for_job:
                 raise ConcurrentUpdate(
                     f"{cloud_id} now belongs to job {current.job_id}, not {for_job}",

@@ -2,8 +2,9 @@
 
     PartitionKey          RowKey         entity
     rollout               <rollout_id>   the record: spec, status, control, per-wave counts
-    rollout|<rollout_id>  <cloud_id>     one twin: wave, state (updated/failed/skipped/rolled_back),
-                                         its update job, its previous deploy_ref, the error
+    rollout|<rollout_id>  <cloud_id>     one twin: wave, state (started/succeeded/failed/skipped/held/
+                                         bake_failed/rolling_back/rolled_back/...), its update job,
+                                         its previous deploy_ref, the error, a bake's unanswered probes
 
 The per-twin entities are what let a rollout of 100,000 twins keep a small orchestration history:
 the orchestration carries only the current wave's counters and a cursor; which twins a wave moved
@@ -32,11 +33,12 @@ from controlplane.registry.etag_retry import RETRY, Retry, with_etag_retries
 
 RECORD_PARTITION = "rollout"
 TWIN_PARTITION = "rollout|"
-COUNTERS = ("selected", "succeeded", "failed", "skipped", "rolled_back", "rollback_failed")
+COUNTERS = ("selected", "succeeded", "failed", "skipped", "rolled_back", "rollback_failed", "held")
 # The counter a twin's move into each state adds one to (in-flight states add to none) ...
 _MOVES: dict[str, str] = {
     "started": "selected", "succeeded": "succeeded", "failed": "failed", "skipped": "skipped",
-    "rolled_back": "rolled_back", "rollback_failed": "rollback_failed",
+    "rolled_back": "rolled_back", "rollback_failed": "rollback_failed", "held": "held",
+    "bake_failed": "failed",  # a twin that stopped answering during its wave's bake
 }  # fmt: skip
 # ... and, for a recount, every counter a twin now in each state has been counted in on its way there.
 _COUNTED_AS: dict[str | None, tuple[str, ...]] = {
@@ -44,6 +46,7 @@ _COUNTED_AS: dict[str | None, tuple[str, ...]] = {
     "skipped": ("skipped",), "rolling_back": ("selected", "succeeded"), "rollback_skipped": ("selected", "succeeded"),
     "rolled_back": ("selected", "succeeded", "rolled_back"),
     "rollback_failed": ("selected", "succeeded", "rollback_failed"),
+    "held": ("held",), "bake_failed": ("selected", "succeeded"),  # a bake failure adds "failed": see recount
 }  # fmt: skip
 
 
@@ -55,6 +58,12 @@ class RolloutNotFound(ControlPlaneError):
     status = 404
     type = "not-found"
     title = "Not found"
+
+
+class RolloutNotAwaiting(ControlPlaneError):
+    status = 409
+    type = "not-awaiting-approval"
+    title = "Rollout not awaiting approval"
 
 
 class RolloutStore:
@@ -87,14 +96,38 @@ class RolloutStore:
     def set_control(self, rollout_id: str, control: str) -> dict[str, Any]:
         return self._change(rollout_id, lambda record: record.update(control=control))
 
-    def set_status(self, rollout_id: str, status: RolloutStatus, message: str = "") -> dict[str, Any]:
-        """Set the status; an ended rollout's counters are recounted from its twins, so they end exact."""
+    def set_status(
+        self, rollout_id: str, status: RolloutStatus, message: str = "", *, awaiting_wave: int | None = None
+    ) -> dict[str, Any]:
+        """Set the status; an ended rollout's counters are recounted from its twins, so they end exact.
+        ``awaiting_wave``: with ``awaiting_approval``, the wave whose approval the rollout waits for."""
         waves = self.recount(rollout_id) if status in TERMINAL else None
 
         def change(record: dict[str, Any]) -> None:
             record.update(status=status.value, message=message)
+            if status == RolloutStatus.AWAITING_APPROVAL:
+                record["awaiting_wave"] = awaiting_wave
+            else:
+                record.pop("awaiting_wave", None)
             if waves is not None:
                 record["waves"] = json.dumps(waves)
+
+        return self._change(rollout_id, change)
+
+    def approve(self, rollout_id: str, *, by: str) -> dict[str, Any]:
+        """Record an operator's approval of the wave the rollout waits on (409 unless it waits)."""
+
+        def change(record: dict[str, Any]) -> None:
+            if record["status"] != RolloutStatus.AWAITING_APPROVAL.value or record.get("awaiting_wave") is None:
+                raise RolloutNotAwaiting(
+                    f"rollout {rollout_id} is {record['status']}, not awaiting_approval; nothing to approve",
+                    rollout_id=rollout_id,
+                )
+            approvals = json.loads(record.get("approvals") or "[]")
+            wave = int(record["awaiting_wave"])
+            if all(a["wave"] != wave for a in approvals):
+                approvals.append({"wave": wave, "by": by, "at": utc_now()})
+            record["approvals"] = json.dumps(approvals)
 
         return self._change(rollout_id, change)
 
@@ -107,6 +140,8 @@ class RolloutStore:
                 waves.append({"wave": len(waves), **dict.fromkeys(COUNTERS, 0)})
             for counter in _COUNTED_AS.get(state, ()):
                 waves[wave][counter] += 1
+            if entity.get("bake_failed"):  # kept on the twin when it is then moved back
+                waves[wave]["failed"] += 1
         return waves
 
     def record_twin(
@@ -152,13 +187,32 @@ class RolloutStore:
         for entity in list(self._table.query_entities(query)):
             yield {"cloud_id": entity["RowKey"], **{k: entity.get(k) for k in fields}}
 
+    def twins_page(
+        self, rollout_id: str, *, wave: int, state: str, after: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` of a wave's twins in one state, in cloud_id order after ``after`` (a bake's page)."""
+        query = f"PartitionKey eq '{TWIN_PARTITION}{rollout_id}' and wave eq {int(wave)} and state eq '{state}'"
+        if after is not None:
+            query += " and RowKey gt '" + after.replace("'", "''") + "'"
+        found: list[dict[str, Any]] = []
+        for entity in self._table.query_entities(query, results_per_page=limit):
+            found.append({"cloud_id": entity["RowKey"], "bake_misses": int(entity.get("bake_misses") or 0)})
+            if len(found) >= limit:
+                break
+        return found
+
+    def set_fields(self, rollout_id: str, cloud_id: str, **fields: Any) -> None:
+        """Merge small fields into one twin's entity (a bake's count of unanswered probes)."""
+        entity = {"PartitionKey": TWIN_PARTITION + rollout_id, "RowKey": cloud_id, **fields}
+        self._table.upsert_entity(entity, mode=UpdateMode.MERGE)
+
     def batch_twins(self, rollout_id: str, wave: int, batch: int) -> list[dict[str, Any]]:
         """The twins an earlier attempt of this batch already took (started or skipped)."""
         query = f"PartitionKey eq '{TWIN_PARTITION}{rollout_id}' and wave eq {int(wave)} and batch eq {int(batch)}"
         return [{"cloud_id": e["RowKey"], "state": e.get("state")} for e in self._table.query_entities(query)]
 
     def failures(self, rollout_id: str, limit: int = 100) -> list[dict[str, Any]]:
-        query = f"PartitionKey eq '{TWIN_PARTITION}{rollout_id}' and state eq 'failed'"
+        query = f"PartitionKey eq '{TWIN_PARTITION}{rollout_id}' and (state eq 'failed' or bake_failed eq true)"
         found = []
         for entity in self._table.query_entities(query, results_per_page=limit):
             error = entity.get("error")
@@ -205,4 +259,6 @@ def view(record: Any) -> dict[str, Any]:
         "updated_at": record.get("updated_at"),
         "created_by": record.get("created_by"),
         "message": record.get("message") or "",
+        "awaiting_wave": record.get("awaiting_wave"),
+        "approvals": json.loads(record.get("approvals") or "[]"),
     }

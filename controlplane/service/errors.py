@@ -45,3 +45,11 @@ class DependencyUnavailable(ControlPlaneError):
     status = 503
     type = "dependency-unavailable"
     title = "Dependency unavailable"
+
+
+class TwinHeld(ControlPlaneError):
+    """The twin is held at its version: no update until the hold is lifted (DELETE …/hold) or expires."""
+
+    status = 409
+    type = "held"
+    title = "Brainstem held"

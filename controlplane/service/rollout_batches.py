@@ -9,6 +9,7 @@ memory; the orchestration carries only counters and a cursor.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import uuid
@@ -24,6 +25,7 @@ from controlplane.domain.lifecycle import Status
 from controlplane.domain.rollouts import RolloutSpec
 from controlplane.registry import BrainstemRegistry, encode_token
 from controlplane.registry.rollouts import counter_moves
+from controlplane.service.errors import TwinHeld
 from controlplane.service.jobs import UPDATE
 from controlplane.service.updates import claim_for_update
 from controlplane.settings import Settings
@@ -51,7 +53,7 @@ async def start_batch(
     """
     selector = spec.selector
     earlier = registry.rollouts.batch_twins(spec.rollout_id, wave, batch)
-    started = sum(1 for twin in earlier if twin["state"] != "skipped")
+    started = sum(1 for twin in earlier if twin["state"] not in ("skipped", "held"))
     skipped = len(earlier) - started
     if earlier:
         cursor = encode_token(selector.owner or "*", max(twin["cloud_id"] for twin in earlier))
@@ -117,6 +119,9 @@ def _claim(
         job, fresh = claim_for_update(
             cloud_id, spec.deploy_ref, registry, settings, job_id=job_id, app_settings=spec.app_settings
         )
+    except TwinHeld as exc:  # pinned by its owner or an operator: passed by, and counted as held at once
+        registry.rollouts.record_twin(spec.rollout_id, wave, cloud_id, "held", batch=batch, reason=exc.detail)
+        return None, False, False
     except ControlPlaneError as exc:  # taken by another update, a teardown, or gone
         changed = registry.rollouts.record_twin(
             spec.rollout_id, wave, cloud_id, "skipped", count=False, batch=batch, reason=exc.detail
@@ -137,7 +142,11 @@ async def start_rollback_batch(
     """Move up to ``wanted`` of the wave's updated twins back to the deploy_ref (and settings) each had before."""
     started = 0
     fields = ("previous_deploy_ref", "previous_app_settings")
-    for twin in registry.rollouts.twins(spec.rollout_id, wave=wave, state="succeeded", fields=fields):
+    updated = itertools.chain(  # what the wave moved: twins that succeeded, and those that then failed their bake
+        registry.rollouts.twins(spec.rollout_id, wave=wave, state="succeeded", fields=fields),
+        registry.rollouts.twins(spec.rollout_id, wave=wave, state="bake_failed", fields=fields),
+    )
+    for twin in updated:
         if started >= wanted:
             break
         job_id = update_job_id(spec.rollout_id, wave, twin["cloud_id"], "rollback")

@@ -1,4 +1,4 @@
-"""Accepting and steering rollouts (operators only): start, read, list, pause, resume, abort."""
+"""Accepting and steering rollouts (operators only): plan, start, read, list, pause, resume, abort, approve."""
 
 from __future__ import annotations
 
@@ -12,16 +12,18 @@ from controlplane.auth import Principal, require_operator
 from controlplane.domain.app_settings import validate_app_settings
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.jobs import Policy
+from controlplane.domain.rollout_gates import WAVE_GATE_FIELDS, RolloutGates
 from controlplane.domain.rollouts import TERMINAL, RolloutSpec, RolloutStatus, Selector, WavePlan
 from controlplane.registry import BrainstemRegistry
 from controlplane.registry.rollouts import RolloutNotFound
+from controlplane.service import rollout_plan
 from controlplane.service.errors import NameTaken
 from controlplane.service.updates import validate_deploy_ref
 from controlplane.settings import Settings
 
 ROLLOUT = "rollout_brainstems"
 CONTROL_EVENT = "control"
-_CONTROLS = {"pause": "pause", "resume": "run", "abort": "abort"}
+_CONTROLS = {"pause": "pause", "resume": "run", "abort": "abort", "approve": "approve"}
 __all__ = ["RolloutNotFound", "control", "get", "list_rollouts", "start"]
 
 
@@ -30,19 +32,27 @@ def _operator(principal: Principal) -> None:
 
 
 def parse_spec(body: dict[str, Any]) -> RolloutSpec:
-    unknown = sorted(set(body) - {"deploy_ref", "app_settings", "selector", "waves"})
+    unknown = sorted(set(body) - {"deploy_ref", "app_settings", "selector", "waves", "gates", "window", "dry_run"})
     if unknown:
         raise InvalidInput(
-            unknown[0], f"unknown field '{unknown[0]}'; a rollout takes deploy_ref, app_settings, selector, waves"
+            unknown[0],
+            f"unknown field '{unknown[0]}'; a rollout takes deploy_ref, app_settings, selector, waves, gates, "
+            "window, dry_run",
         )
+    waves = body.get("waves")
+    # The bake and approval fields sit in "waves" for the caller; the plan of wave sizes takes the rest.
+    wave_gates = {k: waves[k] for k in WAVE_GATE_FIELDS if k in waves} if isinstance(waves, dict) else {}
+    if isinstance(waves, dict):
+        waves = {k: v for k, v in waves.items() if k not in WAVE_GATE_FIELDS}
     if "deploy_ref" not in body and "app_settings" not in body:
         raise InvalidInput("deploy_ref", "give deploy_ref (the version to move to), app_settings, or both")
     return RolloutSpec(
         rollout_id=uuid.uuid4().hex,
         deploy_ref=validate_deploy_ref(body["deploy_ref"]) if "deploy_ref" in body else None,
         selector=Selector.parse(body.get("selector")),
-        waves=WavePlan.parse(body.get("waves")),
+        waves=WavePlan.parse(waves),
         app_settings=validate_app_settings(body["app_settings"]) if "app_settings" in body else None,
+        gates=RolloutGates.parse(wave_gates, body.get("gates"), body.get("window")),
     )
 
 
@@ -60,6 +70,11 @@ async def start(
 ) -> dict[str, Any]:  # fmt: skip
     _operator(principal)
     spec = parse_spec(body)
+    dry_run = body.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        raise InvalidInput("dry_run", "dry_run is true (answer the plan, start nothing) or false")
+    if dry_run:
+        return await asyncio.to_thread(rollout_plan.plan, spec, registry, settings)
     record = await asyncio.to_thread(
         registry.rollouts.create, spec, created_by=f"{principal.via}:{principal.subject_hint}"
     )
@@ -84,10 +99,14 @@ async def control(
 ) -> dict[str, Any]:  # fmt: skip
     _operator(principal)
     if action not in _CONTROLS:
-        raise InvalidInput("action", "action must be pause, resume or abort")
+        raise InvalidInput("action", "action must be pause, resume, abort or approve")
     record = await asyncio.to_thread(registry.rollouts.get, rollout_id)
     if RolloutStatus(record["status"]) in TERMINAL:
         raise NameTaken(f"rollout {rollout_id} has ended ({record['status']})", rollout_id=rollout_id)
-    record = await asyncio.to_thread(registry.rollouts.set_control, rollout_id, _CONTROLS[action])
+    if action == "approve":  # recorded on the rollout (who, when); the event only wakes the orchestration
+        by = f"{principal.via}:{principal.subject_hint}"
+        record = await asyncio.to_thread(registry.rollouts.approve, rollout_id, by=by)
+    else:
+        record = await asyncio.to_thread(registry.rollouts.set_control, rollout_id, _CONTROLS[action])
     await client.raise_event(rollout_id, CONTROL_EVENT, {"action": action})
     return record

@@ -22,6 +22,7 @@ from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.lifecycle import Status
 from controlplane.registry import BrainstemRegistry
 from controlplane.service.errors import NameTaken, NotActive
+from controlplane.service.holds import refuse_if_held
 from controlplane.service.jobs import UPDATE, Accepted, job_exists, job_for, new_job_id
 from controlplane.settings import Settings
 
@@ -72,8 +73,9 @@ def claim_for_update(
         )
     if row.status != Status.ACTIVE:
         raise NotActive(f"{cloud_id} is {row.status.value}; only an active brainstem can be updated", cloud_id=cloud_id)
+    refuse_if_held(row)  # and again on the read the claim is written under: a hold placed meanwhile wins
     row = registry.transition(
-        cloud_id, Status.UPDATING, for_job=row.job_id, job_id=job_id or new_job_id(),
+        cloud_id, Status.UPDATING, for_job=row.job_id, guard=refuse_if_held, job_id=job_id or new_job_id(),
         target_deploy_ref=deploy_ref or row.deploy_ref,
         target_app_settings=merged(row.app_settings, app_settings) if app_settings else row.app_settings,
     )  # fmt: skip

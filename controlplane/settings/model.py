@@ -71,6 +71,10 @@ class Settings(BudgetSettings, EventSettings, ReconcileSettings):
     # "sandbox": a fixed token, accepted only for a loopback ARM endpoint (the offline stand-in).
     arm_credential: Literal["default", "sandbox"] = _env("CP_ARM_CREDENTIAL", "default")
     arm_ca_bundle: str | None = _env("CP_ARM_CA_BUNDLE", None)
+    # Where a rollout's error-rate gate sends its Log Analytics query (azure-monitor-query's
+    # LogsQueryClient), with the same identity as ARM; a CA bundle only for a loopback stand-in.
+    logs_query_endpoint: str = _env("CP_LOGS_QUERY_ENDPOINT", "https://api.loganalytics.io")
+    logs_query_ca_bundle: str | None = _env("CP_LOGS_QUERY_CA_BUNDLE", None)
     # How long the SDK waits between polls of a long-running operation when ARM sends no Retry-After.
     arm_polling_interval_seconds: float = Field(
         default=30, ge=0, le=300, validation_alias=AliasChoices("CP_ARM_POLLING_INTERVAL_SECONDS")

@@ -30,6 +30,8 @@ ROUTES = [
     ("GET", r"/api/cp/rollouts/(?P<rollout_id>[^/]+)", "get_rollout", {}),
     ("POST", r"/api/cp/rollouts/(?P<rollout_id>[^/]+)/(?P<action>[^/]+)", "control_rollout", {}),
     ("POST", r"/api/cp/brainstems/(?P<cloud_id>[^/]+)/wake", "wake_brainstem", {}),
+    ("PUT", r"/api/cp/brainstems/(?P<cloud_id>[^/]+)/hold", "put_hold", {}),
+    ("DELETE", r"/api/cp/brainstems/(?P<cloud_id>[^/]+)/hold", "lift_hold", {}),
     ("GET", r"/api/cp/health", "health", {}),
     ("GET", r"/api/cp/openapi.yaml", "openapi", {}),
 ]

@@ -140,6 +140,23 @@ def test_a_rollout_history_stays_the_same_size_whatever_the_fleet(make_rig: Call
     assert largest[2] <= bound and largest[8] <= bound, largest
 
 
+def world_as_now(spec: RolloutSpec) -> Callable[[], None]:
+    """Put every twin's row back as it is now and start the rollout's record afresh (before each replay run)."""
+    registry = default_registry()
+    rows = {row.cloud_id: row for row in iter_all(registry)}
+
+    def same_world() -> None:
+        for cloud_id, row in rows.items():
+            registry.update(cloud_id, lambda _current, row=row: row)
+        table = registry.rollouts._table
+        for entity in list(table.query_entities(f"PartitionKey eq 'rollout|{spec.rollout_id}'")):
+            table.delete_entity(entity["PartitionKey"], entity["RowKey"])
+        table.delete_entity("rollout", spec.rollout_id)
+        registry.rollouts.create(spec, created_by="test")
+
+    return same_world
+
+
 class _DriverWithClient:
     """A fresh Durable host: the driver plus the client endpoint its activities start update jobs through."""
 
@@ -161,16 +178,7 @@ def test_a_rollout_resumes_to_the_same_end_after_a_crash_at_any_event(rig: Contr
     registry = default_registry()
     spec = RolloutSpec(uuid.uuid4().hex, "v2", Selector(), WavePlan(canary=1, growth=1, parallelism=1))
     state = initial_state(spec, get_settings())
-    rows = {row.cloud_id: row for row in iter_all(registry)}
-
-    def same_world() -> None:
-        for cloud_id, row in rows.items():
-            registry.update(cloud_id, lambda _current, row=row: row)
-        table = registry.rollouts._table
-        for entity in list(table.query_entities(f"PartitionKey eq 'rollout|{spec.rollout_id}'")):
-            table.delete_entity(entity["PartitionKey"], entity["RowKey"])
-        table.delete_entity("rollout", spec.rollout_id)
-        registry.rollouts.create(spec, created_by="test")
+    same_world = world_as_now(spec)
 
     cases = check_replay_safety(
         _DriverWithClient,

@@ -92,6 +92,8 @@ NOT_WRITTEN_ON_AZURE = {
     "CP_CALLBACK_SANDBOX_LOOPBACK": "the offline sandbox only (refused unless the allow-list is loopback)",
     "CP_EVENTS_CA_BUNDLE": "a private CA for a stand-in or proxy; Event Grid and receivers have public certificates",
     "CP_PUBLIC_BASE_URL": "only behind a custom domain or gateway; unset, the platform's WEBSITE_HOSTNAME is used",
+    "CP_LOGS_QUERY_ENDPOINT": "Azure's public Log Analytics API (https://api.loganalytics.io) is the code's default",
+    "CP_LOGS_QUERY_CA_BUNDLE": "a private CA for the Log Analytics stand-in; Azure's API has a public certificate",
 }
 # Settings infra/ writes or explains ahead of the code that reads them (none now).
 AHEAD_OF_THE_CODE: set[str] = set()

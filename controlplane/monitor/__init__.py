@@ -1,0 +1,1 @@
+"""Adapters to Azure Monitor: the Log Analytics query a rollout's error-rate gate asks."""
