@@ -259,4 +259,5 @@ def _identity(store: ResourceStore, asked: dict | None, current: dict | None) ->
         known = (current or {}).get("principalId")
         identity["principalId"] = known or str(uuid.uuid4())
         identity["tenantId"] = store.tenant_id
+        store.principals[identity["principalId"].lower()] = "ServicePrincipal"  # a managed identity
     return identity

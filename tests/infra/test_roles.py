@@ -5,7 +5,6 @@ SDKs against the ARM stand-in) and holds every ARM write it makes against those 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,6 +12,7 @@ from azure.storage.blob import BlobServiceClient
 
 import controlplane.arm.code_publishing as code_publishing
 from controlplane.arm.role_assignments import HOST_STORAGE_ROLES
+from sandbox.arm.rights import POOL_CONDITION, Condition
 from sandbox.rig import ControlPlaneRig
 from tests.infra.bicep import BicepFile, Evaluator, properties, string_literal
 from tests.infra.deployment import INFRA
@@ -26,20 +26,9 @@ DURABLE_TASK_DATA_CONTRIBUTOR = "0ad04412-c4d5-4796-b79c-f76d14c8d402"
 EVENTGRID_DATA_SENDER = "d5a91429-5739-47e2-a06b-3470a27159e7"
 
 
-def _clause(action: str, source: str) -> str:
-    """One of the example's two clauses: `action` allowed only for the listed roles and principal types."""
-    attribute = rf"@{source}\[Microsoft\.Authorization/roleAssignments:"
-    return (
-        rf"\(\(!\(ActionMatches\{{'Microsoft\.Authorization/roleAssignments/{action}'\}}\)\) OR "
-        rf"\({attribute}RoleDefinitionId\] ForAnyOfAnyValues:GuidEquals \{{(?P<{action}_roles>[^}}]*)\}} AND "
-        rf"{attribute}PrincipalType\] ForAnyOfAnyValues:StringEqualsIgnoreCase \{{(?P<{action}_types>[^}}]*)\}}\)\)"
-    )
-
-
-CONSTRAIN_ROLES_AND_PRINCIPAL_TYPES = re.compile(_clause("write", "Request") + " AND " + _clause("delete", "Resource"))
-
 # Learn: role-based-access-control/delegate-role-assignments-examples, "Example: Constrain roles and
-# principal types" (the Azure PowerShell form), verbatim: the pattern above must read Microsoft's own.
+# principal types" (the Azure PowerShell form), verbatim: the parser the stand-in uses
+# (sandbox/arm/rights.py) must read Microsoft's own.
 MICROSOFT_EXAMPLE = (
     "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR "
     "(@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals "
@@ -51,21 +40,6 @@ MICROSOFT_EXAMPLE = (
     "@Resource[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase "
     "{'User', 'Group'}))"
 )
-
-
-class Condition:
-    """What a "Constrain roles and principal types" condition permits."""
-
-    def __init__(self, text: str) -> None:
-        match = CONSTRAIN_ROLES_AND_PRINCIPAL_TYPES.fullmatch(text)
-        assert match, f"not Microsoft's 'Constrain roles and principal types' shape: {text}"
-        self.roles = {a: {g.strip().lower() for g in match[f"{a}_roles"].split(",")} for a in ("write", "delete")}
-        self.types = {
-            a: {t.strip().strip("'").lower() for t in match[f"{a}_types"].split(",")} for a in ("write", "delete")
-        }
-
-    def permits(self, action: str, role_id: str, principal_type: str) -> bool:
-        return role_id.lower() in self.roles[action] and principal_type.lower() in self.types[action]
 
 
 def assignments(file: BicepFile) -> dict[str, dict]:
@@ -90,6 +64,13 @@ def test_the_condition_pattern_reads_microsofts_example() -> None:
     assert example.permits("write", "5e467623-bb1f-42f4-a55d-6e525e11384b", "User")
     assert not example.permits("write", "5e467623-bb1f-42f4-a55d-6e525e11384b", "ServicePrincipal")
     assert not example.permits("delete", CONTRIBUTOR, "Group")
+
+
+def test_the_arm_stand_in_holds_the_caller_to_exactly_the_condition_infra_grants() -> None:
+    # sandbox/arm/rights.py plays the pool's grants by default; drift between it and infra/ fails here.
+    evaluator, grants = pool_roles()
+    [admin] = [p for p in grants.values() if role_of(evaluator, p) == RBAC_ADMINISTRATOR]
+    assert evaluator.eval(admin["condition"]) == POOL_CONDITION
 
 
 def test_the_pool_grants_are_contributor_and_constrained_rbac_administrator() -> None:
