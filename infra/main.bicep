@@ -27,8 +27,12 @@ param resourceGroupName string = ''
 
 // --- The Function App --------------------------------------------------------------------------------
 
-@description('Python of the Function App: the version the test suite runs on (Makefile). Flex Consumption only for 3.13.')
-@allowed(['3.13'])
+// What Flex offers for Python: Microsoft's stack list (az functionapp list-flexconsumption-runtimes;
+// Microsoft.Web functionAppStacks) has 3.10-3.13; Learn's Flex language table stops at 3.12. The
+// default is the version the test suite runs on (Makefile); the others are offered for a platform
+// team that pins an older worker, not tested here.
+@description('Python of the Function App (Flex functionAppConfig.runtime.version); default: the version the tests run on.')
+@allowed(['3.10', '3.11', '3.12', '3.13'])
 param pythonVersion string = '3.13'
 
 @description('Memory of each instance of the control plane, in MB.')
@@ -36,7 +40,7 @@ param pythonVersion string = '3.13'
 param appInstanceMemoryMB int = 2048
 
 @description('Most instances the control plane scales out to (they share one ARM budget per subscription, kept in the registry).')
-@minValue(40)
+@minValue(1) // Learn: event-driven-scaling, "Limit scale-out" (Flex): 1-1000; 40 was the preview's floor
 @maxValue(1000)
 param appMaximumInstanceCount int = 40
 
@@ -294,8 +298,8 @@ module ownRoles 'app/own-roles.bicep' = {
   }
 }
 
-// Contributor, RBAC Administrator (ABAC-constrained) and Storage Blob Data Contributor in each pool
-// subscription; the person running azd needs the right to assign roles there (README).
+// Contributor and RBAC Administrator (ABAC-constrained) in each pool subscription, nothing more;
+// the person running azd needs the right to assign roles there (README).
 module poolRoles 'app/pool-subscription-roles.bicep' = [
   for poolSubscriptionId in poolSubscriptionIds: {
     name: 'cp-pool-roles-${take(poolSubscriptionId, 8)}-${resourceToken}'

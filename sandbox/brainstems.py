@@ -10,6 +10,9 @@ Callers reach ``http://127.0.0.1:PORT/<app_name>/<path>``. With the ARM stand-in
   One Deploy put in place (scm stand-in); for Linux Consumption, the zip ``WEBSITE_RUN_FROM_PACKAGE``
   points at, fetched through its URL (so a SAS Azurite refuses means a host that cannot start: 503) —
   then 200 ``{"status": "ok", "deploy_ref": <the package's brainstem.json>}``;
+* a Linux Consumption package runs as-is (no build): when ``function_app.py`` imports a module the zip
+  does not carry (``sandbox/python_imports.py``), the readiness route answers 500 with the worker's
+  ``ModuleNotFoundError`` (Learn, "Troubleshoot Python errors in Azure Functions"), and never turns ready;
 * after each new package, ``cold_start_seconds`` of 503 while the host starts (``boot_failures`` /
   ``cold_starts`` add that many 503 answers more, like a cold Consumption app).
 
@@ -29,6 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from sandbox.arm.platform import PlatformView
+from sandbox.python_imports import missing_imports
 from sandbox.scm import package_deploy_ref
 
 LANDING_PAGE = {"page": "Your Functions 4.0 app is up and running"}
@@ -57,6 +61,7 @@ class BrainstemHosts:
         self.silenced: dict[str, list[Any]] = {}
         self._started: dict[str, tuple[str, float]] = {}  # app name -> (package key, when it was first seen)
         self._packages: dict[str, str | None] = {}  # package URL -> deploy_ref (a fetched URL is not fetched again)
+        self._missing: dict[str, list[str]] = {}  # package URL -> modules its entry point cannot import
         self._lock = threading.Lock()
         hosts = self
 
@@ -109,6 +114,8 @@ class BrainstemHosts:
             return 404, {"error": "Not Found"}
         if self._gone_silent(app_name, package[1]):
             return 503, {"error": "Function host is not running."}
+        if missing := self._missing.get(package[0]):
+            return 500, {"error": f"Exception: ModuleNotFoundError: No module named '{missing[0]}'."}
         return 200, {"status": "ok", "deploy_ref": package[1]}
 
     def silence_after(self, app_name: str, deploy_ref: str, answers: int) -> None:
@@ -147,6 +154,7 @@ class BrainstemHosts:
                 return "unreadable"  # the host cannot read its package (a refused SAS): it does not start
             with self._lock:
                 self._packages[url] = package_deploy_ref(content)
+                self._missing[url] = missing_imports(content)
         return (url, self._packages[url])
 
     def _cold_start(self, app_name: str, package: tuple[str, str | None]) -> tuple[int, dict[str, Any]] | None:

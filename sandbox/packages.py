@@ -19,8 +19,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 _PATH = re.compile(r"^/brainstems/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.zip$")
 
 
-def brainstem_package(deploy_ref: str) -> bytes:
+def brainstem_package(deploy_ref: str, *, built: bool = True, extra_files: dict[str, str] | None = None) -> bytes:
     """A deterministic brainstem package: same deploy_ref, same bytes.
+
+    ``built`` (the default) vendors its requirement under ``.python_packages``, as a package for Linux
+    Consumption must; ``extra_files`` adds or replaces files (an entry point importing more, say).
 
     Like a real brainstem it answers its readiness route (``/api/health``) with the deploy_ref it was
     built from, which it reads from its own ``brainstem.json``; the sandbox's brainstem hosts read that
@@ -39,6 +42,16 @@ def brainstem_package(deploy_ref: str) -> bytes:
         ),
         "requirements.txt": "azure-functions\n",
     }
+    if built:
+        # What `pip install --target .python_packages/lib/site-packages -r requirements.txt` leaves: the
+        # distribution's files and its dist-info (a Linux Consumption package is run as-is, unbuilt).
+        site = ".python_packages/lib/site-packages/"
+        files[site + "azure/functions/__init__.py"] = "# azure-functions, vendored by the build\n"
+        files[site + "azure_functions-2.3.0.dist-info/METADATA"] = (
+            "Metadata-Version: 2.1\nName: azure-functions\nVersion: 2.3.0\n"
+        )
+        files[site + "azure_functions-2.3.0.dist-info/top_level.txt"] = "azure\n"
+    files.update(extra_files or {})
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in files.items():

@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sandbox.arm.platform import PlatformView
+from sandbox.tokens import ARM_AUDIENCES, bearer_claims
 
 BLOB_WRITE_ROLES = {
     "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
@@ -216,5 +217,7 @@ def _split(path: str) -> tuple[str, str, str]:
 
 
 def _bearer(header: str | None) -> bool:
-    scheme, _, token = (header or "").partition(" ")
-    return scheme.lower() == "bearer" and bool(token.strip())
+    """An Entra token for ARM's audience: what the scm site takes (azd's FuncAppHostClient sends the ARM
+    token; sandbox/tokens.py). Another audience, or no JWT, is refused like no token at all."""
+    claims = bearer_claims(header)
+    return claims is not None and claims.get("aud") in ARM_AUDIENCES

@@ -6,7 +6,9 @@ one per call would cost a TLS handshake and a token fetch each time.
 
 from __future__ import annotations
 
+import base64
 import functools
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -28,10 +30,24 @@ PUBLIC_CLOUD_SCOPE = "https://management.azure.com/.default"
 
 
 class SandboxCredential:
-    """A fixed token for the loopback ARM stand-in. Settings refuse it for any other endpoint."""
+    """Tokens for the loopback stand-ins. Settings refuse it for any endpoint that is not loopback.
+
+    Shaped like Entra ID's: an (unsigned) JWT whose ``aud`` is the scope's resource, so a stand-in can
+    refuse a token asked for another service, as Azure does.
+    """
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken("sandbox-token", int(time.time()) + 3600)
+        expires_on = int(time.time()) + 3600
+        audience = scopes[0].removesuffix("/.default") if scopes else ""
+        claims = {"aud": audience, "oid": SANDBOX_OBJECT_ID, "exp": expires_on}
+        return AccessToken(f"{_jwt_segment({'typ': 'JWT', 'alg': 'none'})}.{_jwt_segment(claims)}.", expires_on)
+
+
+SANDBOX_OBJECT_ID = "3b0f5a0e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
+
+
+def _jwt_segment(value: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
 
 
 @dataclass(frozen=True)

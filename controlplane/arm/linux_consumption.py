@@ -1,13 +1,26 @@
 """Linux Consumption (Y1/Dynamic): what ``provision-twin-lite.sh`` creates. No new apps after Sept 2028.
 
-The plan and site bodies match the script (and the CLI's ``az functionapp create
---consumption-plan-location``). The app's code is *not* part of the build: it is published
-afterwards, the way ``az functionapp deployment source config-zip`` does it
-(``controlplane.arm.run_from_package``), so the same step can update a running twin.
+The plan and site bodies match the script and the CLI's ``az functionapp create
+--consumption-plan-location`` (azure-cli appservice/custom.py ``create_functionapp``), including the
+content-share pair the CLI sets for every Consumption app, Linux too: WEBSITE_CONTENTAZUREFILECONNECTIONSTRING
+(the app's storage connection string) and WEBSITE_CONTENTSHARE (the CLI's ``_get_content_share_name``:
+the app name's first 50 characters, lower-cased, plus 12 hex digits — here a hash of the name instead of
+random digits, so that building again names the same share). Current Learn (Storage considerations)
+keeps content on Azure Files only for Windows Consumption and Premium and runs a Linux Consumption app
+from its package URL, so the pair is not strictly needed; we follow the CLI, which the script this
+replaces ran, and App Service validates the pair when settings are written (the ARM stand-in too,
+sandbox/arm/content_share.py). Learn: "Changing or removing this setting may cause your function app
+to not start" — so a share already set is kept, like the package.
+
+The app's code is *not* part of the build: it is published afterwards, the way ``az functionapp
+deployment source config-zip`` does it (``controlplane.arm.run_from_package``), so the same step can
+update a running twin. Linux Consumption runs that package as-is, with no build (see
+``controlplane.arm.package_source``: a Consumption package must carry its dependencies).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +31,8 @@ from controlplane.arm.clients import ArmClients
 from controlplane.domain.naming import BrainstemNames
 
 RUN_FROM_PACKAGE = "WEBSITE_RUN_FROM_PACKAGE"
+CONTENT_CONNECTION = "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING"
+CONTENT_SHARE = "WEBSITE_CONTENTSHARE"
 # Without it the root URL serves the Functions landing page (200) with no code loaded (Learn: App
 # settings reference, AzureWebJobsDisableHomepage), which would let a probe of "/" pass for nothing.
 PLATFORM_FIXED_SETTINGS = {
@@ -25,6 +40,11 @@ PLATFORM_FIXED_SETTINGS = {
     "FUNCTIONS_WORKER_RUNTIME": "python",
     "AzureWebJobsDisableHomepage": "true",
 }
+
+
+def content_share_name(app_name: str) -> str:
+    """The CLI's shape (first 50 characters, lower-cased, 12 hex digits), the digits from the name."""
+    return app_name[:50].lower() + hashlib.sha256(app_name.lower().encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -61,10 +81,16 @@ class LinuxConsumption:
         }
 
     def app_settings(
-        self, *, storage_connection: str, published_package: str | None = None, operator_settings: Mapping[str, str]
-    ) -> dict[str, str]:
+        self, *, storage_connection: str, content_share: str, published_package: str | None = None,
+        operator_settings: Mapping[str, str],
+    ) -> dict[str, str]:  # fmt: skip
         """Operator settings, then the platform's (which win). ``published_package`` keeps code already published."""
-        platform = {**PLATFORM_FIXED_SETTINGS, "AzureWebJobsStorage": storage_connection}
+        platform = {
+            **PLATFORM_FIXED_SETTINGS,
+            "AzureWebJobsStorage": storage_connection,
+            CONTENT_CONNECTION: storage_connection,
+            CONTENT_SHARE: content_share,
+        }
         if published_package:
             platform[RUN_FROM_PACKAGE] = published_package
         return {**operator_settings, **platform}
@@ -75,10 +101,11 @@ class LinuxConsumption:
     ) -> Built:  # fmt: skip
         # A site PUT replaces every app setting: keep the package a publish already set, so that
         # building again (a retry, a re-provision) never takes a running twin's code away.
-        published = function_apps.current_app_settings(clients, names).get(RUN_FROM_PACKAGE)
+        current = function_apps.current_app_settings(clients, names)
         app_settings = self.app_settings(
             storage_connection=storage_accounts.storage_connection_string(clients, names),
-            published_package=published,
+            content_share=current.get(CONTENT_SHARE) or content_share_name(names.app_name),
+            published_package=current.get(RUN_FROM_PACKAGE),
             operator_settings=operator_settings,
         )
         plan = function_apps.plan_for_update if update else function_apps.ensure_plan

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobSasPermissions, BlobServiceClient, ContentSettings, generate_blob_sas
 
-from controlplane.arm import function_apps, storage_accounts
+from controlplane.arm import built_package, function_apps, storage_accounts
 from controlplane.arm.clients import ArmClients
 from controlplane.arm.linux_consumption import RUN_FROM_PACKAGE
 from controlplane.arm.package_source import Package
@@ -55,7 +55,11 @@ def blob_name(names: BrainstemNames, deploy_ref: str, package: Package) -> str:
 
 
 def publish(clients: ArmClients, names: BrainstemNames, *, deploy_ref: str, package: Package) -> Published:
-    """Upload (if new), point WEBSITE_RUN_FROM_PACKAGE at a read SAS (if it points elsewhere), sync triggers."""
+    """Upload (if new), point WEBSITE_RUN_FROM_PACKAGE at a read SAS (if it points elsewhere), sync triggers.
+
+    The package runs as-is, so one that does not carry its dependencies is refused first (built_package).
+    """
+    built_package.require_built(package.file, deploy_ref=deploy_ref)
     name = blob_name(names, deploy_ref, package)
     with _releases_service(clients, names) as service:
         uploaded = _upload_once(service, name, package, deploy_ref)

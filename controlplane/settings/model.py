@@ -151,10 +151,9 @@ class Settings(BudgetSettings, EventSettings, ReconcileSettings):
 
     # Flex Consumption targets (azure-flex-*): each app's scale limits (functionAppConfig.scaleAndConcurrency).
     flex_instance_memory_mb: int = Field(default=2048, validation_alias=AliasChoices("CP_FLEX_INSTANCE_MEMORY_MB"))
-    # Learn (flex-consumption-plan, Considerations): "The lowest maximum scale is currently 40. The
-    # highest currently supported value is 1000."
+    # Learn (event-driven-scaling, "Limit scale-out", Flex): 1 to 1000 (40 was the preview's floor).
     flex_maximum_instance_count: int = Field(
-        default=100, ge=40, le=1000, validation_alias=AliasChoices("CP_FLEX_MAXIMUM_INSTANCE_COUNT")
+        default=100, ge=1, le=1000, validation_alias=AliasChoices("CP_FLEX_MAXIMUM_INSTANCE_COUNT")
     )
     # Sandbox only: a blob connection string (Azurite) that receives Linux Consumption code packages
     # instead of each twin's own account (whose key signs the package's SAS on Azure). Loopback only.

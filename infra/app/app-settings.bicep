@@ -126,6 +126,9 @@ var platform = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
   // Entra auth for telemetry (Learn: azure-functions/configure-monitoring, "Enable Microsoft Entra authentication").
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  // The Python worker sends its logs and traces through OpenTelemetry itself, so the host does not send
+  // them a second time (Learn: azure-functions/opentelemetry-howto, Python: "Enable OpenTelemetry in your app").
+  PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: 'true'
   // The root URL answers 404 instead of a landing page that says which platform serves it.
   AzureWebJobsDisableHomepage: 'true'
   // Activities wait on ARM's long-running operations in the Python worker's thread pool: the

@@ -38,7 +38,7 @@ param pythonVersion string
 param instanceMemoryMB int = 2048
 
 @description('Most instances the app may scale out to.')
-@minValue(40)
+@minValue(1) // Learn: event-driven-scaling, "Limit scale-out" (Flex): 1-1000; 40 was the preview's floor
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
@@ -80,8 +80,9 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     httpsOnly: true
     clientCertEnabled: false
     siteConfig: {
+      // No ftpsState: Flex has no FTP publishing and lists the property among its deprecations
+      // (Learn: flex-consumption-plan, "Deprecated properties").
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
     }
     functionAppConfig: {

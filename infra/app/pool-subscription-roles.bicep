@@ -10,14 +10,15 @@
 //    ServicePrincipal: Microsoft's "Constrain roles and principal types" example (Learn:
 //    role-based-access-control/delegate-role-assignments-examples), with ServicePrincipal in place of
 //    User and Group. It cannot grant itself or anyone else Owner, Contributor or these roles to a user.
-//  * Storage Blob Data Contributor: the control plane uploads each Flex twin's code package into the
-//    twin's own new account with its identity (controlplane/arm/deployment_packages.py); a grant on
-//    the subscription covers accounts that do not exist yet, and needs no per-twin grant to propagate.
 //  * Locks Contributor: the CanNotDelete lock on every twin's group (controlplane/arm/locks.py), put by
 //    provisioning and removed by the teardown. Contributor's NotActions exclude Microsoft.Authorization
 //    writes and deletes; the locks REST spec names Owner and User Access Administrator, both far wider;
 //    Locks Contributor (Learn: built-in-roles, Management and governance) holds only
 //    Microsoft.Authorization/locks/read, /write and /delete.
+//
+// No data-plane role: code publishing needs none (controlplane/arm/code_publishing.py). config-zip's
+// upload is signed with the account key ARM gives Contributor, and One Deploy's
+// scm API takes the ARM token. tests/infra/test_roles.py holds every role here to a code path that uses it.
 targetScope = 'subscription'
 
 @description('Principal (object) id of the control plane\'s identity.')
@@ -26,7 +27,6 @@ param principalId string
 // Built-in role ids (Learn: role-based-access-control/built-in-roles).
 var contributor = 'b24988ac-6180-42a0-ab88-20f7382dd24c'
 var roleBasedAccessControlAdministrator = 'f58310d9-a9f6-439a-9e8d-f62e7b41a168'
-var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 var locksContributor = '28bf596f-4eb7-45ce-b5bc-6cf482fec137'
 
 // The only roles the control plane assigns (to Flex twins' identities on their storage accounts):
@@ -64,15 +64,6 @@ resource roleAdministratorAssignment 'Microsoft.Authorization/roleAssignments@20
   }
 }
 
-resource packagePublisherAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(subscription().id, principalId, storageBlobDataContributor)
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributor)
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
 resource locksAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(subscription().id, principalId, locksContributor)
   properties: {
@@ -85,6 +76,5 @@ resource locksAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
 output roleAssignmentIds array = [
   contributorAssignment.id
   roleAdministratorAssignment.id
-  packagePublisherAssignment.id
   locksAssignment.id
 ]

@@ -10,6 +10,15 @@ Two more rules the product relies on:
 
 * ``roleDefinitionId`` must name a role that exists; for the stand-in, one of Azure's built-in roles
   (ids from Learn, "Azure built-in roles"), else 400 ``RoleDefinitionDoesNotExist``.
+* The caller must be allowed to write it (``rights.py``): with the default grants, only the three
+  storage roles, to principals the request calls ``ServicePrincipal`` — else 403 ``AuthorizationFailed``,
+  checked before the body is validated, as ARM authorizes before the provider sees the request.
+* ``principalType`` is optional in the spec (azure-rest-api-specs authorization 2022-04-01
+  ``RoleAssignmentProperties``). Left out, ARM looks the principal up in the directory and records its
+  real type; a principal the directory does not (yet) hold is 400 ``PrincipalNotFound`` (Learn:
+  role-based-access-control/troubleshooting, "Assigning a role to a new principal sometimes fails").
+  The stand-in's directory holds the identities it minted (sites' system-assigned identities: service
+  principals); it never guesses ``User``.
 * A new assignment does not apply at once: "when you assign roles or remove role assignments, it can
   take up to 10 minutes for changes to take effect" (Learn, "Troubleshoot Azure RBAC"). Data-plane
   checks (``grant_effective``) see an assignment only ``role_propagation_seconds`` after it was made.
@@ -21,6 +30,7 @@ import re
 import uuid
 
 from .messages import ArmError, Call, Reply
+from .rights import CallerRights
 from .routing import split_path
 from .store import ResourceStore, utc_now_iso
 
@@ -41,17 +51,22 @@ BUILT_IN_ROLES = {
     "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
     "0ad04412-c4d5-4796-b79c-f76d14c8d402": "Durable Task Data Contributor",
 }
-# The principal the stand-in pretends issued the token; ARM records it as createdBy.
-CALLER_PRINCIPAL = "3b0f5a0e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
 
 
 def _assignment_id(scope: str, name: str) -> str:
     return f"{scope}/providers/{TYPE}/{name}"
 
 
-def create(store: ResourceStore, call: Call) -> Reply:
+def create(store: ResourceStore, call: Call, *, rights: CallerRights) -> Reply:
     scope = _canonical_scope(call.params["scope"])
     name = call.params["name"]
+    asked = (call.body or {}).get("properties") or {}
+    rights.authorize_role_assignment_write(
+        caller=call.caller,
+        assignment_id=_assignment_id(scope, name),
+        role_id=str(asked.get("roleDefinitionId") or "").rsplit("/", 1)[-1],
+        principal_type=asked.get("principalType"),
+    )
     if not _is_guid(name):
         raise ArmError(
             400,
@@ -69,6 +84,7 @@ def create(store: ResourceStore, call: Call) -> Reply:
         )
     if not principal:
         raise ArmError(400, "InvalidPrincipalId", "A valid principal ID must be provided for role assignment.")
+    principal_type = given.get("principalType") or _directory_type(store, principal)
 
     resource_id = _assignment_id(scope, name)
     existing = store.get(resource_id)
@@ -93,21 +109,36 @@ def create(store: ResourceStore, call: Call) -> Reply:
         "properties": {
             "roleDefinitionId": role,
             "principalId": principal,
-            "principalType": given.get("principalType") or "User",
+            "principalType": principal_type,
             "scope": scope,
             "condition": given.get("condition"),
             "conditionVersion": given.get("conditionVersion"),
             "description": given.get("description"),
             "createdOn": now,
             "updatedOn": now,
-            "createdBy": CALLER_PRINCIPAL,
-            "updatedBy": CALLER_PRINCIPAL,
+            "createdBy": call.caller,
+            "updatedBy": call.caller,
             "delegatedManagedIdentityResourceId": None,
         },
     }
     store.put(resource_id, document)
     store.effective_at[resource_id.lower()] = store.clock() + store.role_propagation_seconds
     return Reply(201, document)
+
+
+def _directory_type(store: ResourceStore, principal: str) -> str:
+    known = store.principals.get(principal.lower())
+    if known is None:
+        raise ArmError(
+            400,
+            "PrincipalNotFound",
+            f"Principal {principal.replace('-', '')} does not exist in the directory {store.tenant_id}. Check that "
+            "you have the correct principal ID. If you are creating this principal and then immediately "
+            "assigning a role, this error might be related to a replication delay. In this case, set the role "
+            "assignment principalType property to a value, such as ServicePrincipal, User, or Group.  "
+            "See https://aka.ms/docs-principaltype",
+        )
+    return known
 
 
 def grant_effective(store: ResourceStore, *, principal: str, scope: str, role_ids: set[str]) -> bool:

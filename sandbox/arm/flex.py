@@ -10,8 +10,10 @@
   ARM, so a setting the product forgot to strip is refused here instead of slipping through a shared list.
 * Runtimes: Python 3.10-3.13 (Learn: flex-consumption-plan "Supported language stack versions";
   supported-languages). Instance memory 512, 2048 or 4096 MB (Learn: "Instance memory").
-  ``maximumInstanceCount`` 40-1000 ("The lowest maximum scale is currently 40. The highest currently
-  supported value is 1000.").
+  ``maximumInstanceCount`` 1-1000 (Learn: event-driven-scaling, "Limit scale-out", Flex pivot, 2026-08:
+  "Currently the lowest maximum instance count value is 1"; the floor of 40 was the preview's).
+  Python 3.13: Learn's Flex language table stops at 3.12, while Microsoft's stack list (``az functionapp list-flexconsumption-runtimes``, Microsoft.Web functionAppStacks) offers
+  3.13; the stack list is what ARM validates against, so 3.13 is accepted.
 * Trigger sync needs the app's code: a Flex app with no deployed package has no functions for the host
   to report, and App Service answers the sync with 400 "Encountered an error (BadRequest) from host runtime."
 """
@@ -35,7 +37,7 @@ FLEX_REFUSED_SETTINGS = frozenset(
 )  # fmt: skip
 FLEX_RUNTIMES = {"python": {"3.10", "3.11", "3.12", "3.13"}}
 FLEX_INSTANCE_MEMORY_MB = {512, 2048, 4096}
-FLEX_MAXIMUM_INSTANCE_COUNT = (40, 1000)
+FLEX_MAXIMUM_INSTANCE_COUNT = (1, 1000)
 DEPLOYMENT_SUFFIX = "/deployments/active"  # where the scm stand-in records the package One Deploy put in place
 
 

@@ -1,4 +1,4 @@
-"""The first checks every request passes, as ARM's front door makes them: a bearer token, a JSON body."""
+"""The first checks every request passes, as ARM's front door makes them: a bearer token for ARM, a JSON body."""
 
 from __future__ import annotations
 
@@ -6,29 +6,48 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from sandbox.tokens import ARM_AUDIENCES, claims_of
+
 from .messages import ArmError
 
 
-def authenticate(headers: Mapping[str, str]) -> None:
-    """ARM refuses anonymous calls; the token itself is not checked (nor ever recorded).
+def authenticate(headers: Mapping[str, str]) -> str:
+    """ARM refuses anonymous calls and tokens for another audience; answers the caller's object id.
 
     The codes and texts are ARM's own, as users quote them: 401 ``AuthenticationFailed`` "Authentication
     failed. The 'Authorization' header is missing." (Azure/azure-sdk-for-net#4103,
     hashicorp/terraform-provider-azurerm#3612) and ``AuthenticationFailedInvalidHeader`` "Authentication
-    failed. The 'Authorization' header is provided in an invalid format." (Azure/azure-sdk-for-python#4124).
+    failed. The 'Authorization' header is provided in an invalid format." (Azure/azure-sdk-for-python#4124);
+    401 ``InvalidAuthenticationToken`` "The access token is invalid." for a token that is no JWT; 401
+    ``InvalidAuthenticationTokenAudience`` for a token asked for another service, naming ARM's allowed
+    audiences (sandbox/tokens.py). The signature is not checked (there is no Entra ID here).
     """
     authorization_header = headers.get("authorization") or ""
     scheme, _, token = authorization_header.partition(" ")
     if not authorization_header:
-        code, why = "AuthenticationFailed", "The 'Authorization' header is missing."
+        code, why = "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."
     elif scheme.lower() != "bearer" or not token.strip():
-        code, why = "AuthenticationFailedInvalidHeader", "The 'Authorization' header is provided in an invalid format."
+        code, why = (
+            "AuthenticationFailedInvalidHeader",
+            "Authentication failed. The 'Authorization' header is provided in an invalid format.",
+        )
+    elif (claims := claims_of(token.strip())) is None:
+        code, why = "InvalidAuthenticationToken", "The access token is invalid."
+    elif claims.get("aud") not in ARM_AUDIENCES:
+        code, why = (
+            "InvalidAuthenticationTokenAudience",
+            (
+                f"The access token has been obtained for wrong audience or resource '{claims.get('aud')}'. It "
+                "should exactly match with one of the allowed audiences 'https://management.core.windows.net/',"
+                "'https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'."
+            ),
+        )
     else:
-        return
+        return str(claims.get("oid") or "")
     raise ArmError(
         401,
         code,
-        f"Authentication failed. {why}",
+        why,
         headers={
             "WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/common", '
             'error="invalid_token", error_description="The authentication failed because of '

@@ -35,7 +35,8 @@ class Call:
     body: dict[str, Any] | None
     route: str
     params: dict[str, str]
-    # Filled in by the dispatcher from the latency settings and the fault book.
+    # Filled in by the dispatcher: the caller's object id (from the token), the latency settings, faults.
+    caller: str = ""
     delay: float = 0.0
     fail_with: ArmError | None = None
 

@@ -14,7 +14,7 @@ customer's, ``ArmStandIn.hold_name``), so both the checks and the creates can sa
 * ``GET .../providers/Microsoft.Web/geoRegions?sku=FlexConsumption`` lists the regions that offer Flex
   (what ``az functionapp list-flexconsumption-locations`` reads; SkuName FlexConsumption in the spec).
   Not every region does (Learn: flex-consumption-plan, Considerations, "Regions"). The default list
-  is the CLI's answer as Microsoft's Flex documentation of the time showed it; ``flex_regions`` overrides.
+  is the one Microsoft's current Flex templates allow (FLEX_REGIONS); ``flex_regions`` overrides.
 """
 
 from __future__ import annotations
@@ -29,28 +29,50 @@ STORAGE_TYPE = "Microsoft.Storage/storageAccounts"
 _SITE_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,58}[A-Za-z0-9])?$")
 _STORAGE_NAME = re.compile(r"^[a-z0-9]{3,24}$")
 
+# The 32 regions Microsoft's Flex Consumption quickstart allows (Azure-Samples/functions-quickstart-python-http-azd
+# infra/main.bicep, @allowed of `location`, commit 7ed4638).
 FLEX_REGIONS: dict[str, str] = {
     "australiaeast": "Australia East",
+    "australiasoutheast": "Australia Southeast",
+    "brazilsouth": "Brazil South",
+    "canadacentral": "Canada Central",
+    "centralindia": "Central India",
+    "centralus": "Central US",
     "eastasia": "East Asia",
     "eastus": "East US",
     "eastus2": "East US 2",
+    "eastus2euap": "East US 2 EUAP",
+    "francecentral": "France Central",
+    "germanywestcentral": "Germany West Central",
+    "italynorth": "Italy North",
+    "japaneast": "Japan East",
+    "koreacentral": "Korea Central",
+    "northcentralus": "North Central US",
     "northeurope": "North Europe",
+    "norwayeast": "Norway East",
+    "southafricanorth": "South Africa North",
     "southcentralus": "South Central US",
     "southeastasia": "Southeast Asia",
+    "southindia": "South India",
+    "spaincentral": "Spain Central",
     "swedencentral": "Sweden Central",
+    "uaenorth": "UAE North",
     "uksouth": "UK South",
+    "ukwest": "UK West",
+    "westcentralus": "West Central US",
+    "westeurope": "West Europe",
+    "westus": "West US",
     "westus2": "West US 2",
     "westus3": "West US 3",
 }
 
+# Regions without Flex, so that "not offered here" can be answered (absent from that list).
 ALL_REGIONS: dict[str, str] = {
     **FLEX_REGIONS,
-    "canadacentral": "Canada Central",
-    "centralus": "Central US",
-    "francecentral": "France Central",
-    "germanywestcentral": "Germany West Central",
-    "japaneast": "Japan East",
-    "westeurope": "West Europe",
+    "westindia": "West India",
+    "japanwest": "Japan West",
+    "australiacentral": "Australia Central",
+    "koreasouth": "Korea South",
 }
 
 

@@ -1,6 +1,6 @@
 """``ArmStandIn``: lifecycle, the request pipeline, faults, the request log and views of state.
 
-Every request goes through the same gate, in ARM's order: bearer token, api-version (present, and
+Every request goes through the same gate, in ARM's order: a bearer token for ARM's audience, api-version (present, and
 one its provider publishes: api_versions.py), route, throttling, injected faults, latency, then the
 provider handler under the state lock. The latency each request was made to wait is kept per resource
 group (``imposed_latency``), so a benchmark can tell the control plane's own overhead from Azure's. Sleeps
@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import api_versions, authorization, listing, locks, names, resource_groups, storage, web
+from . import api_versions, authorization, listing, locks, names, resource_groups, rights, storage, web
 from .faults import Fault, FaultBook
 from .gate import authenticate, parse_body
 from .messages import ArmError, Call, RecordedRequest, Reply
@@ -55,6 +55,7 @@ class ArmStandIn:
     ``web_puts``: "sync" (plan and site PUTs answer 200) or "async" (202 + Azure-AsyncOperation,
     their latency becoming the operation's duration). ``role_propagation_seconds``: how long a new
     role assignment takes to apply to data-plane checks. ``flex_regions``: regions offering Flex.
+    ``caller_rights``: what the caller may grant (rights.py; default: exactly the pool's grants in infra/).
     ``clock`` drives operation latency and role propagation (the throttle has its own).
     """
 
@@ -71,6 +72,7 @@ class ArmStandIn:
         web_puts: str = "sync",
         role_propagation_seconds: float = 0.0,
         flex_regions: Mapping[str, str] | None = None,
+        caller_rights: rights.CallerRights = rights.POOL_GRANTS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if web_puts not in ("sync", "async"):
@@ -123,7 +125,7 @@ class ArmStandIn:
             "locks.create_or_update": locks.create_or_update,
             "locks.get": locks.get,
             "locks.delete": locks.delete,
-            "role_assignments.create": authorization.create,
+            "role_assignments.create": functools.partial(authorization.create, rights=caller_rights),
             "role_assignments.get": authorization.get,
             "web_names.check": names.check_site_name,
             "storage_names.check": names.check_storage_name,
@@ -254,7 +256,7 @@ class ArmStandIn:
     def _reply_to(self, call: Call, headers: Mapping[str, str], body_error: str | None) -> Reply:
         rate_headers: dict[str, str] = {}
         try:
-            authenticate(headers)
+            call.caller = authenticate(headers)
             if not call.api_version:
                 raise ArmError(
                     400,

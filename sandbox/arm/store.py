@@ -70,8 +70,10 @@ class ResourceStore:
     # header azure-core also reads (azure.core.pipeline.policies._utils.get_retry_after) when no
     # Retry-After is present. Uncompressed, the stand-in sends Retry-After alone, as ARM does.
     compressed_time: bool = False
-    # The directory every managed identity the stand-in mints belongs to.
+    # The directory every managed identity the stand-in mints belongs to, and its principals
+    # (object id, lower-cased -> principal type) as role assignments look them up.
     tenant_id: str = "72f0a1c3-5b1e-4d2a-9c6e-0d5e3f4a2b10"
+    principals: dict[str, str] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     # Names another Azure customer holds (global names): sites and storage accounts, lower-cased.
     held_site_names: set[str] = field(default_factory=set)

@@ -15,7 +15,8 @@ accepts 200 and 202 only, so 201 is not a shape these PUTs have). Fidelity point
 * ``syncfunctiontriggers`` answers 200 in live Azure while the SDK accepts only 204
   (Azure/azure-rest-api-specs#1275), so the stand-in answers 200 by default; see ``sync_triggers_status``.
 * A site's ``hostNameSslStates`` name its scm (Kudu) host as type Repository, as in the spec examples.
-* Flex Consumption rules live in ``flex.py``; global names in ``names.py``.
+* Flex Consumption rules live in ``flex.py``; global names in ``names.py``; the content-share settings'
+  validation in ``content_share.py``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import copy
 import uuid
 from typing import Any
 
-from . import flex, names
+from . import content_share, flex, names
 from .messages import ArmError, Call, Reply, location_required, resource_not_found
 from .store import ResourceStore, provider_id
 
@@ -148,6 +149,8 @@ def create_or_update_site(store: ResourceStore, call: Call, *, asynchronous: boo
 
     site_config = given.get("siteConfig") or {}
     settings = site_config.get("appSettings")
+    if settings is not None and not flex.is_flex(farm):
+        content_share.check(store, {s["name"]: s.get("value") for s in settings})
     if settings is not None or existing is None:
         store.put(
             resource_id + _SETTINGS_SUFFIX,
@@ -201,6 +204,8 @@ def update_application_settings(store: ResourceStore, call: Call) -> Reply:
     given = (call.body or {}).get("properties") or {}
     if flex.is_flex(store.get(site["properties"].get("serverFarmId") or "")):
         flex.refuse_settings(given)
+    else:
+        content_share.check(store, {k: str(v) for k, v in given.items()})
     document = _settings_document(site["id"], site["location"], {k: str(v) for k, v in given.items()})
     store.put(site["id"] + _SETTINGS_SUFFIX, document)
     return Reply(200, document)
@@ -259,4 +264,5 @@ def _identity(store: ResourceStore, asked: dict | None, current: dict | None) ->
         known = (current or {}).get("principalId")
         identity["principalId"] = known or str(uuid.uuid4())
         identity["tenantId"] = store.tenant_id
+        store.principals[identity["principalId"].lower()] = "ServicePrincipal"  # a managed identity
     return identity

@@ -6,8 +6,8 @@ Two doors on one loopback HTTPS server (a ``trustme`` certificate, like the ARM 
   contract says (azure-rest-api-specs specification/eventgrid/data-plane/EventGrid/stable/2018-01-01/
   EventGrid.json, PublishCloudEventEvents): a JSON array of CloudEvents sent as
   ``application/cloudevents-batch+json; charset=utf-8``, ``api-version`` required, 200 with no body;
-  a bearer token is required (Learn: azure/event-grid/authenticate-with-microsoft-entra-id), 401
-  without one. Each event must pass the CloudEvents 1.0 checks (``cloudevents_check``), else 400.
+  a bearer token for Event Grid's audience is required (Learn: azure/event-grid/authenticate-with-microsoft-entra-id),
+  401 without one or with one for another audience. Each event must pass the CloudEvents 1.0 checks (``cloudevents_check``), else 400.
 - ``POST /hooks/<name>`` — a webhook receiver, as a twin's owner would run one: the CloudEvents HTTP
   binding's structured mode (``application/cloudevents+json``), a Standard Webhooks signature
   verified with the ``standardwebhooks`` reference library (401 if it does not verify), the event
@@ -41,11 +41,11 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from sandbox.arm.messages import Reply
 from sandbox.arm.transport import Handler, TlsServer, certificate_authority
 from sandbox.events.cloudevents_check import cloudevent_problems
+from sandbox.tokens import EVENTGRID_AUDIENCES, bearer_claims
 
 TOPIC_PATH = "/api/events"
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
-SANDBOX_TOKEN = "sandbox-token"  # what controlplane.arm.clients.SandboxCredential hands out
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,9 @@ def _error(status: int, code: str, message: str) -> Reply:
 
 
 class EventReceiver:
-    def __init__(self, signing_key: str | None = None, *, token: str = SANDBOX_TOKEN, feed_port: int = 0) -> None:
+    def __init__(self, signing_key: str | None = None, *, feed_port: int = 0) -> None:
         # The key callbacks are signed with (a secret: tests check it is never recorded). Fresh per run.
         self.signing_key = signing_key or "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-        self.token = token
         self.feed_port = feed_port
         self.listeners: list[Callable[[ReceivedEvent], None]] = []  # told of each event (make run prints them)
         self.answers: dict[str, list[int]] = {}  # hook name -> statuses to answer first, in order
@@ -184,7 +183,9 @@ class EventReceiver:
     def _topic(self, query: dict[str, list[str]], headers: dict[str, str], body: bytes) -> Reply:
         if not query.get("api-version"):
             return _error(400, "BadRequest", "the api-version query parameter is required")
-        if headers.get("authorization") != f"Bearer {self.token}":
+        claims = bearer_claims(headers.get("authorization"))
+        if claims is None or claims.get("aud") not in EVENTGRID_AUDIENCES:
+            # A token asked for another service (ARM's, say) is refused like none (sandbox/tokens.py).
             return _error(401, "Unauthorized", "a bearer token for https://eventgrid.azure.net is required")
         if headers.get("content-type", "").split(";")[0].strip().lower() != BATCH_CONTENT_TYPE:
             return _error(400, "BadRequest", f"CloudEvents are published as {BATCH_CONTENT_TYPE}")

@@ -23,9 +23,14 @@ KODY = brainstem_names("kody")
 
 @pytest.fixture
 def one_place(make_rig: Callable[..., ControlPlaneRig]) -> Api:
-    """A pool with room for exactly one twin in eastus2 and one in westeurope: a leaked place would show."""
-    pool = [{"subscription_id": SUBSCRIPTION_ID, "regions": ["eastus2", "westeurope"], "max_twins_per_region": 1}]
-    return Api(make_rig(settings={"CP_SUBSCRIPTION_POOL": json.dumps(pool)}))
+    """A pool with room for exactly one twin in eastus2 and one in westindia: a leaked place would show.
+
+    West India offers no Flex Consumption (it is not among the 32 regions of Microsoft's Flex quickstart,
+    sandbox/arm/names.py), so a Flex twin there is refused; every default allowed region offers Flex now.
+    """
+    pool = [{"subscription_id": SUBSCRIPTION_ID, "regions": ["eastus2", "westindia"], "max_twins_per_region": 1}]
+    settings = {"CP_SUBSCRIPTION_POOL": json.dumps(pool), "CP_ALLOWED_REGIONS": "eastus2,westindia"}
+    return Api(make_rig(settings=settings))
 
 
 def _writes(api: Api) -> list[str]:
@@ -81,12 +86,12 @@ def test_names_the_twin_already_holds_do_not_count_as_taken(one_place: Api) -> N
 
 def test_flex_in_a_region_that_does_not_offer_it_ends_before_anything_exists(one_place: Api) -> None:
     accepted = one_place.post(
-        {"name": "kody", "owner": "github:a", "region": "westeurope", "runtime_target": "azure-flex-py311"}
+        {"name": "kody", "owner": "github:a", "region": "westindia", "runtime_target": "azure-flex-py311"}
     )
     assert one_place.wait(accepted.json["job_id"])["runtime_status"] == "Failed"
     error = one_place.get(KODY.cloud_id).json["error"]
     assert (error["step"], error["code"]) == ("names", "FlexConsumptionNotOffered")
-    assert "westeurope" in error["message"] and "eastus2" in error["message"]
+    assert "westindia" in error["message"] and "eastus2" in error["message"]
     assert _writes(one_place) == []
 
 

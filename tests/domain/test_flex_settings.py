@@ -42,7 +42,7 @@ def test_package_template_may_be_http_only_on_loopback(template: str) -> None:
             "CP_PACKAGE_URL_TEMPLATE must be an https:// URL",
         ),
         ({"CP_FLEX_INSTANCE_MEMORY_MB": "1024"}, "CP_FLEX_INSTANCE_MEMORY_MB must be 512, 2048 or 4096"),
-        ({"CP_FLEX_MAXIMUM_INSTANCE_COUNT": "39"}, "CP_FLEX_MAXIMUM_INSTANCE_COUNT"),  # Learn: lowest maximum is 40
+        ({"CP_FLEX_MAXIMUM_INSTANCE_COUNT": "0"}, "CP_FLEX_MAXIMUM_INSTANCE_COUNT"),  # Learn: lowest maximum is 1
         ({"CP_FLEX_MAXIMUM_INSTANCE_COUNT": "1001"}, "CP_FLEX_MAXIMUM_INSTANCE_COUNT"),
         (
             {

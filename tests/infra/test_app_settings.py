@@ -277,10 +277,24 @@ def test_the_durable_task_scheduler_is_reached_by_identity_on_the_same_task_hub(
     host = json.loads((ROOT / "host.json").read_text())
     assert host["extensions"]["durableTask"]["hubName"] == "%CP_TASK_HUB%"
     assert main_evaluator(env).module_params("scheduler")["taskHubName"] == written["CP_TASK_HUB"]
-    # The azureManaged provider is in the GA bundle from 4.30.0 (Azure/azure-functions-extension-bundles,
-    # "main: Add DurableTask.AzureManaged Extension (#621)"): the range must admit it.
+    # The azureManaged provider (Microsoft.Azure.WebJobs.Extensions.DurableTask.AzureManaged) entered the
+    # GA bundle at 4.30.0 (Azure/azure-functions-extension-bundles a9c76ff, "main: Add
+    # DurableTask.AzureManaged Extension (#621)", bundleConfig.json 4.30.0; extensions.json carries it
+    # since). Learn's quickstart and the Python samples name the Preview bundle because they predate it.
+    # One host.json serves both backends only if no bundle without the provider can be chosen.
     bundle = host["extensionBundle"]
-    assert bundle["id"] == "Microsoft.Azure.Functions.ExtensionBundle" and bundle["version"] == "[4.*, 5.0.0)"
+    assert bundle["id"] == "Microsoft.Azure.Functions.ExtensionBundle"
+    assert bundle["version"] == "[4.30.0, 5.0.0)"
+
+
+def test_telemetry_is_opentelemetry_end_to_end_as_learn_configures_it_for_python() -> None:
+    # Learn, azure-functions/opentelemetry-howto (Python): telemetryMode OpenTelemetry in host.json,
+    # PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY=true so the host does not send the worker's logs again;
+    # in that mode host.json's logging.applicationInsights section does not apply, so it is not written.
+    host = json.loads((ROOT / "host.json").read_text())
+    assert host["telemetryMode"] == "OpenTelemetry"
+    assert "applicationInsights" not in host["logging"]
+    assert app_settings(BASE_ENV)["PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY"] == "true"
 
 
 def test_event_grid_endpoint_only_when_asked_for() -> None:

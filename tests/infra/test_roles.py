@@ -5,7 +5,6 @@ SDKs against the ARM stand-in) and holds every ARM write it makes against those 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,6 +12,7 @@ from azure.storage.blob import BlobServiceClient
 
 import controlplane.arm.code_publishing as code_publishing
 from controlplane.arm.role_assignments import HOST_STORAGE_ROLES
+from sandbox.arm.rights import POOL_CONDITION, Condition
 from sandbox.rig import ControlPlaneRig
 from tests.infra.bicep import BicepFile, Evaluator, properties, string_literal
 from tests.infra.deployment import INFRA
@@ -21,7 +21,6 @@ from tests.workflows.twin_jobs import provision, teardown
 # Built-in role ids (Learn: role-based-access-control/built-in-roles).
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 RBAC_ADMINISTRATOR = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
-STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
 DURABLE_TASK_DATA_CONTRIBUTOR = "0ad04412-c4d5-4796-b79c-f76d14c8d402"
 EVENTGRID_DATA_SENDER = "d5a91429-5739-47e2-a06b-3470a27159e7"
@@ -29,20 +28,9 @@ EVENTGRID_DATA_SENDER = "d5a91429-5739-47e2-a06b-3470a27159e7"
 LOCKS_CONTRIBUTOR = "28bf596f-4eb7-45ce-b5bc-6cf482fec137"
 
 
-def _clause(action: str, source: str) -> str:
-    """One of the example's two clauses: `action` allowed only for the listed roles and principal types."""
-    attribute = rf"@{source}\[Microsoft\.Authorization/roleAssignments:"
-    return (
-        rf"\(\(!\(ActionMatches\{{'Microsoft\.Authorization/roleAssignments/{action}'\}}\)\) OR "
-        rf"\({attribute}RoleDefinitionId\] ForAnyOfAnyValues:GuidEquals \{{(?P<{action}_roles>[^}}]*)\}} AND "
-        rf"{attribute}PrincipalType\] ForAnyOfAnyValues:StringEqualsIgnoreCase \{{(?P<{action}_types>[^}}]*)\}}\)\)"
-    )
-
-
-CONSTRAIN_ROLES_AND_PRINCIPAL_TYPES = re.compile(_clause("write", "Request") + " AND " + _clause("delete", "Resource"))
-
 # Learn: role-based-access-control/delegate-role-assignments-examples, "Example: Constrain roles and
-# principal types" (the Azure PowerShell form), verbatim: the pattern above must read Microsoft's own.
+# principal types" (the Azure PowerShell form), verbatim: the parser the stand-in uses
+# (sandbox/arm/rights.py) must read Microsoft's own.
 MICROSOFT_EXAMPLE = (
     "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR "
     "(@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals "
@@ -54,21 +42,6 @@ MICROSOFT_EXAMPLE = (
     "@Resource[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase "
     "{'User', 'Group'}))"
 )
-
-
-class Condition:
-    """What a "Constrain roles and principal types" condition permits."""
-
-    def __init__(self, text: str) -> None:
-        match = CONSTRAIN_ROLES_AND_PRINCIPAL_TYPES.fullmatch(text)
-        assert match, f"not Microsoft's 'Constrain roles and principal types' shape: {text}"
-        self.roles = {a: {g.strip().lower() for g in match[f"{a}_roles"].split(",")} for a in ("write", "delete")}
-        self.types = {
-            a: {t.strip().strip("'").lower() for t in match[f"{a}_types"].split(",")} for a in ("write", "delete")
-        }
-
-    def permits(self, action: str, role_id: str, principal_type: str) -> bool:
-        return role_id.lower() in self.roles[action] and principal_type.lower() in self.types[action]
 
 
 def assignments(file: BicepFile) -> dict[str, dict]:
@@ -95,10 +68,17 @@ def test_the_condition_pattern_reads_microsofts_example() -> None:
     assert not example.permits("delete", CONTRIBUTOR, "Group")
 
 
-def test_the_pool_grants_are_contributor_constrained_rbac_administrator_blob_data_and_locks_contributor() -> None:
+def test_the_arm_stand_in_holds_the_caller_to_exactly_the_condition_infra_grants() -> None:
+    # sandbox/arm/rights.py plays the pool's grants by default; drift between it and infra/ fails here.
+    evaluator, grants = pool_roles()
+    [admin] = [p for p in grants.values() if role_of(evaluator, p) == RBAC_ADMINISTRATOR]
+    assert evaluator.eval(admin["condition"]) == POOL_CONDITION
+
+
+def test_the_pool_grants_are_contributor_constrained_rbac_administrator_and_locks_contributor() -> None:
     evaluator, grants = pool_roles()
     by_role = {role_of(evaluator, props): props for props in grants.values()}
-    assert set(by_role) == {CONTRIBUTOR, RBAC_ADMINISTRATOR, STORAGE_BLOB_DATA_CONTRIBUTOR, LOCKS_CONTRIBUTOR}
+    assert set(by_role) == {CONTRIBUTOR, RBAC_ADMINISTRATOR, LOCKS_CONTRIBUTOR}
     for role, props in by_role.items():
         assert string_literal(props["principalType"]) == "ServicePrincipal"
         assert ("condition" in props) == (role == RBAC_ADMINISTRATOR), role
@@ -119,7 +99,7 @@ def test_the_rbac_administrator_may_assign_exactly_the_roles_the_code_assigns_to
 def test_code_publishing_takes_no_data_role_beyond_contributor() -> None:
     # Publishing (issue 13) no longer writes blobs with the control plane's identity: config-zip's SAS is
     # signed with a key read through ARM, and One Deploy's scm API takes the ARM token; both are
-    # Contributor's. (The pool's Storage Blob Data Contributor grant is no longer what publishing uses.)
+    # Contributor's. So the pool grants no data-plane role (issue 27).
     doc = code_publishing.__doc__ or ""
     assert "Contributor" in doc and "Storage Blob Data Contributor" not in doc
 
@@ -156,7 +136,7 @@ def azurite_blobs(storage_connection: str) -> Iterator[BlobServiceClient]:
         service.delete_container(container.name)
 
 
-def test_every_arm_write_the_code_makes_is_within_the_pool_grants(
+def test_every_arm_write_the_code_makes_is_within_the_pool_grants_and_every_grant_is_used(
     make_rig: Callable[..., ControlPlaneRig], azurite_blobs: BlobServiceClient
 ) -> None:
     evaluator, grants = pool_roles()
@@ -170,13 +150,17 @@ def test_every_arm_write_the_code_makes_is_within_the_pool_grants(
     writes = [r for r in rig.arm.requests if r.method in ("PUT", "POST", "PATCH", "DELETE")]
     assert len(writes) > 10
     role_writes = lock_writes = 0
+    used: set[str] = set()
     for request in writes:
         provider_path = request.path.lower()
         if "/providers/microsoft.authorization/" not in provider_path:
+            used.add(CONTRIBUTOR)
             continue  # within Contributor: everything but Microsoft.Authorization writes and deletes
         if "/providers/microsoft.authorization/locks/" in provider_path:
             lock_writes += 1  # Locks Contributor's, and nothing else it grants
+            used.add(LOCKS_CONTRIBUTOR)
             continue
+        used.add(RBAC_ADMINISTRATOR)
         assert "/providers/microsoft.authorization/roleassignments/" in provider_path, request.path
         assert request.method == "PUT", request.path
         body = request.body["properties"]
@@ -185,3 +169,5 @@ def test_every_arm_write_the_code_makes_is_within_the_pool_grants(
         role_writes += 1
     assert role_writes == len(HOST_STORAGE_ROLES)  # the Flex twin's three; Linux Consumption takes none
     assert lock_writes == 3  # two twins' locks put, one removed by the teardown
+    # Least privilege the other way round: no pool grant that no code path exercised.
+    assert {role_of(evaluator, props) for props in grants.values()} == used

@@ -22,6 +22,7 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.web import WebSiteManagementClient
 
+from sandbox import tokens
 from sandbox.arm import ArmStandIn, Fault, Throttle
 
 SUBSCRIPTION = "00000000-0000-0000-0000-0000000000a1"
@@ -33,8 +34,13 @@ BLOB_DATA_OWNER = "/providers/Microsoft.Authorization/roleDefinitions/b7e6dc6d-f
 
 
 class FakeCredential:
+    """Entra-shaped tokens for the scope's audience (the stand-in checks ``aud``)."""
+
     def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
-        return AccessToken("fake-token", int(time.time()) + 3600)
+        return AccessToken(tokens.mint(scopes[0].removesuffix("/.default")), int(time.time()) + 3600)
+
+
+ARM_TOKEN = tokens.mint("https://management.azure.com")
 
 
 @dataclass
@@ -101,7 +107,7 @@ def site_body(plan_id: str, settings: dict[str, str] | None = None) -> dict:
 
 
 def raw(arm: ArmStandIn, method: str, path: str, *, token: bool = True, **kwargs: object) -> requests.Response:
-    headers = {"Authorization": "Bearer fake-token"} if token else {}
+    headers = {"Authorization": f"Bearer {ARM_TOKEN}"} if token else {}
     return requests.request(method, arm.base_url + path, headers=headers, verify=arm.ca_path, timeout=10, **kwargs)
 
 
@@ -170,7 +176,13 @@ def test_group_delete_is_a_polled_operation_that_removes_everything_inside() -> 
         clients = clients_for(arm)
         clients.resources.resource_groups.create_or_update(GROUP, {"location": REGION})
         account = clients.storage.storage_accounts.begin_create(GROUP, "sttwin0001", storage_body()).result()
-        grant = {"properties": {"roleDefinitionId": BLOB_DATA_OWNER, "principalId": str(uuid.uuid4())}}
+        grant = {
+            "properties": {
+                "roleDefinitionId": BLOB_DATA_OWNER,
+                "principalId": str(uuid.uuid4()),
+                "principalType": "ServicePrincipal",
+            }
+        }
         clients.authorization.role_assignments.create(account.id, str(uuid.uuid4()), grant)
         arm.clear_requests()
 
@@ -205,7 +217,7 @@ def test_group_being_deleted_is_visible_until_the_operation_ends() -> None:
         poll_url = delete.headers["Location"]
         assert "api-version=" in poll_url and delete.headers["Retry-After"] == "0"
         answers = [
-            requests.get(poll_url, headers={"Authorization": "Bearer t"}, verify=arm.ca_path).status_code
+            requests.get(poll_url, headers={"Authorization": f"Bearer {ARM_TOKEN}"}, verify=arm.ca_path).status_code
             for _ in range(3)
         ]
         assert answers == [202, 202, 200]
@@ -397,6 +409,7 @@ def test_role_assignment_needs_an_existing_scope_and_a_guid_name(clients: Client
         "properties": {
             "roleDefinitionId": f"/subscriptions/{SUBSCRIPTION}{BLOB_DATA_OWNER}",
             "principalId": str(uuid.uuid4()),
+            "principalType": "ServicePrincipal",
         }
     }
     with pytest.raises(ResourceNotFoundError):
@@ -526,7 +539,7 @@ def test_wire_rules_api_version_token_and_unknown_routes(arm: ArmStandIn, client
     )
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "NotFound"
     assert [r.route for r in arm.requests[-3:]] == ["resource_groups.get", "resource_groups.get", "unknown"]
-    assert "fake-token" not in repr(arm.requests)  # the Authorization header is never recorded
+    assert ARM_TOKEN not in repr(arm.requests)  # the Authorization header is never recorded
 
 
 def test_the_sdk_sends_the_documented_api_versions(arm: ArmStandIn, clients: Clients, account) -> None:

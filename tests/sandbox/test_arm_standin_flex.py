@@ -153,3 +153,21 @@ def test_a_flex_sites_app_settings_update_is_refused_deprecated_names(clients: C
             GROUP, "twin-flex-000001", {"properties": {"FUNCTIONS_EXTENSION_VERSION": "~4"}}
         )
     assert caught.value.status_code == 400
+
+
+def _scaled_to(maximum: int) -> dict:
+    body = flex_site("")
+    config = dict(body["properties"]["functionAppConfig"])
+    config["scaleAndConcurrency"] = {"instanceMemoryMB": 2048, "maximumInstanceCount": maximum}
+    return config
+
+
+def test_a_flex_site_may_scale_to_as_few_as_one_instance_and_no_fewer(clients: Clients) -> None:
+    # Learn: event-driven-scaling, "Limit scale-out" (Flex): 1 to 1000 (the preview's floor was 40).
+    plan = clients.web.app_service_plans.begin_create_or_update(GROUP, "plan-flex", flex_plan()).result()
+    one = clients.web.web_apps.begin_create_or_update(
+        GROUP, "twin-flex-000001", flex_site(plan.id, config=_scaled_to(1))
+    ).result()
+    assert one.function_app_config.scale_and_concurrency.maximum_instance_count == 1
+    assert "between 1 and 1000" in flex_refusal(clients, flex_site(plan.id, config=_scaled_to(0)))
+    assert "between 1 and 1000" in flex_refusal(clients, flex_site(plan.id, config=_scaled_to(1001)))

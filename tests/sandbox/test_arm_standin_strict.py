@@ -10,10 +10,11 @@ import requests
 from azure.core.exceptions import HttpResponseError
 
 from sandbox.arm import ArmStandIn
+from sandbox.arm.rights import OWNER
 from sandbox.brainstems import BrainstemHosts
 from sandbox.packages import brainstem_package
 from sandbox.scm import ScmSites
-from tests.sandbox.test_arm_standin import GROUP, SUBSCRIPTION, Clients, clients_for, raw, storage_body
+from tests.sandbox.test_arm_standin import ARM_TOKEN, GROUP, SUBSCRIPTION, Clients, clients_for, raw, storage_body
 from tests.sandbox.test_arm_standin_flex import flex_plan, flex_site
 
 BLOB_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
@@ -75,11 +76,17 @@ def test_an_api_version_the_provider_does_not_publish_is_refused(
 def test_a_role_definition_must_be_a_real_built_in_role(arm: ArmStandIn, clients: Clients) -> None:
     scope = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{GROUP}"
     made_up = f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{'1' * 8}-1111-1111-1111-{'1' * 12}"
+    grant = {"properties": {"roleDefinitionId": made_up, "principalId": "p-1", "principalType": "ServicePrincipal"}}
+    # The pool's constrained caller is refused before the role is even looked at (ARM authorizes first) ...
     with pytest.raises(HttpResponseError) as caught:
-        clients.authorization.role_assignments.create(
-            scope, "6f2d1c0e-0000-4000-8000-000000000001",
-            {"properties": {"roleDefinitionId": made_up, "principalId": "p-1"}},
-        )  # fmt: skip
+        clients.authorization.role_assignments.create(scope, "6f2d1c0e-0000-4000-8000-000000000001", grant)
+    assert caught.value.status_code == 403 and caught.value.error.code == "AuthorizationFailed"
+    # ... an unconstrained one learns the role does not exist.
+    with ArmStandIn(caller_rights=OWNER) as owner_arm:
+        owner = clients_for(owner_arm)
+        owner.resources.resource_groups.create_or_update(GROUP, {"location": "eastus2"})
+        with pytest.raises(HttpResponseError) as caught:
+            owner.authorization.role_assignments.create(scope, "6f2d1c0e-0000-4000-8000-000000000001", grant)
     assert caught.value.status_code == 400 and caught.value.error.code == "RoleDefinitionDoesNotExist"
 
 
@@ -91,7 +98,7 @@ def test_a_new_role_assignment_applies_only_after_its_propagation_delay(
     clients.authorization.role_assignments.create(
         account,
         "6f2d1c0e-0000-4000-8000-000000000002",
-        {"properties": {"roleDefinitionId": role, "principalId": "p-1"}},
+        {"properties": {"roleDefinitionId": role, "principalId": "p-1", "principalType": "ServicePrincipal"}},
     )
     assert not arm.platform.grant_effective(principal="p-1", scope=account, role_ids={BLOB_OWNER})
     tick.now += 59
@@ -103,12 +110,13 @@ def test_a_new_role_assignment_applies_only_after_its_propagation_delay(
 
 def test_flex_plans_only_in_regions_that_offer_flex(clients: Clients) -> None:
     offered = {r.name for r in clients.web.list_geo_regions(sku="FlexConsumption")}
-    assert "East US 2" in offered and "West Europe" not in offered
-    assert "West Europe" in {r.name for r in clients.web.list_geo_regions()}
+    assert "East US 2" in offered and "West India" not in offered
+    assert len(offered) == 32  # Microsoft's Flex quickstart's region list (sandbox/arm/names.py)
+    assert "West India" in {r.name for r in clients.web.list_geo_regions()}
     with pytest.raises(HttpResponseError) as caught:
-        clients.web.app_service_plans.begin_create_or_update(GROUP, "plan", {**flex_plan(), "location": "westeurope"})
+        clients.web.app_service_plans.begin_create_or_update(GROUP, "plan", {**flex_plan(), "location": "westindia"})
     assert caught.value.status_code == 400
-    assert "not available in location 'westeurope'" in caught.value.response.json()["Message"]
+    assert "not available in location 'westindia'" in caught.value.response.json()["Message"]
 
 
 def test_global_names_are_checked_across_customers(arm: ArmStandIn, clients: Clients) -> None:
@@ -180,7 +188,7 @@ def test_one_deploy_wire_and_a_brainstem_without_code(arm: ArmStandIn, clients: 
         assert requests.get(brainstem + "api/health", timeout=5).status_code == 404
         package = brainstem_package("r1")
         assert requests.post(base + "/api/publish", data=package, timeout=5).status_code == 401
-        auth = {"Authorization": "Bearer t"}
+        auth = {"Authorization": f"Bearer {ARM_TOKEN}"}
         assert requests.post(scm.url_template.format(app_name="nope") + "/api/publish", data=package, headers=auth,
                              timeout=5).status_code == 404  # fmt: skip
         started = requests.post(base + "/api/publish?RemoteBuild=true", data=package, headers=auth, timeout=5)
@@ -192,7 +200,8 @@ def test_one_deploy_wire_and_a_brainstem_without_code(arm: ArmStandIn, clients: 
         account = clients.storage.storage_accounts.get_properties(GROUP, "sttwinflex0001").id
         clients.authorization.role_assignments.create(
             account, "6f2d1c0e-0000-4000-8000-000000000003",
-            {"properties": {"roleDefinitionId": role, "principalId": site.identity.principal_id}},
+            {"properties": {"roleDefinitionId": role, "principalId": site.identity.principal_id,
+                            "principalType": "ServicePrincipal"}},
         )  # fmt: skip
         tick.now += 60
         again = requests.post(base + "/api/publish", data=package, headers=auth, timeout=5).json()

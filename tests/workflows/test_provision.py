@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 
 import pytest
 import requests
@@ -91,6 +92,10 @@ def test_kody_is_provisioned_exactly_as_the_script_would(rig: ControlPlaneRig) -
         "DefaultEndpointsProtocol=https;AccountName=sttwinkodye89834;AccountKey="
     )
     assert {k: settings[k] for k in SECRET_ENV_KEYS} == SECRET_ENV_KEYS
+    # The content-share pair `az functionapp create` sets for a Consumption app (azure-cli create_functionapp):
+    # the app's storage, and a share named like the CLI's _get_content_share_name (name + 12 hex digits).
+    assert settings["WEBSITE_CONTENTAZUREFILECONNECTIONSTRING"] == settings["AzureWebJobsStorage"]
+    assert re.fullmatch(r"twin-kody-e89834[0-9a-f]{12}", settings["WEBSITE_CONTENTSHARE"])
 
     published = sent["sites.update_application_settings"]["properties"]
     assert {k: v for k, v in published.items() if k != "WEBSITE_RUN_FROM_PACKAGE"} == settings
@@ -148,6 +153,30 @@ def test_rerunning_a_finished_provision_converges_with_idempotent_puts(rig: Cont
     assert {r.method for r in rig.arm.requests} <= {"PUT", "GET", "POST", "HEAD"}
     assert sorted(rig.arm.resources) == sorted(before)
     assert len(rig.arm.resource_groups(SUBSCRIPTION_ID)) == 1
+
+
+def test_building_a_consumption_twin_again_keeps_the_content_share_it_has(rig: ControlPlaneRig) -> None:
+    # Learn (App settings reference, WEBSITE_CONTENTSHARE): "Changing or removing this setting may cause
+    # your function app to not start" - a twin first made by `az functionapp create` has a random share.
+    from controlplane.arm.clients import arm_clients
+    from controlplane.service.jobs import job_for
+    from controlplane.settings import get_settings
+
+    assert provision(rig, "kody").status == "Completed"
+    web = arm_clients().web.web_apps
+    settings = web.list_application_settings("rg-twin-kody", "twin-kody-e89834").properties
+    web.update_application_settings(
+        "rg-twin-kody",
+        "twin-kody-e89834",
+        {"properties": {**settings, "WEBSITE_CONTENTSHARE": "twin-kody-e8983412ab34"}},
+    )
+    registry = default_registry()
+    again = "e" * 32
+    registry.update("twin-kody-e89834", lambda row: row.with_changes(status=Status.PROVISIONING, job_id=again))
+    job = job_for(registry.get("twin-kody-e89834"), get_settings()).to_input()
+    assert rig.driver.run("provision_brainstem", job, instance_id=again).status == "Completed"  # type: ignore[union-attr]
+    kept = web.list_application_settings("rg-twin-kody", "twin-kody-e89834").properties
+    assert kept["WEBSITE_CONTENTSHARE"] == "twin-kody-e8983412ab34"
 
 
 @pytest.mark.parametrize("route", BUILD_ROUTES)
