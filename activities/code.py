@@ -13,11 +13,10 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities.payloads import JsonObject
-from activities.steps import run_step
+from activities.steps import fence_of, run_step
 from controlplane.arm.clients import arm_clients
 from controlplane.arm.code_publishing import publish_code as publish_deploy_ref
 from controlplane.domain.jobs import BrainstemJob
-from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import BrainstemNames, brainstem_names
 from controlplane.domain.runtime_targets import target_spec
 from controlplane.settings import get_settings
@@ -27,10 +26,6 @@ logger = logging.getLogger(__name__)
 blueprint = df.Blueprint()
 
 PROBE_TIMEOUT_SECONDS = 10
-
-
-# The row status a publish runs under: a new twin's, or a running twin's being moved to another deploy_ref.
-_FENCES = {"provisioning": Status.PROVISIONING, "updating": Status.UPDATING}
 
 
 @blueprint.activity_trigger(input_name="request")
@@ -47,8 +42,7 @@ def publish_code(request: JsonObject) -> dict[str, Any]:
         )  # fmt: skip
         return outcome.to_result()
 
-    fence = _FENCES[str(request.get("fence") or "provisioning")]
-    return run_step("publish", twin, action, while_status=fence)
+    return run_step("publish", twin, action, while_status=fence_of(request))
 
 
 @blueprint.activity_trigger(input_name="job")

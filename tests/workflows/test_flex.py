@@ -93,8 +93,8 @@ def test_a_flex_twin_gets_identity_based_storage_and_its_code_in_its_own_contain
     routes = [r.route for r in rig.arm.requests if r.method in ("PUT", "POST")]
     assert routes == [
         "storage_names.check", "web_names.check",
-        "resource_groups.create_or_update", "storage_accounts.create", "blob_containers.create",
-        "server_farms.create_or_update", "sites.create_or_update",
+        "resource_groups.create_or_update", "storage_accounts.create", "server_farms.create_or_update",
+        "blob_containers.create", "sites.create_or_update",
         "role_assignments.create", "role_assignments.create", "role_assignments.create",
     ]  # fmt: skip  # the code goes through One Deploy, which syncs triggers itself: no restart, no sync here
     assert "storage_accounts.list_keys" not in {r.route for r in rig.arm.requests}
@@ -182,7 +182,11 @@ def test_a_flex_twin_gets_identity_based_storage_and_its_code_in_its_own_contain
         "ensure_storage_account",
         "poll_arm_operation",
         "reserve_arm_writes",
-        "ensure_function_app",
+        "ensure_function_plan",
+        "reserve_arm_writes",
+        "begin_function_site",
+        "reserve_arm_writes",
+        "finish_function_app",  # the made site's identity gets its storage roles
         "publish_code",
         "probe_brainstem",
         "mark_active",
