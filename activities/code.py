@@ -30,7 +30,7 @@ PROBE_TIMEOUT_SECONDS = 10
 
 @blueprint.activity_trigger(input_name="request")
 def publish_code(request: JsonObject) -> dict[str, Any]:
-    """Publish the job's deploy_ref (or follow the deployment ``request["deployment_id"]`` already started)."""
+    """Publish the job's deploy_ref, or ask once how the deployment ``request["following"]`` goes."""
     twin = BrainstemJob.from_input(request["job"])
     settings = get_settings()
 
@@ -38,7 +38,7 @@ def publish_code(request: JsonObject) -> dict[str, Any]:
         outcome = publish_deploy_ref(
             arm_clients(twin.subscription_id), names, target_spec(twin.runtime_target),
             deploy_ref=twin.deploy_ref, package_url=settings.package_url(twin.deploy_ref),
-            deployment_id=request.get("deployment_id"),
+            following=request.get("following"),
         )  # fmt: skip
         return outcome.to_result()
 

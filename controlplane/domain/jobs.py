@@ -24,6 +24,7 @@ class Policy:
     # Defaulted so that jobs started before the field existed still load from their history.
     publish_timeout_seconds: float = 900.0
     operation_poll_seconds: float = 5.0
+    deployment_poll_seconds: float = 5.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
@@ -36,6 +37,7 @@ class Policy:
             teardown_timeout_seconds=settings.teardown_timeout_seconds,
             publish_timeout_seconds=settings.publish_timeout_seconds,
             operation_poll_seconds=settings.operation_poll_seconds,
+            deployment_poll_seconds=settings.deployment_poll_seconds,
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict
 from typing import Any
 
@@ -103,15 +104,48 @@ def test_a_one_deploy_deployment_is_followed_without_booking_arm_writes() -> Non
     history = History("provision_brainstem", JOB)
     for activity, beside in BUILD:
         history.build_step(activity, JOB, {"id": activity}, beside=beside)
-    history.arm_step("publish_code", JOB, {"deployment_id": "dep-1", "wait_seconds": 2}, beside=PUBLISH)
+    started = {"deployment_id": "dep-1", "answered": False, "not_found": 0, "last_status": None}
+    history.arm_step(
+        "publish_code", JOB, {"done": False, "deployment_id": "dep-1", "following": started}, beside=PUBLISH
+    )
 
-    assert history.replay().timers() == ["2030-01-01T00:00:15.000000Z"]  # 13 s of steps, then the 2 s asked for
-    history.timer(2)
+    # 13 s of steps, then the policy's deployment poll interval on a durable timer (no slot held meanwhile)
+    assert history.replay().timers() == ["2030-01-01T00:00:18.000000Z"]
+    history.timer(POLICY.deployment_poll_seconds)
     replay = history.replay()
 
-    # Following the deployment asks the scm site, not ARM: no booking, the job beside the deployment id.
-    follow = {"job": JOB, "deployment_id": "dep-1", "fence": "provisioning"}
+    # Following the deployment asks the scm site, not ARM: no booking, what was seen travels beside the job.
+    follow = {"job": JOB, "deployment_id": "dep-1", "fence": "provisioning", "following": started}
     assert replay.scheduled()[-1] == ("publish_code", follow)
+
+
+def test_what_a_deployment_poll_saw_travels_to_the_next_and_retry_after_is_honoured() -> None:
+    history = History("provision_brainstem", JOB)
+    for activity, beside in BUILD:
+        history.build_step(activity, JOB, {"id": activity}, beside=beside)
+    started = {"deployment_id": "dep-1", "answered": False, "not_found": 0, "last_status": None}
+    history.arm_step(
+        "publish_code", JOB, {"done": False, "deployment_id": "dep-1", "following": started}, beside=PUBLISH
+    )
+    history.timer(POLICY.deployment_poll_seconds)
+    # An early 404: the deployment is coming alive; the count travels so the next activity knows it.
+    early = {**started, "not_found": 1}
+    follow = {"job": JOB, "deployment_id": "dep-1", "fence": "provisioning"}
+    history.activity("publish_code", {**follow, "following": started}, {"done": False, "following": early})
+    history.timer(POLICY.deployment_poll_seconds)
+    assert history.replay().scheduled()[-1] == ("publish_code", {**follow, "following": early})
+
+    # Building, and the scm site asks for 7 s: the next request waits 7 s, not the policy's interval.
+    building = {**started, "answered": True, "last_status": 1}
+    answer = {"done": False, "following": building, "poll_after_seconds": 7}
+    history.activity("publish_code", {**follow, "following": early}, answer)
+    replay = history.replay()
+    assert replay.timers()[-1] == (history.now + dt.timedelta(seconds=7)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    history.timer(7)
+    assert history.replay().scheduled()[-1] == ("publish_code", {**follow, "following": building})
+    assert history.replay().custom_status == {
+        "step": "publish", "cloud_id": JOB["cloud_id"], "deployment": "dep-1", "status": 1,
+    }  # fmt: skip
 
 
 def test_a_brainstem_not_yet_ready_is_probed_again_soon_then_at_the_interval() -> None:
