@@ -152,7 +152,8 @@ def finish_function_app(request: JsonObject) -> dict[str, Any]:
         builder = builder_for(target_spec(twin.runtime_target))
         return builder.finish(arm_clients(twin.subscription_id), names).to_result()
 
-    return run_step("function_app", twin, action, while_status=fence_of(request))
+    # The step a failure is reported under: a create's function_app, or an update's publish/rollback.
+    return run_step(str(request.get("step") or "function_app"), twin, action, while_status=fence_of(request))
 
 
 @blueprint.activity_trigger(input_name="job")

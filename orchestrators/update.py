@@ -84,7 +84,7 @@ def move_to(
     if built.get("fenced") or "error" in built:
         return _outcome(built)
     finished = yield from call_arm_step(
-        context, step, "finish_function_app", job, twin.policy, beside_job={"fence": "updating"}
+        context, step, "finish_function_app", job, twin.policy, beside_job={"fence": "updating", "step": step}
     )
     if finished.get("fenced") or "error" in finished:
         return _outcome(finished)
