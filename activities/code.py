@@ -13,11 +13,10 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities.payloads import JsonObject
-from activities.steps import run_step
+from activities.steps import fence_of, run_step
 from controlplane.arm.clients import arm_clients
 from controlplane.arm.code_publishing import publish_code as publish_deploy_ref
 from controlplane.domain.jobs import BrainstemJob
-from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import BrainstemNames, brainstem_names
 from controlplane.domain.runtime_targets import target_spec
 from controlplane.settings import get_settings
@@ -29,13 +28,9 @@ blueprint = df.Blueprint()
 PROBE_TIMEOUT_SECONDS = 10
 
 
-# The row status a publish runs under: a new twin's, or a running twin's being moved to another deploy_ref.
-_FENCES = {"provisioning": Status.PROVISIONING, "updating": Status.UPDATING}
-
-
 @blueprint.activity_trigger(input_name="request")
 def publish_code(request: JsonObject) -> dict[str, Any]:
-    """Publish the job's deploy_ref (or follow the deployment ``request["deployment_id"]`` already started)."""
+    """Publish the job's deploy_ref, or ask once how the deployment ``request["following"]`` goes."""
     twin = BrainstemJob.from_input(request["job"])
     settings = get_settings()
 
@@ -43,12 +38,11 @@ def publish_code(request: JsonObject) -> dict[str, Any]:
         outcome = publish_deploy_ref(
             arm_clients(twin.subscription_id), names, target_spec(twin.runtime_target),
             deploy_ref=twin.deploy_ref, package_url=settings.package_url(twin.deploy_ref),
-            deployment_id=request.get("deployment_id"),
+            following=request.get("following"),
         )  # fmt: skip
         return outcome.to_result()
 
-    fence = _FENCES[str(request.get("fence") or "provisioning")]
-    return run_step("publish", twin, action, while_status=fence)
+    return run_step("publish", twin, action, while_status=fence_of(request))
 
 
 @blueprint.activity_trigger(input_name="job")

@@ -17,8 +17,8 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities.payloads import JsonObject
-from activities.steps import run_step
-from controlplane.arm import locks, preflight, resource_groups, storage_accounts
+from activities.steps import fence_of, run_step
+from controlplane.arm import function_apps, locks, preflight, resource_groups, storage_accounts
 from controlplane.arm.clients import arm_clients
 from controlplane.arm.runtime_targets import builder_for, uses_shared_key
 from controlplane.domain.errors import ConcurrentUpdate
@@ -48,7 +48,7 @@ def _provision_step(step: str, job: BrainstemJob, action: Callable[[BrainstemNam
     return run_step(step, job, action, while_status=Status.PROVISIONING)
 
 
-def _tags(job: BrainstemJob, names: BrainstemNames) -> dict[str, str]:
+def tags_for(job: BrainstemJob, names: BrainstemNames) -> dict[str, str]:
     return resource_groups.twin_tags(names, org=get_settings().org_tag, owner=job.owner)
 
 
@@ -71,7 +71,7 @@ def ensure_resource_group(job: JsonObject) -> dict[str, Any]:
 
     def action(names: BrainstemNames) -> dict[str, Any]:
         clients = arm_clients(twin.subscription_id)
-        group_id = resource_groups.ensure_resource_group(clients, names, region=twin.region, tags=_tags(twin, names))
+        group_id = resource_groups.ensure_resource_group(clients, names, region=twin.region, tags=tags_for(twin, names))
         # Locked from its first moment: nothing but our teardown can delete the group (controlplane.arm.locks).
         return {"id": group_id, "lock": locks.ensure_delete_lock(clients, names)}
 
@@ -87,7 +87,7 @@ def ensure_storage_account(job: JsonObject) -> dict[str, Any]:
     def action(names: BrainstemNames) -> dict[str, Any]:
         clients = arm_clients(twin.subscription_id)
         url = storage_accounts.begin_storage_account(
-            clients, names, region=twin.region, tags=_tags(twin, names),
+            clients, names, region=twin.region, tags=tags_for(twin, names),
             shared_key_access=uses_shared_key(target_spec(twin.runtime_target)),
         )  # fmt: skip
         return {"operation_url": url}
@@ -97,14 +97,14 @@ def ensure_storage_account(job: JsonObject) -> dict[str, Any]:
 
 @blueprint.activity_trigger(input_name="request")
 def poll_arm_operation(request: JsonObject) -> dict[str, Any]:
-    """One GET of a create's operation URL (a read: nothing booked), under the provisioning fence."""
+    """One GET of a create's operation URL (a read: nothing booked), under the job's fence."""
     twin = BrainstemJob.from_input(request["job"])
 
     def action(names: BrainstemNames) -> dict[str, Any]:
         state = resource_groups.poll_operation(arm_clients(twin.subscription_id), str(request["operation_url"]))
         return {"done": state.done, "failed": state.failed, "code": state.code, "message": state.message}
 
-    return _provision_step(str(request["step"]), twin, action)
+    return run_step(str(request["step"]), twin, action, while_status=fence_of(request))
 
 
 def desired_operator_settings(app_settings: dict[str, str] | None) -> dict[str, str]:
@@ -114,24 +114,51 @@ def desired_operator_settings(app_settings: dict[str, str] | None) -> dict[str, 
     return {k: v for k, v in {**settings.env_keys, **(app_settings or {})}.items() if k not in _RESERVED_SETTINGS}
 
 
-def build_function_app(twin: BrainstemJob, names: BrainstemNames, *, update: bool = False) -> dict[str, Any]:
-    """Plan, site and what the runtime target needs (Flex: container, roles) with the operator's current
-    env keys: create or update. Not the code: publishing is its own step (activities/code.py).
+def operator_settings(twin: BrainstemJob) -> dict[str, str]:
+    """What a twin's site carries beyond the platform's settings (desired_operator_settings)."""
+    return desired_operator_settings(twin.app_settings)
 
-    An update keeps the plan it has (one read instead of a write: ARM's write budget goes to sites)."""
-    operator = desired_operator_settings(twin.app_settings)
-    built = builder_for(target_spec(twin.runtime_target)).build(
-        arm_clients(twin.subscription_id), names, region=twin.region, tags=_tags(twin, names),
-        operator_settings=operator, update=update,
+def begin_site(twin: BrainstemJob, names: BrainstemNames) -> dict[str, Any]:
+    """Send the site's PUT with the operator's current env keys (create or update); its operation to poll."""
+    begun = builder_for(target_spec(twin.runtime_target)).begin_site(
+        arm_clients(twin.subscription_id), names, region=twin.region, tags=tags_for(twin, names),
+        operator_settings=operator_settings(twin),
     )  # fmt: skip
-    return built.to_result()  # setting names only, never values
+    return begun.to_result()  # setting names only, never values
 
 
 @blueprint.activity_trigger(input_name="job")
-def ensure_function_app(job: JsonObject) -> dict[str, Any]:
-    """Plan, site and whatever else the twin's runtime target needs (Flex: container, roles). Not the code."""
+def ensure_function_plan(job: JsonObject) -> dict[str, Any]:
+    """Begin the plan's create; the orchestration polls ``operation_url`` (if any) on durable timers."""
     twin = BrainstemJob.from_input(job)
-    return _provision_step("function_app", twin, lambda names: build_function_app(twin, names))
+
+    def action(names: BrainstemNames) -> dict[str, Any]:
+        body = builder_for(target_spec(twin.runtime_target)).plan_body(
+            names, region=twin.region, tags=tags_for(twin, names)
+        )
+        return {"operation_url": function_apps.begin_plan(arm_clients(twin.subscription_id), names, body)}
+
+    return _provision_step("function_app", twin, action)
+
+
+@blueprint.activity_trigger(input_name="job")
+def begin_function_site(job: JsonObject) -> dict[str, Any]:
+    """Begin the site's create on the made plan (Flex: its deployment container first). Not the code."""
+    twin = BrainstemJob.from_input(job)
+    return _provision_step("function_app", twin, lambda names: begin_site(twin, names))
+
+
+@blueprint.activity_trigger(input_name="request")
+def finish_function_app(request: JsonObject) -> dict[str, Any]:
+    """Once ARM has made the site: what needs it made (Flex: its identity's storage roles); its host."""
+    twin = BrainstemJob.from_input(request["job"])
+
+    def action(names: BrainstemNames) -> dict[str, Any]:
+        builder = builder_for(target_spec(twin.runtime_target))
+        return builder.finish(arm_clients(twin.subscription_id), names).to_result()
+
+    # The step a failure is reported under: a create's function_app, or an update's publish/rollback.
+    return run_step(str(request.get("step") or "function_app"), twin, action, while_status=fence_of(request))
 
 
 @blueprint.activity_trigger(input_name="job")

@@ -20,6 +20,15 @@ logger = logging.getLogger(__name__)
 _STEP_FAILURES = (HttpResponseError, ServiceRequestError, ServiceResponseError, TimeoutError, StepFailure)
 
 
+# The row status a step runs under: a new twin's, or a running twin's being moved to another deploy_ref.
+FENCES = {"provisioning": Status.PROVISIONING, "updating": Status.UPDATING}
+
+
+def fence_of(request: dict[str, Any]) -> Status:
+    """The status a request's ``fence`` names (provisioning when it names none)."""
+    return FENCES[str(request.get("fence") or "provisioning")]
+
+
 def fenced(job: BrainstemJob, while_status: Status) -> bool:
     """True when the row no longer belongs to this job in this status (another job took over)."""
     row = default_registry().get(job.cloud_id)

@@ -13,14 +13,16 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities.payloads import JsonObject
-from activities.provisioning import build_function_app
+from activities.provisioning import begin_site, tags_for
 from activities.steps import run_step
-from controlplane.arm import resource_groups
+from controlplane.arm import function_apps, resource_groups
 from controlplane.arm.clients import arm_clients
+from controlplane.arm.runtime_targets import builder_for
 from controlplane.domain.errors import ConcurrentUpdate
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import BrainstemNames, brainstem_names
+from controlplane.domain.runtime_targets import target_spec
 from controlplane.domain.step_errors import StepError
 from controlplane.registry import default_registry
 from controlplane.settings import get_settings
@@ -30,16 +32,21 @@ blueprint = df.Blueprint()
 
 @blueprint.activity_trigger(input_name="job")
 def publish_update(job: JsonObject) -> dict[str, Any]:
-    """Refresh the twin's site for ``job.deploy_ref`` (a rollback passes the previous ref); code comes next."""
+    """Refresh the twin's site for ``job.deploy_ref`` (a rollback passes the previous ref): send its PUT, and
+    hand back the operation to poll (then ``finish_function_app``); code comes next.
+
+    The plan is kept (one read, not a write: ARM's write budget goes to sites); only a plan that has
+    gone is made again, waited for here (rare: a twin whose plan someone deleted)."""
     twin = BrainstemJob.from_input(job)
 
     def action(names: BrainstemNames) -> dict[str, Any]:
+        clients = arm_clients(twin.subscription_id)
         if twin.repair:  # configuration drift: the group's tags go back to what the registry says
-            tags = resource_groups.twin_tags(names, org=get_settings().org_tag, owner=twin.owner)
-            resource_groups.ensure_resource_group(
-                arm_clients(twin.subscription_id), names, region=twin.region, tags=tags
-            )
-        return build_function_app(twin, names, update=True)
+            resource_groups.ensure_resource_group(clients, names, region=twin.region, tags=tags_for(twin, names))
+        builder = builder_for(target_spec(twin.runtime_target))
+        body = builder.plan_body(names, region=twin.region, tags=tags_for(twin, names))
+        function_apps.plan_for_update(clients, names, body)
+        return begin_site(twin, names)
 
     return run_step("publish", twin, action, while_status=Status.UPDATING)
 

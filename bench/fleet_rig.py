@@ -34,6 +34,10 @@ STORAGE_PER_SECOND, STORAGE_PER_HOUR = 10.0, 1200.0
 # Each throughput run is sped up to take about this long: long enough that this process's CPU (the
 # Durable replays, the SDK, our code: ~65 ms a twin) is not what limits it.
 TARGET_REAL_SECONDS = float(os.environ.get("BENCH_RUN_SECONDS", "100"))
+# How the stand-in answers plan and site PUTs: "async" (202 + Azure-AsyncOperation, the shape
+# Microsoft.Web's spec documents beside 200: WebApps_CreateOrUpdate, example
+# CreateOrUpdateFunctionAppFlexConsumption.json) or "sync" (200 once made, ARM holding the request).
+WEB_PUTS = os.environ.get("BENCH_WEB_PUTS", "async")
 
 
 def deployed_limits() -> HostLimits:
@@ -101,7 +105,7 @@ def throttled_rig(
         for i in range(subscriptions)
     ]
     limits = deployed_limits()
-    arm = RemoteArm(STEP_LATENCY, speed)
+    arm = RemoteArm(STEP_LATENCY, speed, web_puts=WEB_PUTS)
     clock = WallClock(speed=speed)
     # The budget keeps ARM's own time, compressed as the stand-in's is, in every process alike.
     clock_spec = ",".join(

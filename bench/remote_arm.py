@@ -15,7 +15,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 
-def _serve(conn: Connection, latency: dict[str, float], speed: float) -> None:
+def _serve(conn: Connection, latency: dict[str, float], speed: float, web_puts: str = "sync") -> None:
     from sandbox.arm import ArmStandIn, Throttle
 
     origin = time.monotonic()
@@ -34,7 +34,9 @@ def _serve(conn: Connection, latency: dict[str, float], speed: float) -> None:
                 write_times.append(scaled_clock() - origin)
             return admission
 
-    arm = ArmStandIn(latency=latency, latency_scale=1 / speed, throttle=RecordingThrottle(clock=scaled_clock)).start()
+    arm = ArmStandIn(
+        latency=latency, latency_scale=1 / speed, throttle=RecordingThrottle(clock=scaled_clock), web_puts=web_puts
+    ).start()
     conn.send((arm.base_url, arm.ca_path))
     while True:
         command = conn.recv()
@@ -73,10 +75,10 @@ def _histogram(times: list[float], width: float) -> list[int]:
 class RemoteArm:
     """What ControlPlaneRig needs of an ARM stand-in (start, stop, base_url, ca_path), one process away."""
 
-    def __init__(self, latency: dict[str, float], speed: float) -> None:
+    def __init__(self, latency: dict[str, float], speed: float, *, web_puts: str = "sync") -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child, latency, speed), daemon=True)
+        self._process = context.Process(target=_serve, args=(child, latency, speed, web_puts), daemon=True)
         self.base_url = self.ca_path = ""
         self._lock = threading.Lock()  # one conversation on the pipe at a time
 

@@ -37,6 +37,7 @@ from bench.fleet_rig import (
     STORAGE_PER_HOUR,
     STORAGE_PER_SECOND,
     TARGET_REAL_SECONDS,
+    WEB_PUTS,
     WRITE_BUCKET,
     accept_fleet,
     throttled_rig,
@@ -166,7 +167,7 @@ def throughput(
         "durable": durable_costs(
             driver, twins, simulated, arm_writes / (subscriptions * (WRITE_BUCKET[0] + WRITE_BUCKET[1] * simulated))
         ),
-        "settings": run_settings(rig.extra_settings, worker_processes=hosts, speed=round(speed, 2)),
+        "settings": run_settings(rig.extra_settings, worker_processes=hosts, speed=round(speed, 2), web_puts=WEB_PUTS),
     }
 
 

@@ -17,19 +17,25 @@ import azure.durable_functions as df
 from controlplane.domain.jobs import BrainstemJob
 from orchestrators.steps import call_step, deadline_after, progress, wait
 
+# How long a begun create may take before the twin errors (ARM's own creates take well under a minute).
+OPERATION_TIMEOUT_SECONDS = 900.0
+
 
 def await_operation(
     context: df.DurableOrchestrationContext, twin: BrainstemJob, job: dict[str, Any], step: str, url: str,
     *, poll_seconds: float, timeout_seconds: float, activity: str = "poll_arm_operation",
+    fence: str = "provisioning",
 ) -> Generator[Any, Any, dict[str, Any]]:  # fmt: skip
     """Poll ``url`` every ``poll_seconds`` until ARM says done; ``{}`` on success, else an ``error`` or
-    ``fenced`` result as any step returns. History grows by four events a poll (timer, activity), bounded by the timeout."""
+    ``fenced`` result as any step returns. ``fence``: the row status the job must still own. History grows by four events a poll (timer, activity), bounded by the timeout."""
     deadline = deadline_after(context, timeout_seconds)
     polls = 0
     while True:
         yield from wait(context, poll_seconds)
         polls += 1
-        request = {"job": job, "operation_url": url, "step": step}
+        request: dict[str, Any] = {"job": job, "operation_url": url, "step": step}
+        if fence != "provisioning":  # the row status the job must still own (an update's: updating)
+            request["fence"] = fence
         state = yield from call_step(context, step, activity, request, twin.policy)
         if "error" in state or state.get("fenced"):
             return state

@@ -2,6 +2,9 @@
 
     names -> resource_group -> storage_account -> function_app -> publish -> readiness -> active
 
+Each long ARM operation (the storage account, the plan, the site) is begun in one activity and polled
+here on durable timers (``orchestrators.operations``), as is a One Deploy deployment (``publish``).
+
 ``names`` checks the twin's global names (and its region) before anything exists, so a name held
 elsewhere in Azure ends the create with nothing left behind. ``publish`` puts the deploy_ref's code
 on the app the way Microsoft's tools do; ``readiness`` waits until the twin's own route says it runs
@@ -23,19 +26,23 @@ from controlplane.domain.events import Transition
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.step_errors import StepError
 from orchestrators.events import emit
-from orchestrators.operations import await_operation
+from orchestrators.operations import OPERATION_TIMEOUT_SECONDS, await_operation
 from orchestrators.publishing import await_ready, publish
 from orchestrators.steps import call_arm_step, call_step, fail, progress
 
 blueprint = df.Blueprint()
-# How long a begun create may take before the twin errors (ARM's own creates take well under a minute).
-OPERATION_TIMEOUT_SECONDS = 900.0
 
-BUILD_STEPS = (
-    ("names", "check_names"),
-    ("resource_group", "ensure_resource_group"),
-    ("storage_account", "ensure_storage_account"),
-    ("function_app", "ensure_function_app"),
+# (step, activity, what the activity takes beside the job: None for the job alone). The function app
+# is three activities: the plan and the site are each begun and then polled here on durable timers
+# (ARM may answer either PUT with 202 + Azure-AsyncOperation), and ``finish_function_app`` does what
+# needs the made site (Flex: its identity's roles), so no activity slot waits while ARM works.
+BUILD_STEPS: tuple[tuple[str, str, dict[str, Any] | None], ...] = (
+    ("names", "check_names", None),
+    ("resource_group", "ensure_resource_group", None),
+    ("storage_account", "ensure_storage_account", None),
+    ("function_app", "ensure_function_plan", None),
+    ("function_app", "begin_function_site", None),
+    ("function_app", "finish_function_app", {"fence": "provisioning"}),
 )
 
 
@@ -45,9 +52,9 @@ def provision_brainstem(context: df.DurableOrchestrationContext) -> Generator[An
     twin = BrainstemJob.from_input(job)
     yield from emit(context, twin, Transition.ACCEPTED)
 
-    for step, activity in BUILD_STEPS:
+    for step, activity, beside in BUILD_STEPS:
         progress(context, twin, step)
-        result = yield from call_arm_step(context, step, activity, job, twin.policy)
+        result = yield from call_arm_step(context, step, activity, job, twin.policy, beside_job=beside)
         if result.get("fenced"):
             return (yield from _cancelled(context, twin, step))
         if result.get("operation_url"):  # begun, not finished: poll it here, holding no activity slot

@@ -28,15 +28,20 @@ def publish(
 ) -> Generator[Any, Any, dict[str, Any]]:  # fmt: skip
     """Run ``publish_code`` until the code is in place: follow a long deployment, wait out slow role grants.
 
+    A One Deploy deployment is followed one status request per activity, on durable timers between
+    them (``Retry-After`` when the scm site sends one, else the policy's ``deployment_poll_seconds``);
+    what was seen (``following``: early 404s, whether it has answered, its last status) travels here,
+    so a remote build that takes minutes holds no activity slot and loses nothing between activities.
+
     ``fence``: the row status the job must still own (``provisioning``, or ``updating`` for an update)."""
     deadline = deadline_after(context, twin.policy.publish_timeout_seconds)
-    deployment_id: str | None = None
+    following: dict[str, Any] | None = None
     while True:
-        if deployment_id is None:  # starting a publish writes to ARM (Consumption): book it in the budget
+        if following is None:  # starting a publish writes to ARM (Consumption): book it in the budget
             beside = {"deployment_id": None, "fence": fence}
             result = yield from call_arm_step(context, step, "publish_code", job, twin.policy, beside_job=beside)
         else:  # following a One Deploy deployment asks the scm site, not ARM
-            request = {"job": job, "deployment_id": deployment_id, "fence": fence}
+            request = {"job": job, "deployment_id": following["deployment_id"], "fence": fence, "following": following}
             result = yield from call_step(context, step, "publish_code", request, twin.policy)
         if result.get("done") or result.get("fenced") or "error" in result:
             return result
@@ -47,8 +52,11 @@ def publish(
                 f" ({result.get('reason') or 'deployment ' + str(result.get('deployment_id'))})",
             )  # fmt: skip
             return {"error": error.to_dict()}
-        deployment_id = result.get("deployment_id")
-        if result.get("wait_seconds"):
+        following = result.get("following")
+        if following is not None:
+            progress(context, twin, step, deployment=following["deployment_id"], status=following.get("last_status"))
+            yield from wait(context, float(result.get("poll_after_seconds") or twin.policy.deployment_poll_seconds))
+        elif result.get("wait_seconds"):  # refused by storage: start again once the roles may apply
             progress(context, twin, step, waiting_for="role assignment", reason=str(result.get("reason"))[:200])
             yield from wait(context, float(result["wait_seconds"]))
 

@@ -54,19 +54,22 @@ ARM_REQUESTS = {
     "check_names": 2,  # checkNameAvailability for the site and the storage account (POST actions)
     "ensure_resource_group": 2,  # the group, then its CanNotDelete lock (controlplane.arm.locks)
     "ensure_storage_account": 1,
+    "ensure_function_plan": 1,
     # Consumption: appsettings/list (a POST; ARM throttles before it routes to the provider, so it
     # counts even when Microsoft.Web answers 404 before the site exists: Learn, "Understand how Azure
-    # Resource Manager throttles requests"), listKeys (the connection string), plan, site
-    "ensure_function_app": 4,
+    # Resource Manager throttles requests"), listKeys (the connection string), site
+    "begin_function_site": 3,
+    "finish_function_app": 0,  # Consumption: one read of the made site
     "publish_update": 3,  # appsettings/list, listKeys, site (the plan is kept: read, not written)
     # Consumption: listKeys (the SAS), appsettings/list and PUT, syncfunctiontriggers
     "publish_code": 4,
     "begin_delete_resource_group": 2,  # the lock's DELETE, then the group's (both in the deletes bucket)
 }
 FLEX_ARM_REQUESTS = {
-    # Flex: the deployment container, plan, site and three role assignments (storage is identity-based)
-    "ensure_function_app": 6,
-    "publish_update": 5,  # the container, site and role assignments again (all idempotent PUTs)
+    # Flex: the deployment container and site, then three role assignments (storage is identity-based)
+    "begin_function_site": 2,
+    "finish_function_app": 3,
+    "publish_update": 2,  # the container and site again (idempotent PUTs); finish_function_app the roles
     "publish_code": 0,  # One Deploy goes to the app's scm site, not ARM (the site is only read)
 }
 

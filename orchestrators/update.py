@@ -20,6 +20,7 @@ from controlplane.domain.events import Transition
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.step_errors import StepError
 from orchestrators.events import emit
+from orchestrators.operations import OPERATION_TIMEOUT_SECONDS, await_operation
 from orchestrators.publishing import await_ready, publish
 from orchestrators.steps import StepFailed, call_arm_step, call_step, fail, progress
 
@@ -68,14 +69,25 @@ def move_to(
 ) -> Generator[Any, Any, StepError | str | None]:
     """Publish ``twin.deploy_ref`` and wait until the twin proves it runs it: None, FENCED, or the StepError.
 
-    The site gets the current settings first (``publish_update``); the code then goes the same way a
+    The site gets the current settings first (``publish_update`` sends its PUT, polled here on durable
+    timers when ARM answers 202; ``finish_function_app`` then does what needs the made site); the code then goes the same way a
     new twin's does (``orchestrators.publishing``: config-zip's run-from-package, or One Deploy), and
     readiness asks the twin's own route which deploy_ref it runs."""
     job = twin.to_input()
     progress(context, twin, step, deploy_ref=twin.deploy_ref)
     built = yield from call_arm_step(context, step, "publish_update", job, twin.policy)
+    if built.get("operation_url") and not (built.get("fenced") or "error" in built):  # the site PUT answered 202
+        built = yield from await_operation(
+            context, twin, job, step, built["operation_url"], poll_seconds=twin.policy.operation_poll_seconds,
+            timeout_seconds=OPERATION_TIMEOUT_SECONDS, fence="updating",
+        )  # fmt: skip
     if built.get("fenced") or "error" in built:
         return _outcome(built)
+    finished = yield from call_arm_step(
+        context, step, "finish_function_app", job, twin.policy, beside_job={"fence": "updating", "step": step}
+    )
+    if finished.get("fenced") or "error" in finished:
+        return _outcome(finished)
     published = yield from publish(context, twin, job, step=step, fence="updating")
     if published.get("fenced") or "error" in published:
         return _outcome(published)

@@ -7,8 +7,14 @@ appservice/custom.py ``enable_zip_deploy_flex``):
 * ``POST /api/publish[?RemoteBuild=true]`` with an ARM bearer token and the zip as the body: **202**, the
   body the deployment id as a JSON string, ``Location`` its status URL; **409** while another runs;
   **401** without a token; **404** for an app that is not a Flex app.
-* ``GET /api/deployments/{id}`` (and ``/latest``): always **200** with ``{id, status, status_text,
+* ``GET /api/deployments/{id}`` (and ``/latest``): **200** with ``{id, status, status_text,
   complete, active, ...}``; ``status`` 0 pending, 1 building (RemoteBuild), 2 deploying, 3 failed, 4 success.
+  Two 404s azd's ``waitForDeployment`` was written for, on request (attributes, settable while running):
+  ``not_found_polls`` — a new deployment's first status requests answer 404 while it "comes alive"
+  (azd retries them: "mitigation for deployments that take awhile to come alive"); ``recycle_when_done``
+  — once the deployment has finished, its status answers 404, because "the deployment worker [was]
+  recycled" (azd then takes the last answer as final). ``retry_after_seconds``: a ``Retry-After`` on
+  the answers of a deployment still running (azd waits that long instead of its 1 s).
 
 The deployment takes ``deploy_seconds``, then the platform writes the package into the app's deployment
 container **with the app's identity**: unless that identity holds Storage Blob Data Owner or Contributor
@@ -52,6 +58,7 @@ class Deployment:
     package: bytes
     remote_build: bool
     ready_at: float
+    status_requests: int = 0
     status: int = 0
     status_text: str = ""
     complete: bool = False
@@ -81,6 +88,9 @@ class ScmSites:
         self.platform = platform
         self.blob_connection = blob_connection
         self.deploy_seconds = deploy_seconds
+        self.not_found_polls = 0
+        self.recycle_when_done = False
+        self.retry_after_seconds: int | None = None
         self.clock = clock or platform.now
         self.deployments: dict[str, Deployment] = {}
         self.imposed: dict[str, float] = {}  # resource group (lower-cased) -> seconds of deployment latency
@@ -149,8 +159,14 @@ class ScmSites:
             found = mine[-1] if wanted == "latest" and mine else next((d for d in mine if d.id == wanted), None)
             if found is None:
                 return 404, {"Message": "Deployment not found."}, {}
+            found.status_requests += 1
+            if found.status_requests <= self.not_found_polls:  # not alive yet (azd's early-404 mitigation)
+                return 404, {"Message": "Deployment not found."}, {}
             self._advance(found)
-            return 200, found.wire(), {}
+            if found.complete and self.recycle_when_done:  # the worker recycled: the deployment is gone
+                return 404, {"Message": "Deployment not found."}, {}
+            waiting = not found.complete and self.retry_after_seconds is not None
+            return 200, found.wire(), {"Retry-After": str(self.retry_after_seconds)} if waiting else {}
 
     def _advance(self, deployment: Deployment) -> None:
         if deployment.complete:

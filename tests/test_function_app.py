@@ -21,8 +21,9 @@ def test_every_function_passes_the_hosts_and_the_durable_extensions_checks() -> 
     # 39 + check_names and publish_code (issue 13) + 3 orchestrators (reconcile, heartbeat, adopt), 8 activities, 2 routes
     # and the heartbeat timer (issue 15); 2 bake activities and the 2 hold routes (issue 30);
     # poll_arm_operation and the history purge timer (issue 29); issue 31: the restore, repair and audit
-    # routes, the end_grace_period activity; the dashboard's page, its files and the capacity route (issue 32)
-    assert len(functions) == 68
+    # routes, the end_grace_period activity; the dashboard's page, its files and the capacity route (issue 32);
+    # the function app's step split in three (issue 29)
+    assert len(functions) == 70
     assert host_errors(functions) == {}
 
 
@@ -74,14 +75,14 @@ def test_durable_bindings_are_ones_the_extension_accepts() -> None:
         "reconcile_fleet", "heartbeat_sweep", "adopt_brainstems",
     }  # fmt: skip
     assert {n for n, k in kinds.items() if k == "activityTrigger"} == {
-        "ensure_resource_group", "ensure_storage_account", "ensure_function_app", "probe_brainstem", "mark_active",
+        "ensure_resource_group", "ensure_storage_account", "ensure_function_plan", "probe_brainstem", "mark_active",
         "mark_errored", "job_runtime_status", "begin_delete_resource_group", "poll_delete", "resource_group_exists",
         "mark_deleted", "publish_update", "mark_updated", "mark_update_failed", "start_rollout_batch",
         "start_rollback_batch", "collect_rollout_outcomes", "set_rollout_status", "rollout_control",
         "reserve_arm_writes", "publish_event", "record_undelivered_event", "check_names", "publish_code",
         "reconcile_subscription", "record_reconcile_delay", "observe_registry", "repair_registry", "heartbeat_page",
         "save_heartbeat", "adoption_candidates", "adopt_brainstem", "probe_baking_wave", "judge_rollout_error_rate",
-        "poll_arm_operation", "end_grace_period",
+        "poll_arm_operation", "end_grace_period", "begin_function_site", "finish_function_app",
     }  # fmt: skip
     clients = {name for name, f in functions.items() if f.bindings_of_type("durableClient")}
     # The durable client is an input binding beside an HTTP trigger (starters, status) or an activity trigger.

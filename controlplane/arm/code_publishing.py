@@ -4,9 +4,11 @@ Kept apart from building the app so that updating a running twin to another depl
 is this same call. Idempotent: Durable runs an activity at least once.
 
 * Linux Consumption: run-from-package, as ``config-zip`` does (``run_from_package``); done at once.
-* Flex Consumption: One Deploy (``one_deploy``). A deployment may outlast one activity, so the step
-  polls it for a while and hands back its id to be polled again; a deployment that failed because
-  the app's fresh role assignment had not taken effect yet asks to be started again after a wait.
+* Flex Consumption: One Deploy (``one_deploy``). A deployment (a remote build: minutes) outlasts any
+  activity worth holding, so one call starts it and each later call asks its status once, handing back
+  what it has seen (``following``) for the orchestration to carry to the next call after a durable
+  timer; a deployment that failed because the app's fresh role assignment had not taken effect yet
+  asks to be started again after a wait.
 
 The control plane's identity needs no data-plane role for either: the Consumption SAS is signed with
 the account key read through ARM (``listKeys``), and One Deploy's scm API takes the caller's ARM token,
@@ -29,15 +31,14 @@ from controlplane.domain.step_errors import StepFailure
 
 logger = logging.getLogger(__name__)
 
-# How long one activity follows a deployment before handing it back (well under any function timeout).
-POLL_IN_ONE_ACTIVITY_SECONDS = 30.0
 # How long to wait before publishing again when the app's identity was refused by its storage.
 ROLE_PROPAGATION_RETRY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
 class PublishOutcome:
-    """What the workflow learns: done, still deploying (poll ``deployment_id``), or wait and start again."""
+    """What the workflow learns: done, still deploying (ask again with ``following``, after
+    ``poll_after_seconds`` when the scm site asked for that), or wait ``wait_seconds`` and start again."""
 
     done: bool
     deploy_ref: str
@@ -45,6 +46,8 @@ class PublishOutcome:
     package_sha256: str | None = None
     wait_seconds: float | None = None
     reason: str | None = None
+    following: dict[str, Any] | None = None
+    poll_after_seconds: float | None = None
 
     def to_result(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -52,31 +55,36 @@ class PublishOutcome:
 
 def publish_code(
     clients: ArmClients, names: BrainstemNames, spec: RuntimeTargetSpec, *, deploy_ref: str, package_url: str,
-    deployment_id: str | None = None, poll_seconds: float = POLL_IN_ONE_ACTIVITY_SECONDS,
+    following: dict[str, Any] | None = None,
 ) -> PublishOutcome:  # fmt: skip
+    """Publish (Consumption: at once; Flex: start One Deploy), or ask once how the deployment ``following`` goes."""
     if spec.kind == HostingKind.LINUX_CONSUMPTION:
         with fetch_package(package_url) as package:
             run_from_package.publish(clients, names, deploy_ref=deploy_ref, package=package)
             return PublishOutcome(done=True, deploy_ref=deploy_ref, package_sha256=package.sha256)
-    return _one_deploy(clients, names, deploy_ref, package_url, deployment_id, poll_seconds)
-
-
-def _one_deploy(
-    clients: ArmClients, names: BrainstemNames, deploy_ref: str, package_url: str, deployment_id: str | None,
-    poll_seconds: float,
-) -> PublishOutcome:  # fmt: skip
     base_url = one_deploy.scm_base_url(clients, names)
-    sha256 = None
-    if deployment_id is None:
+    if following is None:
         with fetch_package(package_url) as package:
             deployment_id = one_deploy.begin(clients, base_url, package)
             sha256 = package.sha256
         logger.info("One Deploy %s of %s to %s started", deployment_id, deploy_ref, names.app_name)
-    state = one_deploy.wait(clients, base_url, deployment_id, max_seconds=poll_seconds)
+        started = one_deploy.Following(deployment_id).to_dict()
+        return PublishOutcome(False, deploy_ref, deployment_id=deployment_id, package_sha256=sha256, following=started)
+    return _follow(clients, names, deploy_ref, base_url, one_deploy.Following.from_dict(following))
+
+
+def _follow(
+    clients: ArmClients, names: BrainstemNames, deploy_ref: str, base_url: str, following: one_deploy.Following
+) -> PublishOutcome:
+    polled = one_deploy.poll(clients, base_url, following)
+    state, deployment_id = polled.state, following.deployment_id
     if not state.done:
-        return PublishOutcome(False, deploy_ref, deployment_id=deployment_id, package_sha256=sha256)
+        return PublishOutcome(
+            False, deploy_ref, deployment_id=deployment_id, following=polled.following.to_dict(),
+            poll_after_seconds=polled.retry_after_seconds,
+        )  # fmt: skip
     if state.succeeded:
-        return PublishOutcome(True, deploy_ref, deployment_id=deployment_id, package_sha256=sha256)
+        return PublishOutcome(True, deploy_ref, deployment_id=deployment_id)
     if state.storage_forbidden:
         logger.info(
             "One Deploy %s to %s refused by storage; the app's roles may not apply yet", deployment_id, names.app_name

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlplane.arm import function_apps, role_assignments, storage_accounts
-from controlplane.arm.build import Built
+from controlplane.arm.build import Begun, Built
 from controlplane.arm.clients import ArmClients
 from controlplane.domain.naming import BrainstemNames
 from controlplane.domain.step_errors import StepFailure
@@ -129,34 +129,36 @@ class FlexConsumption:
             "AzureWebJobsDisableHomepage": "true",
         }
 
-    def build(
+    def begin_site(
         self, clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str],
-        operator_settings: Mapping[str, str], update: bool = False,
-    ) -> Built:  # fmt: skip
+        operator_settings: Mapping[str, str],
+    ) -> Begun:  # fmt: skip
+        """The deployment container, then the site's PUT on the (made) plan; the operation to poll, if any."""
         settings = get_settings()
         storage = storage_accounts.storage_endpoints(clients, names)
         container = self.deployment_container(names)
         storage_accounts.ensure_blob_container(clients, names, container)
         app_settings = self.app_settings(operator_settings=operator_settings, storage=storage)
-
-        plan = function_apps.plan_for_update if update else function_apps.ensure_plan
-        plan_id = plan(clients, names, self.plan_body(names, region=region, tags=tags))
-        site = function_apps.ensure_site(
-            clients, names,
-            self.site_body(
-                names, region=region, tags=tags, plan_id=plan_id, app_settings=app_settings,
-                deployment_url=storage.blob + container, instance_memory_mb=settings.flex_instance_memory_mb,
-                maximum_instance_count=settings.flex_maximum_instance_count,
-            ),
+        body = self.site_body(
+            names, region=region, tags=tags, plan_id=function_apps.plan_id(clients, names),
+            app_settings=app_settings, deployment_url=storage.blob + container,
+            instance_memory_mb=settings.flex_instance_memory_mb,
+            maximum_instance_count=settings.flex_maximum_instance_count,
         )  # fmt: skip
+        return Begun(operation_url=function_apps.begin_site(clients, names, body), settings=sorted(app_settings))
+
+    def finish(self, clients: ArmClients, names: BrainstemNames) -> Built:
+        """The made site's identity gets its storage roles (it exists only once the site is made)."""
+        site = function_apps.read_site(clients, names)
         if not site.principal_id:
             raise StepFailure(
                 "IdentityMissing", f"site {names.app_name} came back without a system identity", transient=True
             )
+        storage = storage_accounts.storage_endpoints(clients, names)
         role_assignments.ensure_role_assignments(
             clients,
             scope=storage.account_id,
             principal_id=site.principal_id,
             role_ids=role_assignments.HOST_STORAGE_ROLES,
         )
-        return Built(host=site.host, settings=sorted(app_settings))
+        return Built(host=site.host, settings=[])

@@ -2,9 +2,15 @@
 
 Every call here is safe to repeat: plan and site PUTs are create-or-update, an app-settings PUT
 replaces the settings with the same ones, and a trigger sync only re-reads what the app already has.
-A plan or site PUT may answer 200, 201, or 202 with ``Azure-AsyncOperation`` (the spec's examples,
-e.g. CreateOrUpdateFunctionAppFlexConsumption.json); azure-core's ARM poller follows each shape,
-honouring Retry-After, so ``_finish`` only bounds how long one activity waits.
+A plan or site PUT answers 200 with the resource, or 202 with the resource and ``Azure-AsyncOperation``
+(Microsoft.Web WebApps.json ``WebApps_CreateOrUpdate`` and AppServicePlans.json
+``AppServicePlans_CreateOrUpdate``: ``x-ms-long-running-operation``, responses 200 and 202; the
+example CreateOrUpdateFunctionAppFlexConsumption.json shows both). ``begin_plan`` and ``begin_site``
+send the PUT and hand back the operation URL, so the orchestration polls it on durable timers and no
+activity slot waits on ARM (``orchestrators.operations``); the URL, not azure-core's continuation
+token, travels, because the token pickles the initial response, request headers included (see
+``resource_groups.begin_delete_resource_group``). ``_finish`` (an SDK poller, bounded) is kept for the
+one rare case that still waits: an update whose plan has gone.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.rest import HttpRequest
 
 from controlplane.arm.clients import ArmClients
+from controlplane.arm.resource_groups import operation_url
 from controlplane.domain.naming import BrainstemNames
 from controlplane.settings import get_settings
 
@@ -37,6 +44,22 @@ def ensure_plan(clients: ArmClients, names: BrainstemNames, body: dict[str, Any]
     return str(_finish(poller, f"plan {names.plan_name}").id)
 
 
+def begin_plan(clients: ArmClients, names: BrainstemNames, body: dict[str, Any]) -> str | None:
+    """Send the plan's PUT; the operation URL to poll, or None when ARM answered 200 (it is there)."""
+    poller = clients.web.app_service_plans.begin_create_or_update(  # type: ignore[call-overload]  # a plain JSON body: the exact wire shape
+        names.resource_group, names.plan_name, body, polling=False
+    )
+    return operation_url(poller)
+
+
+def plan_id(clients: ArmClients, names: BrainstemNames) -> str:
+    """The plan's ARM id: ARM ids are the resource's path, so it is known before the plan is."""
+    return (
+        f"/subscriptions/{clients.subscription_id}/resourceGroups/{names.resource_group}"
+        f"/providers/Microsoft.Web/serverfarms/{names.plan_name}"
+    )
+
+
 def existing_plan(clients: ArmClients, names: BrainstemNames) -> str | None:
     """The twin's plan id if the plan exists (one GET: a read, not a write), else None."""
     try:
@@ -50,10 +73,20 @@ def plan_for_update(clients: ArmClients, names: BrainstemNames, body: dict[str, 
     return existing_plan(clients, names) or ensure_plan(clients, names, body)
 
 
-def ensure_site(clients: ArmClients, names: BrainstemNames, body: dict[str, Any]) -> Site:
-    """Create or update the twin's Function App; return its host name and identity."""
-    poller = clients.web.web_apps.begin_create_or_update(names.resource_group, names.app_name, body)  # type: ignore[call-overload]  # a plain JSON body: the exact wire shape
-    site = _finish(poller, f"site {names.app_name}")
+def begin_site(clients: ArmClients, names: BrainstemNames, body: dict[str, Any]) -> str | None:
+    """Send the site's PUT; the operation URL to poll, or None when ARM answered 200 (it is made)."""
+    poller = clients.web.web_apps.begin_create_or_update(  # type: ignore[call-overload]  # a plain JSON body: the exact wire shape
+        names.resource_group, names.app_name, body, polling=False
+    )
+    return operation_url(poller)
+
+
+def read_site(clients: ArmClients, names: BrainstemNames) -> Site:
+    """The made site's host name and identity (one GET: a read, not a write)."""
+    return _site(clients.web.web_apps.get(names.resource_group, names.app_name), names)
+
+
+def _site(site: Any, names: BrainstemNames) -> Site:
     host = (
         str(site.properties.default_host_name or names.default_host_name)
         if site.properties

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlplane.arm import function_apps, storage_accounts
-from controlplane.arm.build import Built
+from controlplane.arm.build import Begun, Built
 from controlplane.arm.clients import ArmClients
 from controlplane.domain.naming import BrainstemNames
 
@@ -95,10 +95,11 @@ class LinuxConsumption:
             platform[RUN_FROM_PACKAGE] = published_package
         return {**operator_settings, **platform}
 
-    def build(
+    def begin_site(
         self, clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str],
-        operator_settings: Mapping[str, str], update: bool = False,
-    ) -> Built:  # fmt: skip
+        operator_settings: Mapping[str, str],
+    ) -> Begun:  # fmt: skip
+        """Send the site's PUT on the (made) plan; the operation to poll, if ARM answered 202."""
         # A site PUT replaces every app setting: keep the package a publish already set, so that
         # building again (a retry, a re-provision) never takes a running twin's code away.
         current = function_apps.current_app_settings(clients, names)
@@ -108,9 +109,12 @@ class LinuxConsumption:
             published_package=current.get(RUN_FROM_PACKAGE),
             operator_settings=operator_settings,
         )
-        plan = function_apps.plan_for_update if update else function_apps.ensure_plan
-        plan_id = plan(clients, names, self.plan_body(names, region=region, tags=tags))
-        site = function_apps.ensure_site(
-            clients, names, self.site_body(names, region=region, tags=tags, plan_id=plan_id, app_settings=app_settings)
+        body = self.site_body(
+            names, region=region, tags=tags, plan_id=function_apps.plan_id(clients, names), app_settings=app_settings
         )
-        return Built(host=site.host, settings=sorted(app_settings))
+        return Begun(operation_url=function_apps.begin_site(clients, names, body), settings=sorted(app_settings))
+
+    def finish(self, clients: ArmClients, names: BrainstemNames) -> Built:
+        """The made site: nothing more to write for Linux Consumption."""
+        site = function_apps.read_site(clients, names)
+        return Built(host=site.host, settings=[])

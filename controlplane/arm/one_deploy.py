@@ -8,9 +8,12 @@ The protocol, from Microsoft's own clients:
   appservice/custom.py ``enable_zip_deploy_flex``, which asks for a remote build for Python.)
 * ``GET https://{scm host}/api/deployments/{id}`` answers 200 (sometimes 202) while running *and* when
   done; its ``status`` decides: -1 cancelled, 0 pending, 1 building, 2 deploying, 3 failed, 4 success,
-  5 conflict, 6 partial success; ``status_text`` says why. A 404 after an earlier answer means the
-  deployment worker was recycled after finishing (funcapp_host_client.go ``waitForDeployment``, polled
-  every second "as recommended by the service team").
+  5 conflict, 6 partial success; ``status_text`` says why. Early 404s come while the deployment comes
+  alive; a 404 after an earlier answer means the deployment worker was recycled after finishing;
+  ``Retry-After``, when sent, says when to ask again (funcapp_host_client.go ``waitForDeployment``).
+  azd asks every second inside one process; here each GET is one short activity (``poll``) and the
+  orchestration waits between them on durable timers, carrying what was seen (``Following``), so a
+  remote build that takes minutes holds no activity slot.
 * The scm host is the site's repository host name (azure-cli ``_get_scm_url``: the
   ``hostNameSslStates`` entry of type Repository).
 
@@ -24,9 +27,9 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import requests
 
@@ -37,7 +40,9 @@ from controlplane.domain.step_errors import StepFailure, shorten
 from controlplane.settings import get_settings
 
 REQUEST_TIMEOUT_SECONDS = 120
-POLL_EVERY_SECONDS = 1.0  # azd's cadence, "recommended by the service team"
+# Early 404s waited out before a deployment counts as not found: azd's ``deploymentNotFoundAttempts <= 3``
+# lets four through and fails on the fifth.
+EARLY_NOT_FOUND_LIMIT = 4
 SUCCESS, FAILED = 4, 3
 _FINAL_FAILURES = {-1: "cancelled", FAILED: "failed", 5: "cancelled by another deployment", 6: "partially successful"}
 # Storage's refusal of the app's identity, as the deployment reports it ("... 403 (This request is not
@@ -96,27 +101,67 @@ def begin(clients: ArmClients, base_url: str, package: Package) -> str:
     return deployment_id
 
 
-def wait(
-    clients: ArmClients, base_url: str, deployment_id: str, *, max_seconds: float,
-    sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-) -> DeploymentState:  # fmt: skip
-    """Poll the deployment for up to ``max_seconds``; its state then (done or not)."""
-    deadline, last = clock() + max_seconds, None
-    while True:
-        state = _poll(clients, base_url, deployment_id, last)
-        if state.done or clock() + POLL_EVERY_SECONDS > deadline:
-            return state
-        last = state
-        sleep(POLL_EVERY_SECONDS)
+@dataclass(frozen=True)
+class Following:
+    """What has been seen of a deployment so far: small, so it travels in the orchestration between polls.
+
+    ``answered``: the status URL has answered once (a 404 then means the worker recycled after
+    finishing); ``not_found``: early 404s so far, while the deployment comes alive; ``last_status``:
+    the last status seen (what a recycled worker's deployment is taken to have ended on, as azd does)."""
+
+    deployment_id: str
+    answered: bool = False
+    not_found: int = 0
+    last_status: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Following:
+        last = data.get("last_status")
+        return cls(
+            deployment_id=str(data["deployment_id"]), answered=bool(data.get("answered")),
+            not_found=int(data.get("not_found") or 0), last_status=None if last is None else int(last),
+        )  # fmt: skip
 
 
-def _poll(clients: ArmClients, base_url: str, deployment_id: str, last: DeploymentState | None) -> DeploymentState:
+@dataclass(frozen=True)
+class Poll:
+    """One status GET's outcome: the deployment's state, what to carry to the next poll, and the
+    Retry-After the scm site asked for (None: it asked for nothing)."""
+
+    state: DeploymentState
+    following: Following
+    retry_after_seconds: float | None = None
+
+
+def poll(clients: ArmClients, base_url: str, following: Following) -> Poll:
+    """One GET of the deployment's status, judged as azd's ``waitForDeployment`` judges it:
+
+    * a 404 before any answer: the deployment is still coming alive; up to ``EARLY_NOT_FOUND_LIMIT``
+      of them are waited out, the next one means there is no such deployment (azd's
+      ``deploymentNotFoundAttempts <= 3``);
+    * a 404 after an answer: the deployment worker was recycled after finishing ("we assume the
+      deployment is complete and return the last response");
+    * 200 or 202: the body's ``status`` decides; ``Retry-After``, when sent, is when to ask again.
+    """
+    deployment_id = following.deployment_id
     response = requests.get(
         f"{base_url}/api/deployments/{deployment_id}", headers=_auth(clients), timeout=REQUEST_TIMEOUT_SECONDS
     )
-    if response.status_code == 404 and last is not None:
-        # The worker recycled after finishing: azd takes the last answer as final.
-        return DeploymentState(deployment_id, done=True, succeeded=True, status=last.status)
+    if response.status_code == 404:
+        if following.answered:
+            done = DeploymentState(deployment_id, done=True, succeeded=True, status=following.last_status)
+            return Poll(done, following)
+        if following.not_found < EARLY_NOT_FOUND_LIMIT:
+            waiting = DeploymentState(deployment_id, done=False)
+            return Poll(waiting, replace(following, not_found=following.not_found + 1))
+        raise StepFailure(
+            "DeploymentNotFound",
+            f"One Deploy {deployment_id} was still not found after {EARLY_NOT_FOUND_LIMIT + 1} status requests",
+            status=404,
+        )
     if response.status_code not in (200, 202):
         raise StepFailure(
             "DeploymentStatusUnavailable",
@@ -128,6 +173,12 @@ def _poll(clients: ArmClients, base_url: str, deployment_id: str, last: Deployme
         body = response.json()
     except json.JSONDecodeError as exc:
         raise StepFailure("DeploymentStatusUnavailable", "the deployment status was not JSON", transient=True) from exc
+    state = _state(deployment_id, body)
+    seen = replace(following, answered=True, last_status=state.status)
+    return Poll(state, seen, _retry_after(response.headers.get("Retry-After")))
+
+
+def _state(deployment_id: str, body: dict[str, Any]) -> DeploymentState:
     status = int(body.get("status", 0))
     text = str(body.get("status_text") or body.get("message") or "")
     if status == SUCCESS:
@@ -136,6 +187,15 @@ def _poll(clients: ArmClients, base_url: str, deployment_id: str, last: Deployme
         text = text or _FINAL_FAILURES[status]
         return DeploymentState(deployment_id, done=True, status=status, status_text=text)
     return DeploymentState(deployment_id, done=False, status=status, status_text=text)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds (RFC 9110 also allows an HTTP date; the scm site sends seconds, as azd reads it)."""
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and seconds > 0 else None
 
 
 def _auth(clients: ArmClients) -> dict[str, str]:

@@ -22,6 +22,7 @@ class Policy:
     # Defaulted so that jobs started before the field existed still load from their history.
     publish_timeout_seconds: float = 900.0
     operation_poll_seconds: float = 5.0
+    deployment_poll_seconds: float = 5.0
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,7 @@ class Settings(BudgetSettings, EventSettings, ReconcileSettings):
     # How often an orchestration polls a long-running ARM create it began (durable timers: no activity
     # slot is held while ARM works).
     operation_poll_seconds: PositiveSeconds = _env("CP_ARM_OPERATION_POLL_SECONDS", 5)
+    deployment_poll_seconds: PositiveSeconds = _env("CP_ONE_DEPLOY_POLL_SECONDS", 5)
     # Ended Durable instances older than this are purged daily (controlplane/workflows/history_retention.py).
     history_retention_days: Annotated[float, Field(gt=0, le=365)] = _env("CP_HISTORY_RETENTION_DAYS", 30)
     # Soft delete (controlplane.service.soft_delete): a DELETE leaves the twin running this long,

@@ -21,6 +21,7 @@ def job_policy(settings: Settings) -> Policy:
         teardown_timeout_seconds=settings.teardown_timeout_seconds,
         publish_timeout_seconds=settings.publish_timeout_seconds,
         operation_poll_seconds=settings.operation_poll_seconds,
+        deployment_poll_seconds=settings.deployment_poll_seconds,
     )
 
 

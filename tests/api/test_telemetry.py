@@ -102,7 +102,7 @@ def test_create_and_delete_leave_spans_with_ids_outcomes_and_arm_dependencies(
     assert storage["job_id"] == job_id and storage["cloud_id"] == KODY and storage["owner"] == "github:ada"
     assert storage["subscription_id"] == row["subscription_id"] and storage["step"] == "ensure_storage_account"
     assert storage["outcome"] == "succeeded"
-    for activity in ("ensure_resource_group", "ensure_function_app", "mark_active", "mark_deleted"):
+    for activity in ("ensure_resource_group", "begin_function_site", "mark_active", "mark_deleted"):
         assert _attributes(by_name[f"activity {activity}"][0])["outcome"] == "succeeded", activity
 
     # ARM calls are client (dependency) spans under the activity that made them (azure-core's plugin).

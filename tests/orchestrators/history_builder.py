@@ -124,6 +124,16 @@ class History:
         self.activity("reserve_arm_writes", booking_for(name, payload, **booking), booked or {})
         return self.activity(name, step_input(payload, (booked or {}).get("grant"), beside), result)
 
+    def build_step(
+        self, name: str, payload: dict[str, Any], result: Any, *, beside: dict[str, Any] | None = None
+    ) -> History:
+        """An ARM step as ``call_arm_step`` runs it: booked first, unless it sends no ARM write (nothing to book)."""
+        from orchestrators.steps import arm_requests
+
+        if arm_requests(name, payload) == 0:
+            return self.activity(name, step_input(payload, None, beside), result)
+        return self.arm_step(name, payload, result, beside=beside)
+
     def activity_failed(self, name: str, payload: Any, reason: str, retry_after_seconds: float | None) -> History:
         """One failed attempt, and the retry timer then set (None: the last attempt, no timer follows)."""
         task_id = self._take_id()

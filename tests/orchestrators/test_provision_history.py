@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict
 from typing import Any
 
@@ -27,7 +28,11 @@ URL = "https://twin-kody-e89834.azurewebsites.net/"
 GRANT = {"subscription_id": "sub", "bucket": "writes", "count": 1, "stale_at": 1.0}
 
 
-BUILD = ("check_names", "ensure_resource_group", "ensure_storage_account", "ensure_function_app")
+# (activity, what it takes beside the job): the function app is its plan, its site, then finish_function_app.
+BUILD: tuple[tuple[str, dict[str, Any] | None], ...] = (
+    ("check_names", None), ("ensure_resource_group", None), ("ensure_storage_account", None),
+    ("ensure_function_plan", None), ("begin_function_site", None), ("finish_function_app", {"fence": "provisioning"}),
+)  # fmt: skip
 PUBLISH = {"deployment_id": None, "fence": "provisioning"}  # what publish_code takes beside the job
 
 
@@ -35,8 +40,8 @@ def built(*, probes: list[dict[str, Any]] | None = None) -> History:
     """Names checked, resources made, code published; then ``probes`` answers, each not-ready one followed by
     the orchestration's back-off timer (1 s, doubling up to the policy's probe interval)."""
     history = History("provision_brainstem", JOB)
-    for activity in BUILD:
-        history.arm_step(activity, JOB, {"id": activity})
+    for activity, beside in BUILD:
+        history.build_step(activity, JOB, {"id": activity}, beside=beside)
     history.arm_step("publish_code", JOB, {"done": True}, beside=PUBLISH)
     delay = 1.0
     for probe in probes or []:
@@ -62,14 +67,17 @@ def test_a_fresh_instance_checks_the_global_names_first() -> None:
     [
         (1, ("reserve_arm_writes", booking_for("ensure_resource_group", JOB)), "resource_group"),
         (2, ("reserve_arm_writes", booking_for("ensure_storage_account", JOB)), "storage_account"),
-        (3, ("reserve_arm_writes", booking_for("ensure_function_app", JOB)), "function_app"),
-        (4, ("reserve_arm_writes", booking_for("publish_code", JOB)), "publish"),
+        (3, ("reserve_arm_writes", booking_for("ensure_function_plan", JOB)), "function_app"),
+        (4, ("reserve_arm_writes", booking_for("begin_function_site", JOB)), "function_app"),
+        # Linux Consumption's finish sends no ARM write: nothing to book, it runs at once
+        (5, ("finish_function_app", step_input(JOB, None, {"fence": "provisioning"})), "function_app"),
+        (6, ("reserve_arm_writes", booking_for("publish_code", JOB)), "publish"),
     ],
 )
 def test_each_build_step_follows_the_one_before(done_steps: int, next_activity: tuple[str, Any], step: str) -> None:
     history = History("provision_brainstem", JOB)
-    for activity in BUILD[:done_steps]:
-        history.arm_step(activity, JOB, {"id": activity})
+    for activity, beside in BUILD[:done_steps]:
+        history.build_step(activity, JOB, {"id": activity}, beside=beside)
 
     replay = history.replay()
 
@@ -79,8 +87,8 @@ def test_each_build_step_follows_the_one_before(done_steps: int, next_activity: 
 
 def test_the_code_is_published_with_its_grant_and_then_the_readiness_route_is_asked() -> None:
     history = History("provision_brainstem", JOB)
-    for activity in BUILD:
-        history.arm_step(activity, JOB, {"id": activity})
+    for activity, beside in BUILD:
+        history.build_step(activity, JOB, {"id": activity}, beside=beside)
     history.activity("reserve_arm_writes", booking_for("publish_code", JOB), {"grant": GRANT})
 
     assert history.replay().scheduled()[-1] == ("publish_code", step_input(JOB, GRANT, PUBLISH))
@@ -94,17 +102,50 @@ def test_the_code_is_published_with_its_grant_and_then_the_readiness_route_is_as
 
 def test_a_one_deploy_deployment_is_followed_without_booking_arm_writes() -> None:
     history = History("provision_brainstem", JOB)
-    for activity in BUILD:
-        history.arm_step(activity, JOB, {"id": activity})
-    history.arm_step("publish_code", JOB, {"deployment_id": "dep-1", "wait_seconds": 2}, beside=PUBLISH)
+    for activity, beside in BUILD:
+        history.build_step(activity, JOB, {"id": activity}, beside=beside)
+    started = {"deployment_id": "dep-1", "answered": False, "not_found": 0, "last_status": None}
+    history.arm_step(
+        "publish_code", JOB, {"done": False, "deployment_id": "dep-1", "following": started}, beside=PUBLISH
+    )
 
-    assert history.replay().timers() == ["2030-01-01T00:00:12.000000Z"]  # 10 s of steps, then the 2 s asked for
-    history.timer(2)
+    # 13 s of steps, then the policy's deployment poll interval on a durable timer (no slot held meanwhile)
+    assert history.replay().timers() == ["2030-01-01T00:00:18.000000Z"]
+    history.timer(POLICY.deployment_poll_seconds)
     replay = history.replay()
 
-    # Following the deployment asks the scm site, not ARM: no booking, the job beside the deployment id.
-    follow = {"job": JOB, "deployment_id": "dep-1", "fence": "provisioning"}
+    # Following the deployment asks the scm site, not ARM: no booking, what was seen travels beside the job.
+    follow = {"job": JOB, "deployment_id": "dep-1", "fence": "provisioning", "following": started}
     assert replay.scheduled()[-1] == ("publish_code", follow)
+
+
+def test_what_a_deployment_poll_saw_travels_to_the_next_and_retry_after_is_honoured() -> None:
+    history = History("provision_brainstem", JOB)
+    for activity, beside in BUILD:
+        history.build_step(activity, JOB, {"id": activity}, beside=beside)
+    started = {"deployment_id": "dep-1", "answered": False, "not_found": 0, "last_status": None}
+    history.arm_step(
+        "publish_code", JOB, {"done": False, "deployment_id": "dep-1", "following": started}, beside=PUBLISH
+    )
+    history.timer(POLICY.deployment_poll_seconds)
+    # An early 404: the deployment is coming alive; the count travels so the next activity knows it.
+    early = {**started, "not_found": 1}
+    follow = {"job": JOB, "deployment_id": "dep-1", "fence": "provisioning"}
+    history.activity("publish_code", {**follow, "following": started}, {"done": False, "following": early})
+    history.timer(POLICY.deployment_poll_seconds)
+    assert history.replay().scheduled()[-1] == ("publish_code", {**follow, "following": early})
+
+    # Building, and the scm site asks for 7 s: the next request waits 7 s, not the policy's interval.
+    building = {**started, "answered": True, "last_status": 1}
+    answer = {"done": False, "following": building, "poll_after_seconds": 7}
+    history.activity("publish_code", {**follow, "following": early}, answer)
+    replay = history.replay()
+    assert replay.timers()[-1] == (history.now + dt.timedelta(seconds=7)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    history.timer(7)
+    assert history.replay().scheduled()[-1] == ("publish_code", {**follow, "following": building})
+    assert history.replay().custom_status == {
+        "step": "publish", "cloud_id": JOB["cloud_id"], "deployment": "dep-1", "status": 1,
+    }  # fmt: skip
 
 
 def test_a_brainstem_not_yet_ready_is_probed_again_soon_then_at_the_interval() -> None:
@@ -115,13 +156,13 @@ def test_a_brainstem_not_yet_ready_is_probed_again_soon_then_at_the_interval() -
 
     assert not replay.done and replay.scheduled()[-1] == ("probe_brainstem", JOB)
     assert replay.custom_status == {"step": "readiness", "cloud_id": JOB["cloud_id"], "probes": 1, "last_status": 404}
-    assert replay.timers() == ["2030-01-01T00:00:12.000000Z"]  # 11 s of steps and a probe, then 1 s
+    assert replay.timers() == ["2030-01-01T00:00:15.000000Z"]  # 14 s of steps and a probe, then 1 s
 
     # The back-off doubles (1, 2, 4, 8 s) and stops at the policy's probe interval (10 s).
     history = built(probes=[{"ready": False, "status": 404}] * 5)
     history.activity("probe_brainstem", JOB, {"ready": False, "status": 404})
-    # 10 s of steps, six 1 s probes and 25 s of back-off so far (1+2+4+8+10), then the 10 s interval again
-    assert history.replay().timers()[-1] == "2030-01-01T00:00:51.000000Z"
+    # 13 s of steps, six 1 s probes and 25 s of back-off so far (1+2+4+8+10), then the 10 s interval again
+    assert history.replay().timers()[-1] == "2030-01-01T00:00:54.000000Z"
 
 
 def test_a_twin_that_runs_another_deploy_ref_is_not_ready_when_the_timeout_passes() -> None:
@@ -170,9 +211,9 @@ def test_a_fenced_step_ends_quietly_as_cancelled() -> None:
 def test_a_permanent_step_error_records_it_on_the_row_before_failing() -> None:
     error = {"step": "function_app", "code": "QuotaExceeded", "message": "100 apps", "status": 409, "transient": False}
     history = History("provision_brainstem", JOB)
-    for activity in BUILD[:3]:
+    for activity, _ in BUILD[:3]:
         history.arm_step(activity, JOB, {"id": activity})
-    history.arm_step("ensure_function_app", JOB, {"error": error})
+    history.arm_step("ensure_function_plan", JOB, {"error": error})
 
     replay = history.replay()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 
@@ -120,7 +121,10 @@ def test_kody_is_provisioned_exactly_as_the_script_would(rig: ControlPlaneRig) -
         "ensure_storage_account",  # begins the create; the orchestration polls it on a durable timer
         "poll_arm_operation",
         "reserve_arm_writes",
-        "ensure_function_app",
+        "ensure_function_plan",  # the rig's ARM answers the web PUTs with 200: nothing to poll
+        "reserve_arm_writes",
+        "begin_function_site",
+        "finish_function_app",  # Linux Consumption: one read, nothing to book
         "reserve_arm_writes",
         "publish_code",
         "probe_brainstem",
@@ -258,7 +262,7 @@ def test_transient_faults_that_outlast_the_retries_end_errored(rig: ControlPlane
         "AnotherOperationInProgress",
         True,
     )
-    attempts = [e for e in rig.driver.executions("ensure_function_app")]  # type: ignore[union-attr]
+    attempts = [e for e in rig.driver.executions("ensure_function_plan")]  # type: ignore[union-attr]
     assert len(attempts) == 3  # CP_ACTIVITY_MAX_ATTEMPTS in the rig
 
 
@@ -335,3 +339,28 @@ def test_plan_and_site_puts_answered_asynchronously_still_end_active(make_rig) -
     answers = [(r.route, r.status) for r in rig.arm.requests]
     assert ("sites.create_or_update", 202) in answers and ("server_farms.create_or_update", 202) in answers
     assert ("operations.get", 200) in answers
+    # Each 202 is followed on durable timers by the orchestration, not inside the activity that sent it:
+    # a poll_arm_operation after the plan, and after the site, before the next step begins.
+    steps = [e["Name"] for e in result.history if e.get("EventType") == 4 and e["Name"] != "reserve_arm_writes"]
+    plan, site = steps.index("ensure_function_plan"), steps.index("begin_function_site")
+    assert steps[plan + 1] == "poll_arm_operation" and "poll_arm_operation" in steps[plan + 1 : site]
+    assert steps[site + 1] == "poll_arm_operation" and steps[-4:] == [
+        "finish_function_app", "publish_code", "probe_brainstem", "mark_active",
+    ]  # fmt: skip
+    results = [json.loads(e["Result"]) for e in result.history if e.get("EventType") == 5]
+    assert sum(1 for r in results if r.get("operation_url")) == 3  # the storage account's, the plan's, the site's
+
+    # An update's site PUT is followed the same way, under the update's fence.
+    from tests.workflows.twin_jobs import update
+
+    rig.arm.clear_requests()
+    updated = update(rig, "twin-kody-e89834", "v2")
+    assert updated.status == "Completed", updated.error
+    scheduled = [e for e in updated.history if e.get("EventType") == 4 and e["Name"] != "reserve_arm_writes"]
+    names = [e["Name"] for e in scheduled]
+    assert names[:2] == ["publish_update", "poll_arm_operation"]
+    polls = [json.loads(e["Input"]) for e in scheduled if e["Name"] == "poll_arm_operation"]
+    assert polls and all(p["fence"] == "updating" for p in polls)
+    assert "finish_function_app" in names and ("sites.create_or_update", 202) in [
+        (r.route, r.status) for r in rig.arm.requests
+    ]

@@ -137,7 +137,9 @@ def test_a_failed_deployment_ends_the_twin_with_the_deployments_own_error(
     assert error is not None
     assert (error["step"], error["code"], error["transient"]) == ("publish", "DeploymentFailed", False)
     assert "status 3: The deployment package is not a valid zip file." in error["message"]
-    assert len(rig.driver.executions("publish_code")) == 1  # type: ignore[union-attr]
+    # Started once, asked once, and not retried: a failed deployment is the package's fault, not a hiccup.
+    executions = rig.driver.executions("publish_code")  # type: ignore[union-attr]
+    assert ["following" in e.input for e in executions] == [False, True]
     assert health(rig).status_code == 404  # the app exists, its readiness route does not
 
 
@@ -147,3 +149,84 @@ def test_a_slow_deployment_is_followed_until_it_succeeds(make_rig: Callable[...,
     assert result.status == "Completed", result.error
     [deployment] = rig.scm.deployments.values()  # type: ignore[union-attr]
     assert deployment.status == 4
+
+
+@pytest.fixture
+def virtual_scm_rig(make_rig: Callable[..., ControlPlaneRig]) -> ControlPlaneRig:
+    """A rig whose ARM and scm stand-ins keep the Durable driver's virtual time; a remote build takes 30 s of it."""
+    clock = VirtualClock()
+    return make_rig(arm=ArmStandIn(clock=lambda: clock.now().timestamp()), clock=clock, deploy_seconds=30)
+
+
+def _publish_results(result: object) -> list[dict]:
+    history = result.history  # type: ignore[attr-defined]
+    names = {e["EventId"]: e["Name"] for e in history if e.get("EventType") == 4}
+    return [
+        json.loads(e["Result"])
+        for e in history
+        if e.get("EventType") == 5 and names.get(e["TaskScheduledId"]) == "publish_code"
+    ]
+
+
+def test_early_404s_while_a_deployment_comes_alive_are_waited_out(virtual_scm_rig: ControlPlaneRig) -> None:
+    """azd's waitForDeployment: a new deployment's status may answer 404 at first; up to four are retried."""
+    rig = virtual_scm_rig
+    rig.scm.not_found_polls = 3  # type: ignore[union-attr]
+    result = provision(rig, "kody", runtime_target=FLEX)
+    assert result.status == "Completed", result.error
+    seen = [r["following"]["not_found"] for r in _publish_results(result) if "following" in r]
+    assert seen[:4] == [0, 1, 2, 3]  # each 404 counted, and the count carried to the next activity
+    assert _publish_results(result)[-1]["done"] is True
+    assert health(rig).json() == {"status": "ok", "deploy_ref": "abc123"}
+
+
+def test_a_deployment_never_found_fails_the_publish_for_good(virtual_scm_rig: ControlPlaneRig) -> None:
+    rig = virtual_scm_rig
+    rig.scm.not_found_polls = 100  # type: ignore[union-attr]
+    result = provision(rig, "kody", runtime_target=FLEX)
+    assert result.status == "Failed"
+    error = default_registry().get(KODY).error
+    assert error is not None and (error["step"], error["code"], error["transient"]) == (
+        "publish", "DeploymentNotFound", False,
+    )  # fmt: skip
+    follows = [e for e in rig.driver.executions("publish_code") if "following" in e.input]  # type: ignore[union-attr]
+    assert len(follows) == 5  # four early 404s waited out, the fifth is final (azd: deploymentNotFoundAttempts <= 3)
+
+
+def test_a_404_after_an_answer_means_the_worker_recycled_and_the_deployment_is_done(
+    virtual_scm_rig: ControlPlaneRig,
+) -> None:
+    """azd: "a 404 after the deployment is complete ... due to the deployment worker being recycled"."""
+    rig = virtual_scm_rig
+    rig.scm.recycle_when_done = True  # type: ignore[union-attr]
+    result = provision(rig, "kody", runtime_target=FLEX)
+    assert result.status == "Completed", result.error
+    results = _publish_results(result)
+    building = [r for r in results if r.get("following", {}).get("answered")]
+    assert building and {r["following"]["last_status"] for r in building} == {1}  # only "building" was ever seen
+    assert results[-1] == {"done": True, "deploy_ref": "abc123", "deployment_id": building[0]["deployment_id"]}
+    # ... and readiness, not the lost answer, proves the code runs.
+    assert health(rig).json() == {"status": "ok", "deploy_ref": "abc123"}
+
+
+def test_retry_after_from_the_scm_site_sets_the_wait_between_status_requests(
+    virtual_scm_rig: ControlPlaneRig,
+) -> None:
+    rig = virtual_scm_rig
+    rig.scm.retry_after_seconds = 12  # type: ignore[union-attr]
+    result = provision(rig, "kody", runtime_target=FLEX)
+    assert result.status == "Completed", result.error
+    asked = [r.get("poll_after_seconds") for r in _publish_results(result) if r.get("following", {}).get("answered")]
+    assert asked and set(asked) == {12}
+    # The timers after those answers fire 12 s after they were set (virtual time: nothing asserted of the wall clock).
+    timers = [e for e in result.history if e.get("EventType") == 10]
+    gaps = {
+        round(
+            (
+                datetime.fromisoformat(t["FireAt"].replace("Z", "+00:00"))
+                - datetime.fromisoformat(t["Timestamp"].replace("Z", "+00:00"))
+            ).total_seconds()
+        )
+        for t in timers
+    }
+    assert 12 in gaps
