@@ -118,6 +118,7 @@ def operator_settings(twin: BrainstemJob) -> dict[str, str]:
     """What a twin's site carries beyond the platform's settings (desired_operator_settings)."""
     return desired_operator_settings(twin.app_settings)
 
+
 def begin_site(twin: BrainstemJob, names: BrainstemNames) -> dict[str, Any]:
     """Send the site's PUT with the operator's current env keys (create or update); its operation to poll."""
     begun = builder_for(target_spec(twin.runtime_target)).begin_site(
