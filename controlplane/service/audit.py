@@ -45,7 +45,8 @@ def _since(raw: str | None) -> str | None:
     if raw is None or raw == "":
         return None
     try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00")) if len(raw) <= 40 else None
+        # RFC 3339 allows a lower-case "t" and "z" (section 5.6); fromisoformat takes upper case only.
+        moment = datetime.fromisoformat(raw.upper().replace("Z", "+00:00")) if len(raw) <= 40 else None
     except ValueError:
         moment = None
     if moment is None:

@@ -192,6 +192,8 @@ def test_every_product_route_opens_without_a_function_key(served: tuple[Any, str
         "restore_brainstem": ("POST", "/api/cp/brainstems/twin-none-000000/restore"),
         "repair_brainstem": ("POST", "/api/cp/brainstems/twin-none-000000/repair"),
         "list_audit_records": ("GET", "/api/cp/audit"),
+        "get_fleet_capacity": ("GET", "/api/cp/fleet/capacity"),
+        "dashboard": ("GET", "/api/cp/dashboard"), "dashboard_asset": ("GET", "/api/cp/dashboard/dashboard.js"),
         "health": ("GET", "/api/cp/health"), "openapi": ("GET", "/api/cp/openapi.yaml"),
         "start_rollout": ("POST", "/api/cp/rollouts"), "list_rollouts": ("GET", "/api/cp/rollouts"),
         "get_rollout": ("GET", "/api/cp/rollouts/ro-none"), "control_rollout": ("POST", "/api/cp/rollouts/ro-none/pause"),
