@@ -1,7 +1,9 @@
 """Count what Table Storage really served: requests, entities returned, and queries that scan.
 
-An azure-core pipeline policy, so it sees every request the registry's ``TableClient``s send and
-every answer (retries included). Entities are counted from the answer itself: a query's page is
+An azure-core ``raw_response_hook`` (its ``CustomHookPolicy``, which azure-data-tables puts in
+every pipeline it builds and shares with the ``TableClient``s a ``TableServiceClient`` hands out;
+``per_call_policies`` is not passed on to them), so it sees every answer the registry's tables get,
+each retry's too. Entities are counted from the answer itself: a query's page is
 ``{"value": [...]}`` (the Table service's JSON format, ``odata=minimalmetadata``), a point read
 is one entity. A query whose ``$filter`` names a property that is not ``PartitionKey`` or
 ``RowKey`` makes the service read entities it then drops (Learn: "Design for querying", a filter
@@ -19,8 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from azure.core.pipeline import PipelineRequest, PipelineResponse
-from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.core.pipeline import PipelineResponse
 
 # A property name at the start of a comparison (``status eq 'x'``), outside quoted literals.
 _COMPARISON = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s+(?:eq|ne|gt|ge|lt|le)\s")
@@ -50,8 +51,10 @@ class TableCounts:
         }  # fmt: skip
 
 
-class TableCounter(SansIOHTTPPolicy[Any, Any]):
-    """Counts, thread-safe (activities read with thread pools). ``take()`` returns and resets them."""
+class TableCounter:
+    """Counts, thread-safe (activities read with thread pools). ``take()`` returns and resets them.
+
+    Pass ``raw_response_hook=counter`` to the ``TableServiceClient``."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -62,8 +65,8 @@ class TableCounter(SansIOHTTPPolicy[Any, Any]):
             counts, self._counts = self._counts, TableCounts()
         return counts
 
-    def on_response(self, request: PipelineRequest[Any], response: PipelineResponse[Any, Any]) -> None:
-        http_request, http_response = request.http_request, response.http_response
+    def __call__(self, response: PipelineResponse[Any, Any]) -> None:
+        http_request, http_response = response.http_request, response.http_response
         url = urlsplit(http_request.url)
         table = url.path.rsplit("/", 1)[-1].split("(", 1)[0]
         entities = 0
