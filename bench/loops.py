@@ -15,6 +15,9 @@ Azurite's, on this machine: only the counts compare with Azure.
   Durable is never asked).
 - ``heartbeat``: the real ``heartbeat_page`` activity page by page, its probes sent to a closed
   loopback port (they fail at once, so nothing is touched: reads only).
+- ``rollout_*``: the looks of a rollout over the whole fleet (bench.seed_rollout: ten waves, the
+  last running): the running wave's started twins (collect outcomes), a bake's page, a batch's
+  twins (a retried batch), the failures (the rollout's GET), and the recount at its end.
 
 The payload figure is the largest JSON a loop's activity returned (the Durable Task Scheduler
 caps payloads at 1 MB). Results: ``bench/results/loops-<when>.json`` and ``loops-latest.json``.
@@ -37,12 +40,14 @@ from typing import Any
 
 from azure.data.tables import TableServiceClient
 
+from bench import seed_rollout
 from bench.provenance import machine_and_commit
 from bench.seed_table import bench_subscription, seed
 from bench.table_counter import TableCounter
 from controlplane.domain.drift import Inventory, TaggedGroup
 from controlplane.domain.naming import brainstem_names
 from controlplane.registry import BrainstemRegistry, fleet_reads, repair
+from controlplane.service.rollout_bake import BAKE_PAGE
 from sandbox.azurite import start_azurite
 
 RESULTS = Path(__file__).parent / "results"
@@ -125,16 +130,41 @@ def run_loops(connection: str, rows: int, subscriptions: int) -> dict[str, Any]:
             if not cursor:
                 return pages
 
+    store, last_wave = registry.rollouts, seed_rollout.WAVES - 1
+    looks: dict[str, Callable[[], list[Any]]] = {
+        "rollout_collect": lambda: list(store.twins(seed_rollout.ROLLOUT_ID, wave=last_wave, state="started")),
+        "rollout_bake_page": lambda: store.twins_page(
+            seed_rollout.ROLLOUT_ID, wave=last_wave - 1, state="succeeded", after=None, limit=BAKE_PAGE
+        ),
+        "rollout_batch": lambda: store.batch_twins(seed_rollout.ROLLOUT_ID, last_wave, 0),
+        "rollout_failures": lambda: store.failures(seed_rollout.ROLLOUT_ID),
+        "rollout_recount": lambda: store.recount(seed_rollout.ROLLOUT_ID),
+    }
     loops = {"drift": drift, "repair": repair_run, "lost_jobs": lost_jobs, "heartbeat": heartbeat}
     figures = {name: measure(counter, run) for name, run in loops.items()}
+    found: dict[str, int] = {}
+    for name, look in looks.items():
+
+        def run(look: Callable[[], list[Any]] = look, name: str = name) -> list[dict[str, Any]]:
+            found[name] = len(look())
+            return []  # a look's answer stays in its activity
+
+        figures[name] = measure(counter, run)
+    per_wave = rows // seed_rollout.WAVES
     must_look_at = {
         "drift": rows,  # every active or missing row, each once
         "repair": 2 * (2 * rows),  # two observations, each of every row and its owner copy
         "lost_jobs": rows,  # a busy row is found only by its status, which is no key: every row
         "heartbeat": rows,  # every row, to probe the active ones
+        "rollout_collect": rows - (seed_rollout.WAVES - 1) * per_wave,  # the running wave's twins
+        "rollout_bake_page": min(BAKE_PAGE, found["rollout_bake_page"]),
+        "rollout_batch": min(seed_rollout.BATCH, rows - (seed_rollout.WAVES - 1) * per_wave),
+        "rollout_failures": found["rollout_failures"],  # the first page of failures (100)
+        "rollout_recount": rows,  # every twin of the rollout (its end)
     }
     for name, figure in figures.items():
         figure["rows_to_look_at"] = must_look_at[name]
+        figure["found"] = found.get(name)
         figure["read_ratio"] = round(figure["entities_read"] / must_look_at[name], 4)
     return figures
 
@@ -155,6 +185,7 @@ def main() -> None:
             subscriptions = math.ceil(rows / TWINS_PER_SUBSCRIPTION) * factor
             with tempfile.TemporaryDirectory(prefix="loops-bench-") as workspace:
                 seeded = seed(Path(workspace), TABLE, rows, subscriptions=subscriptions)
+                seeded += seed_rollout.seed_rollout(Path(workspace), TABLE, rows)
                 azurite = start_azurite(location=Path(workspace))
                 try:
                     os.environ["CP_STORAGE_CONNECTION"] = azurite.connection_string

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from controlplane.domain.brainstem import Brainstem, utc_now
 from controlplane.domain.lifecycle import Status
@@ -73,30 +75,35 @@ def seed(location: Path, table: str, count: int, *, subscriptions: int | None = 
                 )
     finally:
         azurite.stop()  # saves the workspace
+    rows = (fleet_row(i, now, subscriptions=subscriptions) for i in range(count - 1))
+    append_entities(location, table, (entity for row in rows for entity in (row_entity(row), owner_entity(row))))
+    return time.monotonic() - started
+
+
+def append_entities(location: Path, table: str, entities: Iterable[dict[str, Any]]) -> None:
+    """Add ``entities`` to ``table`` in a saved Azurite workspace, shaped as the table's first document
+    (which Azurite wrote): the table must hold one entity already."""
     path = location / DB_FILE
     db = json.loads(path.read_text())
     collection = next(c for c in db["collections"] if c["name"].endswith("$" + table))
     template = collection["data"][0]
     next_id = collection["maxId"]
     documents = collection["data"]
-    for i in range(count - 1):
-        row = fleet_row(i, now, subscriptions=subscriptions)
-        for entity in (row_entity(row), owner_entity(row)):
-            next_id += 1
-            properties = {
-                **entity,
-                "Timestamp": template["properties"]["Timestamp"],
-                "Timestamp@odata.type": "Edm.DateTime",
-            }
-            documents.append({
-                "PartitionKey": entity["PartitionKey"], "RowKey": entity["RowKey"], "properties": properties,
-                "lastModifiedTime": template["lastModifiedTime"], "eTag": template["eTag"],
-                "meta": {"revision": 0, "created": template["meta"]["created"], "version": 0}, "$loki": next_id,
-            })  # fmt: skip
+    for entity in entities:
+        next_id += 1
+        properties = {
+            **entity,
+            "Timestamp": template["properties"]["Timestamp"],
+            "Timestamp@odata.type": "Edm.DateTime",
+        }
+        documents.append({
+            "PartitionKey": entity["PartitionKey"], "RowKey": entity["RowKey"], "properties": properties,
+            "lastModifiedTime": template["lastModifiedTime"], "eTag": template["eTag"],
+            "meta": {"revision": 0, "created": template["meta"]["created"], "version": 0}, "$loki": next_id,
+        })  # fmt: skip
     collection["maxId"] = next_id
     collection["idIndex"] = [d["$loki"] for d in documents]
     for field, index in collection["binaryIndices"].items():
         index["values"] = sorted(range(len(documents)), key=lambda position: documents[position][field])
         index["dirty"] = False
     path.write_text(json.dumps(db))
-    return time.monotonic() - started

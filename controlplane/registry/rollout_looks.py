@@ -43,7 +43,7 @@ def _failed(entity: Mapping[str, Any] | None) -> bool:
     return entity is not None and (entity.get("state") == "failed" or entity.get("bake_failed") is True)
 
 
-def _copies(entity: Mapping[str, Any]) -> list[str]:
+def copy_partitions(entity: Mapping[str, Any]) -> list[str]:
     """The look partitions a twin's entity (``PartitionKey`` = the rollout's twin partition) belongs in."""
     partition = str(entity["PartitionKey"])
     wanted = [state_partition(partition, int(entity["wave"]), str(entity["state"]))]
@@ -57,10 +57,10 @@ def _copies(entity: Mapping[str, Any]) -> list[str]:
 def write_copies(table: TableClient, before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> None:
     """Put ``after`` (the twin's whole entity as it will be) in its look partitions, and out of those it left."""
     content = {k: v for k, v in after.items() if k not in _KEYS}
-    wanted = _copies(after)
+    wanted = copy_partitions(after)
     for partition in wanted:
         table.upsert_entity({"PartitionKey": partition, "RowKey": after["RowKey"], **content}, mode=UpdateMode.REPLACE)
-    for partition in _copies(before) if before is not None else []:
+    for partition in copy_partitions(before) if before is not None else []:
         if partition not in wanted:
             try:
                 table.delete_entity(partition, str(after["RowKey"]))
@@ -70,5 +70,5 @@ def write_copies(table: TableClient, before: Mapping[str, Any] | None, after: Ma
 
 def merge_into_copies(table: TableClient, entity: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
     """Merge small ``fields`` into every copy of the twin ``entity`` (as read, before the merge)."""
-    for partition in _copies(entity):
+    for partition in copy_partitions(entity):
         table.upsert_entity({"PartitionKey": partition, "RowKey": entity["RowKey"], **fields}, mode=UpdateMode.MERGE)
