@@ -17,7 +17,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities.payloads import JsonObject
-from controlplane.arm import inventory
+from controlplane.arm import inventory, locks
 from controlplane.arm.clients import arm_clients
 from controlplane.domain.brainstem import Brainstem, utc_now, validate_owner
 from controlplane.domain.drift import owner_tag, twin_of_group
@@ -98,7 +98,11 @@ def adopt_brainstem(request: JsonObject) -> dict[str, Any]:
     try:
         default_registry().create(row, slots=slots)
     except BrainstemExists:
-        return {"cloud_id": row.cloud_id, "skipped": "already has a row"}
+        # Ours from an earlier attempt of this same activity (its lock PUT failed after the row): go on.
+        if default_registry().get(row.cloud_id).job_id != job_id:
+            return {"cloud_id": row.cloud_id, "skipped": "already has a row"}
+    if request.get("lock"):  # opt-in: from now on only our teardown deletes it (controlplane.arm.locks)
+        locks.ensure_delete_lock(arm_clients(sub), names)
     logger.info("adopted %s as %s (%s)", row.cloud_id, row.status.value, owner)
     return {"cloud_id": row.cloud_id, "status": row.status.value, "owner": owner, "error": row.error}
 

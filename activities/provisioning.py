@@ -18,7 +18,7 @@ import azure.durable_functions as df
 
 from activities.payloads import JsonObject
 from activities.steps import run_step
-from controlplane.arm import preflight, resource_groups, storage_accounts
+from controlplane.arm import locks, preflight, resource_groups, storage_accounts
 from controlplane.arm.clients import arm_clients
 from controlplane.arm.runtime_targets import builder_for, uses_shared_key
 from controlplane.domain.errors import ConcurrentUpdate
@@ -72,7 +72,8 @@ def ensure_resource_group(job: JsonObject) -> dict[str, Any]:
     def action(names: BrainstemNames) -> dict[str, Any]:
         clients = arm_clients(twin.subscription_id)
         group_id = resource_groups.ensure_resource_group(clients, names, region=twin.region, tags=_tags(twin, names))
-        return {"id": group_id}
+        # Locked from its first moment: nothing but our teardown can delete the group (controlplane.arm.locks).
+        return {"id": group_id, "lock": locks.ensure_delete_lock(clients, names)}
 
     return _provision_step("resource_group", twin, action)
 
@@ -106,16 +107,19 @@ def poll_arm_operation(request: JsonObject) -> dict[str, Any]:
     return _provision_step(str(request["step"]), twin, action)
 
 
+def desired_operator_settings(app_settings: dict[str, str] | None) -> dict[str, str]:
+    """The app settings a twin should carry beyond the platform's: the operator's env keys for every
+    twin, then the twin's own (Key Vault references) over them. Values may be secrets: never return them."""
+    settings = get_settings()
+    return {k: v for k, v in {**settings.env_keys, **(app_settings or {})}.items() if k not in _RESERVED_SETTINGS}
+
+
 def build_function_app(twin: BrainstemJob, names: BrainstemNames, *, update: bool = False) -> dict[str, Any]:
     """Plan, site and what the runtime target needs (Flex: container, roles) with the operator's current
     env keys: create or update. Not the code: publishing is its own step (activities/code.py).
 
     An update keeps the plan it has (one read instead of a write: ARM's write budget goes to sites)."""
-    settings = get_settings()
-    # The operator's env keys for every twin, then the twin's own (Key Vault references) over them.
-    operator = {
-        k: v for k, v in {**settings.env_keys, **(twin.app_settings or {})}.items() if k not in _RESERVED_SETTINGS
-    }
+    operator = desired_operator_settings(twin.app_settings)
     built = builder_for(target_spec(twin.runtime_target)).build(
         arm_clients(twin.subscription_id), names, region=twin.region, tags=_tags(twin, names),
         operator_settings=operator, update=update,

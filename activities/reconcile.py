@@ -18,6 +18,7 @@ from typing import Any
 import azure.durable_functions as df
 import requests
 
+from activities import config_drift
 from activities.payloads import JsonObject
 from controlplane.arm import inventory
 from controlplane.arm.clients import arm_clients
@@ -54,9 +55,11 @@ def reconcile_subscription(request: JsonObject) -> dict[str, Any]:
 
 
 def judge_subscription(
-    registry: BrainstemRegistry, settings: Settings, subscription_id: str, rows: list[Brainstem], held: Inventory
-) -> dict[str, Any]:
-    """Act on one subscription's drift (its rows, read before ``held`` was listed)."""
+    registry: BrainstemRegistry, settings: Settings, subscription_id: str, rows: list[Brainstem], held: Inventory,
+    *, check_configuration: bool = True,
+) -> dict[str, Any]:  # fmt: skip
+    """Act on one subscription's drift (its rows, read before ``held`` was listed). ``check_configuration``:
+    also compare settings, code and tags (activities.config_drift; it probes twins and reads ARM)."""
     drift = judge(rows, held)
     noticed = utc_now()
     announce: list[str] = []
@@ -70,7 +73,12 @@ def judge_subscription(
                 announce.append(changed.cloud_id)
     returned = sum(_move(registry, row, Status.ACTIVE, error=None) is not None for row in drift.returned)
     orphans = [names.cloud_id for names in drift.orphans if not registry.exists(names.cloud_id)]
-    report = {"orphans": orphans, "missing": missing, "returned": returned, "at": noticed}
+    vanished = {row.cloud_id for row, _ in drift.missing}  # nothing left to compare
+    present = [row for row in rows if row.cloud_id not in vanished]
+    configuration = (
+        config_drift.check(registry, present, held, settings, subscription_id) if check_configuration else {}
+    )  # settings, code, tags
+    report = {"orphans": orphans, "missing": missing, "returned": returned, "at": noticed, **configuration}
     registry.reports.save_drift(subscription_id, report)
     logger.info("reconciled %s: %d missing, %d back, %d orphans", subscription_id, missing, returned, len(orphans))
     return {

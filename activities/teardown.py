@@ -13,7 +13,7 @@ import azure.durable_functions as df
 
 from activities.payloads import JsonObject
 from activities.steps import run_step
-from controlplane.arm import resource_groups
+from controlplane.arm import locks, resource_groups
 from controlplane.arm.clients import arm_clients
 from controlplane.domain.errors import ConcurrentUpdate
 from controlplane.domain.jobs import BrainstemJob
@@ -50,10 +50,25 @@ def begin_delete_resource_group(job: JsonObject) -> dict[str, Any]:
     twin = BrainstemJob.from_input(job)
 
     def action(names: BrainstemNames) -> dict[str, Any]:
-        url = resource_groups.begin_delete_resource_group(arm_clients(twin.subscription_id), names)
+        clients = arm_clients(twin.subscription_id)
+        # The lock goes just before the delete, in the same step: a teardown that stops between the two
+        # leaves the group unlocked only until its retry deletes it (a repeated lock DELETE answers 204).
+        locks.remove_delete_lock(clients, names)
+        url = resource_groups.begin_delete_resource_group(clients, names)
         return {"operation_url": url}
 
     return _teardown_step("delete_resource_group", twin, action)
+
+
+@blueprint.activity_trigger(input_name="job")
+def end_grace_period(job: JsonObject) -> dict[str, Any]:
+    """The grace period is over: move the pending row to deleting, if it is still this job's (not restored)."""
+    twin = BrainstemJob.from_input(job)
+    try:
+        default_registry().transition(twin.cloud_id, Status.DELETING, for_job=twin.job_id, delete_at=None)
+    except ConcurrentUpdate:
+        return {"fenced": True}
+    return {"deleting": twin.cloud_id}
 
 
 @blueprint.activity_trigger(input_name="request")

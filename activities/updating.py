@@ -15,10 +15,12 @@ import azure.durable_functions as df
 from activities.payloads import JsonObject
 from activities.provisioning import build_function_app
 from activities.steps import run_step
+from controlplane.arm import resource_groups
+from controlplane.arm.clients import arm_clients
 from controlplane.domain.errors import ConcurrentUpdate
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import BrainstemNames, brainstem_names
 from controlplane.domain.step_errors import StepError
 from controlplane.registry import default_registry
 from controlplane.settings import get_settings
@@ -30,9 +32,16 @@ blueprint = df.Blueprint()
 def publish_update(job: JsonObject) -> dict[str, Any]:
     """Refresh the twin's site for ``job.deploy_ref`` (a rollback passes the previous ref); code comes next."""
     twin = BrainstemJob.from_input(job)
-    return run_step(
-        "publish", twin, lambda names: build_function_app(twin, names, update=True), while_status=Status.UPDATING
-    )
+
+    def action(names: BrainstemNames) -> dict[str, Any]:
+        if twin.repair:  # configuration drift: the group's tags go back to what the registry says
+            tags = resource_groups.twin_tags(names, org=get_settings().org_tag, owner=twin.owner)
+            resource_groups.ensure_resource_group(
+                arm_clients(twin.subscription_id), names, region=twin.region, tags=tags
+            )
+        return build_function_app(twin, names, update=True)
+
+    return run_step("publish", twin, action, while_status=Status.UPDATING)
 
 
 @blueprint.activity_trigger(input_name="job")
@@ -43,7 +52,7 @@ def mark_updated(job: JsonObject) -> dict[str, Any]:
         row = default_registry().transition(
             twin.cloud_id, Status.ACTIVE, for_job=twin.job_id, deploy_ref=twin.deploy_ref,
             previous_deploy_ref=twin.previous_deploy_ref, target_deploy_ref=None, error=None,
-            app_settings=twin.app_settings, target_app_settings=None,
+            app_settings=twin.app_settings, target_app_settings=None, drift=None,
             url=get_settings().brainstem_url(brainstem_names(twin.name)),
         )  # fmt: skip
     except ConcurrentUpdate:

@@ -13,11 +13,13 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from controlplane.auth import Principal
+from controlplane.domain.audit import Action
 from controlplane.registry import default_registry
 from controlplane.service import adoption, rollouts, updates
 from controlplane.service.errors import JobNotFound
 from controlplane.settings import get_settings
 from http_api.bodies import read_json_body
+from http_api.change_log import record_change
 from http_api.routes import (
     _cloud_id,
     accepted_response,
@@ -44,6 +46,29 @@ async def patch_brainstem(req: func.HttpRequest, client: df.DurableOrchestration
         accepted = await updates.update(
             cloud_id, deploy_ref, default_registry(), client, get_settings(), app_settings=changes
         )
+        detail = {"deploy_ref": deploy_ref or "", "app_settings": ",".join(sorted(changes or {}))}  # names only
+        await asyncio.to_thread(
+            record_change, principal, Action.UPDATE, cloud_id=cloud_id, owner=accepted.row.owner,
+            job_id=accepted.job_id, detail=detail,
+        )  # fmt: skip
+        return accepted_response(accepted)
+
+    return await guarded_async(req, work)
+
+
+@blueprint.route(route="cp/brainstems/{cloud_id}/repair", methods=["POST"])
+@blueprint.durable_client_input(client_name="client")
+async def repair_brainstem(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Configuration drift: re-publish the registered version and settings, and put the group's tags back."""
+
+    async def work(principal: Principal) -> func.HttpResponse:
+        cloud_id = _cloud_id(req)
+        await asyncio.to_thread(visible_row, principal, cloud_id)
+        accepted = await updates.update(cloud_id, None, default_registry(), client, get_settings(), repair=True)
+        await asyncio.to_thread(
+            record_change, principal, Action.REPAIR, cloud_id=cloud_id, owner=accepted.row.owner,
+            job_id=accepted.job_id, detail={"deploy_ref": accepted.row.deploy_ref},
+        )  # fmt: skip
         return accepted_response(accepted)
 
     return await guarded_async(req, work)
@@ -54,8 +79,12 @@ async def patch_brainstem(req: func.HttpRequest, client: df.DurableOrchestration
 async def start_rollout(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def work(principal: Principal) -> func.HttpResponse:
         record = await rollouts.start(principal, read_json_body(req), default_registry(), client, get_settings())
-        if record.get("dry_run"):  # the plan: nothing started
+        if record.get("dry_run"):  # the plan: nothing started, nothing to record
             return json_response(record)
+        detail = {"deploy_ref": str(record.get("deploy_ref") or "")}
+        await asyncio.to_thread(
+            record_change, principal, Action.ROLLOUT_START, rollout_id=record["rollout_id"], detail=detail
+        )
         return _accepted_at(record, f"/api/cp/rollouts/{record['rollout_id']}")
 
     return await guarded_async(req, work)
@@ -84,7 +113,11 @@ async def get_rollout(req: func.HttpRequest, client: df.DurableOrchestrationClie
 async def control_rollout(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def work(principal: Principal) -> func.HttpResponse:
         action: str = req.route_params.get("action", "")
-        record = await rollouts.control(principal, _rollout_id(req), action, default_registry(), client)
+        rollout_id = _rollout_id(req)
+        record = await rollouts.control(principal, rollout_id, action, default_registry(), client)
+        await asyncio.to_thread(
+            record_change, principal, Action.ROLLOUT_CONTROL, rollout_id=rollout_id, detail={"action": action}
+        )
         return json_response(record)
 
     return await guarded_async(req, work)
@@ -110,6 +143,8 @@ async def start_adoption(req: func.HttpRequest, client: df.DurableOrchestrationC
 
     async def work(principal: Principal) -> func.HttpResponse:
         accepted = await adoption.start(principal, read_json_body(req, optional=True), client, get_settings())
+        if not accepted["dry_run"]:  # a dry run lists, it changes nothing
+            await asyncio.to_thread(record_change, principal, Action.ADOPT, adoption_id=accepted["job_id"])
         accepted["links"] = {"self": api_url(f"/api/cp/adoptions/{accepted['job_id']}")}
         return _accepted_at(accepted, f"/api/cp/adoptions/{accepted['job_id']}")
 

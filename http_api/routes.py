@@ -20,16 +20,18 @@ import azure.functions as func
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
 from controlplane.auth import Principal, can_see, owner_for_create
+from controlplane.domain.audit import Action
 from controlplane.domain.brainstem import Brainstem
 from controlplane.domain.errors import ControlPlaneError
 from controlplane.domain.naming import is_cloud_id
 from controlplane.registry import default_registry
-from controlplane.service import creation, jobs, queries, teardown
+from controlplane.service import creation, jobs, queries, soft_delete, teardown
 from controlplane.service.errors import DependencyUnavailable, JobNotFound
 from controlplane.settings import get_settings
 from controlplane.telemetry import annotate, http_span, log_answered_error
-from http_api.audit import record_refusal
+from http_api.audit import principal_id, record_refusal
 from http_api.bodies import parse_create
+from http_api.change_log import begin_request, record_change
 from http_api.doorman import authenticate
 from http_api.problems import internal_error_response, problem_response
 
@@ -53,12 +55,14 @@ def _route_name(work: Callable[..., Any]) -> str:
 async def guarded_async(req: func.HttpRequest, work: AsyncWork) -> func.HttpResponse:
     with http_span(_route_name(work), req) as outcome:
         principal = None
+        request_id = begin_request()  # the key of any change this request records (http_api.change_log)
         try:
             # Authentication may fetch an issuer's keys over the network: never on the event loop.
             principal = _named(await asyncio.to_thread(authenticate, req))
             outcome.response = await work(principal)
         except Exception as exc:  # noqa: BLE001 - the one place that turns every failure into a problem
             outcome.response = _failure(req, exc, principal)
+        outcome.response.headers["x-request-id"] = request_id
         return outcome.response
 
 
@@ -66,11 +70,13 @@ def guarded(req: func.HttpRequest, work: Work) -> func.HttpResponse:
     """``guarded_async`` for synchronous routes (the worker runs them on its thread pool)."""
     with http_span(_route_name(work), req) as outcome:
         principal = None
+        request_id = begin_request()
         try:
             principal = _named(authenticate(req))
             outcome.response = work(principal)
         except Exception as exc:  # noqa: BLE001
             outcome.response = _failure(req, exc, principal)
+        outcome.response.headers["x-request-id"] = request_id
         return outcome.response
 
 
@@ -139,6 +145,10 @@ async def create_brainstem(req: func.HttpRequest, client: df.DurableOrchestratio
         settings = get_settings()
         quota = creation.quota_for(principal, settings)
         accepted = await creation.create(request, owner, default_registry(), client, settings, quota=quota)
+        await asyncio.to_thread(
+            record_change, principal, Action.CREATE, cloud_id=accepted.row.cloud_id, owner=accepted.row.owner,
+            job_id=accepted.job_id, detail={"deploy_ref": accepted.row.deploy_ref or ""},
+        )  # fmt: skip
         return accepted_response(accepted)
 
     return await guarded_async(req, work)
@@ -201,9 +211,33 @@ async def get_brainstem(req: func.HttpRequest, client: df.DurableOrchestrationCl
 async def delete_brainstem(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def work(principal: Principal) -> func.HttpResponse:
         cloud_id = _cloud_id(req)
-        await asyncio.to_thread(visible_row, principal, cloud_id)
+        row = await asyncio.to_thread(visible_row, principal, cloud_id)
+        confirm = req.params.get("confirm")
+        await asyncio.to_thread(
+            soft_delete.check_delete_rate, principal, principal_id(principal), default_registry(), get_settings(),
+            confirm=confirm,
+        )  # fmt: skip
         accepted = await teardown.delete(cloud_id, default_registry(), client, get_settings())
+        await asyncio.to_thread(
+            record_change, principal, Action.DELETE, cloud_id=cloud_id, owner=row.owner, job_id=accepted.job_id
+        )
         return accepted_response(accepted)
+
+    return await guarded_async(req, work)
+
+
+@blueprint.route(route="cp/brainstems/{cloud_id}/restore", methods=["POST"])
+@blueprint.durable_client_input(client_name="client")
+async def restore_brainstem(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Cancel a pending delete (CP_DELETE_GRACE_SECONDS): the twin, which never stopped, stays as it is."""
+
+    async def work(principal: Principal) -> func.HttpResponse:
+        cloud_id = _cloud_id(req)
+        await asyncio.to_thread(visible_row, principal, cloud_id)
+        restored, cancelled = await soft_delete.restore(cloud_id, default_registry(), client)
+        if cancelled:  # a restore of a twin not pending delete changes nothing: no record
+            await asyncio.to_thread(record_change, principal, Action.RESTORE, cloud_id=cloud_id, owner=restored.owner)
+        return json_response(restored.to_dict())
 
     return await guarded_async(req, work)
 

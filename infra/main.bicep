@@ -167,11 +167,12 @@ module storage 'app/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     // The registry's tables (controlplane/registry/brainstem_registry.py BrainstemRegistry.table_names):
-    // rows, counts/capacity/ARM budget, rollouts. Requests never create tables; the deployment does.
+    // rows, counts/capacity/ARM budget, rollouts, the audit trail. Requests never create tables; the deployment does.
     tableNames: [
       registryTable
       '${registryTable}meta'
       '${registryTable}rollouts'
+      '${registryTable}audit'
     ]
   }
 }

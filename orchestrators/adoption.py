@@ -46,7 +46,12 @@ def adopt_brainstems(context: df.DurableOrchestrationContext) -> Generator[Any, 
             context.call_activity_with_retry(
                 "adopt_brainstem",
                 retry,
-                {"candidate": candidate, "owner": request.get("owner"), "job_id": context.instance_id},
+                {
+                    "candidate": candidate,
+                    "owner": request.get("owner"),
+                    "job_id": context.instance_id,
+                    "lock": bool(request.get("lock")),
+                },
             )  # fmt: skip
             for candidate in candidates[start : start + ADOPT_AT_ONCE]
         ]

@@ -77,7 +77,7 @@ def call_step(
 # clients pay for the rest from the same budget); one that is long leaves a token unspent.
 ARM_REQUESTS = {
     "check_names": 2,  # checkNameAvailability for the site and the storage account (POST actions)
-    "ensure_resource_group": 1,
+    "ensure_resource_group": 2,  # the group, then its CanNotDelete lock (controlplane.arm.locks)
     "ensure_storage_account": 1,
     # Consumption: appsettings/list (a POST; ARM throttles before it routes to the provider, so it
     # counts even when Microsoft.Web answers 404 before the site exists: Learn, "Understand how Azure
@@ -86,7 +86,7 @@ ARM_REQUESTS = {
     "publish_update": 3,  # appsettings/list, listKeys, site (the plan is kept: read, not written)
     # Consumption: listKeys (the SAS), appsettings/list and PUT, syncfunctiontriggers
     "publish_code": 4,
-    "begin_delete_resource_group": 1,
+    "begin_delete_resource_group": 2,  # the lock's DELETE, then the group's (both in the deletes bucket)
 }
 FLEX_ARM_REQUESTS = {
     # Flex: the deployment container, plan, site and three role assignments (storage is identity-based)
@@ -99,9 +99,11 @@ FLEX_ARM_REQUESTS = {
 def arm_requests(activity: str, job: dict[str, Any]) -> int:
     """How many ARM requests ``activity`` sends for this job's twin (its hosting kind decides some)."""
     spec = CATALOG.get(str(job.get("runtime_target")))
+    # A repair's publish also puts the group's tags back: one PUT more (activities/updating.py).
+    extra = 1 if activity == "publish_update" and job.get("repair") else 0
     if spec is not None and spec.kind == HostingKind.FLEX_CONSUMPTION:
-        return FLEX_ARM_REQUESTS.get(activity, ARM_REQUESTS[activity])
-    return ARM_REQUESTS[activity]
+        return FLEX_ARM_REQUESTS.get(activity, ARM_REQUESTS[activity]) + extra
+    return ARM_REQUESTS[activity] + extra
 
 
 _DELETES = frozenset({"begin_delete_resource_group"})

@@ -1,7 +1,12 @@
 """Tear one twin down: stop its provisioning, delete its resource group, keep the row as deleted.
 
-    wait_for_provisioning -> delete_resource_group (start, then poll with durable timers)
+    [pending_delete: a durable timer until delete_at, then end_grace_period] -> wait_for_provisioning
+    -> delete_resource_group (remove the lock, start the delete, then poll with durable timers)
     -> verify_deleted -> deleted
+
+A soft delete (controlplane.service.soft_delete) first waits out the grace period on a durable timer
+and then moves the row to ``deleting`` only if it is still this job's: a restore gave the row another
+job id, so the teardown ends there, having touched nothing.
 
 The HTTP layer marks the row ``deleting`` (owned by this job) before starting us. That fence stops
 the provisioning job at its next step; we wait until that job has finished, so no resource is
@@ -12,6 +17,7 @@ here, so no activity ever outlives the Consumption timeout, however long ARM tak
 from __future__ import annotations
 
 from collections.abc import Generator
+from datetime import datetime
 from typing import Any
 
 import azure.durable_functions as df
@@ -33,6 +39,17 @@ def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any
     job = context.get_input()
     twin = BrainstemJob.from_input(job)
     policy = twin.policy
+    if twin.delete_at is not None:  # a soft delete: the twin runs on until its grace period ends
+        progress(context, twin, "pending_delete", delete_at=twin.delete_at)
+        due = datetime.fromisoformat(twin.delete_at.replace("Z", "+00:00"))
+        if due > context.current_utc_datetime:
+            yield context.create_timer(due)
+        begun = yield from call_step(context, "pending_delete", "end_grace_period", job, policy)
+        if begun.get("fenced"):  # restored meanwhile (or taken over): nothing is deleted
+            progress(context, twin, "restored")
+            return {"status": "cancelled", "cloud_id": twin.cloud_id, "at_step": "pending_delete"}
+        if "error" in begun:
+            yield from fail(context, twin, job, StepError(**begun["error"]))
     yield from emit(context, twin, Transition.DELETING)
 
     if twin.previous_job_id:

@@ -180,6 +180,10 @@ class ControlPlaneRig:
             "CP_READINESS_PROBE_INTERVAL_SECONDS": "5",
             "CP_READINESS_TIMEOUT_SECONDS": "120",
             "CP_TEARDOWN_POLL_INTERVAL_SECONDS": "5",
+            # Soft delete off and the bulk guard wide open unless a test turns them on (settings=...):
+            # most tests are about what a teardown does, not about when it may begin.
+            "CP_DELETE_GRACE_SECONDS": "0",
+            "CP_DELETE_RATE_LIMIT": "100000",
             # As deployed (infra/): activities block on ARM's long-running operations, so the worker
             # runs sync functions on the documented maximum of 32 threads, not min(32, CPUs + 4).
             "PYTHON_THREADPOOL_THREAD_COUNT": "32",

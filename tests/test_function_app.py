@@ -20,8 +20,9 @@ def test_every_function_passes_the_hosts_and_the_durable_extensions_checks() -> 
     functions = list(app_worker().functions.values())
     # 39 + check_names and publish_code (issue 13) + 3 orchestrators (reconcile, heartbeat, adopt), 8 activities, 2 routes
     # and the heartbeat timer (issue 15); 2 bake activities and the 2 hold routes (issue 30);
-    # poll_arm_operation and the history purge timer (issue 29); the loops' paged activities (issue 29)
-    assert len(functions) == 63
+    # poll_arm_operation and the history purge timer (issue 29); issue 31: the restore, repair and audit
+    # routes, the end_grace_period activity; the loops' paged activities (issue 29)
+    assert len(functions) == 67
     assert host_errors(functions) == {}
 
 
@@ -51,6 +52,9 @@ def test_routes_methods_and_auth_levels_as_the_host_reads_them() -> None:
         "control_rollout": ("cp/rollouts/{rollout_id}/{action}", ["POST"], "ANONYMOUS"),
         "start_adoption": ("cp/adoptions", ["POST"], "ANONYMOUS"),
         "get_adoption": ("cp/adoptions/{job_id}", ["GET"], "ANONYMOUS"),
+        "restore_brainstem": ("cp/brainstems/{cloud_id}/restore", ["POST"], "ANONYMOUS"),
+        "list_audit_records": ("cp/audit", ["GET"], "ANONYMOUS"),
+        "repair_brainstem": ("cp/brainstems/{cloud_id}/repair", ["POST"], "ANONYMOUS"),
     }
     for function in app_worker().functions.values():
         if function.trigger_type == "httpTrigger":
@@ -73,7 +77,7 @@ def test_durable_bindings_are_ones_the_extension_accepts() -> None:
         "reserve_arm_writes", "publish_event", "record_undelivered_event", "check_names", "publish_code",
         "reconcile_subscription", "record_reconcile_delay", "observe_registry", "repair_registry", "heartbeat_page",
         "save_heartbeat", "adoption_candidates", "adopt_brainstem", "probe_baking_wave", "judge_rollout_error_rate",
-        "poll_arm_operation", "missing_event_jobs", "fail_lost_jobs_page",
+        "poll_arm_operation", "end_grace_period", "missing_event_jobs", "fail_lost_jobs_page",
     }  # fmt: skip
     clients = {name for name, f in functions.items() if f.bindings_of_type("durableClient")}
     # The durable client is an input binding beside an HTTP trigger (starters, status) or an activity trigger.
@@ -81,7 +85,8 @@ def test_durable_bindings_are_ones_the_extension_accepts() -> None:
         "create_brainstem", "get_brainstem", "delete_brainstem", "job_runtime_status", "patch_brainstem",
         "start_rollout", "list_rollouts", "get_rollout", "control_rollout", "start_rollout_batch",
         "start_rollback_batch", "collect_rollout_outcomes", "start_adoption", "get_adoption",
-        "reconcile_registry", "heartbeat", "purge_history", "fail_lost_jobs_page",
+        "reconcile_registry", "heartbeat", "purge_history", "restore_brainstem", "repair_brainstem",
+        "fail_lost_jobs_page",
     }  # fmt: skip
     for name in clients:
         assert [b["direction"] for b in functions[name].bindings_of_type("durableClient")] == ["IN"]

@@ -151,9 +151,10 @@ class ControlPlaneClient:
         body.update({field: value for field, value in optional.items() if value is not None})
         return self._request("POST", "/brainstems", json=body)
 
-    def begin_delete(self, cloud_id: str) -> Reply:
-        """Start tearing a brainstem down; the reply carries the teardown's ``job_id``."""
-        return self._request("DELETE", f"/brainstems/{_segment(require_cloud_id(cloud_id))}")
+    def begin_delete(self, cloud_id: str, *, confirm_bulk: bool = False) -> Reply:
+        """Start tearing a brainstem down (after the API's grace period); the reply carries the teardown's ``job_id``."""
+        params: dict[str, str | int] | None = {"confirm": "bulk"} if confirm_bulk else None
+        return self._request("DELETE", f"/brainstems/{_segment(require_cloud_id(cloud_id))}", params=params)
 
     def get(self, identifier: str) -> dict[str, Any]:
         """A brainstem row (by cloud_id) or a job (by job_id): the API serves both on one route."""
@@ -234,6 +235,43 @@ class ControlPlaneClient:
 
     def lift_hold(self, cloud_id: str) -> dict[str, Any]:
         return self._request("DELETE", f"/brainstems/{_segment(cloud_id)}/hold").body
+
+    # ---- day-two safety: soft delete, audit trail -----------------------------------------------------
+
+    def begin_repair(self, cloud_id: str) -> Reply:
+        """Put a drifted twin back as registered (version, settings, tags); the reply carries the job."""
+        return self._request("POST", f"/brainstems/{_segment(require_cloud_id(cloud_id))}/repair")
+
+    def restore(self, cloud_id: str) -> dict[str, Any]:
+        """Cancel a pending delete; the row as it is now."""
+        return self._request("POST", f"/brainstems/{_segment(require_cloud_id(cloud_id))}/restore").body
+
+    def audit_records(
+        self, *, cloud_id: str | None = None, principal: str | None = None, since: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[dict[str, Any]]:  # fmt: skip
+        """Audit records across every page, fetched as the caller consumes them; at most ``limit``."""
+        params: dict[str, str | int] = {
+            k: v for k, v in {"cloud_id": cloud_id, "principal": principal, "since": since}.items() if v
+        }
+        remaining, seen_tokens = limit, set()
+        while remaining is None or remaining > 0:
+            if remaining is not None:
+                params["limit"] = min(remaining, MAX_PAGE_SIZE)
+            page = self._request("GET", "/audit", params=params).body
+            items = page.get("items")
+            if not isinstance(items, list):
+                raise UnexpectedResponse(f"the audit listing has no 'items' array; {_WRONG_SERVER_HINT}")
+            yield from items[:remaining]
+            if remaining is not None:
+                remaining -= min(len(items), remaining)
+            token = page.get("next")
+            if not token:
+                return
+            if token in seen_tokens:
+                raise UnexpectedResponse("the audit listing returned the same continuation token twice")
+            seen_tokens.add(token)
+            params["next"] = token
 
     # ---- transport --------------------------------------------------------------------------------
 

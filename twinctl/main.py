@@ -210,16 +210,18 @@ def list_(owner: str | None, status: str | None, limit: int | None, as_json: boo
 @cli.command()
 @click.argument("cloud_id")
 @click.option("--wait", is_flag=True, help="Wait until the brainstem is deleted; print its cloud_id.")
+@click.option("--confirm-bulk", is_flag=True, help="Operators: confirm a delete past the hourly delete limit.")
 @_json_option
 @_timeout_option
-def delete(cloud_id: str, wait: bool, as_json: bool, timeout: float | None) -> None:
-    """Tear down the brainstem CLOUD_ID (its whole resource group).
+def delete(cloud_id: str, wait: bool, confirm_bulk: bool, as_json: bool, timeout: float | None) -> None:
+    """Tear down the brainstem CLOUD_ID (its whole resource group), after the API's grace period.
 
-    Without --wait, prints the teardown's job_id (or the 202 body with --json).
+    Without --wait, prints the teardown's job_id (or the 202 body with --json); `twinctl restore`
+    cancels it within the grace period (CP_DELETE_GRACE_SECONDS).
     """
     _check_timeout(wait, timeout)
     runtime = _runtime()
-    reply = runtime.api.begin_delete(cloud_id)
+    reply = runtime.api.begin_delete(cloud_id, confirm_bulk=confirm_bulk)
     _follow(runtime, reply, wait=wait, as_json=as_json, timeout=timeout, doing=f"deleting {cloud_id}")
 
 
@@ -304,7 +306,7 @@ def _print_outcome(job: dict[str, Any], as_json: bool) -> None:
 
 cli.add_command(events_command)
 # The day-two commands (update, rollout …) live in their own module and register on this group.
-from twinctl import adopt_command, fleet_commands  # noqa: E402, F401
+from twinctl import adopt_command, fleet_commands, safety_commands  # noqa: E402, F401
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from azure.core.credentials import AccessToken, TokenCredential
 from azure.mgmt.authorization import AuthorizationManagementClient
+from azure.mgmt.resource.locks import ManagementLockClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.web import WebSiteManagementClient
@@ -39,6 +40,7 @@ class ArmClients:
     storage: StorageManagementClient
     web: WebSiteManagementClient
     authorization: AuthorizationManagementClient
+    locks: ManagementLockClient
     # The same identity and audience, for hosts that take an ARM token but are not ARM (an app's scm
     # site: One Deploy's /api/publish, as azd's FuncAppHostClient sends it).
     credential: TokenCredential
@@ -95,6 +97,7 @@ def _clients(subscription_id: str) -> ArmClients:
         storage=StorageManagementClient(credential, subscription_id, **options),
         web=WebSiteManagementClient(credential, subscription_id, **options),
         authorization=AuthorizationManagementClient(credential, subscription_id, **options),
+        locks=ManagementLockClient(credential, subscription_id, **options),
         credential=credential,
         token_scope=token_scope(settings),
     )

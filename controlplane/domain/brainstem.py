@@ -65,6 +65,12 @@ class Brainstem:
     error: dict[str, Any] | None = field(default=None)
     # A hold pins the twin at its version (controlplane.domain.rollout_gates.Hold as a dict): reason, by, at, until.
     hold: dict[str, Any] | None = None
+    # Set while the twin is pending delete: when its grace period ends and the teardown begins. The
+    # twin keeps running meanwhile; POST .../restore clears it (controlplane.service.soft_delete).
+    delete_at: str | None = None
+    # Which of its fields the reconcile last found drifted from the registry (controlplane.domain.config_drift):
+    # "app_settings", "deploy_ref", "tags". None: none found. POST .../repair puts them back.
+    drift: list[str] | None = None
     # Capacity slots this twin holds (owner quota, subscription-region placement): bookkeeping for
     # the registry, released when the twin is deleted. Not part of the API's view of a row.
     slots: tuple[str, ...] = ()
@@ -75,6 +81,7 @@ class Brainstem:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["status"] = self.status.value
+        data["pending_delete"] = self.delete_at is not None
         del data["slots"]
         return data
 

@@ -68,6 +68,10 @@ class BrainstemJob:
     # that replays see the same; empty when events are off.
     event_sinks: tuple[str, ...] = ()
     callback_url: str | None = None
+    # For a soft delete: when the grace period ends and the teardown begins (CP_DELETE_GRACE_SECONDS).
+    delete_at: str | None = None
+    # For an update started by POST .../repair: the group's tags are put back too (configuration drift).
+    repair: bool = False
 
     def to_input(self) -> dict[str, Any]:
         """The orchestration input: JSON's own types (a list, not a tuple), as every replay reads it back."""

@@ -19,6 +19,7 @@ from controlplane.domain.brainstem import Brainstem, Page, utc_now
 from controlplane.domain.errors import BrainstemExists, BrainstemNotFound, ConcurrentUpdate, InvalidInput
 from controlplane.domain.lifecycle import Status, check_transition
 from controlplane.registry.arm_budget import BudgetStore
+from controlplane.registry.audit_log import AuditLog
 from controlplane.registry.capacity import Capacity
 from controlplane.registry.entities import (
     FLEET_END,
@@ -41,6 +42,7 @@ from controlplane.registry.rollouts import RolloutStore
 from controlplane.registry.undelivered import UndeliveredEvents
 
 ROLLOUTS_SUFFIX = "rollouts"  # <registry table>rollouts: rollout records and the twins each moved
+AUDIT_SUFFIX = "audit"  # <registry table>audit: the append-only record of accepted changes
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +50,15 @@ logger = logging.getLogger(__name__)
 class BrainstemRegistry:
     """Create, read, list and move brainstem rows through their lifecycle."""
 
-    def __init__(self, table: TableClient, meta: TableClient, rollouts: TableClient | None = None) -> None:
+    def __init__(
+        self, table: TableClient, meta: TableClient, rollouts: TableClient | None = None,
+        audit: TableClient | None = None,
+    ) -> None:  # fmt: skip
         self._table = table
         self._meta = meta
         self.rollouts = RolloutStore(rollouts or meta)
+        # Who changed what (controlplane.registry.audit_log): its own table, outliving every row.
+        self.audit = AuditLog(audit or meta)
         # Counts and capacity live in a small table of their own: health reads it without ever
         # touching the table that grows with the fleet.
         self.fleet_counts = FleetCounts(meta)
@@ -65,7 +72,7 @@ class BrainstemRegistry:
     @staticmethod
     def table_names(table_name: str) -> list[str]:
         """Every table the registry named ``table_name`` keeps (infra/ declares exactly these)."""
-        return [table_name, table_name + META_SUFFIX, table_name + ROLLOUTS_SUFFIX]
+        return [table_name, table_name + META_SUFFIX, table_name + ROLLOUTS_SUFFIX, table_name + AUDIT_SUFFIX]
 
     @classmethod
     def from_service(cls, service: TableServiceClient, table_name: str) -> BrainstemRegistry:
@@ -84,6 +91,7 @@ class BrainstemRegistry:
                 pass
         self.fleet_counts.ensure_shards()
         self.rollouts.create_table()
+        self.audit.create_table()
 
     # -- reads -------------------------------------------------------------------------------
 

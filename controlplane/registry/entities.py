@@ -21,10 +21,11 @@ META_SUFFIX = "meta"  # <registry table>meta holds the count shards and capacity
 OWNER_PARTITION = "owner|"
 FLEET_START, FLEET_END = "twin-", "twin."  # every cloud_id sorts between these
 MAX_PAGE_SIZE = 1000
-_JSON_FIELDS = ("error", "app_settings", "target_app_settings", "hold")
+_JSON_FIELDS = ("error", "app_settings", "target_app_settings", "hold", "drift")
 _FIELDS = (
     "cloud_id", "name", "owner", "region", "runtime_target", "deploy_ref", "status", "job_id",
     "created_at", "last_seen", "url", "subscription_id", "callback_url", "previous_deploy_ref", "target_deploy_ref",
+    "delete_at",
 )  # fmt: skip
 
 

@@ -38,6 +38,8 @@ class FleetReports:
             "orphan_count": len(orphans), "orphans": json.dumps(orphans[:NAMES_KEPT]),
             "missing": int(report.get("missing", 0)), "returned": int(report.get("returned", 0)),
             "reconciled_at": report["at"], "error": "", "failed_at": "",
+            # Configuration drift (activities.config_drift): twins whose settings, code or tags drifted.
+            "drifted": int(report.get("drifted", 0)), "drifted_names": json.dumps(list(report.get("drifted_names", []))),
         })  # fmt: skip
         self._table.upsert_entity(entity, mode=UpdateMode.MERGE)
 
@@ -47,7 +49,13 @@ class FleetReports:
 
     def summary(self) -> dict[str, Any]:
         """Orphans over every subscription, when each was last reconciled (or why not), the heartbeat's last sweep."""
-        drift: dict[str, Any] = {"orphans": 0, "orphan_names": [], "subscriptions": {}}
+        drift: dict[str, Any] = {
+            "orphans": 0,
+            "orphan_names": [],
+            "drifted": 0,
+            "drifted_names": [],
+            "subscriptions": {},
+        }
         heartbeat: dict[str, Any] = {}
         for entity in self._table.query_entities(f"PartitionKey eq '{PARTITION}'"):
             key = str(entity["RowKey"])
@@ -56,10 +64,13 @@ class FleetReports:
             elif key.startswith(DRIFT):
                 drift["orphans"] += int(entity.get("orphan_count") or 0)
                 drift["orphan_names"] += json.loads(entity.get("orphans") or "[]")
+                drift["drifted"] += int(entity.get("drifted") or 0)
+                drift["drifted_names"] += json.loads(entity.get("drifted_names") or "[]")
                 drift["subscriptions"][key.removeprefix(DRIFT)] = {
                     "reconciled_at": entity.get("reconciled_at") or None,
                     "orphans": int(entity.get("orphan_count") or 0),
                     "delayed": entity.get("error") or None,
                 }
         drift["orphan_names"] = sorted(drift["orphan_names"])[:NAMES_KEPT]
+        drift["drifted_names"] = sorted(drift["drifted_names"])[:NAMES_KEPT]
         return {"drift": drift, "heartbeat": heartbeat}

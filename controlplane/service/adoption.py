@@ -22,7 +22,7 @@ from controlplane.service.jobs import new_job_id
 from controlplane.settings import Settings
 
 ADOPT = "adopt_brainstems"
-_FIELDS = ("owner", "dry_run", "subscription_id")
+_FIELDS = ("owner", "dry_run", "subscription_id", "lock")
 _DONE = {"Completed", "Failed", "Terminated", "Canceled"}
 
 
@@ -37,12 +37,15 @@ def parse_adoption(body: dict[str, Any], settings: Settings) -> dict[str, Any]:
     dry_run = body.get("dry_run", False)
     if not isinstance(dry_run, bool):
         raise InvalidInput("dry_run", "dry_run must be true or false")
+    lock = body.get("lock", False)  # opt-in: put the CanNotDelete lock on each adopted twin's group
+    if not isinstance(lock, bool):
+        raise InvalidInput("lock", "lock must be true or false")
     owner = validate_owner(body["owner"]) if "owner" in body else None  # null is not an owner
     pool = sorted({place.subscription_id for place in settings.subscription_pool})
     wanted = body.get("subscription_id")
     if "subscription_id" in body and wanted not in pool:
         raise InvalidInput("subscription_id", "subscription_id must be one of the pool's subscriptions")
-    return {"owner": owner, "dry_run": dry_run, "subscriptions": [wanted] if wanted else pool}
+    return {"owner": owner, "dry_run": dry_run, "lock": lock, "subscriptions": [wanted] if wanted else pool}
 
 
 async def start(

@@ -35,6 +35,7 @@ def new_job_id() -> str:
 
 
 def job_for(row: Brainstem, settings: Settings, *, previous_job_id: str | None = None) -> BrainstemJob:
+    """The job input for the row's current job (a pending delete's carries the time the grace ends)."""
     return BrainstemJob(
         job_id=row.job_id,
         cloud_id=row.cloud_id,
@@ -49,6 +50,7 @@ def job_for(row: Brainstem, settings: Settings, *, previous_job_id: str | None =
         app_settings=row.app_settings,
         event_sinks=event_sinks(row, settings),
         callback_url=row.callback_url,
+        delete_at=row.delete_at,
     )
 
 

@@ -110,11 +110,13 @@ def fleet_health(principal: Principal, registry: Callable[[], BrainstemRegistry]
         found = registry().reports.summary()
     except AzureError as exc:  # the counts answered: an unreadable report must not hide them
         logger.warning("fleet reports unreadable: %s", type(exc).__name__)
-        found = {"drift": {"orphans": 0, "orphan_names": [], "subscriptions": {}}, "heartbeat": {}}
+        empty = {"orphans": 0, "orphan_names": [], "drifted": 0, "drifted_names": [], "subscriptions": {}}
+        found = {"drift": empty, "heartbeat": {}}
     heartbeat = found["heartbeat"]
     return {
         **counts, "registry": "ok", "stale": int(heartbeat.get("stale") or 0),
-        "orphans": found["drift"]["orphans"], "reconcile": found["drift"], "heartbeat": heartbeat,
+        "orphans": found["drift"]["orphans"], "drifted": int(found["drift"].get("drifted") or 0),
+        "reconcile": found["drift"], "heartbeat": heartbeat,
     }  # fmt: skip
 
 

@@ -59,7 +59,7 @@ def parse_update(body: dict[str, Any]) -> tuple[str | None, dict[str, str | None
 
 def claim_for_update(
     cloud_id: str, deploy_ref: str | None, registry: BrainstemRegistry, settings: Settings, *,
-    job_id: str | None = None, app_settings: dict[str, str | None] | None = None,
+    job_id: str | None = None, app_settings: dict[str, str | None] | None = None, repair: bool = False,
 ) -> tuple[BrainstemJob, bool]:  # fmt: skip
     """Move an active row to ``updating`` for a new job; return the job and whether it must still be started.
 
@@ -78,12 +78,18 @@ def claim_for_update(
     if row.status != Status.ACTIVE:
         raise NotActive(f"{cloud_id} is {row.status.value}; only an active brainstem can be updated", cloud_id=cloud_id)
     refuse_if_held(row)  # and again on the read the claim is written under: a hold placed meanwhile wins
+    if row.delete_at is not None:  # its teardown job owns the row: an update would silently cancel the delete
+        raise NotActive(
+            f"{cloud_id} is pending delete until {row.delete_at}; restore it (POST .../restore) to update it",
+            cloud_id=cloud_id, job_id=row.job_id,
+        )  # fmt: skip
     row = registry.transition(
         cloud_id, Status.UPDATING, for_job=row.job_id, guard=refuse_if_held, job_id=job_id or new_job_id(),
         target_deploy_ref=deploy_ref or row.deploy_ref,
         target_app_settings=merged(row.app_settings, app_settings) if app_settings else row.app_settings,
+        drift=None,  # what the update publishes is what the registry says: the next reconcile looks again
     )  # fmt: skip
-    return _job(row, settings), True
+    return replace(_job(row, settings), repair=repair), True
 
 
 def _job(row: Brainstem, settings: Settings) -> BrainstemJob:
@@ -99,10 +105,11 @@ def _job(row: Brainstem, settings: Settings) -> BrainstemJob:
 
 async def update(
     cloud_id: str, deploy_ref: str | None, registry: BrainstemRegistry, client: df.DurableOrchestrationClient,
-    settings: Settings, *, app_settings: dict[str, str | None] | None = None,
+    settings: Settings, *, app_settings: dict[str, str | None] | None = None, repair: bool = False,
 ) -> Accepted:  # fmt: skip
+    """Start an update; ``repair``: re-publish the registered version and settings and put the group's tags back."""
     job, fresh = await asyncio.to_thread(  # Table Storage is synchronous: off the event loop
-        claim_for_update, cloud_id, deploy_ref, registry, settings, app_settings=app_settings
+        claim_for_update, cloud_id, deploy_ref, registry, settings, app_settings=app_settings, repair=repair
     )
     if fresh or not await job_exists(client, job.job_id):
         await durable_calls.start_new(client, UPDATE, job.job_id, job.to_input())

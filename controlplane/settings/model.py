@@ -127,6 +127,14 @@ class Settings(BudgetSettings, EventSettings, ReconcileSettings):
     operation_poll_seconds: PositiveSeconds = _env("CP_ARM_OPERATION_POLL_SECONDS", 5)
     # Ended Durable instances older than this are purged daily (controlplane/service/history_retention.py).
     history_retention_days: Annotated[float, Field(gt=0, le=365)] = _env("CP_HISTORY_RETENTION_DAYS", 30)
+    # Soft delete (controlplane.service.soft_delete): a DELETE leaves the twin running this long,
+    # pending delete, before its teardown begins; POST .../restore meanwhile cancels it. 0: at once.
+    delete_grace_seconds: int = Field(
+        default=86_400, ge=0, le=30 * 86_400, validation_alias=AliasChoices("CP_DELETE_GRACE_SECONDS")
+    )
+    # The bulk guard: more deletes than this by one principal within an hour are refused (429)
+    # unless an operator confirms with ?confirm=bulk.
+    delete_rate_limit: int = Field(default=20, ge=1, le=100_000, validation_alias=AliasChoices("CP_DELETE_RATE_LIMIT"))
     teardown_timeout_seconds: PositiveSeconds = _env("CP_TEARDOWN_TIMEOUT_SECONDS", 3600)
     activity_first_retry_seconds: PositiveSeconds = _env("CP_ACTIVITY_FIRST_RETRY_SECONDS", 5)
     activity_max_attempts: int = Field(

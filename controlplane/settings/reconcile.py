@@ -11,6 +11,11 @@ from pydantic import AliasChoices, BaseModel, Field
 
 
 class ReconcileSettings(BaseModel):
+    # Configuration drift (activities.config_drift): how many twins' app settings each reconcile run reads
+    # per subscription (one POST each; tags and deploy_refs need no call to ARM per twin).
+    drift_settings_per_run: int = Field(
+        default=50, ge=0, le=1_000, validation_alias=AliasChoices("CP_DRIFT_SETTINGS_PER_RUN")
+    )
     # Two observations of the registry this far apart must agree before a repair acts on them.
     reconcile_grace_seconds: float = Field(
         default=60, ge=0, le=3_600, validation_alias=AliasChoices("CP_RECONCILE_GRACE_SECONDS")

@@ -13,6 +13,11 @@
 //  * Storage Blob Data Contributor: the control plane uploads each Flex twin's code package into the
 //    twin's own new account with its identity (controlplane/arm/deployment_packages.py); a grant on
 //    the subscription covers accounts that do not exist yet, and needs no per-twin grant to propagate.
+//  * Locks Contributor: the CanNotDelete lock on every twin's group (controlplane/arm/locks.py), put by
+//    provisioning and removed by the teardown. Contributor's NotActions exclude Microsoft.Authorization
+//    writes and deletes; the locks REST spec names Owner and User Access Administrator, both far wider;
+//    Locks Contributor (Learn: built-in-roles, Management and governance) holds only
+//    Microsoft.Authorization/locks/read, /write and /delete.
 targetScope = 'subscription'
 
 @description('Principal (object) id of the control plane\'s identity.')
@@ -22,6 +27,7 @@ param principalId string
 var contributor = 'b24988ac-6180-42a0-ab88-20f7382dd24c'
 var roleBasedAccessControlAdministrator = 'f58310d9-a9f6-439a-9e8d-f62e7b41a168'
 var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+var locksContributor = '28bf596f-4eb7-45ce-b5bc-6cf482fec137'
 
 // The only roles the control plane assigns (to Flex twins' identities on their storage accounts):
 // Storage Blob Data Owner, Storage Queue Data Contributor, Storage Table Data Contributor.
@@ -67,8 +73,18 @@ resource packagePublisherAssignment 'Microsoft.Authorization/roleAssignments@202
   }
 }
 
+resource locksAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(subscription().id, principalId, locksContributor)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', locksContributor)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 output roleAssignmentIds array = [
   contributorAssignment.id
   roleAdministratorAssignment.id
   packagePublisherAssignment.id
+  locksAssignment.id
 ]

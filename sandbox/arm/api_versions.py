@@ -31,7 +31,8 @@ KNOWN: dict[str, frozenset[str]] = {
     # azure-mgmt-web 11 (Microsoft.Web AppService/stable/2025-05-01) and earlier stable versions.
     WEB: frozenset({"2023-12-01", "2024-04-01", "2024-11-01", "2025-03-01", "2025-05-01"}),
     # azure-mgmt-authorization: role assignments at 2022-04-01 (authorization/stable/2022-04-01).
-    AUTHORIZATION: frozenset({"2020-04-01-preview", "2022-04-01"}),
+    # Management locks: azure-mgmt-resource-locks 1.0.0 sends 2020-05-01 (locks/stable/2020-05-01).
+    AUTHORIZATION: frozenset({"2020-04-01-preview", "2020-05-01", "2022-04-01"}),
 }
 
 _PREFIX_PROVIDER = {
@@ -44,6 +45,7 @@ _PREFIX_PROVIDER = {
     "web_names": WEB,
     "geo_regions": WEB,
     "role_assignments": AUTHORIZATION,
+    "locks": AUTHORIZATION,
 }
 
 

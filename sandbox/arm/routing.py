@@ -14,6 +14,7 @@ _GROUP = "subscriptions/{subscription}/resourcegroups/{group}"
 _STORAGE = _GROUP + "/providers/microsoft.storage/storageaccounts/{name}"
 _FARM = _GROUP + "/providers/microsoft.web/serverfarms/{name}"
 _SITE = _GROUP + "/providers/microsoft.web/sites/{name}"
+_LOCK = _GROUP + "/providers/microsoft.authorization/locks/{lock}"
 
 _PATTERNS: tuple[tuple[str, str, str], ...] = (
     # Subscription-wide lists (sandbox/arm/listing.py).
@@ -23,6 +24,9 @@ _PATTERNS: tuple[tuple[str, str, str], ...] = (
     ("GET", _GROUP, "resource_groups.get"),
     ("HEAD", _GROUP, "resource_groups.check_existence"),
     ("DELETE", _GROUP, "resource_groups.delete"),
+    ("PUT", _LOCK, "locks.create_or_update"),
+    ("GET", _LOCK, "locks.get"),
+    ("DELETE", _LOCK, "locks.delete"),
     ("PUT", _STORAGE, "storage_accounts.create"),
     ("GET", _STORAGE, "storage_accounts.get"),
     ("POST", _STORAGE + "/listkeys", "storage_accounts.list_keys"),

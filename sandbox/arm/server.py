@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import api_versions, authorization, listing, names, resource_groups, storage, web
+from . import api_versions, authorization, listing, locks, names, resource_groups, storage, web
 from .faults import Fault, FaultBook
 from .gate import authenticate, parse_body
 from .messages import ArmError, Call, RecordedRequest, Reply
@@ -120,6 +120,9 @@ class ArmStandIn:
             "sites.list_application_settings": web.list_application_settings,
             "sites.restart": web.restart,
             "sites.sync_function_triggers": functools.partial(web.sync_function_triggers, status=sync_triggers_status),
+            "locks.create_or_update": locks.create_or_update,
+            "locks.get": locks.get,
+            "locks.delete": locks.delete,
             "role_assignments.create": authorization.create,
             "role_assignments.get": authorization.get,
             "web_names.check": names.check_site_name,
@@ -273,6 +276,8 @@ class ArmStandIn:
                 self._stopping.wait(delay)
             with self._store.lock:
                 self._store.settle()
+                if call.method == "DELETE" and call.route != "locks.delete":
+                    locks.refuse_if_locked(self._store, call.path)  # before the provider sees it, as ARM does
                 reply = self._handlers[call.route](self._store, call)
         except ArmError as error:
             reply = error.reply()

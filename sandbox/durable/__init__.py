@@ -12,7 +12,7 @@ Test double and sandbox runtime only; the deployed app never imports it.
 """
 
 from sandbox.durable.client_server import DurableClientServer, client_binding_json, invoke_http_function
-from sandbox.durable.clock import Clock, VirtualClock, WallClock
+from sandbox.durable.clock import Clock, HeldClock, VirtualClock, WallClock
 from sandbox.durable.driver import OrchestrationDriver
 from sandbox.durable.event_loop import BackgroundLoop, forget_sdk_http_session, reset_sdk_http_session, shared_loop
 from sandbox.durable.instance import ActivityExecution, OrchestrationResult
@@ -23,6 +23,7 @@ __all__ = [
     "BackgroundLoop",
     "Clock",
     "DurableClientServer",
+    "HeldClock",
     "OrchestrationDriver",
     "OrchestrationResult",
     "ReplaySafetyError",

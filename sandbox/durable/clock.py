@@ -60,6 +60,43 @@ class VirtualClock:
         callback()
 
 
+class HeldClock(VirtualClock):
+    """A ``VirtualClock`` that holds long timers: one due more than ``hold_beyond`` ahead waits until the
+    test moves time on with ``advance``. Short timers (polls, retry back-offs) still fire at once.
+
+    For a wait the test must act inside (a soft delete's grace period: restore before it ends), without
+    sleeping. Starts at the real time, as the API's own timestamps do (``delete_at``).
+    """
+
+    def __init__(self, *, hold_beyond: dt.timedelta = dt.timedelta(hours=1), start: dt.datetime | None = None) -> None:
+        super().__init__(start or dt.datetime.now(UTC))
+        self.hold_beyond = hold_beyond
+        self._held: list[tuple[dt.datetime, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+
+    @property
+    def held(self) -> int:
+        with self._lock:
+            return len(self._held)
+
+    def call_at(self, when: dt.datetime, callback: Callable[[], None]) -> None:
+        with self._lock:
+            if when - self._now > self.hold_beyond:
+                heapq.heappush(self._held, (when, next(self._order), callback))
+                return
+        super().call_at(when, callback)
+
+    def advance(self, delta: dt.timedelta) -> None:
+        """Move time on and fire every held timer now due, in due order."""
+        with self._lock:
+            self._now += delta
+            due = []
+            while self._held and self._held[0][0] <= self._now:
+                due.append(heapq.heappop(self._held)[2])
+        for callback in due:
+            callback()
+
+
 class WallClock:
     """Real time, optionally sped up; timers fire from a single scheduler thread.
 

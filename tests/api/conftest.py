@@ -32,6 +32,9 @@ ROUTES = [
     ("POST", r"/api/cp/brainstems/(?P<cloud_id>[^/]+)/wake", "wake_brainstem", {}),
     ("PUT", r"/api/cp/brainstems/(?P<cloud_id>[^/]+)/hold", "put_hold", {}),
     ("DELETE", r"/api/cp/brainstems/(?P<cloud_id>[^/]+)/hold", "lift_hold", {}),
+    ("POST", r"/api/cp/brainstems/(?P<cloud_id>[^/]+)/restore", "restore_brainstem", {}),
+    ("POST", r"/api/cp/brainstems/(?P<cloud_id>[^/]+)/repair", "repair_brainstem", {}),
+    ("GET", r"/api/cp/audit", "list_audit_records", {}),
     ("GET", r"/api/cp/health", "health", {}),
     ("GET", r"/api/cp/openapi.yaml", "openapi", {}),
 ]

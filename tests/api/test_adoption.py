@@ -123,3 +123,25 @@ def test_only_operators_adopt_and_bodies_are_checked(doorman: Api, alice: Api) -
     # The body is optional (openapi.yaml): none at all is every default, a dry run of nothing but a real adoption.
     bare = api.request("POST", "/api/cp/adoptions")
     assert bare.status == 202 and bare.json["dry_run"] is False, bare.body
+
+
+def test_adoption_locks_the_adopted_groups_only_when_asked(api: Api) -> None:
+    from controlplane.arm import locks
+    from controlplane.arm.clients import arm_clients
+
+    kody = make_script_twin("kody", subscription_id=pool_subscription())
+    molly = make_script_twin("molly", subscription_id=pool_subscription())
+    clients = arm_clients(pool_subscription())
+    assert adopt(api, {"lock": True, "subscription_id": pool_subscription()})["adopted"]
+    for twin in (kody, molly):
+        assert locks.delete_lock_exists(clients, brainstem_names(twin.name))
+    assert api.request("POST", "/api/cp/adoptions", json_body={"lock": "yes"}).json["field"] == "lock"
+
+
+def test_adoption_without_lock_leaves_the_groups_unlocked(api: Api) -> None:
+    from controlplane.arm import locks
+    from controlplane.arm.clients import arm_clients
+
+    kody = make_script_twin("kody", subscription_id=pool_subscription())
+    adopt(api, {})
+    assert not locks.delete_lock_exists(arm_clients(pool_subscription()), brainstem_names(kody.name))

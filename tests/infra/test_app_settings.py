@@ -128,6 +128,11 @@ TUNING = {
     "CP_HEARTBEAT_PAGE_SIZE",
     "CP_HEARTBEAT_CONCURRENCY",
     "CP_HEARTBEAT_TIMEOUT_SECONDS",
+    # Day-two safety (docs/day-two-safety.md): the code's defaults are the safe ones (a 24 h grace, 20
+    # deletes an hour, 50 drift probes a run); a platform team tunes them through extraAppSettings.
+    "CP_DELETE_GRACE_SECONDS",
+    "CP_DELETE_RATE_LIMIT",
+    "CP_DRIFT_SETTINGS_PER_RUN",
 }
 
 

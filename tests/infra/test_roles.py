@@ -25,6 +25,8 @@ STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
 DURABLE_TASK_DATA_CONTRIBUTOR = "0ad04412-c4d5-4796-b79c-f76d14c8d402"
 EVENTGRID_DATA_SENDER = "d5a91429-5739-47e2-a06b-3470a27159e7"
+# Microsoft.Authorization/locks/read, write and delete only (Learn: built-in-roles, Management and governance).
+LOCKS_CONTRIBUTOR = "28bf596f-4eb7-45ce-b5bc-6cf482fec137"
 
 
 def _clause(action: str, source: str) -> str:
@@ -93,10 +95,10 @@ def test_the_condition_pattern_reads_microsofts_example() -> None:
     assert not example.permits("delete", CONTRIBUTOR, "Group")
 
 
-def test_the_pool_grants_are_contributor_constrained_rbac_administrator_and_blob_data_contributor() -> None:
+def test_the_pool_grants_are_contributor_constrained_rbac_administrator_blob_data_and_locks_contributor() -> None:
     evaluator, grants = pool_roles()
     by_role = {role_of(evaluator, props): props for props in grants.values()}
-    assert set(by_role) == {CONTRIBUTOR, RBAC_ADMINISTRATOR, STORAGE_BLOB_DATA_CONTRIBUTOR}
+    assert set(by_role) == {CONTRIBUTOR, RBAC_ADMINISTRATOR, STORAGE_BLOB_DATA_CONTRIBUTOR, LOCKS_CONTRIBUTOR}
     for role, props in by_role.items():
         assert string_literal(props["principalType"]) == "ServicePrincipal"
         assert ("condition" in props) == (role == RBAC_ADMINISTRATOR), role
@@ -167,11 +169,14 @@ def test_every_arm_write_the_code_makes_is_within_the_pool_grants(
 
     writes = [r for r in rig.arm.requests if r.method in ("PUT", "POST", "PATCH", "DELETE")]
     assert len(writes) > 10
-    role_writes = 0
+    role_writes = lock_writes = 0
     for request in writes:
         provider_path = request.path.lower()
         if "/providers/microsoft.authorization/" not in provider_path:
             continue  # within Contributor: everything but Microsoft.Authorization writes and deletes
+        if "/providers/microsoft.authorization/locks/" in provider_path:
+            lock_writes += 1  # Locks Contributor's, and nothing else it grants
+            continue
         assert "/providers/microsoft.authorization/roleassignments/" in provider_path, request.path
         assert request.method == "PUT", request.path
         body = request.body["properties"]
@@ -179,3 +184,4 @@ def test_every_arm_write_the_code_makes_is_within_the_pool_grants(
         assert condition.permits("write", role_id, body["principalType"]), (role_id, body["principalType"])
         role_writes += 1
     assert role_writes == len(HOST_STORAGE_ROLES)  # the Flex twin's three; Linux Consumption takes none
+    assert lock_writes == 3  # two twins' locks put, one removed by the teardown

@@ -6,6 +6,7 @@ import importlib
 
 import pytest
 
+from controlplane.arm import locks
 from controlplane.arm.clients import arm_clients
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
@@ -24,8 +25,11 @@ def subscription() -> str:
 
 
 def delete_group_out_of_band(name: str) -> None:
-    """What `az group delete` in a shell, or the portal, does: the control plane is not told."""
-    arm_clients(subscription()).resources.resource_groups.begin_delete(brainstem_names(name).resource_group).result()
+    """What `az lock delete` then `az group delete` in a shell, or the portal, do: the control plane is not
+    told. (The group's CanNotDelete lock refuses the delete alone: tests/workflows/test_locks.py.)"""
+    clients = arm_clients(subscription())
+    locks.remove_delete_lock(clients, brainstem_names(name))
+    clients.resources.resource_groups.begin_delete(brainstem_names(name).resource_group).result()
 
 
 def test_a_resource_group_deleted_out_of_band_is_noticed_and_orphans_are_counted(
@@ -47,9 +51,11 @@ def test_a_resource_group_deleted_out_of_band_is_noticed_and_orphans_are_counted
     health = api.health()
     assert (health["missing"], health["orphans"]) == (1, 1)
     assert health["reconcile"]["orphan_names"] == [orphan.cloud_id]
-    # Cost: one paged list of tagged groups and one of sites per subscription, no call per twin, no write.
+    # Cost: one paged list of tagged groups and one of sites per subscription, no write. Configuration
+    # drift (activities.config_drift) adds one settings read per sampled active twin: molly's here.
     routes = [r.route for r in rig.arm.requests]
-    assert set(routes) == {"resource_groups.list", "sites.list"} and {r.method for r in rig.arm.requests} == {"GET"}
+    assert sorted(routes) == ["resource_groups.list", "sites.list", "sites.list_application_settings"]
+    assert {r.method for r in rig.arm.requests if r.route != "sites.list_application_settings"} == {"GET"}
 
     # The owner can clear the row: a teardown of a twin whose group is already gone ends deleted.
     job = api.delete(kody)

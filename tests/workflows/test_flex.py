@@ -93,7 +93,7 @@ def test_a_flex_twin_gets_identity_based_storage_and_its_code_in_its_own_contain
     routes = [r.route for r in rig.arm.requests if r.method in ("PUT", "POST")]
     assert routes == [
         "storage_names.check", "web_names.check",
-        "resource_groups.create_or_update", "storage_accounts.create", "blob_containers.create",
+        "resource_groups.create_or_update", "locks.create_or_update", "storage_accounts.create", "blob_containers.create",
         "server_farms.create_or_update", "sites.create_or_update",
         "role_assignments.create", "role_assignments.create", "role_assignments.create",
     ]  # fmt: skip  # the code goes through One Deploy, which syncs triggers itself: no restart, no sync here

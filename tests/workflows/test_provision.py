@@ -21,6 +21,7 @@ BUILD_ROUTES = [
     "web_names.check",
     "storage_names.check",
     "resource_groups.create_or_update",
+    "locks.create_or_update",
     "storage_accounts.create",
     "storage_accounts.list_keys",
     "server_farms.create_or_update",
@@ -50,10 +51,12 @@ def test_kody_is_provisioned_exactly_as_the_script_would(rig: ControlPlaneRig) -
 
     assert [r.route for r in rig.arm.requests if r.method in ("PUT", "POST") and "list" not in r.route] == [
         "storage_names.check", "web_names.check",
-        "resource_groups.create_or_update", "storage_accounts.create", "server_farms.create_or_update",
-        "sites.create_or_update", "sites.update_application_settings", "sites.sync_function_triggers",
+        "resource_groups.create_or_update", "locks.create_or_update", "storage_accounts.create",
+        "server_farms.create_or_update", "sites.create_or_update", "sites.update_application_settings",
+        "sites.sync_function_triggers",
     ]  # fmt: skip
     sent = writes(rig)
+    assert sent["locks.create_or_update"]["properties"]["level"] == "CanNotDelete"
     group = sent["resource_groups.create_or_update"]
     assert group["location"] == "eastus2"
     assert group["tags"] == {

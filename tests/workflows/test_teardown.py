@@ -30,7 +30,8 @@ def test_teardown_deletes_the_group_and_keeps_the_row_as_deleted(rig: ControlPla
     assert requests.get(url, timeout=5).status_code == 502  # the app is gone
     counts = default_registry().counts()
     assert (counts["deleted"], counts["active"], counts["total"]) == (1, 0, 1)
-    assert [r.route for r in rig.arm.requests if r.method == "DELETE"] == ["resource_groups.delete"]
+    # The lock goes first, in the same step, then the group (controlplane.arm.locks).
+    assert [r.route for r in rig.arm.requests if r.method == "DELETE"] == ["locks.delete", "resource_groups.delete"]
 
 
 def test_a_slow_delete_is_polled_with_durable_timers(make_rig) -> None:  # type: ignore[no-untyped-def]

@@ -20,9 +20,9 @@ def test_a_consumption_create_books_each_write_it_sends(rig: ControlPlaneRig) ->
         result = provision(rig, "kody")
     assert result.status == "Completed", result.error
     sent = sent_writes(rig)
-    # Names 2, group 1, account 1, the app 4 (its settings read first, a 404 ARM still counts), and
+    # Names 2, group 2 (its CanNotDelete lock too), account 1, the app 4 (its settings read first, a 404 ARM still counts), and
     # config-zip's publish 4 (the key for the SAS, the settings read and written, the trigger sync).
-    assert len(sent) == 12, sent
+    assert len(sent) == 13, sent
     assert booked_writes(result) == len(sent)
 
 
