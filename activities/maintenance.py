@@ -2,8 +2,8 @@
 
 Each occurrence starts one durable workflow (orchestrators/reconcile.py) under a fixed instance id,
 unless the previous one is still underway, so a slow run is never doubled by the next tick. The
-reconcile tick also marks errored the busy rows whose job is gone (controlplane.workflows.reconcile):
-that check needs Durable's own status API, which only a client binding has.
+reconcile's workflow also marks errored the busy rows whose job is gone (controlplane.workflows.reconcile),
+page by page in an activity with a Durable client binding; no timer function reads a row.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 import azure.durable_functions as df
 import azure.functions as func
 
-from controlplane.registry import default_registry
 from controlplane.settings import get_settings
 from controlplane.workflows import history_retention, reconcile
 
@@ -25,14 +24,11 @@ blueprint = df.Blueprint()
 @blueprint.timer_trigger(schedule="0 17 * * * *", arg_name="timer", run_on_startup=False)
 @blueprint.durable_client_input(client_name="client")
 async def reconcile_registry(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
-    settings = get_settings()
-    lost = await reconcile.fail_lost_jobs(default_registry(), client, settings)
+    # Nothing per row here (a timer function has minutes): the workflow pages the fleet in activities.
     started = await reconcile.start_singleton(
-        client, "reconcile_fleet", reconcile.RECONCILE_INSTANCE, reconcile.reconcile_input(settings)
+        client, "reconcile_fleet", reconcile.RECONCILE_INSTANCE, reconcile.reconcile_input(get_settings())
     )
-    logger.info(
-        "reconcile: %d lost jobs marked errored; fleet reconcile %s", len(lost), "started" if started else "underway"
-    )
+    logger.info("reconcile: fleet reconcile %s", "started" if started else "underway")
 
 
 @blueprint.timer_trigger(schedule="0 23 3 * * *", arg_name="timer", run_on_startup=False)

@@ -9,6 +9,7 @@ twin a job took over in the meantime is left alone.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -22,47 +23,83 @@ from activities.payloads import JsonObject
 from controlplane.arm import inventory
 from controlplane.arm.clients import arm_clients
 from controlplane.domain.brainstem import Brainstem, timestamp, utc_now
-from controlplane.domain.drift import judge, missing_error
+from controlplane.domain.drift import Inventory, judge, missing_error
 from controlplane.domain.errors import ControlPlaneError
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
-from controlplane.registry import BrainstemRegistry, default_registry
+from controlplane.registry import BrainstemRegistry, default_registry, fleet_reads
 from controlplane.registry import repair as registry_repair
-from controlplane.registry.entities import odata_str
-from controlplane.settings import get_settings
+from controlplane.settings import Settings, get_settings
 from controlplane.twins.probe import probe
+from controlplane.workflows import reconcile
 from controlplane.workflows.job_inputs import job_for
 
 logger = logging.getLogger(__name__)
 blueprint = df.Blueprint()
 
+DRIFT_STATUSES = (Status.ACTIVE, Status.MISSING)
+
 
 @blueprint.activity_trigger(input_name="request")
 def reconcile_subscription(request: JsonObject) -> dict[str, Any]:
-    """Mark rows whose resources vanished missing (and back), count orphans; report for /health."""
+    """Mark rows whose resources vanished missing (and back), count orphans; report for /health.
+
+    Returns the cloud_ids of the twins found missing whose jobs have event sinks (at most the
+    subscription's resource groups, never the fleet); the orchestration reads their jobs a page at a
+    time (``missing_event_jobs``) to announce them."""
     subscription_id = str(request["subscription_id"])
     registry, settings = default_registry(), get_settings()
-    rows = list(
-        registry.scan(f"subscription_id eq {odata_str(subscription_id)}", "(status eq 'active' or status eq 'missing')")
-    )  # rows first: a twin active now had its resources made before the lists below are taken
-    held = inventory.scan(arm_clients(subscription_id))
+    # Rows first: a twin active now had its resources made before the lists below are taken.
+    rows = fleet_reads.subscription_rows(registry, subscription_id, DRIFT_STATUSES)
+    return judge_subscription(registry, settings, subscription_id, rows, inventory.scan(arm_clients(subscription_id)))
+
+
+def judge_subscription(
+    registry: BrainstemRegistry, settings: Settings, subscription_id: str, rows: list[Brainstem], held: Inventory,
+    *, check_configuration: bool = True,
+) -> dict[str, Any]:  # fmt: skip
+    """Act on one subscription's drift (its rows, read before ``held`` was listed). ``check_configuration``:
+    also compare settings, code and tags (activities.config_drift; it probes twins and reads ARM)."""
     drift = judge(rows, held)
     noticed = utc_now()
-    missing: list[dict[str, Any]] = []
+    announce: list[str] = []
+    missing = 0
     for row, gone in drift.missing:
         error = missing_error(gone, brainstem_names(row.name), subscription_id, noticed)
         changed = _move(registry, row, Status.MISSING, error=error)
         if changed is not None:
-            missing.append(job_for(changed, settings).to_input() | {"error": error})
+            missing += 1
+            if job_for(changed, settings).event_sinks:
+                announce.append(changed.cloud_id)
     returned = sum(_move(registry, row, Status.ACTIVE, error=None) is not None for row in drift.returned)
     orphans = [names.cloud_id for names in drift.orphans if not registry.exists(names.cloud_id)]
     vanished = {row.cloud_id for row, _ in drift.missing}  # nothing left to compare
     present = [row for row in rows if row.cloud_id not in vanished]
-    configuration = config_drift.check(registry, present, held, settings, subscription_id)  # settings, code, tags
-    report = {"orphans": orphans, "missing": len(missing), "returned": returned, "at": noticed, **configuration}
+    configuration = (
+        config_drift.check(registry, present, held, settings, subscription_id) if check_configuration else {}
+    )  # settings, code, tags
+    report = {"orphans": orphans, "missing": missing, "returned": returned, "at": noticed, **configuration}
     registry.reports.save_drift(subscription_id, report)
-    logger.info("reconciled %s: %d missing, %d back, %d orphans", subscription_id, len(missing), returned, len(orphans))
-    return {"subscription_id": subscription_id, "missing": missing, "returned": returned, "orphans": len(orphans)}
+    logger.info("reconciled %s: %d missing, %d back, %d orphans", subscription_id, missing, returned, len(orphans))
+    return {
+        "subscription_id": subscription_id, "missing": missing, "announce": announce,
+        "returned": returned, "orphans": len(orphans),
+    }  # fmt: skip
+
+
+@blueprint.activity_trigger(input_name="request")
+def missing_event_jobs(request: JsonObject) -> list[dict[str, Any]]:
+    """One page of twins found missing: each one's job (to announce it) and the row's error, read now."""
+    registry, settings = default_registry(), get_settings()
+    jobs: list[dict[str, Any]] = []
+    for cloud_id in request["cloud_ids"]:
+        try:
+            row = registry.get(str(cloud_id))
+        except ControlPlaneError:
+            continue  # deleted meanwhile: nothing to announce
+        if row.status == Status.MISSING:  # back, or taken over by a job, meanwhile: the live state wins
+            jobs.append(job_for(row, settings).to_input() | {"error": row.error})
+    return jobs
 
 
 def _move(registry: BrainstemRegistry, row: Brainstem, status: Status, **changes: Any) -> Brainstem | None:
@@ -97,7 +134,9 @@ def repair_registry(first: JsonObject) -> dict[str, Any]:
 def heartbeat_page(request: JsonObject) -> dict[str, Any]:
     """Probe one page of active twins (bounded concurrency); each answer moves the twin's ``last_seen``."""
     registry, settings = default_registry(), get_settings()
-    page = registry.list(status=Status.ACTIVE, limit=settings.heartbeat_page_size, next=request.get("next"))
+    # By key alone, every status: the service reads exactly what this page receives (controlplane.registry.fleet_reads).
+    page = fleet_reads.fleet_page(registry, after=request.get("next"), limit=settings.heartbeat_page_size)
+    active = [row for row in page.rows if row.status == Status.ACTIVE]
     stale_before = timestamp(datetime.now(UTC) - timedelta(seconds=settings.heartbeat_stale_after_seconds))
     timeout = settings.heartbeat_timeout_seconds
 
@@ -109,9 +148,9 @@ def heartbeat_page(request: JsonObject) -> dict[str, Any]:
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         with ThreadPoolExecutor(settings.heartbeat_concurrency) as pool:
-            answers = list(pool.map(ask, page.items))
+            answers = list(pool.map(ask, active))
     stale = 0
-    for row, answered in zip(page.items, answers, strict=True):
+    for row, answered in zip(active, answers, strict=True):
         if answered:
             try:
                 registry.touch(row.cloud_id)
@@ -119,7 +158,17 @@ def heartbeat_page(request: JsonObject) -> dict[str, Any]:
                 pass  # deleted meanwhile: nothing to record
         elif row.last_seen < stale_before:
             stale += 1
-    return {"next": page.next, "probed": len(page.items), "answered": sum(answers), "stale": stale}
+    return {"next": page.next, "probed": len(active), "answered": sum(answers), "stale": stale}
+
+
+@blueprint.activity_trigger(input_name="request")
+@blueprint.durable_client_input(client_name="client")
+async def fail_lost_jobs_page(request: JsonObject, client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    """One page of the fleet, by key: busy rows whose job is gone are marked errored (``JobLost``)."""
+    registry, settings = default_registry(), get_settings()
+    page = await asyncio.to_thread(fleet_reads.fleet_page, registry, after=request.get("next"))
+    failed = await reconcile.fail_lost_jobs(registry, client, settings, page.rows)
+    return {"next": page.next, "rows": len(page.rows), "failed": len(failed)}
 
 
 @blueprint.activity_trigger(input_name="summary")

@@ -11,65 +11,99 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from controlplane.domain.brainstem import Brainstem, utc_now
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
+from controlplane.domain.placement import region_slot, subscription_slot
 from controlplane.registry import BrainstemRegistry, owner_entity, row_entity
+from controlplane.registry.capacity import PREFIX
+from controlplane.registry.fleet_counts import count_keys
 from sandbox.azurite import start_azurite
 
 DB_FILE = "__azurite_db_table__.json"
 TWINS_PER_OWNER = 100  # so an owner's first page is full (100 rows) at every fleet size
+REGION = "eastus2"
 
 
-def fleet_row(i: int, now: str) -> Brainstem:
+def bench_subscription(index: int) -> str:
+    """The ``index``-th (from 0) subscription id of a seeded fleet."""
+    return f"00000000-0000-4000-8000-{index + 1:012d}"
+
+
+def fleet_row(i: int, now: str, *, subscriptions: int | None = None) -> Brainstem:
+    """Row ``i`` of a seeded fleet; with ``subscriptions``, spread round-robin over them, holding its places."""
     names = brainstem_names(f"f{i:07d}")
+    subscription = bench_subscription(i % subscriptions if subscriptions else 0)
+    slots = (subscription_slot(subscription), region_slot(subscription, REGION)) if subscriptions else ()
     return Brainstem(
-        cloud_id=names.cloud_id, name=names.name, owner=f"github:owner{i // TWINS_PER_OWNER:04d}", region="eastus2",
+        cloud_id=names.cloud_id, name=names.name, owner=f"github:owner{i // TWINS_PER_OWNER:04d}", region=REGION,
         runtime_target="azure-consumption-py311", deploy_ref="main", status=Status.ACTIVE, job_id=uuid.uuid4().hex,
-        created_at=now, last_seen=now, url=names.url, subscription_id="00000000-0000-4000-8000-000000000001",
+        created_at=now, last_seen=now, url=names.url, subscription_id=subscription, slots=slots,
     )  # fmt: skip
 
 
-def seed(location: Path, table: str, count: int) -> float:
-    """Make ``location`` an Azurite workspace whose ``table`` holds ``count`` active brainstems; return seconds taken."""
+def seed(location: Path, table: str, count: int, *, subscriptions: int | None = None) -> float:
+    """Make ``location`` an Azurite workspace whose ``table`` holds ``count`` active brainstems; return seconds taken.
+
+    ``subscriptions``: spread the rows over that many subscriptions, each row holding its places in
+    its subscription's capacity sets (as a create leaves them), which are written too."""
     started = time.monotonic()
     location.mkdir(parents=True, exist_ok=True)
     azurite = start_azurite(location=location)
+    now = utc_now()
     try:
         registry = BrainstemRegistry.from_connection_string(azurite.connection_string, table)
         registry.create_table()
         # One row through the registry: the template for the documents we add to Azurite's file.
-        registry.create(fleet_row(count - 1, utc_now()))
-        registry.fleet_counts.replace({"active": count, "live_azure_consumption_py311": count})
+        template = fleet_row(count - 1, now, subscriptions=subscriptions)
+        registry.create(template, slots=dict.fromkeys(template.slots, count))
+        # The counts the other rows add, as their creates would have (the template's are in already).
+        registry.fleet_counts.add(dict.fromkeys(count_keys(template), count - 1))
+        if subscriptions:
+            members: dict[str, list[str]] = {}
+            for i in range(count):
+                row = fleet_row(i, now, subscriptions=subscriptions)
+                for key in row.slots:
+                    members.setdefault(key, []).append(row.cloud_id)
+            for key, cloud_ids in members.items():
+                registry._meta.upsert_entity(  # noqa: SLF001 - a whole capacity set in one write
+                    {"PartitionKey": PREFIX + key, "RowKey": "", "members": json.dumps(sorted(cloud_ids))}
+                )
     finally:
         azurite.stop()  # saves the workspace
+    rows = (fleet_row(i, now, subscriptions=subscriptions) for i in range(count - 1))
+    append_entities(location, table, (entity for row in rows for entity in (row_entity(row), owner_entity(row))))
+    return time.monotonic() - started
+
+
+def append_entities(location: Path, table: str, entities: Iterable[dict[str, Any]]) -> None:
+    """Add ``entities`` to ``table`` in a saved Azurite workspace, shaped as the table's first document
+    (which Azurite wrote): the table must hold one entity already."""
     path = location / DB_FILE
     db = json.loads(path.read_text())
     collection = next(c for c in db["collections"] if c["name"].endswith("$" + table))
     template = collection["data"][0]
-    now = utc_now()
     next_id = collection["maxId"]
     documents = collection["data"]
-    for i in range(count - 1):
-        row = fleet_row(i, now)
-        for entity in (row_entity(row), owner_entity(row)):
-            next_id += 1
-            properties = {
-                **entity,
-                "Timestamp": template["properties"]["Timestamp"],
-                "Timestamp@odata.type": "Edm.DateTime",
-            }
-            documents.append({
-                "PartitionKey": entity["PartitionKey"], "RowKey": entity["RowKey"], "properties": properties,
-                "lastModifiedTime": template["lastModifiedTime"], "eTag": template["eTag"],
-                "meta": {"revision": 0, "created": template["meta"]["created"], "version": 0}, "$loki": next_id,
-            })  # fmt: skip
+    for entity in entities:
+        next_id += 1
+        properties = {
+            **entity,
+            "Timestamp": template["properties"]["Timestamp"],
+            "Timestamp@odata.type": "Edm.DateTime",
+        }
+        documents.append({
+            "PartitionKey": entity["PartitionKey"], "RowKey": entity["RowKey"], "properties": properties,
+            "lastModifiedTime": template["lastModifiedTime"], "eTag": template["eTag"],
+            "meta": {"revision": 0, "created": template["meta"]["created"], "version": 0}, "$loki": next_id,
+        })  # fmt: skip
     collection["maxId"] = next_id
     collection["idIndex"] = [d["$loki"] for d in documents]
     for field, index in collection["binaryIndices"].items():
         index["values"] = sorted(range(len(documents)), key=lambda position: documents[position][field])
         index["dirty"] = False
     path.write_text(json.dumps(db))
-    return time.monotonic() - started

@@ -1,7 +1,8 @@
 """The level-triggered loops, as durable workflows started by timers (activities/maintenance.py).
 
-    reconcile_fleet:  observe registry -> per subscription: drift (two ARM lists) -> events for
-                      twins found missing -> wait the grace -> observe again and repair what agrees
+    reconcile_fleet:  lost jobs, a page of the fleet at a time -> observe registry -> per subscription:
+                      drift (its own rows by key, two ARM lists) -> events for twins found missing,
+                      a page of jobs at a time -> wait the grace -> observe again and repair what agrees
     heartbeat_sweep:  page after page of active twins, probed with bounded concurrency; continues
                       as new every few pages so its history stays small at any fleet size
 
@@ -25,14 +26,22 @@ from orchestrators.retries import retry_options
 blueprint = df.Blueprint()
 
 PAGES_PER_EPISODE = 20  # heartbeat pages per execution before continue-as-new (history stays ~60 events)
+MISSING_EVENTS_PAGE = 100  # missing twins' jobs per activity result (~1 KB each: far under any payload cap)
 
 
 @blueprint.orchestration_trigger(context_name="context", orchestration="reconcile_fleet")
 def reconcile_fleet(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     request = context.get_input()
     retry = retry_options(Policy(**request["policy"]))
+    report: dict[str, Any] = {"subscriptions": {}, "missing": 0, "returned": 0, "orphans": 0, "lost": 0}
+    cursor: str | None = None
+    while True:  # the lost-job check: one page of the fleet per activity, the fleet read once
+        page = yield context.call_activity_with_retry("fail_lost_jobs_page", retry, {"next": cursor})
+        report["lost"] += page["failed"]
+        cursor = page["next"]
+        if not cursor:
+            break
     first = yield context.call_activity_with_retry("observe_registry", retry, {})
-    report: dict[str, Any] = {"subscriptions": {}, "missing": 0, "returned": 0, "orphans": 0}
     for subscription_id in request["subscriptions"]:
         try:
             found = yield context.call_activity_with_retry(
@@ -45,11 +54,15 @@ def reconcile_fleet(context: df.DurableOrchestrationContext) -> Generator[Any, A
             )
             report["subscriptions"][subscription_id] = {"delayed": reason}
             continue
-        for job in found["missing"]:
-            error = job.pop("error")
-            yield from emit(context, BrainstemJob.from_input(job), Transition.MISSING, error=error)
+        announce = found["announce"]
+        for start in range(0, len(announce), MISSING_EVENTS_PAGE):  # jobs travel a page at a time
+            page = announce[start : start + MISSING_EVENTS_PAGE]
+            jobs = yield context.call_activity_with_retry("missing_event_jobs", retry, {"cloud_ids": page})
+            for job in jobs:
+                error = job.pop("error")
+                yield from emit(context, BrainstemJob.from_input(job), Transition.MISSING, error=error)
         report["subscriptions"][subscription_id] = {k: found[k] for k in ("returned", "orphans")}
-        report["missing"] += len(found["missing"])
+        report["missing"] += found["missing"]
         report["returned"] += found["returned"]
         report["orphans"] += found["orphans"]
     # The repair's second look comes a grace period after the first, so writes in flight then have landed.

@@ -22,8 +22,8 @@ def test_every_function_passes_the_hosts_and_the_durable_extensions_checks() -> 
     # and the heartbeat timer (issue 15); 2 bake activities and the 2 hold routes (issue 30);
     # poll_arm_operation and the history purge timer (issue 29); issue 31: the restore, repair and audit
     # routes, the end_grace_period activity; the dashboard's page, its files and the capacity route (issue 32);
-    # the function app's step split in three (issue 29)
-    assert len(functions) == 70
+    # the function app's step split in three and the loops' paged activities (issue 29)
+    assert len(functions) == 72
     assert host_errors(functions) == {}
 
 
@@ -83,6 +83,7 @@ def test_durable_bindings_are_ones_the_extension_accepts() -> None:
         "reconcile_subscription", "record_reconcile_delay", "observe_registry", "repair_registry", "heartbeat_page",
         "save_heartbeat", "adoption_candidates", "adopt_brainstem", "probe_baking_wave", "judge_rollout_error_rate",
         "poll_arm_operation", "end_grace_period", "begin_function_site", "finish_function_app",
+        "missing_event_jobs", "fail_lost_jobs_page",
     }  # fmt: skip
     clients = {name for name, f in functions.items() if f.bindings_of_type("durableClient")}
     # The durable client is an input binding beside an HTTP trigger (starters, status) or an activity trigger.
@@ -91,6 +92,7 @@ def test_durable_bindings_are_ones_the_extension_accepts() -> None:
         "start_rollout", "list_rollouts", "get_rollout", "control_rollout", "start_rollout_batch",
         "start_rollback_batch", "collect_rollout_outcomes", "start_adoption", "get_adoption",
         "reconcile_registry", "heartbeat", "purge_history", "restore_brainstem", "repair_brainstem",
+        "fail_lost_jobs_page",
     }  # fmt: skip
     for name in clients:
         assert [b["direction"] for b in functions[name].bindings_of_type("durableClient")] == ["IN"]

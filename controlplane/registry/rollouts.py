@@ -5,6 +5,8 @@
     rollout|<rollout_id>  <cloud_id>     one twin: wave, state (started/succeeded/failed/skipped/held/
                                          bake_failed/rolling_back/rolled_back/...), its update job,
                                          its previous deploy_ref, the error, a bake's unanswered probes
+    rollout|<rollout_id>|...             copies of the twin where each look finds it by key
+                                         (controlplane.registry.rollout_looks)
 
 The per-twin entities are what let a rollout of 100,000 twins keep a small orchestration history:
 the orchestration carries only the current wave's counters and a cursor; which twins a wave moved
@@ -29,6 +31,8 @@ from azure.data.tables import TableClient, UpdateMode
 from controlplane.domain.brainstem import utc_now
 from controlplane.domain.errors import ControlPlaneError, RolloutNotRunning
 from controlplane.domain.rollouts import TERMINAL, RolloutSpec, RolloutStatus
+from controlplane.registry import rollout_looks
+from controlplane.registry.entities import odata_str
 from controlplane.registry.etag_retry import RETRY, Retry, with_etag_retries
 
 RECORD_PARTITION = "rollout"
@@ -158,8 +162,9 @@ class RolloutStore:
         """Set one twin's state; True when it changed. ``count``: also move its wave's counter now
         (a batch passes False and adds its counts once, with ``add_counts``)."""
         key = {"PartitionKey": TWIN_PARTITION + rollout_id, "RowKey": cloud_id}
+        current: dict[str, Any] | None = None
         try:
-            current = self._table.get_entity(key["PartitionKey"], cloud_id)
+            current = dict(self._table.get_entity(key["PartitionKey"], cloud_id))
             if current.get("state") == state:
                 return False
         except ResourceNotFoundError:
@@ -168,6 +173,8 @@ class RolloutStore:
         for name, value in fields.items():
             if value is not None:
                 entity[name] = json.dumps(value) if isinstance(value, dict) else value
+        # The copies the looks read by key first, the twin's own entity last (controlplane.registry.rollout_looks).
+        rollout_looks.write_copies(self._table, current, {**(current or {}), **entity})
         self._table.upsert_entity(entity, mode=UpdateMode.MERGE)
         if count:
             self.add_counts(rollout_id, wave, counter_moves(state))
@@ -191,17 +198,19 @@ class RolloutStore:
     def twins(
         self, rollout_id: str, *, wave: int, state: str, fields: tuple[str, ...] = ("job_id", "previous_deploy_ref")
     ) -> Iterator[dict[str, Any]]:
-        query = f"PartitionKey eq '{TWIN_PARTITION}{rollout_id}' and wave eq {int(wave)} and state eq '{state}'"
-        for entity in list(self._table.query_entities(query)):
+        """A wave's twins in one state: their own partition, read by key."""
+        partition = rollout_looks.state_partition(TWIN_PARTITION + rollout_id, wave, state)
+        for entity in list(self._table.query_entities(f"PartitionKey eq {odata_str(partition)}")):
             yield {"cloud_id": entity["RowKey"], **{k: entity.get(k) for k in fields}}
 
     def twins_page(
         self, rollout_id: str, *, wave: int, state: str, after: str | None, limit: int
     ) -> list[dict[str, Any]]:
         """Up to ``limit`` of a wave's twins in one state, in cloud_id order after ``after`` (a bake's page)."""
-        query = f"PartitionKey eq '{TWIN_PARTITION}{rollout_id}' and wave eq {int(wave)} and state eq '{state}'"
+        partition = rollout_looks.state_partition(TWIN_PARTITION + rollout_id, wave, state)
+        query = f"PartitionKey eq {odata_str(partition)}"
         if after is not None:
-            query += " and RowKey gt '" + after.replace("'", "''") + "'"
+            query += f" and RowKey gt {odata_str(after)}"
         found: list[dict[str, Any]] = []
         for entity in self._table.query_entities(query, results_per_page=limit):
             found.append({"cloud_id": entity["RowKey"], "bake_misses": int(entity.get("bake_misses") or 0)})
@@ -210,17 +219,24 @@ class RolloutStore:
         return found
 
     def set_fields(self, rollout_id: str, cloud_id: str, **fields: Any) -> None:
-        """Merge small fields into one twin's entity (a bake's count of unanswered probes)."""
+        """Merge small fields into one twin's entity and its copies (a bake's count of unanswered probes)."""
+        try:
+            current = self._table.get_entity(TWIN_PARTITION + rollout_id, cloud_id)
+        except ResourceNotFoundError:
+            current = None
+        if current is not None:
+            rollout_looks.merge_into_copies(self._table, current, fields)
         entity = {"PartitionKey": TWIN_PARTITION + rollout_id, "RowKey": cloud_id, **fields}
         self._table.upsert_entity(entity, mode=UpdateMode.MERGE)
 
     def batch_twins(self, rollout_id: str, wave: int, batch: int) -> list[dict[str, Any]]:
         """The twins an earlier attempt of this batch already took (started or skipped)."""
-        query = f"PartitionKey eq '{TWIN_PARTITION}{rollout_id}' and wave eq {int(wave)} and batch eq {int(batch)}"
+        partition = rollout_looks.batch_partition(TWIN_PARTITION + rollout_id, wave, batch)
+        query = f"PartitionKey eq {odata_str(partition)}"
         return [{"cloud_id": e["RowKey"], "state": e.get("state")} for e in self._table.query_entities(query)]
 
     def failures(self, rollout_id: str, limit: int = 100) -> list[dict[str, Any]]:
-        query = f"PartitionKey eq '{TWIN_PARTITION}{rollout_id}' and (state eq 'failed' or bake_failed eq true)"
+        query = f"PartitionKey eq {odata_str(rollout_looks.failures_partition(TWIN_PARTITION + rollout_id))}"
         found = []
         for entity in self._table.query_entities(query, results_per_page=limit):
             error = entity.get("error")

@@ -59,7 +59,7 @@ MEANINGS: dict[str, str] = {
     "CP_RECONCILE_GRACE_SECONDS": "the repair's two looks at the registry are this far apart (see [operations](operations.md))",
     "CP_RECONCILE_LOST_JOB_SECONDS": "a busy row whose job Durable has not known for this long is marked errored (`JobLost`)",
     "CP_HEARTBEAT_STALE_AFTER_SECONDS": "an active twin unseen this long is stale (`/health`, `?stale=true`)",
-    "CP_HEARTBEAT_PAGE_SIZE": "twins per heartbeat activity",
+    "CP_HEARTBEAT_PAGE_SIZE": "registry rows per heartbeat activity (read by key; the active ones are probed)",
     "CP_HEARTBEAT_CONCURRENCY": "readiness probes a heartbeat activity runs at once",
     "CP_HEARTBEAT_TIMEOUT_SECONDS": "seconds a heartbeat probe may take",
     "CP_READINESS_PROBE_INTERVAL_SECONDS": "durable-timer wait between probes",

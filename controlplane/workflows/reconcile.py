@@ -3,7 +3,8 @@
 A row that says a job is changing the twin (provisioning, updating, deleting) while no such job runs
 is stuck for good: nothing will ever move it. That happens when the create wrote its row but could
 not start its orchestration (storage failing between the two), or when a job ended without its last
-write. The reconcile timer finds such rows and marks them errored with why (``JobLost``), so their
+write. The reconcile finds such rows, a page of the fleet per activity (``fail_lost_jobs_page``; the
+timer itself only starts the workflow), and marks them errored with why (``JobLost``), so their
 owner can POST again or delete them; their places stay held until then, as for any errored twin.
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from controlplane.domain.brainstem import timestamp
+from controlplane.domain.brainstem import Brainstem, timestamp
 from controlplane.domain.errors import ControlPlaneError
 from controlplane.domain.lifecycle import Status
 from controlplane.registry import BrainstemRegistry
@@ -33,7 +34,7 @@ _UNDERWAY = {
     df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending,
     df.OrchestrationRuntimeStatus.ContinuedAsNew, df.OrchestrationRuntimeStatus.Suspended,
 }  # fmt: skip
-_BUSY = ("provisioning", "updating", "deleting")
+_BUSY = frozenset({Status.PROVISIONING, Status.UPDATING, Status.DELETING})
 
 
 async def start_singleton(client: df.DurableOrchestrationClient, name: str, instance_id: str, payload: Any) -> bool:
@@ -61,16 +62,17 @@ def heartbeat_input(settings: Settings) -> dict[str, Any]:
 
 async def fail_lost_jobs(
     registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings,
-    *, now: datetime | None = None,
+    rows: list[Brainstem], *, now: datetime | None = None,
 ) -> list[str]:  # fmt: skip
-    """Mark errored every busy row whose job is over, or has not existed for ``reconcile_lost_job_seconds``."""
+    """Of ``rows`` (one page of the fleet), mark errored every busy row whose job is over, or has not
+    existed for ``reconcile_lost_job_seconds``; Durable is asked only about busy rows quiet past the grace."""
     now = now or datetime.now(UTC)
     quiet_since = timestamp(now - timedelta(seconds=settings.reconcile_grace_seconds))
     absent_since = timestamp(now - timedelta(seconds=settings.reconcile_lost_job_seconds))
-    busy = " or ".join(f"status eq '{status}'" for status in _BUSY)
-    rows = await asyncio.to_thread(lambda: list(registry.scan(f"({busy})", f"last_seen lt '{quiet_since}'")))
     failed: list[str] = []
     for row in rows:
+        if row.status not in _BUSY or row.last_seen >= quiet_since:
+            continue
         status = await durable_calls.get_status(client, row.job_id)
         runtime = status.runtime_status if status is not None else None
         if runtime in _UNDERWAY or (runtime is None and row.last_seen >= absent_since):

@@ -150,7 +150,9 @@ def world_as_now(spec: RolloutSpec) -> Callable[[], None]:
         for cloud_id, row in rows.items():
             registry.update(cloud_id, lambda _current, row=row: row)
         table = registry.rollouts._table
-        for entity in list(table.query_entities(f"PartitionKey eq 'rollout|{spec.rollout_id}'")):
+        # The twins' entities and their look copies (controlplane.registry.rollout_looks): all of the rollout's keys.
+        mine = f"PartitionKey ge 'rollout|{spec.rollout_id}' and PartitionKey lt 'rollout|{spec.rollout_id}}}'"
+        for entity in list(table.query_entities(mine)):
             table.delete_entity(entity["PartitionKey"], entity["RowKey"])
         table.delete_entity("rollout", spec.rollout_id)
         registry.rollouts.create(spec, created_by="test")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+
+import pytest
+
 from controlplane.arm import locks
 from controlplane.arm.clients import arm_clients
 from controlplane.domain.lifecycle import Status
@@ -9,6 +13,7 @@ from controlplane.domain.naming import brainstem_names
 from controlplane.registry import default_registry
 from controlplane.settings import get_settings
 from sandbox.arm.faults import Fault
+from sandbox.events import EventReceiver
 from sandbox.rig import ControlPlaneRig
 from tests.api.conftest import Api
 from tests.reconcile.conftest import provision, reconcile
@@ -87,3 +92,28 @@ def test_arm_failing_the_lists_delays_the_reconcile_and_changes_no_row(rig: Cont
     reconcile(rig)
     assert default_registry().get(kody).status == Status.MISSING
     assert api.health()["reconcile"]["subscriptions"][subscription()]["delayed"] is None
+
+
+def test_twins_found_missing_are_announced_a_page_of_jobs_at_a_time(
+    make_rig,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    workflow = importlib.import_module("orchestrators.reconcile")  # the module (the package names its blueprint so)
+    receiver = EventReceiver()
+    rig = make_rig(events=receiver)
+    api = Api(rig)
+    monkeypatch.setattr(workflow, "MISSING_EVENTS_PAGE", 2)  # three twins: two pages of jobs
+    twins = [provision(api, name, callback_url=receiver.hook_url(name)) for name in ("ann", "bob", "cyd")]
+    for name in ("ann", "bob", "cyd"):
+        delete_group_out_of_band(name)
+
+    report = reconcile(rig)
+
+    assert report["missing"] == 3
+    for name, cloud_id in zip(("ann", "bob", "cyd"), twins, strict=True):
+        [event] = receiver.events(f"callback:{name}", type="dev.twinstack.brainstem.missing")
+        assert event["subject"] == cloud_id and event["data"]["error"]["code"] == "MissingInAzure"
+    assert len(receiver.events("eventgrid", type="dev.twinstack.brainstem.missing")) == 3
+    assert rig.driver is not None
+    pages = [e.input for e in rig.driver.executions("missing_event_jobs", instance_id="reconcile-fleet")]
+    assert sorted(len(page["cloud_ids"]) for page in pages) == [1, 2]

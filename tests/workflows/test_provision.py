@@ -163,8 +163,8 @@ def test_building_a_consumption_twin_again_keeps_the_content_share_it_has(rig: C
     # Learn (App settings reference, WEBSITE_CONTENTSHARE): "Changing or removing this setting may cause
     # your function app to not start" - a twin first made by `az functionapp create` has a random share.
     from controlplane.arm.clients import arm_clients
-    from controlplane.workflows.job_inputs import job_for
     from controlplane.settings import get_settings
+    from controlplane.workflows.job_inputs import job_for
 
     assert provision(rig, "kody").status == "Completed"
     web = arm_clients().web.web_apps
