@@ -53,7 +53,8 @@ ROLE_USES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         (
             "controlplane.arm.resource_groups:ensure_resource_group",
             "controlplane.arm.storage_accounts:storage_connection_string",
-            "controlplane.arm.function_apps:ensure_site",
+            "controlplane.arm.function_apps:begin_plan",
+            "controlplane.arm.function_apps:begin_site",
             "controlplane.arm.run_from_package:publish",
             "controlplane.arm.one_deploy:begin",
         ),
