@@ -171,23 +171,21 @@ class ControlPlaneClient:
         self, *, owner: str | None = None, status: str | None = None, limit: int | None = None
     ) -> Iterator[dict[str, Any]]:
         """Rows across every page, fetched only as the caller consumes them; at most ``limit`` rows."""
-        remaining = limit
-        token: str | None = None
-        seen_tokens: set[str] = set()
+        return self._pages("/brainstems", {"owner": owner, "status": status}, limit, what="listing")
+
+    def _pages(
+        self, path: str, filters: dict[str, str | None], limit: int | None, *, what: str
+    ) -> Iterator[dict[str, Any]]:
+        """Every page of a listing under ``path``, as the caller consumes it; at most ``limit`` items."""
+        params: dict[str, str | int] = {k: v for k, v in filters.items() if v}
+        remaining, seen_tokens = limit, set()
         while remaining is None or remaining > 0:
-            params: dict[str, str | int] = {}
-            if owner:
-                params["owner"] = owner
-            if status:
-                params["status"] = status
             if remaining is not None:
                 params["limit"] = min(remaining, MAX_PAGE_SIZE)
-            if token:
-                params["next"] = token
-            page = self._request("GET", "/brainstems", params=params).body
+            page = self._request("GET", path, params=params).body
             items = page.get("items")
             if not isinstance(items, list):
-                raise UnexpectedResponse(f"the listing has no 'items' array; {_WRONG_SERVER_HINT}")
+                raise UnexpectedResponse(f"the {what} has no 'items' array; {_WRONG_SERVER_HINT}")
             yield from items[:remaining]
             if remaining is not None:
                 remaining -= min(len(items), remaining)
@@ -196,8 +194,9 @@ class ControlPlaneClient:
                 return
             if token in seen_tokens:
                 # A server bug must not turn into an endless loop in someone's script.
-                raise UnexpectedResponse("the listing returned the same continuation token twice")
+                raise UnexpectedResponse(f"the {what} returned the same continuation token twice")
             seen_tokens.add(token)
+            params["next"] = token
 
     def get_health(self) -> dict[str, Any]:
         return self._request("GET", "/health").body
@@ -251,27 +250,8 @@ class ControlPlaneClient:
         limit: int | None = None,
     ) -> Iterator[dict[str, Any]]:  # fmt: skip
         """Audit records across every page, fetched as the caller consumes them; at most ``limit``."""
-        params: dict[str, str | int] = {
-            k: v for k, v in {"cloud_id": cloud_id, "principal": principal, "since": since}.items() if v
-        }
-        remaining, seen_tokens = limit, set()
-        while remaining is None or remaining > 0:
-            if remaining is not None:
-                params["limit"] = min(remaining, MAX_PAGE_SIZE)
-            page = self._request("GET", "/audit", params=params).body
-            items = page.get("items")
-            if not isinstance(items, list):
-                raise UnexpectedResponse(f"the audit listing has no 'items' array; {_WRONG_SERVER_HINT}")
-            yield from items[:remaining]
-            if remaining is not None:
-                remaining -= min(len(items), remaining)
-            token = page.get("next")
-            if not token:
-                return
-            if token in seen_tokens:
-                raise UnexpectedResponse("the audit listing returned the same continuation token twice")
-            seen_tokens.add(token)
-            params["next"] = token
+        filters = {"cloud_id": cloud_id, "principal": principal, "since": since}
+        return self._pages("/audit", filters, limit, what="audit listing")
 
     # ---- transport --------------------------------------------------------------------------------
 
