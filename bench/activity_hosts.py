@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from bench.table_counter import TABLE_KEYS, count_default_registry, table_totals
 from sandbox.lifetime import die_with_parent
 from sandbox.worker.durable import ActivityFailed
 
@@ -51,6 +52,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "budget_tokens": default_registry().arm_budget.tokens_booked,
                 "unbooked_writes": unbooked.count,
                 "cpu_seconds": time.process_time(),
+                **table_totals(),
             }
         else:
             try:
@@ -77,6 +79,7 @@ def serve() -> None:
 
     set_budget_clock(scaled_clock_from_env(), scaled_sleep_from_env())
     _Handler.functions = app_durable_functions()
+    count_default_registry()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -129,7 +132,7 @@ class PooledFunctions:
             answers = list(pool.map(lambda port: self._post(port, {"stats": True}), self.ports))
         return {
             key: sum(answer[key] for answer in answers)
-            for key in ("budget_operations", "budget_tokens", "unbooked_writes", "cpu_seconds")
+            for key in ("budget_operations", "budget_tokens", "unbooked_writes", "cpu_seconds", *TABLE_KEYS)
         }
 
     @staticmethod

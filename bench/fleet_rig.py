@@ -13,6 +13,7 @@ from typing import Any
 
 from bench.activity_hosts import PooledFunctions, scaled_clock_from_env, scaled_sleep_from_env
 from bench.remote_arm import RemoteArm
+from bench.table_counter import TABLE_KEYS, count_default_registry, table_totals
 from controlplane.arm.budgets import set_budget_clock
 from sandbox.durable import WallClock
 from sandbox.durable.driver import OrchestrationDriver
@@ -65,6 +66,11 @@ class FleetRig(ControlPlaneRig):
 
     pooled: PooledFunctions | None = None
 
+    def start(self, environ: Any = None) -> FleetRig:
+        super().start(environ)
+        count_default_registry()  # the worker processes count theirs (bench.activity_hosts.serve)
+        return self
+
     def stop(self) -> None:
         super().stop()
         if self.pooled is not None:
@@ -76,9 +82,11 @@ class FleetRig(ControlPlaneRig):
         from controlplane.arm.write_budget import unbooked
         from controlplane.registry import default_registry
 
-        none = {"budget_operations": 0, "budget_tokens": 0, "unbooked_writes": 0, "cpu_seconds": 0.0}
+        none = dict.fromkeys(("budget_operations", "budget_tokens", "unbooked_writes", "cpu_seconds", *TABLE_KEYS), 0)
         hosts = self.pooled.stats() if self.pooled is not None else none
+        here = table_totals()
         return {
+            **{key: here[key] + hosts[key] for key in TABLE_KEYS},
             "budget_operations": default_registry().arm_budget.operations + hosts["budget_operations"],
             "budget_tokens": default_registry().arm_budget.tokens_booked + hosts["budget_tokens"],
             "unbooked_writes": unbooked.count + hosts["unbooked_writes"],

@@ -92,6 +92,10 @@ def bound_seconds(sizes: list[int], subscriptions: int, parallelism: int, writes
 
 
 def rollout_throughput(storage_connection: str, subscriptions: int, twins: int) -> dict[str, Any]:
+    """The fleet's create, then a rollout over it, in one rig: the rollout's figures, with the create's
+    beside them (``create``, as ``bench.run.throughput`` reports a create)."""
+    from bench.run import create_figures, create_speed, even_split
+
     waves = plan(twins, subscriptions)
     sizes = wave_sizes(twins, waves)
     estimate = bound_seconds(sizes, subscriptions, waves["parallelism"], UPDATE_WRITES_PER_TWIN)
@@ -101,6 +105,8 @@ def rollout_throughput(storage_connection: str, subscriptions: int, twins: int) 
     # x1 when the run's CPU needs it: 4 subscriptions' buckets update 4 times the twins a second, and
     # at x1 each orchestrator episode waited 0.2-0.4 s for a core (measured from the histories).
     speed = max(MIN_SPEED, estimate / max(TARGET_REAL_SECONDS, twins * CPU_SECONDS_PER_UPDATE_BUDGET))
+    # One rig, one speed: the create before the rollout must not be starved either.
+    speed = min(speed, create_speed(even_split(twins, subscriptions)))
     rig, arm = throttled_rig(storage_connection, subscriptions, speed, f"roll{subscriptions}x{twins}")
     rig.start()
     try:
@@ -113,8 +119,15 @@ def rollout_throughput(storage_connection: str, subscriptions: int, twins: int) 
         assert rig.driver is not None
         driver = rig.driver
         settings, registry = get_settings(), default_registry()
+        create_before, create_started = rig.usage(), time.monotonic()
         jobs = accept_fleet(driver, twins, "r")
-        provisioned = sum(1 for job in jobs if driver.wait(job, timeout=3600).status == "Completed")
+        created = [driver.wait(job, timeout=3600) for job in jobs]
+        create_wall = time.monotonic() - create_started
+        create = create_figures(
+            created, even_split(twins, subscriptions), create_before, rig.usage(), arm.stats(), driver,
+            wall=create_wall, speed=speed,
+        )  # fmt: skip
+        provisioned = create["completed"]
         # The bound grants the rollout a full writes bucket at its start; the fleet's own creates have
         # just emptied it. An operator's rollout does not start in the same second: let it refill.
         time.sleep(WRITE_BUCKET[0] / WRITE_BUCKET[1] / speed)
@@ -156,6 +169,7 @@ def rollout_throughput(storage_connection: str, subscriptions: int, twins: int) 
         # waves show as the bucket's busy stretches, their gates as its dips.
         "writes_per_10s": after["writes_per_10s"][len(before["writes_per_10s"]) - 1 :],
         "settings": run_settings(rig.extra_settings, worker_processes=4, speed=round(speed, 2)),
+        "create": create,
     }
 
 

@@ -45,6 +45,7 @@ from bench.fleet_rig import (
 from bench.provenance import machine_and_commit, run_settings
 from bench.rollouts import rollout_throughput, summary_rows
 from bench.seed_table import seed
+from bench.table_counter import TABLE_KEYS
 from sandbox.azurite import start_azurite
 from sandbox.rig import ControlPlaneRig
 
@@ -54,6 +55,7 @@ REALISTIC_PROVISION_SECONDS = 90.0  # what a Linux Consumption twin takes end to
 # create also checks names and publishes), on 2 cores shared with Azurite and the ARM stand-in: at
 # 0.1 s a twin the run was CPU-bound (dispatch lagged the bucket), so it is given 2.5 times that.
 CPU_SECONDS_PER_TWIN_BUDGET = 0.4
+MIN_SPEED = 0.25  # time stretched at most 4 times (as bench.rollouts')
 
 
 # After the last write ARM admits, the twin it belongs to still has the rest of its chain to run.
@@ -106,14 +108,24 @@ def bound_seconds(per_subscription: list[int], writes_per_twin: float, reads_per
     return {"bound": tight, "throttle_or_chain": loose}
 
 
+def create_speed(per_subscription: list[int]) -> float:
+    """How much faster than Azure a create of these twins runs here: slow enough that the control plane's
+    own CPU (all its processes on this machine's cores) never limits the run: time compressed, not
+    starved, or stretched (at most 4 times: 10,000 twins want more CPU time than ARM's time at x1)."""
+    estimate = bound_seconds(per_subscription, EXPECTED_WRITES_PER_TWIN, 2)["bound"]
+    twins = sum(per_subscription)
+    return max(MIN_SPEED, estimate / max(TARGET_REAL_SECONDS, twins * CPU_SECONDS_PER_TWIN_BUDGET))
+
+
+def even_split(twins: int, subscriptions: int) -> list[int]:
+    return [twins // subscriptions + (1 if i < twins % subscriptions else 0) for i in range(subscriptions)]
+
+
 def throughput(
     storage_connection: str, subscriptions: int, twins: int, *, hosts: int = 4, budget: str = "fleet"
 ) -> dict[str, Any]:
-    per_subscription = [twins // subscriptions + (1 if i < twins % subscriptions else 0) for i in range(subscriptions)]
-    estimate = bound_seconds(per_subscription, EXPECTED_WRITES_PER_TWIN, 2)["bound"]
-    # Slow enough that the control plane's own CPU (all its processes on this machine's cores) never
-    # limits the run: time compressed, not starved.
-    speed = max(1.0, estimate / max(TARGET_REAL_SECONDS, twins * CPU_SECONDS_PER_TWIN_BUDGET))
+    per_subscription = even_split(twins, subscriptions)
+    speed = create_speed(per_subscription)
     table = f"bench{subscriptions}x{twins}{budget}{hosts}"
     rig, arm = throttled_rig(storage_connection, subscriptions, speed, table, hosts=hosts, budget=budget)
     rig.start()
@@ -128,6 +140,23 @@ def throughput(
         driver = rig.driver
     finally:
         rig.stop()
+    return {
+        "subscriptions": subscriptions,
+        "twins": twins,
+        "worker_processes": hosts,
+        "budget": budget,
+        **create_figures(results, per_subscription, before, after, stats, driver, wall=wall, speed=speed),
+        "settings": run_settings(rig.extra_settings, worker_processes=hosts, speed=round(speed, 2), web_puts=WEB_PUTS),
+    }
+
+
+def create_figures(
+    results: list[Any], per_subscription: list[int], before: dict[str, float], after: dict[str, float],
+    stats: dict[str, Any], driver: Any, *, wall: float, speed: float,
+) -> dict[str, Any]:  # fmt: skip
+    """A fleet create's figures: achieved over the ARM bound, and what each twin cost ARM, the budget,
+    Table Storage, the CPU and the Durable side (``before``/``after``: ``FleetRig.usage()``)."""
+    twins, subscriptions = len(results), len(per_subscription)
     completed = sum(1 for r in results if r.status == "Completed")
     admitted = {m: n - stats["throttled_by_method"].get(m, 0) for m, n in stats["by_method"].items()}
     arm_writes = admitted.get("PUT", 0) + admitted.get("POST", 0) + admitted.get("DELETE", 0)
@@ -135,10 +164,6 @@ def throughput(
     bounds = bound_seconds(per_subscription, writes, reads)
     simulated = wall * speed
     return {
-        "subscriptions": subscriptions,
-        "twins": twins,
-        "worker_processes": hosts,
-        "budget": budget,
         "completed": completed,
         "speed": round(speed, 2),
         "wall_seconds": round(wall, 1),
@@ -163,11 +188,14 @@ def throughput(
         "arm_writes_unbooked": after["unbooked_writes"] - before["unbooked_writes"],
         # Every control-plane process: replays and the accept path here, activities in the hosts.
         "cpu_seconds_per_twin": round((after["cpu_seconds"] - before["cpu_seconds"]) / twins, 4),
+        # The registry's Table Storage traffic (every process; the write budget's rows included).
+        "table_operations_per_twin": {
+            key.removeprefix("table_"): round((after[key] - before[key]) / twins, 2) for key in TABLE_KEYS
+        },
         # The deployed app's limits in this run (host.json × instances, the backend) and what each cost.
         "durable": durable_costs(
             driver, twins, simulated, arm_writes / (subscriptions * (WRITE_BUCKET[0] + WRITE_BUCKET[1] * simulated))
         ),
-        "settings": run_settings(rig.extra_settings, worker_processes=hosts, speed=round(speed, 2), web_puts=WEB_PUTS),
     }
 
 

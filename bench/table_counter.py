@@ -60,6 +60,13 @@ class TableCounter:
         self._lock = threading.Lock()
         self._counts = TableCounts()
 
+    def totals(self) -> TableCounts:
+        """The counts so far, kept (a copy)."""
+        with self._lock:
+            counts = self._counts
+            return TableCounts(counts.requests, counts.entities, counts.queries, counts.filtered_queries,
+                               counts.writes, dict(counts.by_table))  # fmt: skip
+
     def take(self) -> TableCounts:
         with self._lock:
             counts, self._counts = self._counts, TableCounts()
@@ -89,3 +96,35 @@ class TableCounter:
             counts.writes += http_request.method in {"POST", "PUT", "MERGE", "PATCH", "DELETE"}
             if entities:
                 counts.by_table[table] = counts.by_table.get(table, 0) + entities
+
+
+# This process's counter for the benchmarks' fleet (bench.fleet_rig, bench.activity_hosts).
+PROCESS_COUNTER = TableCounter()
+
+
+def count_default_registry(counter: TableCounter = PROCESS_COUNTER) -> None:
+    """Make this process's registry (``controlplane.registry.default_registry``) count through ``counter``:
+    the same tables and timeouts as ``registry_from_settings``'s connection-string client, with the hook."""
+    from azure.data.tables import TableServiceClient
+
+    from controlplane.registry import factory
+    from controlplane.registry.brainstem_registry import BrainstemRegistry
+    from controlplane.settings import get_settings
+
+    settings = get_settings()
+    service = TableServiceClient.from_connection_string(
+        settings.storage_connection,
+        connection_timeout=factory.CONNECTION_TIMEOUT_SECONDS,
+        read_timeout=factory.READ_TIMEOUT_SECONDS,
+        raw_response_hook=counter,
+    )
+    factory._default_registry = BrainstemRegistry.from_service(service, settings.registry_table)
+
+
+TABLE_KEYS = ("table_requests", "table_writes", "table_entities_read")
+
+
+def table_totals(counter: TableCounter = PROCESS_COUNTER) -> dict[str, int]:
+    """This process's registry traffic so far, as the benchmarks' usage figures name it."""
+    counts = counter.totals()
+    return {"table_requests": counts.requests, "table_writes": counts.writes, "table_entities_read": counts.entities}
