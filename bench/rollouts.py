@@ -14,6 +14,7 @@ from typing import Any
 
 from bench.fleet_rig import STEP_LATENCY, TARGET_REAL_SECONDS, WRITE_BUCKET, DriverClient, accept_fleet, throttled_rig
 from bench.provenance import machine_and_commit, run_settings
+from bench.table_counter import TABLE_KEYS
 from controlplane.domain.rollouts import MAX_PARALLELISM
 from orchestrators.steps import ARM_REQUESTS
 
@@ -29,6 +30,17 @@ UPDATE_WRITES_AFTER_SITE_PUT = ARM_REQUESTS["publish_code"]
 # Real seconds a run allows per twin updated (an update's CPU is about a create's: the same publish).
 CPU_SECONDS_PER_UPDATE_BUDGET = 0.4
 MIN_SPEED = 0.25  # time stretched at most 4 times: a run of 1,000 twins stays within ~15 minutes
+
+
+def durable_counts(driver: Any) -> dict[str, float]:
+    """The driver's running totals of what the app's limits metered: slot-seconds, activities, actions."""
+    slots = driver.slots.snapshot()
+    return {
+        "activity_slot_seconds": sum(slots["slot_seconds"].values()),
+        "activities": slots["runs"],
+        "durable_actions": driver.backend.actions,
+        "activity_slot_wait_seconds": slots["wait_seconds"],
+    }
 
 
 def plan(twins: int, subscriptions: int) -> dict[str, Any]:
@@ -131,7 +143,7 @@ def rollout_throughput(storage_connection: str, subscriptions: int, twins: int) 
         # The bound grants the rollout a full writes bucket at its start; the fleet's own creates have
         # just emptied it. An operator's rollout does not start in the same second: let it refill.
         time.sleep(WRITE_BUCKET[0] / WRITE_BUCKET[1] / speed)
-        before = arm.stats()
+        before, durable_before, usage_before = arm.stats(), durable_counts(driver), rig.usage()
 
         operator = Principal(kind="operator", owner=None, via="api-key", subject_hint="bench")
         body = {"deploy_ref": "v2", "waves": waves}
@@ -139,7 +151,7 @@ def rollout_throughput(storage_connection: str, subscriptions: int, twins: int) 
         record = shared_loop().run(rollouts.start(operator, body, registry, DriverClient(driver), settings))  # type: ignore[arg-type]
         result = driver.wait(record["rollout_id"], timeout=3600)
         wall = time.monotonic() - started
-        after = arm.stats()
+        after, durable_after, usage_after = arm.stats(), durable_counts(driver), rig.usage()
         final = registry.rollouts.get(record["rollout_id"])
     finally:
         rig.stop()
@@ -165,6 +177,15 @@ def rollout_throughput(storage_connection: str, subscriptions: int, twins: int) 
         "arm_writes_per_twin": round(writes / max(1, moved), 2),
         "arm_429s": after["throttled"] - before["throttled"],
         "largest_history_events": result.largest_history,
+        # What each update cost the app's own limits and Table Storage (the rollout's orchestrations too).
+        "per_update": {
+            key: round((durable_after[key] - durable_before[key]) / max(1, moved), 2) for key in durable_after
+        }
+        | {
+            key.removeprefix("table_"): round((usage_after[key] - usage_before[key]) / max(1, moved), 2)
+            for key in TABLE_KEYS
+        }
+        | {"cpu_seconds": round((usage_after["cpu_seconds"] - usage_before["cpu_seconds"]) / max(1, moved), 4)},
         # Writes admitted per 10 simulated seconds from the rollout's start (100 = ARM's full rate):
         # waves show as the bucket's busy stretches, their gates as its dips.
         "writes_per_10s": after["writes_per_10s"][len(before["writes_per_10s"]) - 1 :],
