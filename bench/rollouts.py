@@ -64,8 +64,11 @@ def wave_sizes(twins: int, waves: dict[str, Any]) -> list[int]:
     return sizes
 
 
-def bound_seconds(sizes: list[int], subscriptions: int, parallelism: int, writes_per_twin: float) -> float:
-    """The least time any rollout of these waves could take: a true bound, so achieved/bound <= 1.
+def bound_seconds(
+    sizes: list[int], subscriptions: int, parallelism: int, writes_per_twin: float, *, rate: float = WRITE_BUCKET[1]
+) -> float:
+    """The least time any rollout of these waves could take: a true bound, so achieved/bound <= 1
+    (``rate``: the bucket's refill per second, ARM's 10; the scale model asks at the budget's 9.5).
 
     Waves run one after another. Wave ``j`` alone takes at least the larger of its chain (one twin's
     update chain per ``parallelism`` twins: a twin keeps its place for a whole chain) and its
@@ -83,7 +86,7 @@ def bound_seconds(sizes: list[int], subscriptions: int, parallelism: int, writes
         return math.ceil(size / parallelism) * UPDATE_CHAIN_SECONDS
 
     def throttle(writes_per_subscription: float) -> float:
-        return max(0.0, (writes_per_subscription - WRITE_BUCKET[0]) / WRITE_BUCKET[1])
+        return max(0.0, (writes_per_subscription - WRITE_BUCKET[0]) / rate)
 
     def share(twins: int) -> int:  # the busiest subscription holds at least an even share of the twins
         return math.ceil(twins / subscriptions)
