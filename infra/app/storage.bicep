@@ -59,13 +59,20 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
   }
 }
 
-resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = if (!empty(deploymentContainerName)) {
-  parent: blobService
-  name: deploymentContainerName
-  properties: {
-    publicAccess: 'None'
+// A loop over none or one (as the tables are) rather than `if (...)`, so no resource declaration ever
+// has an empty name: a child's name must have as many segments as its type (Learn: azure-resource-manager
+// troubleshooting, "Resolve errors for resource name and type mismatch").
+var deploymentContainerNames = empty(deploymentContainerName) ? [] : [deploymentContainerName]
+
+resource deploymentContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
+  for containerName in deploymentContainerNames: {
+    parent: blobService
+    name: containerName
+    properties: {
+      publicAccess: 'None'
+    }
   }
-}
+]
 
 resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
   parent: account

@@ -59,6 +59,9 @@ def test_durable_on_azure_storage_gets_a_task_hub_account_that_is_not_the_regist
     task_hub = main.module_params("taskHubStorage")
     assert not {"tableNames", "deploymentContainerName"} & set(task_hub)
     registry = main.module_params("storage")
+    account = BicepFile(INFRA / "app" / "storage.bicep")
+    assert Evaluator(account, task_hub).var("deploymentContainerNames") == []
+    assert Evaluator(account, registry).var("deploymentContainerNames") == [registry["deploymentContainerName"]]
     assert task_hub["name"] != registry["name"]
     for name in (task_hub["name"], registry["name"]):
         assert re.fullmatch(r"[a-z0-9]{3,24}", name), name  # Learn: storage account names
