@@ -49,7 +49,7 @@ param appMaximumInstanceCount int = 40
 @maxValue(10)
 param durableAlwaysReadyInstances int = 1
 
-@description('Durable Functions on the Durable Task Scheduler instead of the app\'s storage account.')
+@description('Durable Functions on the Durable Task Scheduler instead of a task hub storage account of its own.')
 param useDurableTaskScheduler bool = false
 
 @description('Durable Task Scheduler SKU, when used.')
@@ -181,6 +181,22 @@ module storage 'app/storage.bicep' = {
   }
 }
 
+// Durable on Azure Storage keeps its task hub on an account of its own (Learn:
+// durable-functions-azure-storage-provider, "Storage account selection": for performance-sensitive
+// workloads a storage account other than AzureWebJobsStorage, so Durable's heavy queue, table and
+// blob traffic is isolated from the host's and, here, from the registry's 20,000 transactions/s).
+// StorageV2: Learn's cheaper general-purpose v1 is a legacy kind Microsoft is retiring. With the
+// Durable Task Scheduler there is no task hub in storage, so no such account.
+module taskHubStorage 'app/storage.bicep' = if (!useDurableTaskScheduler) {
+  name: 'taskHubStorage'
+  scope: rg
+  params: {
+    name: 'stcphub${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
 module monitoring 'app/monitoring.bicep' = {
   name: 'monitoring'
   scope: rg
@@ -235,6 +251,9 @@ module appSettings 'app/app-settings.bicep' = {
     storageBlobEndpoint: storage.outputs.blobEndpoint
     storageQueueEndpoint: storage.outputs.queueEndpoint
     storageTableEndpoint: storage.outputs.tableEndpoint
+    taskHubBlobEndpoint: !useDurableTaskScheduler ? taskHubStorage.outputs.blobEndpoint : ''
+    taskHubQueueEndpoint: !useDurableTaskScheduler ? taskHubStorage.outputs.queueEndpoint : ''
+    taskHubTableEndpoint: !useDurableTaskScheduler ? taskHubStorage.outputs.tableEndpoint : ''
     identityClientId: identity.outputs.clientId
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     durableTaskSchedulerEndpoint: useDurableTaskScheduler ? scheduler.outputs.endpoint : ''
@@ -285,6 +304,7 @@ module app 'app/function-app.bicep' = {
   // The app's first start reads storage and telemetry with its identity: grant before it starts.
   dependsOn: [
     ownRoles
+    taskHubRoles
   ]
 }
 
@@ -294,6 +314,16 @@ module ownRoles 'app/own-roles.bicep' = {
   params: {
     storageAccountName: storage.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
+    principalId: identity.outputs.principalId
+  }
+}
+
+// Durable's three data roles on the task hub's account, and on no other.
+module taskHubRoles 'app/task-hub-roles.bicep' = if (!useDurableTaskScheduler) {
+  name: 'taskHubRoles'
+  scope: rg
+  params: {
+    storageAccountName: !useDurableTaskScheduler ? taskHubStorage.outputs.name : ''
     principalId: identity.outputs.principalId
   }
 }
@@ -321,5 +351,6 @@ output SERVICE_API_NAME string = app.outputs.name
 output CONTROL_PLANE_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output CONTROL_PLANE_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output CONTROL_PLANE_STORAGE_ACCOUNT string = storage.outputs.name
+output CONTROL_PLANE_TASK_HUB_STORAGE_ACCOUNT string = !useDurableTaskScheduler ? taskHubStorage.outputs.name : ''
 output CONTROL_PLANE_POOL_SUBSCRIPTIONS array = poolSubscriptionIds
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString

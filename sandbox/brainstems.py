@@ -11,8 +11,10 @@ Callers reach ``http://127.0.0.1:PORT/<app_name>/<path>``. With the ARM stand-in
   points at, fetched through its URL (so a SAS Azurite refuses means a host that cannot start: 503) —
   then 200 ``{"status": "ok", "deploy_ref": <the package's brainstem.json>}``;
 * a Linux Consumption package runs as-is (no build): when ``function_app.py`` imports a module the zip
-  does not carry (``sandbox/python_imports.py``), the readiness route answers 500 with the worker's
-  ``ModuleNotFoundError`` (Learn, "Troubleshoot Python errors in Azure Functions"), and never turns ready;
+  does not carry (``sandbox/python_imports.py``), the worker cannot index the app, so the host runs with
+  no functions: the readiness route answers 404 like any route with no function behind it, and never
+  turns ready; ``indexing_errors`` holds what the host logs (``_no_functions_indexed`` says where each
+  step comes from);
 * after each new package, ``cold_start_seconds`` of 503 while the host starts (``boot_failures`` /
   ``cold_starts`` add that many 503 answers more, like a cold Consumption app).
 
@@ -62,6 +64,7 @@ class BrainstemHosts:
         self._started: dict[str, tuple[str, float]] = {}  # app name -> (package key, when it was first seen)
         self._packages: dict[str, str | None] = {}  # package URL -> deploy_ref (a fetched URL is not fetched again)
         self._missing: dict[str, list[str]] = {}  # package URL -> modules its entry point cannot import
+        self.indexing_errors: dict[str, str] = {}  # app name -> the host's log line when indexing failed
         self._lock = threading.Lock()
         hosts = self
 
@@ -115,8 +118,30 @@ class BrainstemHosts:
         if self._gone_silent(app_name, package[1]):
             return 503, {"error": "Function host is not running."}
         if missing := self._missing.get(package[0]):
-            return 500, {"error": f"Exception: ModuleNotFoundError: No module named '{missing[0]}'."}
+            return self._no_functions_indexed(app_name, missing[0])
         return 200, {"status": "ok", "deploy_ref": package[1]}
+
+    def _no_functions_indexed(self, app_name: str, module: str) -> tuple[int, dict[str, Any]]:
+        """A host whose Python worker could not index ``function_app.py``: no function, so no route.
+
+        Linux Consumption twins run Python 3.11 (controlplane/domain/runtime_targets.py), whose worker is
+        azure-functions-python-worker. It imports ``function_app.py`` to index it and, when that raises, answers the host's
+        FunctionsMetadataRequest with a failure and no function metadata (Azure/azure-functions-python-worker
+        azure_functions_worker/dispatcher.py, ``_handle__functions_metadata_request``: the stored
+        ``_function_metadata_exception`` becomes ``StatusResult.Failure``). The host logs "Worker failed
+        to index functions" and builds its functions only from the metadata it got (Azure/azure-functions-host
+        src/WebJobs.Script.Grpc/Channel/GrpcWorkerChannel.cs, ``ProcessFunctionMetadataResponses``), so
+        the app runs with none and a request to a function's route finds nothing: 404, as for any path
+        that is no function. The exception text is Learn's ("Troubleshoot Python errors in Azure
+        Functions": "Exception: ModuleNotFoundError: No module named 'module_name'."); it reaches the
+        host's logs, never the caller. (Before this, the stand-in answered 500 with that text: no
+        Microsoft source has the host answer so.)
+        """
+        with self._lock:
+            self.indexing_errors[app_name] = (
+                f"Worker failed to index functions: Exception: ModuleNotFoundError: No module named '{module}'."
+            )
+        return 404, {"error": "Not Found"}
 
     def silence_after(self, app_name: str, deploy_ref: str, answers: int) -> None:
         """Make ``app_name`` answer its readiness route ``answers`` more times on ``deploy_ref``, then stop

@@ -6,7 +6,7 @@ appservice/custom.py ``enable_zip_deploy_flex``):
 
 * ``POST /api/publish[?RemoteBuild=true]`` with an ARM bearer token and the zip as the body: **202**, the
   body the deployment id as a JSON string, ``Location`` its status URL; **409** while another runs;
-  **401** without a token; **404** for an app that is not a Flex app.
+  **401** without a token or with one for another audience; **404** for an app that is not a Flex app.
 * ``GET /api/deployments/{id}`` (and ``/latest``): **200** with ``{id, status, status_text,
   complete, active, ...}``; ``status`` 0 pending, 1 building (RemoteBuild), 2 deploying, 3 failed, 4 success.
   Two 404s azd's ``waitForDeployment`` was written for, on request (attributes, settable while running):
@@ -108,9 +108,10 @@ class ScmSites:
                 self._send(*sites.status(self.path, self.headers.get("Authorization")))
 
             def _send(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
-                payload = json.dumps(body).encode()
+                payload = b"" if body is None else json.dumps(body).encode()
                 self.send_response(status)
-                for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+                typed = {} if body is None else {"Content-Type": "application/json"}
+                for name, value in {**typed, **(headers or {})}.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -132,7 +133,7 @@ class ScmSites:
     def publish(self, path: str, authorization: str | None, body: bytes) -> tuple[int, object, dict[str, str]]:
         app_name, rest, query = _split(path)
         if not _bearer(authorization):
-            return 401, {"Message": "Authorization has been denied for this request."}, {}
+            return _UNAUTHORIZED
         site = self.platform.site(app_name)
         if rest != "api/publish" or site is None or not self.platform.is_flex(site):
             return 404, {"Message": f"No Flex Consumption app {app_name} here."}, {}
@@ -152,7 +153,7 @@ class ScmSites:
     def status(self, path: str, authorization: str | None) -> tuple[int, object, dict[str, str]]:
         app_name, rest, _ = _split(path)
         if not _bearer(authorization):
-            return 401, {"Message": "Authorization has been denied for this request."}, {}
+            return _UNAUTHORIZED
         with self._lock:
             mine = [d for d in self.deployments.values() if d.app_name == app_name]
             wanted = rest.removeprefix("api/deployments/")
@@ -230,6 +231,20 @@ def _split(path: str) -> tuple[str, str, str]:
     parts = urlsplit(path)
     app_name, _, rest = parts.path.strip("/").partition("/")
     return app_name, rest, parts.query
+
+
+# The scm site's refusal of a caller it cannot authenticate: the status, and nothing more. Kudu itself
+# checks no bearer token (projectkudu/kudu and Azure-App-Service/KuduLite hold no token validation:
+# App Service authenticates scm requests before Kudu sees them; projectkudu/kudu wiki, "Accessing the
+# kudu service": "The scm service requires authentication and authorization"), and no Microsoft
+# source gives that front end's body for a token it refuses. What is sourced is the status: Learn,
+# "Disable basic authentication in App Service deployments", a credential the scm site refuses gets
+# 401, and Entra tokens "are specific to the applications and resources for which they're issued, so
+# they can't be reused" (a token for another audience is no credential here). azd's FuncAppHostClient
+# reads no body from a non-202 answer (runtime.NewResponseError), nor does the control plane.
+# (Before this, the body was ASP.NET Web API's default "Authorization has been denied for this
+# request." message: a guess, now dropped.)
+_UNAUTHORIZED: tuple[int, object, dict[str, str]] = (401, None, {})
 
 
 def _bearer(header: str | None) -> bool:

@@ -94,6 +94,12 @@ PLATFORM_MEANINGS: dict[str, tuple[str, str]] = {
         "`32` (set by infra)",
         "the Python worker's threads for sync functions; activities wait on ARM, so the documented maximum, not `min(32, CPUs + 4)`",
     ),
+    "AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionName": (
+        "`TaskHubStorage` (set by infra with Durable on Azure Storage)",
+        "the Durable task hub's own storage account, apart from the registry's and the host's, reached by identity "
+        "through `TaskHubStorage__blobServiceUri`/`__queueServiceUri`/`__tableServiceUri`/`__credential`/`__clientId`; "
+        "unset (local runs): `AzureWebJobsStorage`; the Durable Task Scheduler has its own connection string ([deploy](deploy.md))",
+    ),
 }
 
 _INTRO = """# Settings

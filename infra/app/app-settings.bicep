@@ -18,6 +18,15 @@ param storageQueueEndpoint string
 @description('Table endpoint of the same account: the registry.')
 param storageTableEndpoint string
 
+@description('Blob endpoint of the task hub\'s own storage account; empty with the Durable Task Scheduler.')
+param taskHubBlobEndpoint string = ''
+
+@description('Queue endpoint of the task hub\'s account.')
+param taskHubQueueEndpoint string = ''
+
+@description('Table endpoint of the task hub\'s account.')
+param taskHubTableEndpoint string = ''
+
 @description('Client id of the user-assigned identity the app runs as.')
 param identityClientId string
 
@@ -136,14 +145,28 @@ var platform = {
   PYTHON_THREADPOOL_THREAD_COUNT: '32'
 }
 
-// Durable on Azure Storage: poll the queues at most every 10 s (Learn:
-// durable-functions-azure-storage-provider, "Flex Consumption plan"). With the Durable Task Scheduler
-// instead: the azureManaged provider over host.json's storageProvider, reached by identity (Learn:
-// durable-task-scheduler "Configure identity-based authentication"; Azure-Samples/Durable-Task-Scheduler
-// samples/durable-functions/python). Host.json values are overridden with AzureFunctionsJobHost__
-// settings (Learn: functions-app-settings, AzureFunctionsJobHost__*).
+// Durable on Azure Storage: the task hub on its own account, reached by identity through the
+// connection TaskHubStorage (Learn: durable-functions-azure-storage-provider, "Connections" and
+// "Identity-based connections": storageProvider.connectionName names a prefix of
+// <prefix>__blobServiceUri/__queueServiceUri/__tableServiceUri settings, with __credential and
+// __clientId for a user-assigned identity; durable-functions-configure-managed-identity: Durable takes
+// clientId, not managedIdentityResourceId), and the queues polled at most every 10 s (same page,
+// "Flex Consumption plan"). The connection is named here, not in host.json: the Durable extension reads
+// storageProvider.connectionName before connectionStringName (azure-functions-durable-extension
+// FunctionsScale/TriggerMetadataExtensions.cs ResolveConnectionName), so a connectionName in host.json
+// would outrank the scheduler's connectionStringName below, and local runs keep AzureWebJobsStorage.
+// With the Durable Task Scheduler instead: the azureManaged provider over host.json's storageProvider,
+// reached by identity (Learn: durable-task-scheduler "Configure identity-based authentication";
+// Azure-Samples/Durable-Task-Scheduler samples/durable-functions/python). Host.json values are
+// overridden with AzureFunctionsJobHost__ settings (Learn: functions-app-settings, AzureFunctionsJobHost__*).
 var durableOnStorage = {
   AzureFunctionsJobHost__extensions__durableTask__storageProvider__maxQueuePollingInterval: durableQueuePollingInterval
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionName: 'TaskHubStorage'
+  TaskHubStorage__credential: 'managedidentity'
+  TaskHubStorage__clientId: identityClientId
+  TaskHubStorage__blobServiceUri: taskHubBlobEndpoint
+  TaskHubStorage__queueServiceUri: taskHubQueueEndpoint
+  TaskHubStorage__tableServiceUri: taskHubTableEndpoint
 }
 var durableOnScheduler = {
   DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${durableTaskSchedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'

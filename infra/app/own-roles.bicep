@@ -1,7 +1,8 @@
 // What the control plane's identity may do with its own resources, and nothing more (Microsoft's
 // functions-quickstart-python-http-azd infra/app/rbac.bicep grants the same four): the Functions host
-// and Durable use blobs (leases, the deployment package), queues and tables of the account; the
-// registry is tables; telemetry is published to Application Insights. Assignment names are
+// uses blobs (leases, the deployment package), queues and tables of the account; the registry is
+// tables; telemetry is published to Application Insights. Durable on Azure Storage keeps its task hub
+// on another account, with its own grants (task-hub-roles.bicep). Assignment names are
 // guid(scope, principal, role): a redeploy re-applies the same assignment instead of adding one.
 
 @description('Name of the control plane\'s storage account (this resource group).')

@@ -8,6 +8,7 @@ Two doors on one loopback HTTPS server (a ``trustme`` certificate, like the ARM 
   ``application/cloudevents-batch+json; charset=utf-8``, ``api-version`` required, 200 with no body;
   a bearer token for Event Grid's audience is required (Learn: azure/event-grid/authenticate-with-microsoft-entra-id),
   401 without one or with one for another audience. Each event must pass the CloudEvents 1.0 checks (``cloudevents_check``), else 400.
+  Refusals carry the error body Learn documents for a topic (``_topic_error``).
 - ``POST /hooks/<name>`` — a webhook receiver, as a twin's owner would run one: the CloudEvents HTTP
   binding's structured mode (``application/cloudevents+json``), a Standard Webhooks signature
   verified with the ``standardwebhooks`` reference library (401 if it does not verify), the event
@@ -62,6 +63,16 @@ class ReceivedEvent:
 
 def _error(status: int, code: str, message: str) -> Reply:
     return Reply(status, {"error": {"code": code, "message": message}})
+
+
+def _topic_error(status: int, code: str, message: str) -> Reply:
+    """A topic's refusal in the shape Learn documents for it ("Publish events to Azure Event Grid custom
+    topics using access keys", Response: "For errors, the message body has the following format":
+    ``{"error": {"code", "message", "details": [{"code", "message"}]}}``), the code named as Learn's
+    "Troubleshoot Azure Event Grid errors" names statuses (``HttpStatusCode.BadRequest``: ``BadRequest``).
+    The statuses are Learn's too (same Response table: bad event data 400, a refused credential 401).
+    The message texts are ours: no Microsoft source quotes them."""
+    return Reply(status, {"error": {"code": code, "message": message, "details": [{"code": code, "message": message}]}})
 
 
 class EventReceiver:
@@ -182,22 +193,26 @@ class EventReceiver:
 
     def _topic(self, query: dict[str, list[str]], headers: dict[str, str], body: bytes) -> Reply:
         if not query.get("api-version"):
-            return _error(400, "BadRequest", "the api-version query parameter is required")
+            return _topic_error(400, "BadRequest", "the api-version query parameter is required")
         claims = bearer_claims(headers.get("authorization"))
         if claims is None or claims.get("aud") not in EVENTGRID_AUDIENCES:
-            # A token asked for another service (ARM's, say) is refused like none (sandbox/tokens.py).
-            return _error(401, "Unauthorized", "a bearer token for https://eventgrid.azure.net is required")
+            # Event Grid validates the token and confirms "the audience (the intended recipient of the
+            # token) is ... Event Grid (https://eventgrid.azure.net)" (Learn: event-grid/
+            # authenticate-with-microsoft-entra-id); a credential it does not accept is 401 Unauthorized
+            # (Learn: event-grid/post-to-custom-topic, Response). So a token asked for another service
+            # (ARM's, say) is refused like none (sandbox/tokens.py).
+            return _topic_error(401, "Unauthorized", "a bearer token for https://eventgrid.azure.net is required")
         if headers.get("content-type", "").split(";")[0].strip().lower() != BATCH_CONTENT_TYPE:
-            return _error(400, "BadRequest", f"CloudEvents are published as {BATCH_CONTENT_TYPE}")
+            return _topic_error(400, "BadRequest", f"CloudEvents are published as {BATCH_CONTENT_TYPE}")
         try:
             batch = json.loads(body)
         except ValueError:
-            return _error(400, "BadRequest", "the body is not JSON")
+            return _topic_error(400, "BadRequest", "the body is not JSON")
         if not isinstance(batch, list) or not batch:
-            return _error(400, "BadRequest", "the body must be a non-empty JSON array of events")
+            return _topic_error(400, "BadRequest", "the body must be a non-empty JSON array of events")
         for event in batch:
             if problems := cloudevent_problems(event):
-                return _error(400, "BadRequest", "; ".join(problems))
+                return _topic_error(400, "BadRequest", "; ".join(problems))
         for event in batch:
             self._keep("eventgrid", event, headers)
         return Reply(200)

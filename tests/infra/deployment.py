@@ -38,6 +38,7 @@ _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=]([^}]*))?\}")
 IDENTITY_CLIENT_ID = "5d3c0b9e-8f1a-4c8e-9d2b-0a1b2c3d4e5f"
 IDENTITY_PRINCIPAL_ID = "8e2f7a61-3b4c-4d5e-8f90-112233445566"
 ACCOUNT = "stcpexample123"
+TASK_HUB_ACCOUNT = "stcphubexample123"
 # What ARM knows only while deploying: the other modules' outputs, as main.bicep reads them.
 MODULE_OUTPUTS = {
     "identity.outputs.id": "/subscriptions/x/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id",
@@ -48,6 +49,10 @@ MODULE_OUTPUTS = {
     "storage.outputs.queueEndpoint": f"https://{ACCOUNT}.queue.core.windows.net/",
     "storage.outputs.tableEndpoint": f"https://{ACCOUNT}.table.core.windows.net/",
     "storage.outputs.deploymentContainerUrl": f"https://{ACCOUNT}.blob.core.windows.net/app-package-x",
+    "taskHubStorage.outputs.name": TASK_HUB_ACCOUNT,
+    "taskHubStorage.outputs.blobEndpoint": f"https://{TASK_HUB_ACCOUNT}.blob.core.windows.net/",
+    "taskHubStorage.outputs.queueEndpoint": f"https://{TASK_HUB_ACCOUNT}.queue.core.windows.net/",
+    "taskHubStorage.outputs.tableEndpoint": f"https://{TASK_HUB_ACCOUNT}.table.core.windows.net/",
     "monitoring.outputs.connectionString": "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://eastus2-3.in.applicationinsights.azure.com/",
     "monitoring.outputs.applicationInsightsName": "appi-cp-example",
     "scheduler.outputs.endpoint": "https://dts-cp-example.eastus2.durabletask.io",

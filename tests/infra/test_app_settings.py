@@ -19,6 +19,7 @@ import pytest
 from controlplane.arm.flex_consumption import FLEX_REFUSED_SETTINGS
 from controlplane.registry import BrainstemRegistry
 from controlplane.settings import Settings, load_settings
+from controlplane.settings.reference import PLATFORM_MEANINGS
 from tests.infra.bicep import BicepFile, properties
 from tests.infra.deployment import (
     BASE_ENV,
@@ -209,6 +210,11 @@ def test_every_setting_the_code_reads_is_written_or_deliberately_left_out() -> N
     assert not unclassified, f"settings the code reads that infra/ neither writes nor explains: {sorted(unclassified)}"
     stale = (set(NOT_WRITTEN_ON_AZURE) | TUNING) - code - AHEAD_OF_THE_CODE
     assert not stale, f"no longer read by the code: {sorted(stale)}"
+
+
+def test_the_platform_settings_the_reference_explains_are_written_by_infra() -> None:
+    written = set().union(*(set(s) for s in every_scenario().values()))
+    assert set(PLATFORM_MEANINGS) - written == set(), "docs/settings.md explains settings infra/ no longer writes"
 
 
 def test_every_cp_setting_infra_writes_is_read_by_the_code() -> None:

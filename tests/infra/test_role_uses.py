@@ -24,14 +24,24 @@ ROLE_USES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         ("AzureWebJobsStorage__blobServiceUri", "AzureWebJobsStorage__credential"),
     ),
     "974c5e8b-45b9-4653-ba55-5f855dd0fb88": (
-        "Storage Queue Data Contributor (own account)",
+        "Storage Queue Data Contributor (own account; the task hub's account)",
         (),
-        ("AzureWebJobsStorage__queueServiceUri",),  # Durable's Azure Storage backend: its control/work-item queues
+        # Host storage by identity (the same three roles the code gives a Flex twin's host), and Durable's
+        # control and work-item queues on the task hub's account.
+        ("AzureWebJobsStorage__queueServiceUri", "TaskHubStorage__queueServiceUri"),
     ),
     "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": (
-        "Storage Table Data Contributor (own account)",
+        "Storage Table Data Contributor (own account; the task hub's account)",
         ("controlplane.registry.factory:registry_from_settings",),  # the registry by CP_TABLE_ENDPOINT
-        ("CP_TABLE_ENDPOINT", "AzureWebJobsStorage__tableServiceUri"),  # ... and Durable's history tables
+        # ... host storage, and Durable's History and Instances tables on the task hub's account.
+        ("CP_TABLE_ENDPOINT", "AzureWebJobsStorage__tableServiceUri", "TaskHubStorage__tableServiceUri"),
+    ),
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": (
+        "Storage Blob Data Contributor (the task hub's account, Durable on Azure Storage)",
+        (),
+        # Durable's partition leases and large messages (Learn: durable-functions-azure-storage-provider,
+        # "Identity-based connections": Blob, Queue and Table Data Contributor on a non-host account).
+        ("TaskHubStorage__blobServiceUri", "TaskHubStorage__credential"),
     ),
     "3913510d-42f4-4e42-8a64-420c390055eb": (
         "Monitoring Metrics Publisher (own Application Insights, local auth off)",
