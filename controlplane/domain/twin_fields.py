@@ -14,7 +14,10 @@ them keeps a list of names of its own:
 - ``in_events``: whether a lifecycle event's data carries it (``controlplane.domain.events``,
   openapi.yaml's ``LifecycleEvent``).
 
-A field with no metadata is stored as itself, public, and not in events.
+A field with no metadata is stored as itself, public, and not in events. docs/twin-fields.md says how
+to add one. The job's JSON (Durable's history) and the API's view keep their names and values; their
+keys follow the declaration order (these shared fields first), which no reader depends on: JSON objects
+are unordered and ``BrainstemJob.from_input`` reads by name.
 """
 
 from __future__ import annotations
