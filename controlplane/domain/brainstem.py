@@ -1,5 +1,7 @@
 """The brainstem row: one per twin the control plane has ever provisioned.
 
+Its fields shared with the twin's jobs are declared in ``controlplane.domain.twin_fields``.
+
 Pure data, no Azure imports. ``error`` is a small dict (step, code, message) copied from ARM's
 error response for errored rows; it never holds a secret.
 """
@@ -13,6 +15,7 @@ from typing import Any
 
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.lifecycle import Status
+from controlplane.domain.twin_fields import Stored, TwinFields, names_where, role
 
 # Owners look like "github:wildfeuer05" or "entra:<oid>". The set excludes what Table Storage keys
 # forbid (/ \ # ? and control characters) and the '|' the registry uses as a key separator.
@@ -38,52 +41,50 @@ def utc_now() -> str:
     return timestamp(datetime.now(UTC))
 
 
-@dataclass(frozen=True)
-class Brainstem:
-    cloud_id: str
-    name: str
-    owner: str
-    region: str
-    runtime_target: str
-    deploy_ref: str
-    status: Status
-    job_id: str
+@dataclass(frozen=True, kw_only=True)
+class Brainstem(TwinFields):
+    """The row: the fields a twin shares with its jobs (``TwinFields``), then what only the registry records.
+
+    Each field's ``role`` says how the registry stores it, whether the API shows it and whether events
+    carry it (``controlplane.domain.twin_fields``); a field added here reaches all three from here.
+    """
+
+    status: Status = field(metadata=role(in_events=True))
     created_at: str
     last_seen: str
-    url: str | None = None
+    url: str | None = field(default=None, metadata=role(in_events=True))
     subscription_id: str | None = None
     # Code versions: what the twin ran before its last successful update, and (while ``updating``)
     # the version it is being moved to.
     previous_deploy_ref: str | None = None
     target_deploy_ref: str | None = None
-    # The twin's own settings: Key Vault references only (controlplane.domain.app_settings).
-    app_settings: dict[str, str] | None = None
     # While ``updating``: the settings the update moves it to (its ``app_settings`` until it succeeds).
-    target_app_settings: dict[str, str] | None = None
-    # Where this twin's lifecycle events are also sent (controlplane.domain.callbacks): caller input, not a secret.
-    callback_url: str | None = None
-    error: dict[str, Any] | None = field(default=None)
+    target_app_settings: dict[str, str] | None = field(default=None, metadata=role(stored=Stored.AS_JSON))
+    error: dict[str, Any] | None = field(default=None, metadata=role(stored=Stored.AS_JSON))
     # A hold pins the twin at its version (controlplane.domain.rollout_gates.Hold as a dict): reason, by, at, until.
-    hold: dict[str, Any] | None = None
-    # Set while the twin is pending delete: when its grace period ends and the teardown begins. The
-    # twin keeps running meanwhile; POST .../restore clears it (controlplane.service.soft_delete).
-    delete_at: str | None = None
+    hold: dict[str, Any] | None = field(default=None, metadata=role(stored=Stored.AS_JSON))
     # Which of its fields the reconcile last found drifted from the registry (controlplane.domain.config_drift):
     # "app_settings", "deploy_ref", "tags". None: none found. POST .../repair puts them back.
-    drift: list[str] | None = None
+    drift: list[str] | None = field(default=None, metadata=role(stored=Stored.AS_JSON))
     # Capacity slots this twin holds (owner quota, subscription-region placement): bookkeeping for
     # the registry, released when the twin is deleted. Not part of the API's view of a row.
-    slots: tuple[str, ...] = ()
+    slots: tuple[str, ...] = field(default=(), metadata=role(stored=Stored.AS_JSON, public=False))
 
     def with_changes(self, **changes: Any) -> Brainstem:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """The API's view of the row (openapi.yaml's ``Brainstem``): its public fields, and whether it is pending delete."""
+        data = {name: value for name, value in asdict(self).items() if name in API_FIELDS}
         data["status"] = self.status.value
         data["pending_delete"] = self.delete_at is not None
-        del data["slots"]
         return data
+
+
+# The API's view of a row, and what a lifecycle event's data holds of it (never subscription ids,
+# slots or anything secret): read from the fields' roles.
+API_FIELDS = names_where(Brainstem, public=True)
+EVENT_FIELDS = names_where(Brainstem, in_events=True)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from controlplane.domain.brainstem import EVENT_FIELDS
+
 SPEC_VERSION = "1.0"
 TYPE_PREFIX = "dev.twinstack.brainstem."
 DATA_CONTENT_TYPE = "application/json"
@@ -58,8 +60,9 @@ STATUS_AFTER = {
     Transition.MISSING: "missing",
 }
 
-# What a consumer receives about the row. Never subscription ids, slots or anything secret.
-PUBLIC_FIELDS = ("cloud_id", "name", "owner", "region", "runtime_target", "deploy_ref", "status", "job_id", "url")
+# What a consumer receives about the row: the fields marked ``in_events`` (controlplane.domain.twin_fields).
+# Never subscription ids, slots or anything secret.
+PUBLIC_FIELDS = EVENT_FIELDS
 
 
 def event_id(job_id: str, transition: Transition) -> str:

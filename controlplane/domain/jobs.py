@@ -2,13 +2,16 @@
 
 Durable keeps orchestration inputs in its history, so everything here is plain, non-sensitive
 data. Timing comes in the input (not from settings read inside the orchestrator) so that replays
-see exactly what the first execution saw.
+see exactly what the first execution saw. The twin's fields are declared once, with its row's
+(``controlplane.domain.twin_fields``); the input's JSON keeps the names recorded histories hold.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from controlplane.domain.twin_fields import TwinFields
 
 
 @dataclass(frozen=True)
@@ -25,25 +28,16 @@ class Policy:
     deployment_poll_seconds: float = 5.0
 
 
-@dataclass(frozen=True)
-class BrainstemJob:
-    """One provisioning or teardown of one twin."""
+@dataclass(frozen=True, kw_only=True)
+class BrainstemJob(TwinFields):
+    """One provisioning or teardown of one twin: the twin's fields (``TwinFields``), then the job's own."""
 
-    job_id: str
-    cloud_id: str
-    name: str
-    owner: str
-    region: str
-    runtime_target: str
-    deploy_ref: str
     subscription_id: str
     policy: Policy
     # For a teardown: the provisioning (or update) job that may still be running and must stop first.
     previous_job_id: str | None = None
-    # For an update: the version the twin runs now, restored if the new one fails.
+    # For an update: the version the twin runs now, and the settings it has, restored if the new ones fail.
     previous_deploy_ref: str | None = None
-    # The twin's own settings (Key Vault references), and for an update those it had before.
-    app_settings: dict[str, str] | None = None
     previous_app_settings: dict[str, str] | None = None
     # Which lane of the ARM budget its requests book from: "bulk" for a rollout's updates, so that
     # single-twin work never queues behind a whole rollout (controlplane.arm.fleet_budget).
@@ -53,9 +47,6 @@ class BrainstemJob:
     # Where this job's lifecycle events go ("eventgrid", "callback"), decided when it is accepted so
     # that replays see the same; empty when events are off.
     event_sinks: tuple[str, ...] = ()
-    callback_url: str | None = None
-    # For a soft delete: when the grace period ends and the teardown begins (CP_DELETE_GRACE_SECONDS).
-    delete_at: str | None = None
     # For an update started by POST .../repair: the group's tags are put back too (configuration drift).
     repair: bool = False
 

@@ -15,18 +15,16 @@ from controlplane.domain.brainstem import Brainstem
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import is_cloud_id
+from controlplane.domain.twin_fields import Stored, names_where
 
 ROW_KEY = "brainstem"
 META_SUFFIX = "meta"  # <registry table>meta holds the count shards and capacity slots
 OWNER_PARTITION = "owner|"
 FLEET_START, FLEET_END = "twin-", "twin."  # every cloud_id sorts between these
 MAX_PAGE_SIZE = 1000
-_JSON_FIELDS = ("error", "app_settings", "target_app_settings", "hold", "drift")
-_FIELDS = (
-    "cloud_id", "name", "owner", "region", "runtime_target", "deploy_ref", "status", "job_id",
-    "created_at", "last_seen", "url", "subscription_id", "callback_url", "previous_deploy_ref", "target_deploy_ref",
-    "delete_at",
-)  # fmt: skip
+# Which of the row's properties are JSON text and which are stored as themselves: from its fields' roles.
+_AS_IS = names_where(Brainstem, stored=Stored.AS_IS)
+_AS_JSON = names_where(Brainstem, stored=Stored.AS_JSON)
 
 
 def odata_str(value: str) -> str:
@@ -43,25 +41,24 @@ def owner_entity(row: Brainstem) -> dict[str, Any]:
 
 def _to_entity(row: Brainstem, partition_key: str, row_key: str) -> dict[str, Any]:
     entity: dict[str, Any] = {"PartitionKey": partition_key, "RowKey": row_key}
-    for name in _FIELDS:
+    for name in _AS_IS:
         value = getattr(row, name)
         if value is not None:
             entity[name] = value.value if isinstance(value, Status) else value
-    for name in _JSON_FIELDS:  # small JSON objects, never a secret
-        if getattr(row, name) is not None:
-            entity[name] = json.dumps(getattr(row, name))
-    if row.slots:
-        entity["slots"] = json.dumps(list(row.slots))
+    for name in _AS_JSON:  # small JSON values, never a secret; an absent or empty slot list is not stored
+        value = getattr(row, name)
+        if value is not None and value != ():
+            entity[name] = json.dumps(list(value) if isinstance(value, tuple) else value)
     return entity
 
 
 def from_entity(entity: dict[str, Any]) -> Brainstem:
-    values: dict[str, Any] = {name: entity.get(name) for name in _FIELDS}
+    values: dict[str, Any] = {name: entity.get(name) for name in _AS_IS}
     values["status"] = Status(values["status"])
-    for name in _JSON_FIELDS:
+    for name in _AS_JSON:
         values[name] = json.loads(entity[name]) if entity.get(name) else None
-    slots = tuple(json.loads(entity["slots"])) if entity.get("slots") else ()
-    return Brainstem(**values, slots=slots)
+    values["slots"] = tuple(values["slots"] or ())
+    return Brainstem(**values)
 
 
 def encode_token(scope: str, after: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from controlplane.domain.brainstem import Brainstem
 from controlplane.domain.jobs import BrainstemJob, Policy
+from controlplane.domain.twin_fields import shared_fields
 from controlplane.settings import Settings
 
 
@@ -28,20 +29,11 @@ def job_policy(settings: Settings) -> Policy:
 def job_for(row: Brainstem, settings: Settings, *, previous_job_id: str | None = None) -> BrainstemJob:
     """The job input for the row's current job (a pending delete's carries the time the grace ends)."""
     return BrainstemJob(
-        job_id=row.job_id,
-        cloud_id=row.cloud_id,
-        name=row.name,
-        owner=row.owner,
-        region=row.region,
-        runtime_target=row.runtime_target,
-        deploy_ref=row.deploy_ref,
+        **shared_fields(row),
         subscription_id=row.subscription_id or settings.subscription_id,
         policy=job_policy(settings),
         previous_job_id=previous_job_id,
-        app_settings=row.app_settings,
         event_sinks=event_sinks(row, settings),
-        callback_url=row.callback_url,
-        delete_at=row.delete_at,
     )
 
 
