@@ -89,6 +89,16 @@ class Following(JsonRecord):
     def from_json(cls, data: Mapping[str, Any]) -> Self:
         return cls.from_dict(data)
 
+    @classmethod
+    def read(cls, data: Mapping[str, Any] | None) -> Self | None:
+        """The deployment a message carries (its ``following`` key), or None when it carries none."""
+        return None if data is None else cls.from_dict(data)
+
+
+def with_following(data: JsonObject, following: Following | None) -> JsonObject:
+    """``data`` with the deployment followed under ``following``, when there is one (left out otherwise)."""
+    return data if following is None else {**data, "following": following.to_json()}
+
 
 @dataclass(frozen=True)
 class PublishOutcome(JsonRecord):
@@ -110,18 +120,17 @@ class PublishOutcome(JsonRecord):
 
     def to_json(self) -> JsonObject:
         data = super().to_json()
-        if self.following is not None:
+        if self.following is not None:  # in place: the key keeps its place, as the dict had it
             data["following"] = self.following.to_json()
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
-        seen = data.get("following")
         return cls(
             done=bool(data.get("done")), deploy_ref=str(data.get("deploy_ref", "")),
             deployment_id=data.get("deployment_id"), package_sha256=data.get("package_sha256"),
             wait_seconds=data.get("wait_seconds"), reason=data.get("reason"),
-            following=None if seen is None else Following.from_dict(seen),
+            following=Following.read(data.get("following")),
             poll_after_seconds=data.get("poll_after_seconds"),
         )  # fmt: skip
 

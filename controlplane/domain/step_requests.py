@@ -17,7 +17,7 @@ from controlplane.domain.events import LifecycleEvent
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.json_records import JsonObject, JsonRecord
 from controlplane.domain.step_errors import StepError
-from controlplane.domain.step_outputs import Following
+from controlplane.domain.step_outputs import Following, with_following
 
 # The row status a step runs under, by the name a request's ``fence`` carries (activities.steps).
 PROVISIONING_FENCE, UPDATING_FENCE = "provisioning", "updating"
@@ -80,17 +80,12 @@ class PublishRequest:
     def to_json(self) -> JsonObject:
         deployment_id = None if self.following is None else self.following.deployment_id
         data: JsonObject = {"job": self.job.to_input(), "deployment_id": deployment_id, "fence": self.fence}
-        if self.following is not None:
-            data["following"] = self.following.to_json()
-        return data
+        return with_following(data, self.following)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
-        seen = data.get("following")
-        return cls(
-            BrainstemJob.from_input(data["job"]), str(data.get("fence") or PROVISIONING_FENCE),
-            None if seen is None else Following.from_dict(seen),
-        )  # fmt: skip
+        fence = str(data.get("fence") or PROVISIONING_FENCE)
+        return cls(BrainstemJob.from_input(data["job"]), fence, Following.read(data.get("following")))
 
 
 @dataclass(frozen=True)
