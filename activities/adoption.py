@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any
 
 import azure.durable_functions as df
 
@@ -23,6 +22,7 @@ from controlplane.domain.brainstem import Brainstem, utc_now, validate_owner
 from controlplane.domain.drift import owner_tag, twin_of_group
 from controlplane.domain.errors import BrainstemExists, InvalidInput
 from controlplane.domain.lifecycle import Status
+from controlplane.domain.loop_messages import AdoptionCandidates, AdoptOutcome, AdoptRequest, SubscriptionRequest
 from controlplane.domain.naming import brainstem_names
 from controlplane.domain.placement import owner_slot, region_slot, subscription_slot
 from controlplane.registry import default_registry
@@ -37,14 +37,14 @@ _NO_LIMIT = 1 << 30  # an adopted twin already exists: its places are recorded, 
 
 
 @blueprint.activity_trigger(input_name="request")
-def adoption_candidates(request: JsonObject) -> dict[str, Any]:
+def adoption_candidates(request: JsonObject) -> JsonObject:
     """Twins in one subscription that could be adopted, each with its names, owner tag and runtime, or why not."""
-    subscription_id = str(request["subscription_id"])
+    subscription_id = SubscriptionRequest.from_json(request).subscription_id
     clients = arm_clients(subscription_id)
     registry = default_registry()
     held = inventory.scan(clients)
-    candidates: list[dict[str, Any]] = []
-    skipped: list[dict[str, Any]] = []
+    candidates: list[JsonObject] = []
+    skipped: list[JsonObject] = []
     for group in sorted(held.groups.values(), key=lambda g: g.name.lower()):
         names = twin_of_group(group)
         if names is None:
@@ -68,16 +68,17 @@ def adoption_candidates(request: JsonObject) -> dict[str, Any]:
             skipped.append({**entry, "why": f"{names.app_name} runs {runs}, which no runtime target matches"})
         else:
             candidates.append(entry)
-    return {"subscription_id": subscription_id, "candidates": candidates, "skipped": skipped}
+    return AdoptionCandidates(subscription_id, candidates, skipped).to_json()
 
 
 @blueprint.activity_trigger(input_name="request")
-def adopt_brainstem(request: JsonObject) -> dict[str, Any]:
-    """Write the row of one candidate (``request["candidate"]``) under the adoption's job id."""
-    candidate, job_id = dict(request["candidate"]), str(request["job_id"])
-    owner = _owner(candidate.get("owner_tag"), request.get("owner"))
+def adopt_brainstem(request: JsonObject) -> JsonObject:
+    """Write the row of one candidate (an ``adoption_candidates`` entry) under the adoption's job id."""
+    adopt = AdoptRequest.from_json(request)
+    candidate, job_id = adopt.candidate, adopt.job_id
+    owner = _owner(candidate.get("owner_tag"), adopt.owner)
     if owner is None:
-        return {"cloud_id": candidate["cloud_id"], "skipped": "no valid owner tag and no owner given"}
+        return AdoptOutcome(candidate["cloud_id"], skipped="no valid owner tag and no owner given").to_json()
     settings = get_settings()
     names = brainstem_names(candidate["name"])
     answer = probe(settings.readiness_url(names), timeout=settings.heartbeat_timeout_seconds)
@@ -99,11 +100,11 @@ def adopt_brainstem(request: JsonObject) -> dict[str, Any]:
     except BrainstemExists:
         # Ours from an earlier attempt of this same activity (its lock PUT failed after the row): go on.
         if default_registry().get(row.cloud_id).job_id != job_id:
-            return {"cloud_id": row.cloud_id, "skipped": "already has a row"}
-    if request.get("lock"):  # opt-in: from now on only our teardown deletes it (controlplane.arm.locks)
+            return AdoptOutcome(row.cloud_id, skipped="already has a row").to_json()
+    if adopt.lock:  # opt-in: from now on only our teardown deletes it (controlplane.arm.locks)
         locks.ensure_delete_lock(arm_clients(sub), names)
     logger.info("adopted %s as %s (%s)", row.cloud_id, row.status.value, owner)
-    return {"cloud_id": row.cloud_id, "status": row.status.value, "owner": owner, "error": row.error}
+    return AdoptOutcome(row.cloud_id, status=row.status.value, owner=owner, error=row.error).to_json()
 
 
 def _owner(tagged: object, given: object) -> str | None:

@@ -8,7 +8,6 @@ returns a secret: the package's SAS, the account key and the scm token stay insi
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import azure.durable_functions as df
 
@@ -19,6 +18,8 @@ from controlplane.arm.code_publishing import publish_code as publish_deploy_ref
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.naming import BrainstemNames, brainstem_names
 from controlplane.domain.runtime_targets import target_spec
+from controlplane.domain.step_outputs import Probe, PublishOutcome
+from controlplane.domain.step_requests import PublishRequest
 from controlplane.settings import get_settings
 from controlplane.twins.probe import probe
 
@@ -29,33 +30,28 @@ PROBE_TIMEOUT_SECONDS = 10
 
 
 @blueprint.activity_trigger(input_name="request")
-def publish_code(request: JsonObject) -> dict[str, Any]:
-    """Publish the job's deploy_ref, or ask once how the deployment ``request["following"]`` goes."""
-    twin = BrainstemJob.from_input(request["job"])
+def publish_code(request: JsonObject) -> JsonObject:
+    """Publish the job's deploy_ref, or ask once how the deployment being followed goes."""
+    publish = PublishRequest.from_json(request)
+    twin = publish.job
     settings = get_settings()
 
-    def action(names: BrainstemNames) -> dict[str, Any]:
-        outcome = publish_deploy_ref(
+    def action(names: BrainstemNames) -> PublishOutcome:
+        return publish_deploy_ref(
             arm_clients(twin.subscription_id), names, target_spec(twin.runtime_target),
             deploy_ref=twin.deploy_ref, package_url=settings.package_url(twin.deploy_ref),
-            following=request.get("following"),
+            following=publish.following,
         )  # fmt: skip
-        return outcome.to_result()
 
-    return run_step("publish", twin, action, while_status=fence_of(request))
+    return run_step("publish", twin, action, while_status=fence_of(publish.fence))
 
 
 @blueprint.activity_trigger(input_name="job")
-def probe_brainstem(job: JsonObject) -> dict[str, Any]:
+def probe_brainstem(job: JsonObject) -> JsonObject:
     """One GET of the twin's readiness route: ready on a 2xx that reports the job's deploy_ref, or none."""
     twin = BrainstemJob.from_input(job)
     answer = probe(get_settings().readiness_url(brainstem_names(twin.name)), timeout=PROBE_TIMEOUT_SECONDS)
     if answer.status is None:
-        return {"ready": False, "status": None, "reason": answer.reason}
-    result: dict[str, Any] = {
-        "ready": answer.ok and answer.deploy_ref in (None, twin.deploy_ref),
-        "status": answer.status,
-    }
-    if answer.deploy_ref is not None:
-        result["deploy_ref"] = answer.deploy_ref
-    return result
+        return Probe(ready=False, status=None, reason=answer.reason).to_json()
+    ready = answer.ok and answer.deploy_ref in (None, twin.deploy_ref)
+    return Probe(ready=ready, status=answer.status, deploy_ref=answer.deploy_ref).to_json()

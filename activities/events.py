@@ -9,13 +9,13 @@ duplicates a retry or replay may cause). A failure no retry can change returns
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import azure.durable_functions as df
 from azure.core.exceptions import AzureError
 
 from activities.payloads import JsonObject
-from controlplane.domain.events import LifecycleEvent
+from controlplane.domain.step_outputs import Recorded
+from controlplane.domain.step_requests import Delivered, EventDelivery, UndeliveredEvent
 from controlplane.events import eventgrid, webhook
 from controlplane.registry import default_registry
 from controlplane.settings import get_settings
@@ -31,41 +31,46 @@ class EventNotDelivered(Exception):
 
 
 @blueprint.activity_trigger(input_name="delivery")
-def publish_event(delivery: JsonObject) -> dict[str, Any]:
-    """Send ``delivery["event"]`` to ``delivery["sink"]``: the Event Grid topic or the twin's callback URL."""
-    event = LifecycleEvent.from_input(delivery["event"])
-    sink = delivery["sink"]
+def publish_event(delivery: JsonObject) -> JsonObject:
+    """Send the delivery's event to its sink: the Event Grid topic or the twin's callback URL."""
+    given = EventDelivery.from_json(delivery)
+    event, sink = given.event, given.sink
     settings = get_settings()
     cloudevent = event.to_cloudevent(settings.event_source)
     where = f"event {event.id} ({event.transition.event_type}) of {event.cloud_id} to {sink}"
     try:
         if sink == EVENTGRID:
             if not settings.eventgrid_endpoint:
-                return {"delivered": False, "skipped": True, "reason": "CP_EVENTGRID_ENDPOINT is no longer set"}
+                return Delivered(False, skipped=True, reason="CP_EVENTGRID_ENDPOINT is no longer set").to_json()
             eventgrid.publish_to_topic(cloudevent, settings)
         elif sink == CALLBACK:
-            webhook.deliver(cloudevent, delivery["callback_url"], settings)
+            assert given.callback_url is not None, "a callback delivery carries the twin's callback URL"
+            webhook.deliver(cloudevent, given.callback_url, settings)
         else:
-            return {"delivered": False, "reason": f"unknown sink {sink}"}
+            return Delivered(False, reason=f"unknown sink {sink}").to_json()
     except (eventgrid.EventGridRefused, webhook.DeliveryRefused) as refused:
         logger.warning("%s refused for good: %s", where, refused)
-        return {"delivered": False, "reason": str(refused)}
+        return Delivered(False, reason=str(refused)).to_json()
     except (AzureError, webhook.DeliveryFailed) as failed:
         logger.warning("%s failed, Durable will retry: %s", where, failed)
         raise EventNotDelivered(f"{sink}: {failed}") from None
     logger.info("delivered %s", where)
-    return {"delivered": True, "id": event.id}
+    return Delivered(True, id=event.id).to_json()
 
 
 @blueprint.activity_trigger(input_name="miss")
-def record_undelivered_event(miss: JsonObject) -> dict[str, Any]:
+def record_undelivered_event(miss: JsonObject) -> JsonObject:
     """Keep an event no retry delivered, for the operator (controlplane.registry.undelivered)."""
+    lost = UndeliveredEvent.from_json(miss)
     logger.warning(
         "event %s (%s) of %s was not delivered to %s: %s",
-        miss["event_id"], miss["type"], miss["cloud_id"], miss["sink"], miss["reason"],
-    )  # fmt: skip
+        lost.event_id,
+        lost.type,
+        lost.cloud_id,
+        lost.sink,
+        lost.reason,
+    )
     default_registry().undelivered_events.record(
-        cloud_id=miss["cloud_id"], event_id=miss["event_id"], event_type=miss["type"],
-        sink=miss["sink"], reason=miss["reason"],
-    )  # fmt: skip
-    return {"recorded": True}
+        cloud_id=lost.cloud_id, event_id=lost.event_id, event_type=lost.type, sink=lost.sink, reason=lost.reason
+    )
+    return Recorded().to_json()

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import azure.durable_functions as df
 import azure.functions as func
 
+from controlplane.domain.durable_names import Orchestration
 from controlplane.settings import get_settings
 from controlplane.workflows import history_retention, reconcile
 
@@ -26,7 +27,7 @@ blueprint = df.Blueprint()
 async def reconcile_registry(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     # Nothing per row here (a timer function has minutes): the workflow pages the fleet in activities.
     started = await reconcile.start_singleton(
-        client, "reconcile_fleet", reconcile.RECONCILE_INSTANCE, reconcile.reconcile_input(get_settings())
+        client, Orchestration.RECONCILE, reconcile.RECONCILE_INSTANCE, reconcile.reconcile_input(get_settings())
     )
     logger.info("reconcile: fleet reconcile %s", "started" if started else "underway")
 
@@ -44,5 +45,5 @@ async def purge_history(timer: func.TimerRequest, client: df.DurableOrchestratio
 async def heartbeat(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     settings = get_settings()
     await reconcile.start_singleton(
-        client, "heartbeat_sweep", reconcile.HEARTBEAT_INSTANCE, reconcile.heartbeat_input(settings)
+        client, Orchestration.HEARTBEAT, reconcile.HEARTBEAT_INSTANCE, reconcile.heartbeat_input(settings)
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 import azure.durable_functions as df
 
@@ -26,7 +25,18 @@ from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import BrainstemNames, brainstem_names
 from controlplane.domain.runtime_targets import target_spec
-from controlplane.domain.step_errors import StepError
+from controlplane.domain.step_outputs import (
+    Activated,
+    Begun,
+    Built,
+    GroupEnsured,
+    NamesChecked,
+    OperationBegun,
+    OperationState,
+    Recorded,
+)  # fmt: skip
+from controlplane.domain.step_requests import ErrorRecord, FinishApp, OperationPoll
+from controlplane.domain.step_results import Fenced, StepOutput
 from controlplane.registry import default_registry
 from controlplane.settings import get_settings
 
@@ -44,7 +54,7 @@ _RESERVED_SETTINGS = frozenset(
 _NOTHING_CREATED_YET = frozenset({"names", "resource_group"})
 
 
-def _provision_step(step: str, job: BrainstemJob, action: Callable[[BrainstemNames], dict[str, Any]]) -> dict[str, Any]:
+def _provision_step(step: str, job: BrainstemJob, action: Callable[[BrainstemNames], StepOutput]) -> JsonObject:
     return run_step(step, job, action, while_status=Status.PROVISIONING)
 
 
@@ -53,58 +63,63 @@ def tags_for(job: BrainstemJob, names: BrainstemNames) -> dict[str, str]:
 
 
 @blueprint.activity_trigger(input_name="job")
-def check_names(job: JsonObject) -> dict[str, Any]:
+def check_names(job: JsonObject) -> JsonObject:
     """Are the twin's site and storage names free in all of Azure, and does its region offer its plan?"""
     twin = BrainstemJob.from_input(job)
 
-    def action(names: BrainstemNames) -> dict[str, Any]:
+    def action(names: BrainstemNames) -> NamesChecked:
         spec = target_spec(twin.runtime_target)
         preflight.check_before_create(arm_clients(twin.subscription_id), names, spec, twin.region)
-        return {"available": [names.app_name, names.storage_account]}
+        return NamesChecked([names.app_name, names.storage_account])
 
     return _provision_step("names", twin, action)
 
 
 @blueprint.activity_trigger(input_name="job")
-def ensure_resource_group(job: JsonObject) -> dict[str, Any]:
+def ensure_resource_group(job: JsonObject) -> JsonObject:
     twin = BrainstemJob.from_input(job)
 
-    def action(names: BrainstemNames) -> dict[str, Any]:
+    def action(names: BrainstemNames) -> GroupEnsured:
         clients = arm_clients(twin.subscription_id)
         group_id = resource_groups.ensure_resource_group(clients, names, region=twin.region, tags=tags_for(twin, names))
         # Locked from its first moment: nothing but our teardown can delete the group (controlplane.arm.locks).
-        return {"id": group_id, "lock": locks.ensure_delete_lock(clients, names)}
+        return GroupEnsured(group_id, locks.ensure_delete_lock(clients, names))
 
     return _provision_step("resource_group", twin, action)
 
 
 @blueprint.activity_trigger(input_name="job")
-def ensure_storage_account(job: JsonObject) -> dict[str, Any]:
+def ensure_storage_account(job: JsonObject) -> JsonObject:
+    """Begin the account's create; the orchestration polls ``operation_url`` on durable timers."""
     twin = BrainstemJob.from_input(job)
 
-    """Begin the account's create; the orchestration polls ``operation_url`` on durable timers."""
-
-    def action(names: BrainstemNames) -> dict[str, Any]:
+    def action(names: BrainstemNames) -> OperationBegun:
         clients = arm_clients(twin.subscription_id)
         url = storage_accounts.begin_storage_account(
             clients, names, region=twin.region, tags=tags_for(twin, names),
             shared_key_access=uses_shared_key(target_spec(twin.runtime_target)),
         )  # fmt: skip
-        return {"operation_url": url}
+        return OperationBegun(url)
 
     return _provision_step("storage_account", twin, action)
 
 
 @blueprint.activity_trigger(input_name="request")
-def poll_arm_operation(request: JsonObject) -> dict[str, Any]:
+def poll_arm_operation(request: JsonObject) -> JsonObject:
     """One GET of a create's operation URL (a read: nothing booked), under the job's fence."""
-    twin = BrainstemJob.from_input(request["job"])
+    poll = OperationPoll.from_json(request)
+    twin = poll.job
 
-    def action(names: BrainstemNames) -> dict[str, Any]:
-        state = resource_groups.poll_operation(arm_clients(twin.subscription_id), str(request["operation_url"]))
-        return {"done": state.done, "failed": state.failed, "code": state.code, "message": state.message}
+    def action(names: BrainstemNames) -> OperationState:
+        return poll_state(twin, poll.operation_url)
 
-    return run_step(str(request["step"]), twin, action, while_status=fence_of(request))
+    return run_step(str(poll.step), twin, action, while_status=fence_of(poll.fence))
+
+
+def poll_state(twin: BrainstemJob, operation_url: str) -> OperationState:
+    """One GET of an ARM operation of the twin's subscription (a create's or its group's delete)."""
+    state = resource_groups.poll_operation(arm_clients(twin.subscription_id), operation_url)
+    return OperationState(state.done, state.failed, state.code, state.message)
 
 
 def desired_operator_settings(app_settings: dict[str, str] | None) -> dict[str, str]:
@@ -119,51 +134,51 @@ def operator_settings(twin: BrainstemJob) -> dict[str, str]:
     return desired_operator_settings(twin.app_settings)
 
 
-def begin_site(twin: BrainstemJob, names: BrainstemNames) -> dict[str, Any]:
+def begin_site(twin: BrainstemJob, names: BrainstemNames) -> Begun:
     """Send the site's PUT with the operator's current env keys (create or update); its operation to poll."""
     begun = builder_for(target_spec(twin.runtime_target)).begin_site(
         arm_clients(twin.subscription_id), names, region=twin.region, tags=tags_for(twin, names),
         operator_settings=operator_settings(twin),
     )  # fmt: skip
-    return begun.to_result()  # setting names only, never values
+    return begun  # setting names only, never values
 
 
 @blueprint.activity_trigger(input_name="job")
-def ensure_function_plan(job: JsonObject) -> dict[str, Any]:
+def ensure_function_plan(job: JsonObject) -> JsonObject:
     """Begin the plan's create; the orchestration polls ``operation_url`` (if any) on durable timers."""
     twin = BrainstemJob.from_input(job)
 
-    def action(names: BrainstemNames) -> dict[str, Any]:
+    def action(names: BrainstemNames) -> OperationBegun:
         body = builder_for(target_spec(twin.runtime_target)).plan_body(
             names, region=twin.region, tags=tags_for(twin, names)
         )
-        return {"operation_url": function_apps.begin_plan(arm_clients(twin.subscription_id), names, body)}
+        return OperationBegun(function_apps.begin_plan(arm_clients(twin.subscription_id), names, body))
 
     return _provision_step("function_app", twin, action)
 
 
 @blueprint.activity_trigger(input_name="job")
-def begin_function_site(job: JsonObject) -> dict[str, Any]:
+def begin_function_site(job: JsonObject) -> JsonObject:
     """Begin the site's create on the made plan (Flex: its deployment container first). Not the code."""
     twin = BrainstemJob.from_input(job)
     return _provision_step("function_app", twin, lambda names: begin_site(twin, names))
 
 
 @blueprint.activity_trigger(input_name="request")
-def finish_function_app(request: JsonObject) -> dict[str, Any]:
+def finish_function_app(request: JsonObject) -> JsonObject:
     """Once ARM has made the site: what needs it made (Flex: its identity's storage roles); its host."""
-    twin = BrainstemJob.from_input(request["job"])
+    finish = FinishApp.from_json(request)
+    twin = finish.job
 
-    def action(names: BrainstemNames) -> dict[str, Any]:
-        builder = builder_for(target_spec(twin.runtime_target))
-        return builder.finish(arm_clients(twin.subscription_id), names).to_result()
+    def action(names: BrainstemNames) -> Built:
+        return builder_for(target_spec(twin.runtime_target)).finish(arm_clients(twin.subscription_id), names)
 
     # The step a failure is reported under: a create's function_app, or an update's publish/rollback.
-    return run_step(str(request.get("step") or "function_app"), twin, action, while_status=fence_of(request))
+    return run_step(finish.step or "function_app", twin, action, while_status=fence_of(finish.fence))
 
 
 @blueprint.activity_trigger(input_name="job")
-def mark_active(job: JsonObject) -> dict[str, Any]:
+def mark_active(job: JsonObject) -> JsonObject:
     twin = BrainstemJob.from_input(job)
     try:
         row = default_registry().transition(
@@ -174,15 +189,15 @@ def mark_active(job: JsonObject) -> dict[str, Any]:
             error=None,
         )
     except ConcurrentUpdate:
-        return {"fenced": True}
-    return {"url": row.url}
+        return Fenced().to_json()
+    return Activated(row.url).to_json()
 
 
 @blueprint.activity_trigger(input_name="failure")
-def mark_errored(failure: JsonObject) -> dict[str, Any]:
+def mark_errored(failure: JsonObject) -> JsonObject:
     """Record a failed step on the row (kept for the operator: step, ARM code and message)."""
-    twin = BrainstemJob.from_input(failure["job"])
-    error = StepError(**failure["error"])
+    record = ErrorRecord.from_json(failure)
+    twin, error = record.job, record.error
     # A name held elsewhere, or ARM refusing the resource group itself (a 4xx, not a lost answer):
     # nothing of this twin exists, so its capacity goes back to the pool until it is provisioned again.
     nothing_created = error.step in _NOTHING_CREATED_YET and not error.transient
@@ -191,5 +206,5 @@ def mark_errored(failure: JsonObject) -> dict[str, Any]:
             twin.cloud_id, Status.ERRORED, for_job=twin.job_id, error=error.to_dict(), release_slots=nothing_created
         )
     except ConcurrentUpdate:
-        return {"fenced": True}
-    return {"recorded": True}
+        return Fenced().to_json()
+    return Recorded().to_json()

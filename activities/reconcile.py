@@ -26,7 +26,19 @@ from controlplane.domain.brainstem import Brainstem, timestamp, utc_now
 from controlplane.domain.drift import Inventory, judge, missing_error
 from controlplane.domain.errors import ControlPlaneError
 from controlplane.domain.lifecycle import Status
+from controlplane.domain.loop_messages import (
+    CloudIds,
+    HeartbeatPage,
+    HeartbeatSummary,
+    LostJobsPage,
+    MissingTwin,
+    PageRequest,
+    ReconcileDelay,
+    SubscriptionReconciled,
+    SubscriptionRequest,
+)  # fmt: skip
 from controlplane.domain.naming import brainstem_names
+from controlplane.domain.step_outputs import Recorded
 from controlplane.registry import BrainstemRegistry, default_registry, fleet_reads
 from controlplane.registry import repair as registry_repair
 from controlplane.settings import Settings, get_settings
@@ -41,23 +53,24 @@ DRIFT_STATUSES = (Status.ACTIVE, Status.MISSING)
 
 
 @blueprint.activity_trigger(input_name="request")
-def reconcile_subscription(request: JsonObject) -> dict[str, Any]:
+def reconcile_subscription(request: JsonObject) -> JsonObject:
     """Mark rows whose resources vanished missing (and back), count orphans; report for /health.
 
     Returns the cloud_ids of the twins found missing whose jobs have event sinks (at most the
     subscription's resource groups, never the fleet); the orchestration reads their jobs a page at a
     time (``missing_event_jobs``) to announce them."""
-    subscription_id = str(request["subscription_id"])
+    subscription_id = SubscriptionRequest.from_json(request).subscription_id
     registry, settings = default_registry(), get_settings()
     # Rows first: a twin active now had its resources made before the lists below are taken.
     rows = fleet_reads.subscription_rows(registry, subscription_id, DRIFT_STATUSES)
-    return judge_subscription(registry, settings, subscription_id, rows, inventory.scan(arm_clients(subscription_id)))
+    held = inventory.scan(arm_clients(subscription_id))
+    return judge_subscription(registry, settings, subscription_id, rows, held).to_json()
 
 
 def judge_subscription(
     registry: BrainstemRegistry, settings: Settings, subscription_id: str, rows: list[Brainstem], held: Inventory,
     *, check_configuration: bool = True,
-) -> dict[str, Any]:  # fmt: skip
+) -> SubscriptionReconciled:  # fmt: skip
     """Act on one subscription's drift (its rows, read before ``held`` was listed). ``check_configuration``:
     also compare settings, code and tags (activities.config_drift; it probes twins and reads ARM)."""
     drift = judge(rows, held)
@@ -81,24 +94,21 @@ def judge_subscription(
     report = {"orphans": orphans, "missing": missing, "returned": returned, "at": noticed, **configuration}
     registry.reports.save_drift(subscription_id, report)
     logger.info("reconciled %s: %d missing, %d back, %d orphans", subscription_id, missing, returned, len(orphans))
-    return {
-        "subscription_id": subscription_id, "missing": missing, "announce": announce,
-        "returned": returned, "orphans": len(orphans),
-    }  # fmt: skip
+    return SubscriptionReconciled(subscription_id, missing, announce, returned, len(orphans))
 
 
 @blueprint.activity_trigger(input_name="request")
-def missing_event_jobs(request: JsonObject) -> list[dict[str, Any]]:
+def missing_event_jobs(request: JsonObject) -> list[JsonObject]:
     """One page of twins found missing: each one's job (to announce it) and the row's error, read now."""
     registry, settings = default_registry(), get_settings()
-    jobs: list[dict[str, Any]] = []
-    for cloud_id in request["cloud_ids"]:
+    jobs: list[JsonObject] = []
+    for cloud_id in CloudIds.from_json(request).cloud_ids:
         try:
             row = registry.get(str(cloud_id))
         except ControlPlaneError:
             continue  # deleted meanwhile: nothing to announce
         if row.status == Status.MISSING:  # back, or taken over by a job, meanwhile: the live state wins
-            jobs.append(job_for(row, settings).to_input() | {"error": row.error})
+            jobs.append(MissingTwin(job_for(row, settings), row.error).to_json())
     return jobs
 
 
@@ -111,31 +121,32 @@ def _move(registry: BrainstemRegistry, row: Brainstem, status: Status, **changes
 
 
 @blueprint.activity_trigger(input_name="request")
-def record_reconcile_delay(request: JsonObject) -> dict[str, Any]:
+def record_reconcile_delay(request: JsonObject) -> JsonObject:
     """A subscription whose lists kept failing: say so on /health, change nothing else."""
-    report = {"error": str(request["error"])[:1024], "at": utc_now()}
-    default_registry().reports.save_drift(str(request["subscription_id"]), report)
-    return {"recorded": True}
+    delay = ReconcileDelay.from_json(request)
+    default_registry().reports.save_drift(delay.subscription_id, {"error": str(delay.error)[:1024], "at": utc_now()})
+    return Recorded().to_json()
 
 
 @blueprint.activity_trigger(input_name="request")
-def observe_registry(request: JsonObject) -> dict[str, Any]:
+def observe_registry(request: JsonObject) -> JsonObject:
     """The repair's first observation (controlplane.registry.repair)."""
     return registry_repair.observe(default_registry())
 
 
 @blueprint.activity_trigger(input_name="first")
-def repair_registry(first: JsonObject) -> dict[str, Any]:
+def repair_registry(first: JsonObject) -> dict[str, int]:
     """The repair's second observation, and the corrections both agree on."""
     return default_registry().reconcile(first)
 
 
 @blueprint.activity_trigger(input_name="request")
-def heartbeat_page(request: JsonObject) -> dict[str, Any]:
+def heartbeat_page(request: JsonObject) -> JsonObject:
     """Probe one page of active twins (bounded concurrency); each answer moves the twin's ``last_seen``."""
     registry, settings = default_registry(), get_settings()
     # By key alone, every status: the service reads exactly what this page receives (controlplane.registry.fleet_reads).
-    page = fleet_reads.fleet_page(registry, after=request.get("next"), limit=settings.heartbeat_page_size)
+    after = PageRequest.from_json(request).next
+    page = fleet_reads.fleet_page(registry, after=after, limit=settings.heartbeat_page_size)
     active = [row for row in page.rows if row.status == Status.ACTIVE]
     stale_before = timestamp(datetime.now(UTC) - timedelta(seconds=settings.heartbeat_stale_after_seconds))
     timeout = settings.heartbeat_timeout_seconds
@@ -158,20 +169,21 @@ def heartbeat_page(request: JsonObject) -> dict[str, Any]:
                 pass  # deleted meanwhile: nothing to record
         elif row.last_seen < stale_before:
             stale += 1
-    return {"next": page.next, "probed": len(active), "answered": sum(answers), "stale": stale}
+    return HeartbeatPage(probed=len(active), answered=sum(answers), stale=stale, next=page.next).to_json()
 
 
 @blueprint.activity_trigger(input_name="request")
 @blueprint.durable_client_input(client_name="client")
-async def fail_lost_jobs_page(request: JsonObject, client: df.DurableOrchestrationClient) -> dict[str, Any]:
+async def fail_lost_jobs_page(request: JsonObject, client: df.DurableOrchestrationClient) -> JsonObject:
     """One page of the fleet, by key: busy rows whose job is gone are marked errored (``JobLost``)."""
     registry, settings = default_registry(), get_settings()
-    page = await asyncio.to_thread(fleet_reads.fleet_page, registry, after=request.get("next"))
+    page = await asyncio.to_thread(fleet_reads.fleet_page, registry, after=PageRequest.from_json(request).next)
     failed = await reconcile.fail_lost_jobs(registry, client, settings, page.rows)
-    return {"next": page.next, "rows": len(page.rows), "failed": len(failed)}
+    return LostJobsPage(page.next, len(page.rows), len(failed)).to_json()
 
 
 @blueprint.activity_trigger(input_name="summary")
-def save_heartbeat(summary: JsonObject) -> dict[str, Any]:
-    default_registry().reports.save_heartbeat({**summary, "swept_at": utc_now()})
+def save_heartbeat(summary: JsonObject) -> JsonObject:
+    counts = HeartbeatSummary.from_json(summary)
+    default_registry().reports.save_heartbeat({**counts.to_json(), "swept_at": utc_now()})
     return {"saved": True}

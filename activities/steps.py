@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
+from activities.payloads import JsonObject
 from controlplane.arm.errors import classify
 from controlplane.arm.write_budget import spending
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import BrainstemNames, brainstem_names
 from controlplane.domain.step_errors import StepFailure, TransientStepError
+from controlplane.domain.step_requests import PROVISIONING_FENCE, UPDATING_FENCE
+from controlplane.domain.step_results import Fenced, StepErrored, StepOutput
 from controlplane.registry import default_registry
 
 logger = logging.getLogger(__name__)
@@ -21,12 +23,12 @@ _STEP_FAILURES = (HttpResponseError, ServiceRequestError, ServiceResponseError, 
 
 
 # The row status a step runs under: a new twin's, or a running twin's being moved to another deploy_ref.
-FENCES = {"provisioning": Status.PROVISIONING, "updating": Status.UPDATING}
+FENCES = {PROVISIONING_FENCE: Status.PROVISIONING, UPDATING_FENCE: Status.UPDATING}
 
 
-def fence_of(request: dict[str, Any]) -> Status:
+def fence_of(fence: str | None) -> Status:
     """The status a request's ``fence`` names (provisioning when it names none)."""
-    return FENCES[str(request.get("fence") or "provisioning")]
+    return FENCES[fence or PROVISIONING_FENCE]
 
 
 def fenced(job: BrainstemJob, while_status: Status) -> bool:
@@ -36,15 +38,16 @@ def fenced(job: BrainstemJob, while_status: Status) -> bool:
 
 
 def run_step(
-    step: str, job: BrainstemJob, action: Callable[[BrainstemNames], dict[str, Any]], *, while_status: Status
-) -> dict[str, Any]:
-    """Run ``action`` unless fenced. Transient ARM failures raise (durable retry); permanent ones return."""
+    step: str, job: BrainstemJob, action: Callable[[BrainstemNames], StepOutput], *, while_status: Status
+) -> JsonObject:
+    """Run ``action`` unless fenced; its output's JSON (``controlplane.domain.step_results``: success,
+    ``Fenced`` or ``StepErrored``). Transient ARM failures raise (durable retry); permanent ones return."""
     if fenced(job, while_status):
         logger.info("job %s no longer owns %s; skipping %s", job.job_id, job.cloud_id, step)
-        return {"fenced": True}
+        return Fenced().to_json()
     try:
         with spending(job.arm_grant):  # the ARM requests the orchestration booked for this step
-            return action(brainstem_names(job.name))
+            return action(brainstem_names(job.name)).to_json()
     except _STEP_FAILURES as exc:
         error = classify(step, exc)
         logger.warning(
@@ -57,4 +60,4 @@ def run_step(
         )
         if error.transient:
             raise TransientStepError(error) from exc
-        return {"error": error.to_dict()}
+        return StepErrored(error).to_json()

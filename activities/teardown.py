@@ -7,11 +7,12 @@ it is started here and polled from the orchestrator with durable timers, one sho
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
 
 import azure.durable_functions as df
 
 from activities.payloads import JsonObject
+from activities.provisioning import poll_state
 from activities.steps import run_step
 from controlplane.arm import locks, resource_groups
 from controlplane.arm.clients import arm_clients
@@ -19,6 +20,9 @@ from controlplane.domain.errors import ConcurrentUpdate
 from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import BrainstemNames, brainstem_names
+from controlplane.domain.step_outputs import Deleted, GraceEnded, GroupExists, OperationBegun
+from controlplane.domain.step_requests import JobStatusQuery, OperationPoll
+from controlplane.domain.step_results import Fenced, StepOutput
 from controlplane.registry import default_registry
 from controlplane.workflows import durable_calls
 
@@ -26,7 +30,7 @@ logger = logging.getLogger(__name__)
 blueprint = df.Blueprint()
 
 
-def _teardown_step(step: str, twin: BrainstemJob, action: Any) -> dict[str, Any]:
+def _teardown_step(step: str, twin: BrainstemJob, action: Callable[[BrainstemNames], StepOutput]) -> JsonObject:
     return run_step(step, twin, action, while_status=Status.DELETING)
 
 
@@ -39,64 +43,58 @@ async def job_runtime_status(request: JsonObject, client: df.DurableOrchestratio
     unquoted, and the worker's converter parses it as JSON first, so an id such as ``"1e3"`` would arrive
     as the number 1000.0 and its status would read NotFound (README, "Microsoft's Python worker").
     """
-    status = await durable_calls.get_status(client, str(request["job_id"]))
+    status = await durable_calls.get_status(client, JobStatusQuery.from_json(request).job_id)
     if status is None or status.runtime_status is None:
         return "NotFound"
     return str(status.runtime_status.value)
 
 
 @blueprint.activity_trigger(input_name="job")
-def begin_delete_resource_group(job: JsonObject) -> dict[str, Any]:
+def begin_delete_resource_group(job: JsonObject) -> JsonObject:
     twin = BrainstemJob.from_input(job)
 
-    def action(names: BrainstemNames) -> dict[str, Any]:
+    def action(names: BrainstemNames) -> OperationBegun:
         clients = arm_clients(twin.subscription_id)
         # The lock goes just before the delete, in the same step: a teardown that stops between the two
         # leaves the group unlocked only until its retry deletes it (a repeated lock DELETE answers 204).
         locks.remove_delete_lock(clients, names)
-        url = resource_groups.begin_delete_resource_group(clients, names)
-        return {"operation_url": url}
+        return OperationBegun(resource_groups.begin_delete_resource_group(clients, names))
 
     return _teardown_step("delete_resource_group", twin, action)
 
 
 @blueprint.activity_trigger(input_name="job")
-def end_grace_period(job: JsonObject) -> dict[str, Any]:
+def end_grace_period(job: JsonObject) -> JsonObject:
     """The grace period is over: move the pending row to deleting, if it is still this job's (not restored)."""
     twin = BrainstemJob.from_input(job)
     try:
         default_registry().transition(twin.cloud_id, Status.DELETING, for_job=twin.job_id, delete_at=None)
     except ConcurrentUpdate:
-        return {"fenced": True}
-    return {"deleting": twin.cloud_id}
+        return Fenced().to_json()
+    return GraceEnded(twin.cloud_id).to_json()
 
 
 @blueprint.activity_trigger(input_name="request")
-def poll_delete(request: JsonObject) -> dict[str, Any]:
-    twin = BrainstemJob.from_input(request["job"])
-
-    def action(names: BrainstemNames) -> dict[str, Any]:
-        state = resource_groups.poll_operation(arm_clients(twin.subscription_id), request["operation_url"])
-        return {"done": state.done, "failed": state.failed, "code": state.code, "message": state.message}
-
-    return _teardown_step("delete_resource_group", twin, action)
+def poll_delete(request: JsonObject) -> JsonObject:
+    poll = OperationPoll.from_json(request)
+    return _teardown_step("delete_resource_group", poll.job, lambda names: poll_state(poll.job, poll.operation_url))
 
 
 @blueprint.activity_trigger(input_name="job")
-def resource_group_exists(job: JsonObject) -> dict[str, Any]:
+def resource_group_exists(job: JsonObject) -> JsonObject:
     twin = BrainstemJob.from_input(job)
 
-    def action(names: BrainstemNames) -> dict[str, Any]:
-        return {"exists": resource_groups.resource_group_exists(arm_clients(twin.subscription_id), names)}
+    def action(names: BrainstemNames) -> GroupExists:
+        return GroupExists(resource_groups.resource_group_exists(arm_clients(twin.subscription_id), names))
 
     return _teardown_step("verify_deleted", twin, action)
 
 
 @blueprint.activity_trigger(input_name="job")
-def mark_deleted(job: JsonObject) -> dict[str, Any]:
+def mark_deleted(job: JsonObject) -> JsonObject:
     twin = BrainstemJob.from_input(job)
     try:
         default_registry().transition(twin.cloud_id, Status.DELETED, for_job=twin.job_id, url=None)
     except ConcurrentUpdate:
-        return {"fenced": True}
-    return {"deleted": brainstem_names(twin.name).cloud_id}
+        return Fenced().to_json()
+    return Deleted(brainstem_names(twin.name).cloud_id).to_json()

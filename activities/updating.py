@@ -8,8 +8,6 @@ that took the twin over stops the update at its next step.
 
 from __future__ import annotations
 
-from typing import Any
-
 import azure.durable_functions as df
 
 from activities.payloads import JsonObject
@@ -23,7 +21,9 @@ from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import BrainstemNames, brainstem_names
 from controlplane.domain.runtime_targets import target_spec
-from controlplane.domain.step_errors import StepError
+from controlplane.domain.step_outputs import Activated, Begun, Recorded
+from controlplane.domain.step_requests import ErrorRecord
+from controlplane.domain.step_results import Fenced
 from controlplane.registry import default_registry
 from controlplane.settings import get_settings
 
@@ -31,7 +31,7 @@ blueprint = df.Blueprint()
 
 
 @blueprint.activity_trigger(input_name="job")
-def publish_update(job: JsonObject) -> dict[str, Any]:
+def publish_update(job: JsonObject) -> JsonObject:
     """Refresh the twin's site for ``job.deploy_ref`` (a rollback passes the previous ref): send its PUT, and
     hand back the operation to poll (then ``finish_function_app``); code comes next.
 
@@ -39,7 +39,7 @@ def publish_update(job: JsonObject) -> dict[str, Any]:
     gone is made again, waited for here (rare: a twin whose plan someone deleted)."""
     twin = BrainstemJob.from_input(job)
 
-    def action(names: BrainstemNames) -> dict[str, Any]:
+    def action(names: BrainstemNames) -> Begun:
         clients = arm_clients(twin.subscription_id)
         if twin.repair:  # configuration drift: the group's tags go back to what the registry says
             resource_groups.ensure_resource_group(clients, names, region=twin.region, tags=tags_for(twin, names))
@@ -52,7 +52,7 @@ def publish_update(job: JsonObject) -> dict[str, Any]:
 
 
 @blueprint.activity_trigger(input_name="job")
-def mark_updated(job: JsonObject) -> dict[str, Any]:
+def mark_updated(job: JsonObject) -> JsonObject:
     """updating -> active on the new deploy_ref; the old one is kept as previous_deploy_ref."""
     twin = BrainstemJob.from_input(job)
     try:
@@ -63,16 +63,15 @@ def mark_updated(job: JsonObject) -> dict[str, Any]:
             url=get_settings().brainstem_url(brainstem_names(twin.name)),
         )  # fmt: skip
     except ConcurrentUpdate:
-        return {"fenced": True}
-    return {"url": row.url, "deploy_ref": row.deploy_ref}
+        return Fenced().to_json()
+    return Activated(row.url, row.deploy_ref).to_json()
 
 
 @blueprint.activity_trigger(input_name="outcome")
-def mark_update_failed(outcome: JsonObject) -> dict[str, Any]:
+def mark_update_failed(outcome: JsonObject) -> JsonObject:
     """The update failed: active again on the previous code (rolled back), or errored if that failed too."""
-    twin = BrainstemJob.from_input(outcome["job"])
-    error = StepError(**outcome["error"])
-    rolled_back = bool(outcome.get("rolled_back"))
+    record = ErrorRecord.from_json(outcome)
+    twin, error, rolled_back = record.job, record.error, bool(record.rolled_back)
     try:
         default_registry().transition(
             twin.cloud_id, Status.ACTIVE if rolled_back else Status.ERRORED, for_job=twin.job_id,
@@ -80,5 +79,5 @@ def mark_update_failed(outcome: JsonObject) -> dict[str, Any]:
             app_settings=twin.previous_app_settings, target_app_settings=None,
         )  # fmt: skip
     except ConcurrentUpdate:
-        return {"fenced": True}
-    return {"recorded": True}
+        return Fenced().to_json()
+    return Recorded().to_json()

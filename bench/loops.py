@@ -105,7 +105,7 @@ def run_loops(connection: str, rows: int, subscriptions: int) -> dict[str, Any]:
             found.append(
                 loop_activities.judge_subscription(
                     registry, settings, subscription_id, twins, held, check_configuration=False
-                )
+                ).to_json()
             )
         return found
 

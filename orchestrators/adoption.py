@@ -14,7 +14,15 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from controlplane.domain.jobs import Policy
+from controlplane.domain.durable_names import Activity, Orchestration
+from controlplane.domain.json_records import JsonObject
+from controlplane.domain.loop_messages import (
+    AdoptionCandidates,
+    AdoptionInput,
+    AdoptOutcome,
+    AdoptRequest,
+    SubscriptionRequest,
+)  # fmt: skip
 from orchestrators.retries import retry_options
 
 blueprint = df.Blueprint()
@@ -22,39 +30,38 @@ blueprint = df.Blueprint()
 ADOPT_AT_ONCE = 16
 
 
-@blueprint.orchestration_trigger(context_name="context", orchestration="adopt_brainstems")
-def adopt_brainstems(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
-    request = context.get_input()
-    retry = retry_options(Policy(**request["policy"]))
-    report: dict[str, Any] = {"dry_run": bool(request["dry_run"]), "adopted": [], "skipped": [], "unreadable": {}}
-    candidates: list[dict[str, Any]] = []
-    for subscription_id in request["subscriptions"]:
+@blueprint.orchestration_trigger(context_name="context", orchestration=Orchestration.ADOPT)
+def adopt_brainstems(context: df.DurableOrchestrationContext) -> Generator[Any, Any, JsonObject]:
+    request = AdoptionInput.from_json(context.get_input())
+    retry = retry_options(request.policy)
+    adopted: list[JsonObject] = []
+    skipped: list[JsonObject] = []
+    unreadable: dict[str, str] = {}
+    report: JsonObject = {"dry_run": request.dry_run, "adopted": adopted, "skipped": skipped, "unreadable": unreadable}
+    candidates: list[JsonObject] = []
+    for subscription_id in request.subscriptions:
         try:
-            found = yield context.call_activity_with_retry(
-                "adoption_candidates", retry, {"subscription_id": subscription_id}
+            answer = yield context.call_activity_with_retry(
+                Activity.ADOPTION_CANDIDATES, retry, SubscriptionRequest(subscription_id).to_json()
             )
         except Exception as failure:  # this subscription could not be listed: say so, adopt the others
-            report["unreadable"][subscription_id] = str(failure)[:500]
+            unreadable[subscription_id] = str(failure)[:500]
             continue
-        candidates += found["candidates"]
-        report["skipped"] += found["skipped"]
-    if request["dry_run"]:
+        found = AdoptionCandidates.from_json(answer)
+        candidates += found.candidates
+        skipped += found.skipped
+    if request.dry_run:
         report["would_adopt"] = candidates
         return report
     for start in range(0, len(candidates), ADOPT_AT_ONCE):
         batch = [
             context.call_activity_with_retry(
-                "adopt_brainstem",
+                Activity.ADOPT_BRAINSTEM,
                 retry,
-                {
-                    "candidate": candidate,
-                    "owner": request.get("owner"),
-                    "job_id": context.instance_id,
-                    "lock": bool(request.get("lock")),
-                },
+                AdoptRequest(candidate, request.owner, context.instance_id, request.lock).to_json(),
             )  # fmt: skip
             for candidate in candidates[start : start + ADOPT_AT_ONCE]
         ]
-        for outcome in (yield context.task_all(batch)):
-            (report["skipped"] if "skipped" in outcome else report["adopted"]).append(outcome)
+        for outcome in map(AdoptOutcome.from_json, (yield context.task_all(batch))):
+            (skipped if outcome.skipped is not None else adopted).append(outcome.to_json())
     return report

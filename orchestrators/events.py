@@ -15,8 +15,10 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from controlplane.domain.durable_names import Activity
 from controlplane.domain.events import STATUS_AFTER, LifecycleEvent, Transition
 from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.step_requests import Delivered, EventDelivery, UndeliveredEvent
 from orchestrators.retries import retry_options
 
 _REASON_LIMIT = 500
@@ -42,22 +44,22 @@ def emit(
     row = {**twin.to_input(), "status": status or STATUS_AFTER[transition], "url": url}
     event = LifecycleEvent.from_row(transition, row, time=event_time(context), error=error)
     for sink in twin.event_sinks:
-        delivery = {
-            "sink": sink,
-            "event": event.to_input(),
-            "callback_url": twin.callback_url if sink == "callback" else None,
-        }
+        delivery = EventDelivery(sink, event, twin.callback_url if sink == "callback" else None)
         try:
-            result = yield context.call_activity_with_retry("publish_event", retry_options(twin.policy), delivery)
+            answer = yield context.call_activity_with_retry(
+                Activity.PUBLISH_EVENT, retry_options(twin.policy), delivery.to_json()
+            )
         except Exception as failure:  # the SDK raises the last attempt's failure once retries are spent
-            result = {"delivered": False, "reason": str(failure)[:_REASON_LIMIT]}
-        if result.get("delivered") or result.get("skipped"):
+            result = Delivered(False, reason=str(failure)[:_REASON_LIMIT])
+        else:
+            result = Delivered.from_json(answer)
+        if result.delivered or result.skipped:
             continue
-        miss = {
-            "cloud_id": twin.cloud_id, "event_id": event.id, "type": transition.event_type,
-            "sink": sink, "reason": str(result.get("reason"))[:_REASON_LIMIT],
-        }  # fmt: skip
+        miss = UndeliveredEvent(
+            cloud_id=twin.cloud_id, event_id=event.id, type=transition.event_type,
+            sink=sink, reason=str(result.reason)[:_REASON_LIMIT],
+        )  # fmt: skip
         try:
-            yield context.call_activity("record_undelivered_event", miss)
+            yield context.call_activity(Activity.RECORD_UNDELIVERED_EVENT, miss.to_json())
         except Exception:  # noqa: S110 - the activity logged it; a lost record must not stop the twin either
             pass

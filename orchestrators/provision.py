@@ -17,14 +17,18 @@ ends the orchestration Failed. A fenced step (a teardown took the twin over) end
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import azure.durable_functions as df
 
+from controlplane.domain.durable_names import Activity, Orchestration
 from controlplane.domain.events import Transition
 from controlplane.domain.jobs import BrainstemJob
-from controlplane.domain.step_errors import StepError
+from controlplane.domain.json_records import JsonObject
+from controlplane.domain.step_outputs import Activated, Begun, Built, GroupEnsured, NamesChecked, OperationBegun
+from controlplane.domain.step_requests import PROVISIONING_FENCE, FinishApp
+from controlplane.domain.step_results import Fenced, StepErrored, StepOutput
 from orchestrators.events import emit
 from orchestrators.operations import OPERATION_TIMEOUT_SECONDS, await_operation
 from orchestrators.publishing import await_ready, publish
@@ -32,63 +36,67 @@ from orchestrators.steps import call_arm_step, call_step, fail, progress
 
 blueprint = df.Blueprint()
 
-# (step, activity, what the activity takes beside the job: None for the job alone). The function app
-# is three activities: the plan and the site are each begun and then polled here on durable timers
-# (ARM may answer either PUT with 202 + Azure-AsyncOperation), and ``finish_function_app`` does what
-# needs the made site (Flex: its identity's roles), so no activity slot waits while ARM works.
-BUILD_STEPS: tuple[tuple[str, str, dict[str, Any] | None], ...] = (
-    ("names", "check_names", None),
-    ("resource_group", "ensure_resource_group", None),
-    ("storage_account", "ensure_storage_account", None),
-    ("function_app", "ensure_function_plan", None),
-    ("function_app", "begin_function_site", None),
-    ("function_app", "finish_function_app", {"fence": "provisioning"}),
+
+def _finish_request(granted: BrainstemJob) -> FinishApp:
+    return FinishApp(granted, PROVISIONING_FENCE)
+
+
+# (step, activity, its output, what it takes: None for the job alone). The function app is three
+# activities: the plan and the site are each begun and then polled here on durable timers (ARM may
+# answer either PUT with 202 + Azure-AsyncOperation), and ``finish_function_app`` does what needs the
+# made site (Flex: its identity's roles), so no activity slot waits while ARM works.
+BUILD_STEPS: tuple[tuple[str, Activity, type[StepOutput], Callable[[BrainstemJob], FinishApp] | None], ...] = (
+    ("names", Activity.CHECK_NAMES, NamesChecked, None),
+    ("resource_group", Activity.ENSURE_RESOURCE_GROUP, GroupEnsured, None),
+    ("storage_account", Activity.ENSURE_STORAGE_ACCOUNT, OperationBegun, None),
+    ("function_app", Activity.ENSURE_FUNCTION_PLAN, OperationBegun, None),
+    ("function_app", Activity.BEGIN_FUNCTION_SITE, Begun, None),
+    ("function_app", Activity.FINISH_FUNCTION_APP, Built, _finish_request),
 )
 
 
-@blueprint.orchestration_trigger(context_name="context", orchestration="provision_brainstem")
-def provision_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
-    job = context.get_input()
-    twin = BrainstemJob.from_input(job)
+@blueprint.orchestration_trigger(context_name="context", orchestration=Orchestration.PROVISION)
+def provision_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any, Any, JsonObject]:
+    twin = BrainstemJob.from_input(context.get_input())
     yield from emit(context, twin, Transition.ACCEPTED)
 
-    for step, activity, beside in BUILD_STEPS:
+    for step, activity, output, request in BUILD_STEPS:
         progress(context, twin, step)
-        result = yield from call_arm_step(context, step, activity, job, twin.policy, beside_job=beside)
-        if result.get("fenced"):
-            return (yield from _cancelled(context, twin, step))
-        if result.get("operation_url"):  # begun, not finished: poll it here, holding no activity slot
+        result = yield from call_arm_step(context, step, activity, twin, twin.policy, output, request=request)
+        if isinstance(result, OperationBegun) and result.operation_url:  # begun: poll it here, holding no slot
             result = yield from await_operation(
-                context, twin, job, step, result["operation_url"],
+                context, twin, step, result.operation_url,
                 poll_seconds=twin.policy.operation_poll_seconds, timeout_seconds=OPERATION_TIMEOUT_SECONDS,
             )  # fmt: skip
-            if result.get("fenced"):
+        match result:
+            case Fenced():
                 return (yield from _cancelled(context, twin, step))
-        if "error" in result:
-            yield from fail(context, twin, job, StepError(**result["error"]))
+            case StepErrored(error):
+                return (yield from fail(context, twin, error))
 
     for step, helper in (("publish", publish), ("readiness", await_ready)):
         progress(context, twin, step)
-        result = yield from helper(context, twin, job)
-        if result.get("fenced"):
-            return (yield from _cancelled(context, twin, step))
-        if "error" in result:
-            yield from fail(context, twin, job, StepError(**result["error"]))
+        match (yield from helper(context, twin)):
+            case Fenced():
+                return (yield from _cancelled(context, twin, step))
+            case StepErrored(error):
+                return (yield from fail(context, twin, error))
 
     progress(context, twin, "activate")
-    result = yield from call_step(context, "activate", "mark_active", job, twin.policy)
-    if result.get("fenced"):
-        return (yield from _cancelled(context, twin, "activate"))
-    if "error" in result:
-        yield from fail(context, twin, job, StepError(**result["error"]))
-    yield from emit(context, twin, Transition.ACTIVE, url=result["url"])
+    activated = yield from call_step(context, "activate", Activity.MARK_ACTIVE, twin, twin.policy, Activated)
+    match activated:
+        case Fenced():
+            return (yield from _cancelled(context, twin, "activate"))
+        case StepErrored(error):
+            return (yield from fail(context, twin, error))
+    yield from emit(context, twin, Transition.ACTIVE, url=activated.url)
     progress(context, twin, "active")
-    return {"status": "active", "cloud_id": twin.cloud_id, "url": result["url"]}
+    return {"status": "active", "cloud_id": twin.cloud_id, "url": activated.url}
 
 
 def _cancelled(
     context: df.DurableOrchestrationContext, twin: BrainstemJob, step: str
-) -> Generator[Any, Any, dict[str, Any]]:
+) -> Generator[Any, Any, JsonObject]:
     progress(context, twin, "cancelled", at_step=step)
     yield from ()  # a generator, so callers can `yield from` it like every other step
     return {"status": "cancelled", "cloud_id": twin.cloud_id, "at_step": step}

@@ -31,6 +31,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from controlplane.domain.durable_names import Activity, Orchestration
 from controlplane.domain.jobs import Policy
 from controlplane.domain.rollouts import RolloutSpec, RolloutStatus, wave_failed
 from orchestrators import rollout_gates as gates
@@ -42,7 +43,7 @@ CONTROL_EVENT = gates.CONTROL_EVENT
 DRAIN_POLL_SECONDS = 1.0
 
 
-@blueprint.orchestration_trigger(context_name="context", orchestration="rollout_brainstems")
+@blueprint.orchestration_trigger(context_name="context", orchestration=Orchestration.ROLLOUT)
 def rollout_brainstems(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     state = dict(context.get_input())
     spec = RolloutSpec.from_dict(state["spec"])
@@ -51,7 +52,9 @@ def rollout_brainstems(context: df.DurableOrchestrationContext) -> Generator[Any
     size = spec.waves.wave_size(wave)
 
     control = yield from _obey_control(context, spec, policy)
-    outcome = yield from _call(context, "collect_rollout_outcomes", {"spec": spec.to_dict(), "wave": wave}, policy)
+    outcome = yield from _call(
+        context, Activity.COLLECT_ROLLOUT_OUTCOMES, {"spec": spec.to_dict(), "wave": wave}, policy
+    )
     counters, running = dict(outcome["counters"]), int(outcome["running"])
     context.set_custom_status({"rollout_id": spec.rollout_id, "wave": wave, **counters, "running": running})
     wake_at = None  # when to look again, if not after the poll interval; now: at once
@@ -63,7 +66,7 @@ def rollout_brainstems(context: df.DurableOrchestrationContext) -> Generator[Any
         moved_back = 0
         if running < spec.waves.parallelism:
             batch = {"spec": spec.to_dict(), "wave": wave, "wanted": spec.waves.parallelism - running}
-            moved_back = (yield from _call(context, "start_rollback_batch", batch, policy))["started"]
+            moved_back = (yield from _call(context, Activity.START_ROLLBACK_BATCH, batch, policy))["started"]
         if moved_back == 0 and running == 0:
             return (yield from _finish(context, spec, RolloutStatus.HALTED, policy, state["message"]))
     elif wave_failed(spec.waves, size, counters.get("failed", 0)):
@@ -172,7 +175,7 @@ def _fill(
         "batch": taken,  # names the batch in its wave: a repeated attempt takes the same twins
         "wanted": wanted,
     }  # fmt: skip
-    started = yield from _call(context, "start_rollout_batch", batch, policy)
+    started = yield from _call(context, Activity.START_ROLLOUT_BATCH, batch, policy)
     state.update(taken=taken + started["started"], cursor=started["cursor"], exhausted=started["exhausted"])
     return running + int(started["started"])
 
@@ -181,14 +184,16 @@ def _obey_control(
     context: df.DurableOrchestrationContext, spec: RolloutSpec, policy: Policy
 ) -> Generator[Any, Any, str]:
     """What the operator wants now; while it is "pause", wait for the next "control" event."""
-    control = str((yield from _call(context, "rollout_control", {"rollout_id": spec.rollout_id}, policy))["control"])
+    control = str(
+        (yield from _call(context, Activity.ROLLOUT_CONTROL, {"rollout_id": spec.rollout_id}, policy))["control"]
+    )
     if control != "pause":
         return control
     yield from _set_status(context, spec, RolloutStatus.PAUSED, policy, "paused by an operator")
     while control == "pause":
         yield context.wait_for_external_event(CONTROL_EVENT)
         control = str(
-            (yield from _call(context, "rollout_control", {"rollout_id": spec.rollout_id}, policy))["control"]
+            (yield from _call(context, Activity.ROLLOUT_CONTROL, {"rollout_id": spec.rollout_id}, policy))["control"]
         )
     if control != "abort":
         yield from _set_status(context, spec, RolloutStatus.RUNNING, policy, "")

@@ -16,6 +16,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from controlplane.domain.durable_names import Activity
 from controlplane.domain.jobs import Policy
 from controlplane.domain.rollouts import RolloutSpec, RolloutStatus
 from orchestrators.retries import retry_options
@@ -27,7 +28,7 @@ MAX_WINDOW_SLEEP = timedelta(hours=6)
 
 
 def call(
-    context: df.DurableOrchestrationContext, activity: str, payload: Any, policy: Policy
+    context: df.DurableOrchestrationContext, activity: Activity, payload: Any, policy: Policy
 ) -> Generator[Any, Any, dict[str, Any]]:
     result = yield context.call_activity_with_retry(activity, retry_options(policy), payload)
     return dict(result)
@@ -38,7 +39,7 @@ def set_status(
     message: str, *, awaiting_wave: int | None = None,
 ) -> Generator[Any, Any, dict[str, Any]]:  # fmt: skip
     change = {"rollout_id": spec.rollout_id, "status": status.value, "message": message, "awaiting_wave": awaiting_wave}
-    return (yield from call(context, "set_rollout_status", change, policy))
+    return (yield from call(context, Activity.SET_ROLLOUT_STATUS, change, policy))
 
 
 def start_bake(context: df.DurableOrchestrationContext, spec: RolloutSpec, state: dict[str, Any]) -> bool:
@@ -61,7 +62,7 @@ def bake_step(
     ("passed", "") the bake is over and held; ("failed", why) the error-rate gate failed."""
     bake, wave, now = state["baking"], int(state.get("wave", 0)), context.current_utc_datetime
     page = yield from call(
-        context, "probe_baking_wave", {"spec": spec.to_dict(), "wave": wave, "after": bake["after"]}, policy
+        context, Activity.PROBE_BAKING_WAVE, {"spec": spec.to_dict(), "wave": wave, "after": bake["after"]}, policy
     )
     bake["after"] = page["next"]
     if page["next"] is not None or page["failed"]:
@@ -69,7 +70,7 @@ def bake_step(
     bake["rounds"] += 1
     if spec.gates.error_rate is not None:
         window = {"spec": spec.to_dict(), "since": bake["since"], "until": now.isoformat()}
-        judged = yield from call(context, "judge_rollout_error_rate", window, policy)
+        judged = yield from call(context, Activity.JUDGE_ROLLOUT_ERROR_RATE, window, policy)
         if not judged["passed"]:
             return "failed", f"wave {wave} failed its bake: {judged['reason']}"
     until = datetime.fromisoformat(bake["until"])
@@ -88,7 +89,7 @@ def await_approval(
     message = f"wave {wave} passed its gate; waiting for an operator's approval (POST .../approve)"
     yield from set_status(context, spec, RolloutStatus.AWAITING_APPROVAL, policy, message, awaiting_wave=wave)
     while True:
-        seen = yield from call(context, "rollout_control", {"rollout_id": spec.rollout_id}, policy)
+        seen = yield from call(context, Activity.ROLLOUT_CONTROL, {"rollout_id": spec.rollout_id}, policy)
         if seen["control"] == "abort":
             return "abort"
         if wave in seen["approved"]:

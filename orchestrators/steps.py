@@ -6,16 +6,22 @@ Everything here runs inside an orchestrator: deterministic, no I/O, time from
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn, Protocol, TypeAlias, TypeVar
 
 import azure.durable_functions as df
 
+from controlplane.domain.durable_names import Activity
 from controlplane.domain.events import Transition
 from controlplane.domain.jobs import BrainstemJob, Policy
+from controlplane.domain.json_records import JsonObject
 from controlplane.domain.runtime_targets import CATALOG, HostingKind
 from controlplane.domain.step_errors import StepError, error_from_failure
+from controlplane.domain.step_outputs import Recorded
+from controlplane.domain.step_requests import Booking, BookingRequest, ErrorRecord
+from controlplane.domain.step_results import Fenced, StepErrored, StepOutput, result_from_json
 from orchestrators.events import emit
 from orchestrators.retries import retry_options
 
@@ -36,110 +42,135 @@ def progress(context: df.DurableOrchestrationContext, twin: BrainstemJob, step: 
     context.set_custom_status({"step": step, "cloud_id": twin.cloud_id, **extra})
 
 
+class ToJson(Protocol):
+    def to_json(self) -> JsonObject: ...
+
+
+StepInput: TypeAlias = BrainstemJob | ToJson  # noqa: UP040 - the product still runs on 3.11 (pyproject)
+T = TypeVar("T", bound=StepOutput)
+
+
+def step_input(payload: StepInput) -> JsonObject:
+    """The JSON an activity is handed: the job alone, or a request that carries it (or none)."""
+    return payload.to_input() if isinstance(payload, BrainstemJob) else payload.to_json()
+
+
+def read_result(result: object, output: type[T]) -> T | Fenced | StepErrored:
+    """An activity's JSON as the step's typed result (a bare value, e.g. a runtime status, as ``value``)."""
+    return result_from_json(result if isinstance(result, dict) else {"value": result}, output)
+
+
 def call_step(
-    context: df.DurableOrchestrationContext, step: str, activity: str, payload: Any, policy: Policy
-) -> Generator[Any, Any, dict[str, Any]]:
-    """Call an activity with retries; return its result, or ``{"error": ...}`` once retries are spent."""
+    context: df.DurableOrchestrationContext, step: str, activity: Activity, payload: StepInput, policy: Policy,
+    output: type[T],
+) -> Generator[Any, Any, T | Fenced | StepErrored]:  # fmt: skip
+    """Call an activity with retries; its typed result, or ``StepErrored`` once retries are spent."""
     try:
-        result = yield context.call_activity_with_retry(activity, retry_options(policy), payload)
+        result = yield context.call_activity_with_retry(activity, retry_options(policy), step_input(payload))
     except Exception as failure:  # the SDK raises the activity's last failure once attempts are spent
-        return {"error": error_from_failure(step, failure).to_dict()}
-    return result if isinstance(result, dict) else {"value": result}
+        return StepErrored(error_from_failure(step, failure))
+    return read_result(result, output)
 
 
 # The ARM requests each step sends (writes and POST actions, which ARM counts as writes; deletes),
 # booked before it runs, per hosting kind. A guess that is short costs a wait inside the activity (the
 # clients pay for the rest from the same budget); one that is long leaves a token unspent.
-ARM_REQUESTS = {
-    "check_names": 2,  # checkNameAvailability for the site and the storage account (POST actions)
-    "ensure_resource_group": 2,  # the group, then its CanNotDelete lock (controlplane.arm.locks)
-    "ensure_storage_account": 1,
-    "ensure_function_plan": 1,
+ARM_REQUESTS: dict[str, int] = {
+    Activity.CHECK_NAMES: 2,  # checkNameAvailability for the site and the storage account (POST actions)
+    Activity.ENSURE_RESOURCE_GROUP: 2,  # the group, then its CanNotDelete lock (controlplane.arm.locks)
+    Activity.ENSURE_STORAGE_ACCOUNT: 1,
+    Activity.ENSURE_FUNCTION_PLAN: 1,
     # Consumption: appsettings/list (a POST; ARM throttles before it routes to the provider, so it
     # counts even when Microsoft.Web answers 404 before the site exists: Learn, "Understand how Azure
     # Resource Manager throttles requests"), listKeys (the connection string), site
-    "begin_function_site": 3,
-    "finish_function_app": 0,  # Consumption: one read of the made site
-    "publish_update": 3,  # appsettings/list, listKeys, site (the plan is kept: read, not written)
+    Activity.BEGIN_FUNCTION_SITE: 3,
+    Activity.FINISH_FUNCTION_APP: 0,  # Consumption: one read of the made site
+    Activity.PUBLISH_UPDATE: 3,  # appsettings/list, listKeys, site (the plan is kept: read, not written)
     # Consumption: listKeys (the SAS), appsettings/list and PUT, syncfunctiontriggers
-    "publish_code": 4,
-    "begin_delete_resource_group": 2,  # the lock's DELETE, then the group's (both in the deletes bucket)
+    Activity.PUBLISH_CODE: 4,
+    Activity.BEGIN_DELETE_RESOURCE_GROUP: 2,  # the lock's DELETE, then the group's (both in the deletes bucket)
 }
-FLEX_ARM_REQUESTS = {
+FLEX_ARM_REQUESTS: dict[str, int] = {
     # Flex: the deployment container and site, then three role assignments (storage is identity-based)
-    "begin_function_site": 2,
-    "finish_function_app": 3,
-    "publish_update": 2,  # the container and site again (idempotent PUTs); finish_function_app the roles
-    "publish_code": 0,  # One Deploy goes to the app's scm site, not ARM (the site is only read)
+    Activity.BEGIN_FUNCTION_SITE: 2,
+    Activity.FINISH_FUNCTION_APP: 3,
+    Activity.PUBLISH_UPDATE: 2,  # the container and site again (idempotent PUTs); finish_function_app the roles
+    Activity.PUBLISH_CODE: 0,  # One Deploy goes to the app's scm site, not ARM (the site is only read)
 }
 
 
-def arm_requests(activity: str, job: dict[str, Any]) -> int:
-    """How many ARM requests ``activity`` sends for this job's twin (its hosting kind decides some)."""
-    spec = CATALOG.get(str(job.get("runtime_target")))
+def arm_requests(activity: str, job: Mapping[str, Any]) -> int:
+    """How many ARM requests ``activity`` sends for a twin (a job's JSON, or just its ``runtime_target``)."""
+    return requests_of(activity, str(job.get("runtime_target")), repair=bool(job.get("repair")))
+
+
+def requests_of(activity: str, runtime_target: str, *, repair: bool = False) -> int:
+    """How many ARM requests ``activity`` sends for a twin of ``runtime_target`` (its hosting kind decides some)."""
+    spec = CATALOG.get(runtime_target)
     # A repair's publish also puts the group's tags back: one PUT more (activities/updating.py).
-    extra = 1 if activity == "publish_update" and job.get("repair") else 0
+    extra = 1 if activity == Activity.PUBLISH_UPDATE and repair else 0
     if spec is not None and spec.kind == HostingKind.FLEX_CONSUMPTION:
         return FLEX_ARM_REQUESTS.get(activity, ARM_REQUESTS[activity]) + extra
     return ARM_REQUESTS[activity] + extra
 
 
-_DELETES = frozenset({"begin_delete_resource_group"})
+_DELETES = frozenset({Activity.BEGIN_DELETE_RESOURCE_GROUP})
 # Steps that finish a twin whose chain has begun (the site PUT is behind it). In a rollout they book
 # in the "bulk_finish" lane, which reaches half as far ahead, so the steps that begin twins go first
 # and a wave's last 20 s site PUTs overlap queued work instead of ending the wave with ARM idle
 # (controlplane.arm.fleet_budget). Measured: without it, one twin refused 46 times began last and
 # the bucket sat idle for its whole chain.
-_FINISHING = frozenset({"publish_code"})
+_FINISHING = frozenset({Activity.PUBLISH_CODE})
 
 
-def budget_lane(activity: str, job: dict[str, Any]) -> str:
+def budget_lane(activity: str, twin: BrainstemJob) -> str:
     """The ARM budget lane a step books in: deletes apart, a rollout's finishing steps behind its others."""
     if activity in _DELETES:
         return "deletes"
-    lane = str(job.get("arm_lane", "interactive"))
+    lane = twin.arm_lane
     return "bulk_finish" if lane == "bulk" and activity in _FINISHING else lane
 
 
 def call_arm_step(
-    context: df.DurableOrchestrationContext, step: str, activity: str, job: dict[str, Any], policy: Policy,
-    *, beside_job: dict[str, Any] | None = None,
-) -> Generator[Any, Any, dict[str, Any]]:  # fmt: skip
+    context: df.DurableOrchestrationContext, step: str, activity: Activity, twin: BrainstemJob, policy: Policy,
+    output: type[T], *, request: Callable[[BrainstemJob], ToJson] | None = None,
+) -> Generator[Any, Any, T | Fenced | StepErrored]:  # fmt: skip
     """``call_step`` for a step that writes to ARM: book its requests in the fleet-wide budget first,
     wait for them on a durable timer, then run it with the grant (``controlplane.arm.write_budget``).
 
-    ``beside_job``: the activity takes ``{"job": job, **beside_job}`` rather than the job itself."""
-    lane = budget_lane(activity, job)
-    count = arm_requests(activity, job)
+    ``request``: what the activity takes, built from the job with its grant (None: the job itself)."""
+    count = requests_of(activity, twin.runtime_target, repair=twin.repair)
+
+    def given(grant: dict[str, Any] | None) -> StepInput:
+        granted = replace(twin, arm_grant=grant)
+        return granted if request is None else request(granted)
+
     if count == 0:  # nothing to book: the step runs at once, paying for any stray request itself
-        granted = {**job, "arm_grant": None}
-        request = granted if beside_job is None else {"job": granted, **beside_job}
-        return (yield from call_step(context, step, activity, request, policy))
-    request = {"subscription_id": job["subscription_id"], "lane": lane, "count": count}
+        return (yield from call_step(context, step, activity, given(None), policy, output))
+    booking = BookingRequest(twin.subscription_id, budget_lane(activity, twin), count).to_json()
     failures = 0
     while True:
         try:
-            booked = yield context.call_activity_with_retry("reserve_arm_writes", retry_options(policy), request)
+            answer = yield context.call_activity_with_retry(Activity.RESERVE_ARM_WRITES, retry_options(policy), booking)
         except Exception as failure:  # the budget's storage stayed unreachable: the step fails as itself
-            return {"error": error_from_failure(step, failure).to_dict()}
-        if booked.get("retry_at"):  # booked beyond this lane's horizon: nothing taken, ask again then
-            yield context.create_timer(datetime.fromisoformat(booked["retry_at"]))
+            return StepErrored(error_from_failure(step, failure))
+        booked = Booking.from_json(answer)
+        if booked.retry_at:  # booked beyond this lane's horizon: nothing taken, ask again then
+            yield context.create_timer(datetime.fromisoformat(booked.retry_at))
             continue
-        if booked.get("not_before"):
-            due = datetime.fromisoformat(booked["not_before"])
+        if booked.not_before:
+            due = datetime.fromisoformat(booked.not_before)
             if due > context.current_utc_datetime:
                 yield context.create_timer(due)
-        granted = {**job, "arm_grant": booked.get("grant")}
-        step_input = granted if beside_job is None else {"job": granted, **beside_job}
         try:  # one attempt: a retry books again, so it never runs on a grant gone stale meanwhile
-            result = yield context.call_activity(activity, step_input)
+            result = yield context.call_activity(activity, step_input(given(booked.grant)))
         except Exception as failure:
             failures += 1
             if failures >= policy.max_attempts:
-                return {"error": error_from_failure(step, failure).to_dict()}
+                return StepErrored(error_from_failure(step, failure))
             yield from wait(context, retry_delay(policy, failures))
             continue
-        return result if isinstance(result, dict) else {"value": result}
+        return read_result(result, output)
 
 
 def retry_delay(policy: Policy, failures: int) -> float:
@@ -156,12 +187,12 @@ def deadline_after(context: df.DurableOrchestrationContext, seconds: float):  # 
 
 
 def fail(
-    context: df.DurableOrchestrationContext, twin: BrainstemJob, job: dict[str, Any], error: StepError
-) -> Generator[Any, Any, None]:
+    context: df.DurableOrchestrationContext, twin: BrainstemJob, error: StepError
+) -> Generator[Any, Any, NoReturn]:
     """Mark the row errored with the failed step, tell the event sinks, then end the orchestration Failed."""
     progress(context, twin, "errored", failed_step=error.step, code=error.code)
-    record = {"job": job, "error": error.to_dict()}
-    recorded = yield from call_step(context, "record_error", "mark_errored", record, twin.policy)
-    if recorded.get("recorded"):  # not fenced: this job still owned the row, so the twin is errored
+    record = ErrorRecord(twin, error)
+    recorded = yield from call_step(context, "record_error", Activity.MARK_ERRORED, record, twin.policy, Recorded)
+    if isinstance(recorded, Recorded):  # not fenced: this job still owned the row, so the twin is errored
         yield from emit(context, twin, Transition.ERRORED, error=error.to_dict())
     raise StepFailed(error)

@@ -22,9 +22,21 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from controlplane.domain.durable_names import Activity, Orchestration
 from controlplane.domain.events import Transition
 from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.json_records import JsonObject
 from controlplane.domain.step_errors import StepError
+from controlplane.domain.step_outputs import (
+    Deleted,
+    GraceEnded,
+    GroupExists,
+    JobRuntimeStatus,
+    OperationBegun,
+    OperationState,
+)
+from controlplane.domain.step_requests import JobStatusQuery, OperationPoll
+from controlplane.domain.step_results import Fenced, StepErrored
 from orchestrators.events import emit
 from orchestrators.steps import FUNCTION_TIMEOUT_SECONDS, call_arm_step, call_step, deadline_after, fail, progress, wait
 
@@ -34,22 +46,21 @@ _FINISHED = frozenset({"Completed", "Failed", "Terminated", "Canceled", "NotFoun
 DELETE_ROUNDS = 3
 
 
-@blueprint.orchestration_trigger(context_name="context", orchestration="teardown_brainstem")
-def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
-    job = context.get_input()
-    twin = BrainstemJob.from_input(job)
+@blueprint.orchestration_trigger(context_name="context", orchestration=Orchestration.TEARDOWN)
+def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any, Any, JsonObject]:
+    twin = BrainstemJob.from_input(context.get_input())
     policy = twin.policy
     if twin.delete_at is not None:  # a soft delete: the twin runs on until its grace period ends
         progress(context, twin, "pending_delete", delete_at=twin.delete_at)
         due = datetime.fromisoformat(twin.delete_at.replace("Z", "+00:00"))
         if due > context.current_utc_datetime:
             yield context.create_timer(due)
-        begun = yield from call_step(context, "pending_delete", "end_grace_period", job, policy)
-        if begun.get("fenced"):  # restored meanwhile (or taken over): nothing is deleted
-            progress(context, twin, "restored")
-            return {"status": "cancelled", "cloud_id": twin.cloud_id, "at_step": "pending_delete"}
-        if "error" in begun:
-            yield from fail(context, twin, job, StepError(**begun["error"]))
+        match (yield from call_step(context, "pending_delete", Activity.END_GRACE_PERIOD, twin, policy, GraceEnded)):
+            case Fenced():  # restored meanwhile (or taken over): nothing is deleted
+                progress(context, twin, "restored")
+                return {"status": "cancelled", "cloud_id": twin.cloud_id, "at_step": "pending_delete"}
+            case StepErrored(error):
+                return (yield from fail(context, twin, error))
     yield from emit(context, twin, Transition.DELETING)
 
     if twin.previous_job_id:
@@ -57,14 +68,15 @@ def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any
         deadline = deadline_after(context, policy.teardown_timeout_seconds)
         while True:
             result = yield from call_step(
-                context, "wait_for_provisioning", "job_runtime_status", {"job_id": twin.previous_job_id}, policy
-            )
-            status = result.get("value")
+                context, "wait_for_provisioning", Activity.JOB_RUNTIME_STATUS, JobStatusQuery(twin.previous_job_id),
+                policy, JobRuntimeStatus,
+            )  # fmt: skip
+            status = result.value if isinstance(result, JobRuntimeStatus) else None
             if status in _FINISHED:
                 break
             if context.current_utc_datetime >= deadline:
-                yield from fail(context, twin, job, StepError("wait_for_provisioning", "ProvisioningStillRunning",
-                                 f"job {twin.previous_job_id} was still {status} at the teardown deadline"))  # fmt: skip
+                return (yield from fail(context, twin, StepError("wait_for_provisioning", "ProvisioningStillRunning",
+                                 f"job {twin.previous_job_id} was still {status} at the teardown deadline")))  # fmt: skip
             yield from wait(context, policy.teardown_poll_seconds)
         if status == "Terminated":
             # A terminated job may have left an activity running; let the platform timeout end it.
@@ -72,46 +84,51 @@ def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any
 
     for _ in range(DELETE_ROUNDS):
         progress(context, twin, "delete_resource_group")
-        started = yield from call_arm_step(context, "delete_resource_group", "begin_delete_resource_group", job, policy)
-        if started.get("fenced"):
-            return {"status": "cancelled", "cloud_id": twin.cloud_id}
-        if "error" in started:
-            yield from fail(context, twin, job, StepError(**started["error"]))
-        url = started.get("operation_url")
+        started = yield from call_arm_step(
+            context, "delete_resource_group", Activity.BEGIN_DELETE_RESOURCE_GROUP, twin, policy, OperationBegun
+        )
+        match started:
+            case Fenced():
+                return {"status": "cancelled", "cloud_id": twin.cloud_id}
+            case StepErrored(error):
+                return (yield from fail(context, twin, error))
+        url = started.operation_url
         deadline = deadline_after(context, policy.teardown_timeout_seconds)
         polls = 0
         while url:
             yield from wait(context, policy.teardown_poll_seconds)
             polls += 1
             state = yield from call_step(
-                context, "delete_resource_group", "poll_delete", {"job": job, "operation_url": url}, policy
+                context, "delete_resource_group", Activity.POLL_DELETE, OperationPoll(twin, url), policy, OperationState
             )
-            if "error" in state:
-                yield from fail(context, twin, job, StepError(**state["error"]))
-            if state.get("done"):
-                if state.get("failed"):
-                    yield from fail(context, twin, job, StepError("delete_resource_group", state.get("code") or "DeleteFailed",
-                                     state.get("message") or "ARM reported the delete as failed"))  # fmt: skip
+            if isinstance(state, StepErrored):
+                return (yield from fail(context, twin, state.error))
+            if isinstance(state, OperationState) and state.done:
+                if state.failed:
+                    return (yield from fail(context, twin, StepError("delete_resource_group", state.code or "DeleteFailed",
+                                     state.message or "ARM reported the delete as failed")))  # fmt: skip
                 break
             if context.current_utc_datetime >= deadline:
-                yield from fail(context, twin, job, StepError("delete_resource_group", "DeleteTimedOut",
-                                 f"resource group still deleting after {policy.teardown_timeout_seconds:.0f}s"))  # fmt: skip
+                return (yield from fail(context, twin, StepError("delete_resource_group", "DeleteTimedOut",
+                                 f"resource group still deleting after {policy.teardown_timeout_seconds:.0f}s")))  # fmt: skip
             progress(context, twin, "delete_resource_group", polls=polls)
 
         progress(context, twin, "verify_deleted")
-        check = yield from call_step(context, "verify_deleted", "resource_group_exists", job, policy)
-        if "error" in check:
-            yield from fail(context, twin, job, StepError(**check["error"]))
-        if not check.get("exists"):
+        check = yield from call_step(
+            context, "verify_deleted", Activity.RESOURCE_GROUP_EXISTS, twin, policy, GroupExists
+        )
+        if isinstance(check, StepErrored):
+            return (yield from fail(context, twin, check.error))
+        if not (isinstance(check, GroupExists) and check.exists):
             break
     else:
-        yield from fail(context, twin, job, StepError("verify_deleted", "ResourceGroupStillExists",
-                         f"the resource group came back {DELETE_ROUNDS} times; something still writes to it"))  # fmt: skip
+        return (yield from fail(context, twin, StepError("verify_deleted", "ResourceGroupStillExists",
+                         f"the resource group came back {DELETE_ROUNDS} times; something still writes to it")))  # fmt: skip
 
-    result = yield from call_step(context, "record_deleted", "mark_deleted", job, policy)
-    if "error" in result:
-        yield from fail(context, twin, job, StepError(**result["error"]))
-    if "deleted" in result:  # not fenced: this job recorded the end
+    recorded = yield from call_step(context, "record_deleted", Activity.MARK_DELETED, twin, policy, Deleted)
+    if isinstance(recorded, StepErrored):
+        return (yield from fail(context, twin, recorded.error))
+    if isinstance(recorded, Deleted):  # not fenced: this job recorded the end
         yield from emit(context, twin, Transition.DELETED)
     progress(context, twin, "deleted")
     return {"status": "deleted", "cloud_id": twin.cloud_id}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from controlplane.domain.durable_names import Activity, Orchestration
 from sandbox.worker import app_worker
 from sandbox.worker.metadata import host_errors
 
@@ -85,6 +86,10 @@ def test_durable_bindings_are_ones_the_extension_accepts() -> None:
         "poll_arm_operation", "end_grace_period", "begin_function_site", "finish_function_app",
         "missing_event_jobs", "fail_lost_jobs_page",
     }  # fmt: skip
+    # Every name the code schedules or starts by (controlplane.domain.durable_names) is one the worker indexed,
+    # and every indexed one is named there: a misspelt or forgotten name fails here, not when its step runs.
+    assert orchestrators == {str(name) for name in Orchestration}
+    assert {n for n, k in kinds.items() if k == "activityTrigger"} == {str(name) for name in Activity}
     clients = {name for name, f in functions.items() if f.bindings_of_type("durableClient")}
     # The durable client is an input binding beside an HTTP trigger (starters, status) or an activity trigger.
     assert clients == {

@@ -3,34 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from controlplane.arm.clients import ArmClients
 from controlplane.domain.naming import BrainstemNames
+from controlplane.domain.step_outputs import Begun, Built
 
-
-@dataclass(frozen=True)
-class Built:
-    """What an activity may return about a built app: no secret, no setting value."""
-
-    host: str
-    settings: list[str]
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def to_result(self) -> dict[str, Any]:
-        return {"host": self.host, "settings": self.settings, **self.details}
-
-
-@dataclass(frozen=True)
-class Begun:
-    """A site PUT sent: the operation URL to poll (None: ARM answered 200) and the setting names it set."""
-
-    operation_url: str | None
-    settings: list[str]
-
-    def to_result(self) -> dict[str, Any]:
-        return {"operation_url": self.operation_url, "settings": self.settings}
+# What a builder gives back is what the activity hands the orchestrator: its type lives in the domain.
+__all__ = ["AppBuilder", "Begun", "Built"]
 
 
 class AppBuilder(Protocol):

@@ -19,8 +19,6 @@ within Contributor on the twin's resource group.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
-from typing import Any
 
 from controlplane.arm import one_deploy, run_from_package
 from controlplane.arm.clients import ArmClients
@@ -28,6 +26,7 @@ from controlplane.arm.package_source import fetch_package
 from controlplane.domain.naming import BrainstemNames
 from controlplane.domain.runtime_targets import HostingKind, RuntimeTargetSpec
 from controlplane.domain.step_errors import StepFailure
+from controlplane.domain.step_outputs import Following, PublishOutcome  # what the workflow learns
 
 logger = logging.getLogger(__name__)
 
@@ -35,27 +34,9 @@ logger = logging.getLogger(__name__)
 ROLE_PROPAGATION_RETRY_SECONDS = 30.0
 
 
-@dataclass(frozen=True)
-class PublishOutcome:
-    """What the workflow learns: done, still deploying (ask again with ``following``, after
-    ``poll_after_seconds`` when the scm site asked for that), or wait ``wait_seconds`` and start again."""
-
-    done: bool
-    deploy_ref: str
-    deployment_id: str | None = None
-    package_sha256: str | None = None
-    wait_seconds: float | None = None
-    reason: str | None = None
-    following: dict[str, Any] | None = None
-    poll_after_seconds: float | None = None
-
-    def to_result(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
-
-
 def publish_code(
     clients: ArmClients, names: BrainstemNames, spec: RuntimeTargetSpec, *, deploy_ref: str, package_url: str,
-    following: dict[str, Any] | None = None,
+    following: Following | None = None,
 ) -> PublishOutcome:  # fmt: skip
     """Publish (Consumption: at once; Flex: start One Deploy), or ask once how the deployment ``following`` goes."""
     if spec.kind == HostingKind.LINUX_CONSUMPTION:
@@ -68,19 +49,19 @@ def publish_code(
             deployment_id = one_deploy.begin(clients, base_url, package)
             sha256 = package.sha256
         logger.info("One Deploy %s of %s to %s started", deployment_id, deploy_ref, names.app_name)
-        started = one_deploy.Following(deployment_id).to_dict()
+        started = Following(deployment_id)
         return PublishOutcome(False, deploy_ref, deployment_id=deployment_id, package_sha256=sha256, following=started)
-    return _follow(clients, names, deploy_ref, base_url, one_deploy.Following.from_dict(following))
+    return _follow(clients, names, deploy_ref, base_url, following)
 
 
 def _follow(
-    clients: ArmClients, names: BrainstemNames, deploy_ref: str, base_url: str, following: one_deploy.Following
+    clients: ArmClients, names: BrainstemNames, deploy_ref: str, base_url: str, following: Following
 ) -> PublishOutcome:
     polled = one_deploy.poll(clients, base_url, following)
     state, deployment_id = polled.state, following.deployment_id
     if not state.done:
         return PublishOutcome(
-            False, deploy_ref, deployment_id=deployment_id, following=polled.following.to_dict(),
+            False, deploy_ref, deployment_id=deployment_id, following=polled.following,
             poll_after_seconds=polled.retry_after_seconds,
         )  # fmt: skip
     if state.succeeded:

@@ -27,8 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import requests
@@ -37,6 +36,7 @@ from controlplane.arm.clients import ArmClients
 from controlplane.arm.package_source import Package
 from controlplane.domain.naming import BrainstemNames
 from controlplane.domain.step_errors import StepFailure, shorten
+from controlplane.domain.step_outputs import Following  # travels in the orchestration: a domain shape
 from controlplane.settings import get_settings
 
 REQUEST_TIMEOUT_SECONDS = 120
@@ -99,31 +99,6 @@ def begin(clients: ArmClients, base_url: str, package: Package) -> str:
     if not isinstance(deployment_id, str) or not deployment_id:
         raise StepFailure("PublishRefused", "One Deploy accepted the package but named no deployment", status=202)
     return deployment_id
-
-
-@dataclass(frozen=True)
-class Following:
-    """What has been seen of a deployment so far: small, so it travels in the orchestration between polls.
-
-    ``answered``: the status URL has answered once (a 404 then means the worker recycled after
-    finishing); ``not_found``: early 404s so far, while the deployment comes alive; ``last_status``:
-    the last status seen (what a recycled worker's deployment is taken to have ended on, as azd does)."""
-
-    deployment_id: str
-    answered: bool = False
-    not_found: int = 0
-    last_status: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Following:
-        last = data.get("last_status")
-        return cls(
-            deployment_id=str(data["deployment_id"]), answered=bool(data.get("answered")),
-            not_found=int(data.get("not_found") or 0), last_status=None if last is None else int(last),
-        )  # fmt: skip
 
 
 @dataclass(frozen=True)

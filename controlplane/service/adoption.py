@@ -7,21 +7,22 @@ and 200 with the report once it has ended. A dry run lists what would be adopted
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 import azure.durable_functions as df
 
 from controlplane.auth import Principal, require_operator
 from controlplane.domain.brainstem import validate_owner
+from controlplane.domain.durable_names import Orchestration
 from controlplane.domain.errors import InvalidInput
+from controlplane.domain.loop_messages import AdoptionInput
 from controlplane.service.errors import JobNotFound
 from controlplane.service.jobs import new_job_id
 from controlplane.settings import Settings
 from controlplane.workflows import durable_calls
 from controlplane.workflows.job_inputs import job_policy
 
-ADOPT = "adopt_brainstems"
+ADOPT = Orchestration.ADOPT
 _FIELDS = ("owner", "dry_run", "subscription_id", "lock")
 _DONE = {"Completed", "Failed", "Terminated", "Canceled"}
 
@@ -54,7 +55,10 @@ async def start(
     _operator(principal)
     request = parse_adoption(body, settings)
     job_id = new_job_id()
-    await durable_calls.start_new(client, ADOPT, job_id, {**request, "policy": asdict(job_policy(settings))})
+    job_input = AdoptionInput(
+        request["subscriptions"], request["dry_run"], job_policy(settings), owner=request["owner"], lock=request["lock"]
+    )
+    await durable_calls.start_new(client, ADOPT, job_id, job_input.to_json())
     return {"job_id": job_id, "dry_run": request["dry_run"], "status": "running"}
 
 

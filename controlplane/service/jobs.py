@@ -10,12 +10,13 @@ from typing import Any
 import azure.durable_functions as df
 
 from controlplane.domain.brainstem import Brainstem
+from controlplane.domain.durable_names import Orchestration
 from controlplane.service.errors import JobNotFound
 from controlplane.workflows import durable_calls
 
-PROVISION = "provision_brainstem"
-TEARDOWN = "teardown_brainstem"
-UPDATE = "update_brainstem"
+PROVISION = Orchestration.PROVISION
+TEARDOWN = Orchestration.TEARDOWN
+UPDATE = Orchestration.UPDATE
 _KINDS = {PROVISION: "provision", TEARDOWN: "teardown", UPDATE: "update"}
 _TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 

@@ -10,6 +10,7 @@ import azure.durable_functions as df
 
 from controlplane.auth import Principal, require_operator
 from controlplane.domain.app_settings import validate_app_settings
+from controlplane.domain.durable_names import Orchestration
 from controlplane.domain.errors import InvalidInput, RolloutNotRunning
 from controlplane.domain.rollout_gates import WAVE_GATE_FIELDS, RolloutGates
 from controlplane.domain.rollouts import TERMINAL, RolloutSpec, RolloutStatus, Selector, WavePlan
@@ -21,7 +22,7 @@ from controlplane.settings import Settings
 from controlplane.workflows import durable_calls
 from controlplane.workflows.job_inputs import job_policy
 
-ROLLOUT = "rollout_brainstems"
+ROLLOUT = Orchestration.ROLLOUT
 CONTROL_EVENT = "control"
 _CONTROLS = {"pause": "pause", "resume": "run", "abort": "abort", "approve": "approve"}
 __all__ = ["RolloutNotFound", "control", "get", "list_rollouts", "start"]

@@ -21,6 +21,7 @@ import azure.functions as func
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from controlplane.domain.durable_names import Activity
 from controlplane.domain.errors import ControlPlaneError
 from controlplane.registry import default_registry
 from controlplane.telemetry import metrics
@@ -163,12 +164,12 @@ def _record_operation(activity: str, given: Any, outcome: str) -> None:
     """The activities that end an operation count it (they run once per job that reaches them)."""
     if outcome != "succeeded":
         return
-    if activity == "mark_active":
+    if activity == Activity.MARK_ACTIVE:
         metrics.operation("create", "succeeded")
         _record_time_to_ready(given)
-    elif activity == "mark_deleted":
+    elif activity == Activity.MARK_DELETED:
         metrics.operation("delete", "succeeded")
-    elif activity == "mark_errored" and isinstance(given, dict):
+    elif activity == Activity.MARK_ERRORED and isinstance(given, dict):
         error = given.get("error") or {}
         step = str(error.get("step", ""))
         op = "delete" if step in _DELETE_STEPS else "create"

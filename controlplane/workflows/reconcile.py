@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +19,9 @@ import azure.durable_functions as df
 
 from controlplane.domain.brainstem import Brainstem, timestamp
 from controlplane.domain.errors import ControlPlaneError
+from controlplane.domain.json_records import JsonObject
 from controlplane.domain.lifecycle import Status
+from controlplane.domain.loop_messages import HeartbeatState, ReconcileInput
 from controlplane.registry import BrainstemRegistry
 from controlplane.settings import Settings
 from controlplane.workflows import durable_calls
@@ -48,16 +49,13 @@ async def start_singleton(client: df.DurableOrchestrationClient, name: str, inst
     return True
 
 
-def reconcile_input(settings: Settings) -> dict[str, Any]:
-    return {
-        "subscriptions": sorted({place.subscription_id for place in settings.subscription_pool}),
-        "grace_seconds": settings.reconcile_grace_seconds,
-        "policy": asdict(job_policy(settings)),
-    }
+def reconcile_input(settings: Settings) -> JsonObject:
+    subscriptions = sorted({place.subscription_id for place in settings.subscription_pool})
+    return ReconcileInput(subscriptions, settings.reconcile_grace_seconds, job_policy(settings)).to_json()
 
 
-def heartbeat_input(settings: Settings) -> dict[str, Any]:
-    return {"policy": asdict(job_policy(settings))}
+def heartbeat_input(settings: Settings) -> JsonObject:
+    return HeartbeatState(job_policy(settings)).to_json()
 
 
 async def fail_lost_jobs(

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
+from controlplane.domain.durable_names import Orchestration
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
 from sandbox.arm import Fault
@@ -80,7 +81,7 @@ def test_names_the_twin_already_holds_do_not_count_as_taken(one_place: Api) -> N
     registry = default_registry()
     registry.update(KODY.cloud_id, lambda row: row.with_changes(status=Status.PROVISIONING, job_id="c" * 32))
     job = job_for(registry.get(KODY.cloud_id), get_settings()).to_input()
-    assert one_place.rig.driver.run("provision_brainstem", job, instance_id="c" * 32).status == "Completed"  # type: ignore[union-attr]
+    assert one_place.rig.driver.run(Orchestration.PROVISION, job, instance_id="c" * 32).status == "Completed"  # type: ignore[union-attr]
     assert [r.status for r in arm.requests if r.route.endswith("names.check")] == [200, 200]
 
 

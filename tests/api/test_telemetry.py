@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
+from controlplane.domain.durable_names import Activity
 from controlplane.telemetry import setup_telemetry
 from controlplane.telemetry.setup import trace_azure_sdk
 from tests.api.conftest import Api
@@ -100,9 +101,14 @@ def test_create_and_delete_leave_spans_with_ids_outcomes_and_arm_dependencies(
     storage = _attributes(by_name["activity ensure_storage_account"][0])
     row = api.get(KODY).json
     assert storage["job_id"] == job_id and storage["cloud_id"] == KODY and storage["owner"] == "github:ada"
-    assert storage["subscription_id"] == row["subscription_id"] and storage["step"] == "ensure_storage_account"
+    assert storage["subscription_id"] == row["subscription_id"] and storage["step"] == Activity.ENSURE_STORAGE_ACCOUNT
     assert storage["outcome"] == "succeeded"
-    for activity in ("ensure_resource_group", "begin_function_site", "mark_active", "mark_deleted"):
+    for activity in (
+        Activity.ENSURE_RESOURCE_GROUP,
+        Activity.BEGIN_FUNCTION_SITE,
+        Activity.MARK_ACTIVE,
+        Activity.MARK_DELETED,
+    ):
         assert _attributes(by_name[f"activity {activity}"][0])["outcome"] == "succeeded", activity
 
     # ARM calls are client (dependency) spans under the activity that made them (azure-core's plugin).

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from controlplane.domain.durable_names import Activity
 from sandbox.durable import history as h
 from sandbox.durable.functions import OrchestratorFailed
 from sandbox.worker import app_durable_functions
@@ -25,7 +26,7 @@ def booking_for(activity: str, job: dict[str, Any], *, lane: str | None = None) 
     """What an orchestration asks ``reserve_arm_writes`` for before ``activity`` (orchestrators.steps.arm_requests)."""
     from orchestrators.steps import arm_requests
 
-    default = "deletes" if activity == "begin_delete_resource_group" else job.get("arm_lane", "interactive")
+    default = "deletes" if activity == Activity.BEGIN_DELETE_RESOURCE_GROUP else job.get("arm_lane", "interactive")
     return {"subscription_id": job["subscription_id"], "lane": lane or default, "count": arm_requests(activity, job)}
 
 
@@ -121,7 +122,7 @@ class History:
         """An ARM step: its requests booked (``reserve_arm_writes`` answering ``booked``), then the step with the grant.
 
         ``beside``: the step takes ``{"job": payload, **beside}`` (orchestrators.steps.call_arm_step's beside_job)."""
-        self.activity("reserve_arm_writes", booking_for(name, payload, **booking), booked or {})
+        self.activity(Activity.RESERVE_ARM_WRITES, booking_for(name, payload, **booking), booked or {})
         return self.activity(name, step_input(payload, (booked or {}).get("grant"), beside), result)
 
     def build_step(

@@ -8,6 +8,7 @@ import pytest
 
 from controlplane.arm import locks
 from controlplane.arm.clients import arm_clients
+from controlplane.domain.durable_names import Activity
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
 from controlplane.registry import default_registry
@@ -115,5 +116,5 @@ def test_twins_found_missing_are_announced_a_page_of_jobs_at_a_time(
         assert event["subject"] == cloud_id and event["data"]["error"]["code"] == "MissingInAzure"
     assert len(receiver.events("eventgrid", type="dev.twinstack.brainstem.missing")) == 3
     assert rig.driver is not None
-    pages = [e.input for e in rig.driver.executions("missing_event_jobs", instance_id="reconcile-fleet")]
+    pages = [e.input for e in rig.driver.executions(Activity.MISSING_EVENT_JOBS, instance_id="reconcile-fleet")]
     assert sorted(len(page["cloud_ids"]) for page in pages) == [1, 2]

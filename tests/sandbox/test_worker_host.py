@@ -9,6 +9,7 @@ import pytest
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
+from controlplane.domain.durable_names import Activity, Orchestration
 from sandbox.rig import ControlPlaneRig
 from sandbox.worker import app_worker
 from sandbox.worker.durable import activity_input_string, friendly_message, out_of_proc_state
@@ -74,7 +75,7 @@ def test_a_failed_activity_reaches_the_orchestrator_with_the_extensions_reason(r
     assert rig.driver is not None
     with pytest.raises(Exception) as failure:
         rig.driver.functions.run_activity(
-            "mark_active", json.dumps({"not": "a job"}), instance_id="i", client_json=None
+            Activity.MARK_ACTIVE, json.dumps({"not": "a job"}), instance_id="i", client_json=None
         )
     reason = str(failure.value)
     assert reason.startswith("Activity function 'mark_active' failed:  ")  # TaskActivityShim + host message
@@ -84,10 +85,10 @@ def test_a_failed_activity_reaches_the_orchestrator_with_the_extensions_reason(r
 def test_a_job_id_that_reads_as_a_number_still_finds_its_job(rig: ControlPlaneRig) -> None:
     assert rig.driver is not None and rig.durable is not None
     instance_id = "1e3"  # the worker would hand a bare "1e3" to the activity as 1000.0
-    rig.driver.start("provision_brainstem", {"not": "a job"}, instance_id=instance_id)
+    rig.driver.start(Orchestration.PROVISION, {"not": "a job"}, instance_id=instance_id)
     finished = rig.driver.wait(instance_id)
     status = rig.driver.functions.run_activity(
-        "job_runtime_status",
+        Activity.JOB_RUNTIME_STATUS,
         json.dumps({"job_id": instance_id}),  # what teardown_brainstem schedules
         instance_id="teardown",
         client_json=rig.durable.client_binding_json(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from controlplane.arm.write_budget import unbooked
+from controlplane.domain.durable_names import Activity
 from sandbox.durable import OrchestrationResult
 from sandbox.rig import ControlPlaneRig
 
@@ -16,7 +17,7 @@ def booked_writes(result: OrchestrationResult) -> int:
     return sum(
         json.loads(event["Input"])["count"]
         for event in result.history
-        if event.get("Name") == "reserve_arm_writes" and event.get("Input")
+        if event.get("Name") == Activity.RESERVE_ARM_WRITES and event.get("Input")
     )
 
 

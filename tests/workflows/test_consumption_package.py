@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from controlplane.arm.built_package import missing_dependencies
+from controlplane.domain.durable_names import Activity
 from controlplane.registry import default_registry
 from sandbox.arm import ArmStandIn
 from sandbox.brainstems import BrainstemHosts
@@ -128,7 +129,7 @@ def test_the_product_refuses_an_unbuilt_package_for_consumption_and_publishes_no
     assert error is not None
     assert (error["step"], error["code"], error["transient"]) == ("publish", "PackageNotBuilt", False)
     assert "azure-functions, requests" in error["message"] and ".python_packages/lib/site-packages/" in error["message"]
-    assert len(rig.driver.executions("publish_code")) == 1  # type: ignore[union-attr]  # permanent: not retried
+    assert len(rig.driver.executions(Activity.PUBLISH_CODE)) == 1  # type: ignore[union-attr]  # permanent: not retried
     settings = [d for rid, d in rig.arm.resources.items() if rid.lower().endswith(f"{KODY}/config/appsettings")]
     assert "WEBSITE_RUN_FROM_PACKAGE" not in settings[0]["properties"]
 

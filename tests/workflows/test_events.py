@@ -14,6 +14,7 @@ import pytest
 from controlplane.arm import resource_groups
 from controlplane.arm.clients import arm_clients
 from controlplane.arm.storage_accounts import storage_account_body
+from controlplane.domain.durable_names import Orchestration
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
 from controlplane.registry import default_registry
@@ -129,7 +130,7 @@ def test_replays_and_crashes_repeat_the_same_ids(events_rig: ControlPlaneRig, re
 
     cases = check_replay_safety(
         product_driver,
-        "provision_brainstem", job, instance_id=job["job_id"], before_each_run=fresh_row, timeout=30,
+        Orchestration.PROVISION, job, instance_id=job["job_id"], before_each_run=fresh_row, timeout=30,
     )  # fmt: skip
     assert len(cases) >= 15
     delivered = receiver.events("callback:kody")

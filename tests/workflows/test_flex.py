@@ -21,6 +21,7 @@ from azure.storage.blob import BlobServiceClient
 
 from controlplane.arm.clients import arm_clients
 from controlplane.arm.flex_consumption import FLEX_REFUSED_SETTINGS, FlexConsumption
+from controlplane.domain.durable_names import Activity, Orchestration
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
 from controlplane.domain.runtime_targets import CATALOG
@@ -172,29 +173,29 @@ def test_a_flex_twin_gets_identity_based_storage_and_its_code_in_its_own_contain
 
     scheduled = [e["Name"] for e in result.history if e.get("EventType") == 4]
     # One Deploy: one publish_code starts the deployment, each later one asks its status once (durable timers between)
-    first = scheduled.index("publish_code")
-    follows = next(i for i in range(first, len(scheduled)) if scheduled[i] != "publish_code")
+    first = scheduled.index(Activity.PUBLISH_CODE)
+    follows = next(i for i in range(first, len(scheduled)) if scheduled[i] != Activity.PUBLISH_CODE)
     assert follows - first >= 2
     steps = scheduled[: first + 1] + scheduled[follows:]
     # Each ARM step's requests are booked in the fleet-wide budget just before it (issue 18); One Deploy
     # goes to the scm site, not ARM, so publishing books nothing.
     assert steps == [
-        "reserve_arm_writes",
-        "check_names",
-        "reserve_arm_writes",
-        "ensure_resource_group",
-        "reserve_arm_writes",
-        "ensure_storage_account",
-        "poll_arm_operation",
-        "reserve_arm_writes",
-        "ensure_function_plan",
-        "reserve_arm_writes",
-        "begin_function_site",
-        "reserve_arm_writes",
-        "finish_function_app",  # the made site's identity gets its storage roles
-        "publish_code",
-        "probe_brainstem",
-        "mark_active",
+        Activity.RESERVE_ARM_WRITES,
+        Activity.CHECK_NAMES,
+        Activity.RESERVE_ARM_WRITES,
+        Activity.ENSURE_RESOURCE_GROUP,
+        Activity.RESERVE_ARM_WRITES,
+        Activity.ENSURE_STORAGE_ACCOUNT,
+        Activity.POLL_ARM_OPERATION,
+        Activity.RESERVE_ARM_WRITES,
+        Activity.ENSURE_FUNCTION_PLAN,
+        Activity.RESERVE_ARM_WRITES,
+        Activity.BEGIN_FUNCTION_SITE,
+        Activity.RESERVE_ARM_WRITES,
+        Activity.FINISH_FUNCTION_APP,  # the made site's identity gets its storage roles
+        Activity.PUBLISH_CODE,
+        Activity.PROBE_BRAINSTEM,
+        Activity.MARK_ACTIVE,
     ]
     results = [json.loads(e["Result"]) for e in result.history if e.get("EventType") == 5]
     begun = next(r for r in results if "package_sha256" in r)
@@ -247,7 +248,7 @@ def test_rerunning_a_flex_provision_converges_without_new_grants(
     from controlplane.workflows.job_inputs import job_for
 
     job = job_for(registry.get(KODY), get_settings()).to_input()
-    result = rig.driver.run("provision_brainstem", job, instance_id=again)  # type: ignore[union-attr]
+    result = rig.driver.run(Orchestration.PROVISION, job, instance_id=again)  # type: ignore[union-attr]
     assert result.status == "Completed", result.error
     assert {r.method for r in rig.arm.requests} <= {"PUT", "GET", "POST", "HEAD"}
     assert all(r.status < 300 for r in rig.arm.requests)
@@ -281,7 +282,7 @@ def test_a_grant_that_exists_under_another_name_is_success(flex_rig: ControlPlan
     from controlplane.workflows.job_inputs import job_for
 
     job = job_for(registry.get(KODY), get_settings()).to_input()
-    result = rig.driver.run("provision_brainstem", job, instance_id="d" * 32)  # type: ignore[union-attr]
+    result = rig.driver.run(Orchestration.PROVISION, job, instance_id="d" * 32)  # type: ignore[union-attr]
     assert result.status == "Completed", result.error
     # ARM's own answer to the same grant under another name: 409 RoleAssignmentExists, taken as done.
     assert [r.status for r in rig.arm.requests if r.route == "role_assignments.create"] == [409, 201, 201]
@@ -384,7 +385,7 @@ def test_a_package_server_hiccup_is_retried(flex_rig: ControlPlaneRig, azurite_b
     flex_rig.packages.failures["abc123"] = 1
     result = provision(flex_rig, "kody", runtime_target=FLEX)
     assert result.status == "Completed", result.error
-    starts = [e for e in flex_rig.driver.executions("publish_code") if "following" not in e.input]  # type: ignore[union-attr]
+    starts = [e for e in flex_rig.driver.executions(Activity.PUBLISH_CODE) if "following" not in e.input]  # type: ignore[union-attr]
     assert len(starts) == 2  # the failed start, then the one that started the deployment
     assert azurite_blobs.get_blob_client(CONTAINER, "released-package.zip").exists()
 

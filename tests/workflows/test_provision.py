@@ -10,6 +10,7 @@ import re
 import pytest
 import requests
 
+from controlplane.domain.durable_names import Activity, Orchestration
 from controlplane.domain.lifecycle import Status
 from controlplane.registry import default_registry
 from sandbox.arm import Fault
@@ -113,22 +114,22 @@ def test_kody_is_provisioned_exactly_as_the_script_would(rig: ControlPlaneRig) -
     steps = [e["Name"] for e in result.history if e.get("EventType") == 4]
     # Each ARM step's requests are booked in the fleet-wide budget just before it (issue 18).
     assert steps == [
-        "reserve_arm_writes",
-        "check_names",
-        "reserve_arm_writes",
-        "ensure_resource_group",
-        "reserve_arm_writes",
-        "ensure_storage_account",  # begins the create; the orchestration polls it on a durable timer
-        "poll_arm_operation",
-        "reserve_arm_writes",
-        "ensure_function_plan",  # the rig's ARM answers the web PUTs with 200: nothing to poll
-        "reserve_arm_writes",
-        "begin_function_site",
-        "finish_function_app",  # Linux Consumption: one read, nothing to book
-        "reserve_arm_writes",
-        "publish_code",
-        "probe_brainstem",
-        "mark_active",
+        Activity.RESERVE_ARM_WRITES,
+        Activity.CHECK_NAMES,
+        Activity.RESERVE_ARM_WRITES,
+        Activity.ENSURE_RESOURCE_GROUP,
+        Activity.RESERVE_ARM_WRITES,
+        Activity.ENSURE_STORAGE_ACCOUNT,  # begins the create; the orchestration polls it on a durable timer
+        Activity.POLL_ARM_OPERATION,
+        Activity.RESERVE_ARM_WRITES,
+        Activity.ENSURE_FUNCTION_PLAN,  # the rig's ARM answers the web PUTs with 200: nothing to poll
+        Activity.RESERVE_ARM_WRITES,
+        Activity.BEGIN_FUNCTION_SITE,
+        Activity.FINISH_FUNCTION_APP,  # Linux Consumption: one read, nothing to book
+        Activity.RESERVE_ARM_WRITES,
+        Activity.PUBLISH_CODE,
+        Activity.PROBE_BRAINSTEM,
+        Activity.MARK_ACTIVE,
     ]
 
 
@@ -152,7 +153,7 @@ def test_rerunning_a_finished_provision_converges_with_idempotent_puts(rig: Cont
     from controlplane.workflows.job_inputs import job_for
 
     job = job_for(registry.get("twin-kody-e89834"), get_settings()).to_input()
-    result = rig.driver.run("provision_brainstem", job, instance_id=again)  # type: ignore[union-attr]
+    result = rig.driver.run(Orchestration.PROVISION, job, instance_id=again)  # type: ignore[union-attr]
     assert result.status == "Completed", result.error
     assert {r.method for r in rig.arm.requests} <= {"PUT", "GET", "POST", "HEAD"}
     assert sorted(rig.arm.resources) == sorted(before)
@@ -178,7 +179,7 @@ def test_building_a_consumption_twin_again_keeps_the_content_share_it_has(rig: C
     again = "e" * 32
     registry.update("twin-kody-e89834", lambda row: row.with_changes(status=Status.PROVISIONING, job_id=again))
     job = job_for(registry.get("twin-kody-e89834"), get_settings()).to_input()
-    assert rig.driver.run("provision_brainstem", job, instance_id=again).status == "Completed"  # type: ignore[union-attr]
+    assert rig.driver.run(Orchestration.PROVISION, job, instance_id=again).status == "Completed"  # type: ignore[union-attr]
     kept = web.list_application_settings("rg-twin-kody", "twin-kody-e89834").properties
     assert kept["WEBSITE_CONTENTSHARE"] == "twin-kody-e8983412ab34"
 
@@ -262,7 +263,7 @@ def test_transient_faults_that_outlast_the_retries_end_errored(rig: ControlPlane
         "AnotherOperationInProgress",
         True,
     )
-    attempts = [e for e in rig.driver.executions("ensure_function_plan")]  # type: ignore[union-attr]
+    attempts = [e for e in rig.driver.executions(Activity.ENSURE_FUNCTION_PLAN)]  # type: ignore[union-attr]
     assert len(attempts) == 3  # CP_ACTIVITY_MAX_ATTEMPTS in the rig
 
 
@@ -271,12 +272,12 @@ def test_readiness_waits_with_durable_timers_for_a_cold_app(rig: ControlPlaneRig
     result = provision(rig, "kody")
     assert result.status == "Completed", result.error
     first_probe = next(
-        i for i, e in enumerate(result.history) if e.get("EventType") == 4 and e["Name"] == "probe_brainstem"
+        i for i, e in enumerate(result.history) if e.get("EventType") == 4 and e["Name"] == Activity.PROBE_BRAINSTEM
     )
     # (earlier timers are the storage create's polls)
     timers = [e for e in result.history[first_probe:] if e.get("EventType") == 10]
     assert len(timers) == 3  # one durable timer between each failed probe and the next
-    assert len(rig.driver.executions("probe_brainstem")) == 4  # type: ignore[union-attr]
+    assert len(rig.driver.executions(Activity.PROBE_BRAINSTEM)) == 4  # type: ignore[union-attr]
 
 
 def test_an_app_that_never_answers_ends_errored_at_readiness(rig: ControlPlaneRig) -> None:
@@ -301,7 +302,7 @@ def test_a_crash_after_any_history_event_resumes_to_the_same_end(rig: ControlPla
 
     cases = check_replay_safety(
         product_driver,
-        "provision_brainstem",
+        Orchestration.PROVISION,
         job,
         instance_id=job["job_id"],
         before_each_run=fresh_row,
@@ -341,11 +342,11 @@ def test_plan_and_site_puts_answered_asynchronously_still_end_active(make_rig) -
     assert ("operations.get", 200) in answers
     # Each 202 is followed on durable timers by the orchestration, not inside the activity that sent it:
     # a poll_arm_operation after the plan, and after the site, before the next step begins.
-    steps = [e["Name"] for e in result.history if e.get("EventType") == 4 and e["Name"] != "reserve_arm_writes"]
-    plan, site = steps.index("ensure_function_plan"), steps.index("begin_function_site")
-    assert steps[plan + 1] == "poll_arm_operation" and "poll_arm_operation" in steps[plan + 1 : site]
-    assert steps[site + 1] == "poll_arm_operation" and steps[-4:] == [
-        "finish_function_app", "publish_code", "probe_brainstem", "mark_active",
+    steps = [e["Name"] for e in result.history if e.get("EventType") == 4 and e["Name"] != Activity.RESERVE_ARM_WRITES]
+    plan, site = steps.index(Activity.ENSURE_FUNCTION_PLAN), steps.index(Activity.BEGIN_FUNCTION_SITE)
+    assert steps[plan + 1] == Activity.POLL_ARM_OPERATION and Activity.POLL_ARM_OPERATION in steps[plan + 1 : site]
+    assert steps[site + 1] == Activity.POLL_ARM_OPERATION and steps[-4:] == [
+        Activity.FINISH_FUNCTION_APP, Activity.PUBLISH_CODE, Activity.PROBE_BRAINSTEM, Activity.MARK_ACTIVE,
     ]  # fmt: skip
     results = [json.loads(e["Result"]) for e in result.history if e.get("EventType") == 5]
     assert sum(1 for r in results if r.get("operation_url")) == 3  # the storage account's, the plan's, the site's
@@ -356,11 +357,11 @@ def test_plan_and_site_puts_answered_asynchronously_still_end_active(make_rig) -
     rig.arm.clear_requests()
     updated = update(rig, "twin-kody-e89834", "v2")
     assert updated.status == "Completed", updated.error
-    scheduled = [e for e in updated.history if e.get("EventType") == 4 and e["Name"] != "reserve_arm_writes"]
+    scheduled = [e for e in updated.history if e.get("EventType") == 4 and e["Name"] != Activity.RESERVE_ARM_WRITES]
     names = [e["Name"] for e in scheduled]
-    assert names[:2] == ["publish_update", "poll_arm_operation"]
-    polls = [json.loads(e["Input"]) for e in scheduled if e["Name"] == "poll_arm_operation"]
+    assert names[:2] == [Activity.PUBLISH_UPDATE, Activity.POLL_ARM_OPERATION]
+    polls = [json.loads(e["Input"]) for e in scheduled if e["Name"] == Activity.POLL_ARM_OPERATION]
     assert polls and all(p["fence"] == "updating" for p in polls)
-    assert "finish_function_app" in names and ("sites.create_or_update", 202) in [
+    assert Activity.FINISH_FUNCTION_APP in names and ("sites.create_or_update", 202) in [
         (r.route, r.status) for r in rig.arm.requests
     ]

@@ -19,6 +19,7 @@ from azure.storage.blob import BlobServiceClient
 
 from controlplane.arm import function_apps
 from controlplane.arm.clients import arm_clients
+from controlplane.domain.durable_names import Activity, Orchestration
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
 from controlplane.registry import default_registry
@@ -75,7 +76,7 @@ def test_republishing_the_same_package_uploads_nothing_and_keeps_the_settings(
     from controlplane.workflows.job_inputs import job_for
 
     job = job_for(registry.get(KODY), get_settings()).to_input()
-    assert rig.driver.run("provision_brainstem", job, instance_id="b" * 32).status == "Completed"  # type: ignore[union-attr]
+    assert rig.driver.run(Orchestration.PROVISION, job, instance_id="b" * 32).status == "Completed"  # type: ignore[union-attr]
     assert blob.get_blob_properties().etag == etag
     routes = [r.route for r in rig.arm.requests if r.method in ("PUT", "POST")]
     assert "sites.update_application_settings" not in routes  # the site PUT kept the published package
@@ -96,7 +97,7 @@ def test_a_twin_that_runs_another_deploy_ref_never_becomes_active(rig: ControlPl
 def test_readiness_asks_the_route_not_the_landing_page(rig: ControlPlaneRig) -> None:
     result = provision(rig, "kody")
     assert result.status == "Completed"
-    asked = {json.loads(e["Input"])["name"] for e in result.history if e.get("Name") == "probe_brainstem"}
+    asked = {json.loads(e["Input"])["name"] for e in result.history if e.get("Name") == Activity.PROBE_BRAINSTEM}
     assert asked == {"kody"}
     # Before any code, the landing page would have answered 200; the route answers 404.
     row = default_registry().get(KODY)
@@ -138,7 +139,7 @@ def test_a_failed_deployment_ends_the_twin_with_the_deployments_own_error(
     assert (error["step"], error["code"], error["transient"]) == ("publish", "DeploymentFailed", False)
     assert "status 3: The deployment package is not a valid zip file." in error["message"]
     # Started once, asked once, and not retried: a failed deployment is the package's fault, not a hiccup.
-    executions = rig.driver.executions("publish_code")  # type: ignore[union-attr]
+    executions = rig.driver.executions(Activity.PUBLISH_CODE)  # type: ignore[union-attr]
     assert ["following" in e.input for e in executions] == [False, True]
     assert health(rig).status_code == 404  # the app exists, its readiness route does not
 
@@ -164,7 +165,7 @@ def _publish_results(result: object) -> list[dict]:
     return [
         json.loads(e["Result"])
         for e in history
-        if e.get("EventType") == 5 and names.get(e["TaskScheduledId"]) == "publish_code"
+        if e.get("EventType") == 5 and names.get(e["TaskScheduledId"]) == Activity.PUBLISH_CODE
     ]
 
 
@@ -189,7 +190,7 @@ def test_a_deployment_never_found_fails_the_publish_for_good(virtual_scm_rig: Co
     assert error is not None and (error["step"], error["code"], error["transient"]) == (
         "publish", "DeploymentNotFound", False,
     )  # fmt: skip
-    follows = [e for e in rig.driver.executions("publish_code") if "following" in e.input]  # type: ignore[union-attr]
+    follows = [e for e in rig.driver.executions(Activity.PUBLISH_CODE) if "following" in e.input]  # type: ignore[union-attr]
     assert len(follows) == 5  # four early 404s waited out, the fifth is final (azd: deploymentNotFoundAttempts <= 3)
 
 

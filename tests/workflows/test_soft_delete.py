@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from controlplane.domain.durable_names import Orchestration
 from controlplane.domain.lifecycle import Status
 from controlplane.registry import default_registry
 from controlplane.service.soft_delete import claim_pending_delete, claim_restore
@@ -57,7 +58,7 @@ def test_a_restored_twin_is_never_deleted_whatever_the_crash(rig: ControlPlaneRi
     before = _audit_records()
 
     cases = check_replay_safety(
-        _driver(rig), "teardown_brainstem", job, instance_id=job["job_id"], timeout=30, require_clean_calls=False
+        _driver(rig), Orchestration.TEARDOWN, job, instance_id=job["job_id"], timeout=30, require_clean_calls=False
     )
     assert len(cases) >= 3
     assert all(case.resumed.output["status"] == "cancelled" for case in cases)
@@ -85,7 +86,7 @@ def test_a_pending_delete_ends_deleted_whatever_the_crash(rig: ControlPlaneRig) 
         )
 
     cases = check_replay_safety(
-        _driver(rig), "teardown_brainstem", job, instance_id=job["job_id"], before_each_run=back_to_pending,
+        _driver(rig), Orchestration.TEARDOWN, job, instance_id=job["job_id"], before_each_run=back_to_pending,
         timeout=30, require_clean_calls=False,
     )  # fmt: skip
     assert registry.get(KODY).status == Status.DELETED

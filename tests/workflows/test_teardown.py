@@ -6,6 +6,7 @@ import requests
 
 from controlplane.arm import resource_groups
 from controlplane.arm.clients import arm_clients
+from controlplane.domain.durable_names import Activity, Orchestration
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
 from controlplane.registry import default_registry
@@ -39,11 +40,11 @@ def test_a_slow_delete_is_polled_with_durable_timers(make_rig) -> None:  # type:
     assert provision(rig, "kody").status == "Completed"
     result = teardown(rig, KODY)
     assert result.status == "Completed", result.error
-    polls = rig.driver.executions("poll_delete")
+    polls = rig.driver.executions(Activity.POLL_DELETE)
     assert len(polls) == 4  # three "still deleting", then done
     timers = [e for e in result.history if e.get("EventType") == 10]
     assert len(timers) == 4  # a durable timer before every poll: no activity waits on ARM
-    assert max(len(rig.driver.executions(name)) for name in ("begin_delete_resource_group",)) == 1
+    assert max(len(rig.driver.executions(name)) for name in (Activity.BEGIN_DELETE_RESOURCE_GROUP,)) == 1
 
 
 def test_a_twin_whose_group_never_existed_is_still_deleted(rig: ControlPlaneRig) -> None:
@@ -95,13 +96,13 @@ def test_teardown_during_provisioning_leaves_no_resource_behind(make_rig) -> Non
     gate = Gate()
     rig.arm.inject(Fault(route="storage_accounts.create", kind="hang", gate=gate, times=1))
     job = accept_twin("kody")
-    rig.driver.start("provision_brainstem", job, instance_id=job["job_id"])
+    rig.driver.start(Orchestration.PROVISION, job, instance_id=job["job_id"])
     assert gate.entered.wait(60), "provisioning never sent its storage create"
     assert not any(r.route == "storage_accounts.create" for r in rig.arm.requests)  # logged once answered
 
     teardown_job = begin_teardown(KODY)
     assert teardown_job["previous_job_id"] == job["job_id"]
-    rig.driver.start("teardown_brainstem", teardown_job, instance_id=teardown_job["job_id"])
+    rig.driver.start(Orchestration.TEARDOWN, teardown_job, instance_id=teardown_job["job_id"])
     gate.open()
     result = rig.driver.wait(teardown_job["job_id"], timeout=60)
     provisioning = rig.driver.wait(job["job_id"], timeout=60)
@@ -138,7 +139,7 @@ def test_teardown_survives_a_crash_after_any_history_event(rig: ControlPlaneRig)
     # A begin_delete redelivered after a crash finds the group already gone and skips the polls:
     # the same end by a shorter path, so only the upper bound on executions applies.
     cases = check_replay_safety(
-        driver, "teardown_brainstem", job, instance_id=job["job_id"], before_each_run=back_to_deleting,
+        driver, Orchestration.TEARDOWN, job, instance_id=job["job_id"], before_each_run=back_to_deleting,
         timeout=30, require_clean_calls=False,
     )  # fmt: skip
     assert len(cases) >= 8

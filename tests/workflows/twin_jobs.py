@@ -7,6 +7,7 @@ import logging
 import uuid
 
 from controlplane.domain.brainstem import Brainstem, utc_now
+from controlplane.domain.durable_names import Orchestration
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import brainstem_names
 from controlplane.registry import META_SUFFIX, default_registry
@@ -44,7 +45,7 @@ def provision(
 ) -> OrchestrationResult:  # fmt: skip
     job = accept_twin(name, owner, runtime_target=runtime_target, callback_url=callback_url)
     assert rig.driver is not None
-    return rig.driver.run("provision_brainstem", job, instance_id=job["job_id"])
+    return rig.driver.run(Orchestration.PROVISION, job, instance_id=job["job_id"])
 
 
 def begin_update(cloud_id: str, deploy_ref: str | None) -> dict:
@@ -56,7 +57,7 @@ def begin_update(cloud_id: str, deploy_ref: str | None) -> dict:
 def update(rig: ControlPlaneRig, cloud_id: str, deploy_ref: str | None) -> OrchestrationResult:
     job = begin_update(cloud_id, deploy_ref)
     assert rig.driver is not None
-    return rig.driver.run("update_brainstem", job, instance_id=job["job_id"])
+    return rig.driver.run(Orchestration.UPDATE, job, instance_id=job["job_id"])
 
 
 def begin_teardown(cloud_id: str) -> dict:
@@ -68,7 +69,7 @@ def begin_teardown(cloud_id: str) -> dict:
 def teardown(rig: ControlPlaneRig, cloud_id: str) -> OrchestrationResult:
     job = begin_teardown(cloud_id)
     assert rig.driver is not None
-    return rig.driver.run("teardown_brainstem", job, instance_id=job["job_id"])
+    return rig.driver.run(Orchestration.TEARDOWN, job, instance_id=job["job_id"])
 
 
 def assert_never_recorded(secrets: list[str], result: OrchestrationResult, logs: list[logging.LogRecord]) -> None:
