@@ -44,10 +44,9 @@ def predict(
     per_subscription = twins / subscriptions
     arm = max(0.0, per_subscription * writes_per_twin - WRITE_BUCKET[0]) / (WRITE_BUCKET[1] * BUDGET_SHARE)
     arm_bound = max(0.0, per_subscription * writes_per_twin - WRITE_BUCKET[0]) / WRITE_BUCKET[1]
-    limits = _limits(twins, subscriptions, max(arm, CREATE_CHAIN_SECONDS), max(arm_bound, CREATE_CHAIN_SECONDS),
-                     twins * slot_seconds_per_twin / activity_slots, twins * actions_per_twin,
-                     backend_actions_per_second)  # fmt: skip
-    return limits
+    return _limits(twins, subscriptions, max(arm, CREATE_CHAIN_SECONDS), max(arm_bound, CREATE_CHAIN_SECONDS),
+                   twins * slot_seconds_per_twin / activity_slots, twins * actions_per_twin,
+                   backend_actions_per_second)  # fmt: skip
 
 
 def predict_rollout(

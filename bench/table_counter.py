@@ -104,21 +104,11 @@ PROCESS_COUNTER = TableCounter()
 
 def count_default_registry(counter: TableCounter = PROCESS_COUNTER) -> None:
     """Make this process's registry (``controlplane.registry.default_registry``) count through ``counter``:
-    the same tables and timeouts as ``registry_from_settings``'s connection-string client, with the hook."""
-    from azure.data.tables import TableServiceClient
-
+    the one the settings describe, with the hook on its client."""
     from controlplane.registry import factory
-    from controlplane.registry.brainstem_registry import BrainstemRegistry
     from controlplane.settings import get_settings
 
-    settings = get_settings()
-    service = TableServiceClient.from_connection_string(
-        settings.storage_connection,
-        connection_timeout=factory.CONNECTION_TIMEOUT_SECONDS,
-        read_timeout=factory.READ_TIMEOUT_SECONDS,
-        raw_response_hook=counter,
-    )
-    factory._default_registry = BrainstemRegistry.from_service(service, settings.registry_table)
+    factory._default_registry = factory.registry_from_settings(get_settings(), raw_response_hook=counter)
 
 
 TABLE_KEYS = ("table_requests", "table_writes", "table_entities_read")

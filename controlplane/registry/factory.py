@@ -16,20 +16,23 @@ from controlplane.settings import get_settings
 CONNECTION_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS = 5, 30
 
 
-def registry_from_settings(settings: Any) -> BrainstemRegistry:
-    """The registry the settings describe: a connection string, or a table endpoint with managed identity."""
+def registry_from_settings(settings: Any, **client_options: Any) -> BrainstemRegistry:
+    """The registry the settings describe: a connection string, or a table endpoint with managed identity.
+    ``client_options`` go to the ``TableServiceClient`` (the benchmarks pass a ``raw_response_hook``)."""
     if settings.table_endpoint:
         service = TableServiceClient(
             endpoint=settings.table_endpoint,
             credential=DefaultAzureCredential(),
             connection_timeout=CONNECTION_TIMEOUT_SECONDS,
             read_timeout=READ_TIMEOUT_SECONDS,
+            **client_options,
         )
     else:
         service = TableServiceClient.from_connection_string(
             settings.storage_connection,
             connection_timeout=CONNECTION_TIMEOUT_SECONDS,
             read_timeout=READ_TIMEOUT_SECONDS,
+            **client_options,
         )
     return BrainstemRegistry.from_service(service, settings.registry_table)
 
