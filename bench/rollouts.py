@@ -147,6 +147,7 @@ def rollout_throughput(storage_connection: str, subscriptions: int, twins: int) 
         # just emptied it. An operator's rollout does not start in the same second: let it refill.
         time.sleep(WRITE_BUCKET[0] / WRITE_BUCKET[1] / speed)
         before, durable_before, usage_before = arm.stats(), durable_counts(driver), rig.usage()
+        by_activity_before = driver.slots.snapshot()["slot_seconds"]
 
         operator = Principal(kind="operator", owner=None, via="api-key", subject_hint="bench")
         body = {"deploy_ref": "v2", "waves": waves}
@@ -155,6 +156,7 @@ def rollout_throughput(storage_connection: str, subscriptions: int, twins: int) 
         result = driver.wait(record["rollout_id"], timeout=3600)
         wall = time.monotonic() - started
         after, durable_after, usage_after = arm.stats(), durable_counts(driver), rig.usage()
+        by_activity_after = driver.slots.snapshot()["slot_seconds"]
         final = registry.rollouts.get(record["rollout_id"])
     finally:
         rig.stop()
@@ -188,7 +190,15 @@ def rollout_throughput(storage_connection: str, subscriptions: int, twins: int) 
             key.removeprefix("table_"): round((usage_after[key] - usage_before[key]) / max(1, moved), 2)
             for key in TABLE_KEYS
         }
-        | {"cpu_seconds": round((usage_after["cpu_seconds"] - usage_before["cpu_seconds"]) / max(1, moved), 4)},
+        | {"cpu_seconds": round((usage_after["cpu_seconds"] - usage_before["cpu_seconds"]) / max(1, moved), 4)}
+        # Which activities held the slots: the update's wait belongs on durable timers, not in one of these.
+        | {
+            "activity_slot_seconds_by_activity": {
+                name: round((seconds - by_activity_before.get(name, 0.0)) / max(1, moved), 2)
+                for name, seconds in sorted(by_activity_after.items())
+                if seconds > by_activity_before.get(name, 0.0)
+            }
+        },
         # Writes admitted per 10 simulated seconds from the rollout's start (100 = ARM's full rate):
         # waves show as the bucket's busy stretches, their gates as its dips.
         "writes_per_10s": after["writes_per_10s"][len(before["writes_per_10s"]) - 1 :],
