@@ -6,11 +6,19 @@ creates never overfill a slot) and idempotent (a retried step, or a create racin
 of the same twin, can never count a twin twice). A place taken by a write that then died is found
 and given back by the reconcile (controlplane.registry.repair). The largest set is a subscription's 980 resource
 groups: about 30 KB, under Table Storage's 64 KiB per property.
+
+A slot this registry lately found full (``lately_full``) is remembered for ``FULL_HINT_SECONDS``,
+so placement tries it last: without that, once a pool's default region has filled, every create
+paid a take and a give-back of its subscription's set for each full place it tried before finding
+room — at 10,010 twins over 11 subscriptions, about 80 of a create's 119 Table requests. The hint
+only orders; a place is still taken (or refused) by its own entity, never skipped on the hint.
 """
 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 from azure.core import MatchConditions
@@ -21,11 +29,22 @@ from controlplane.domain.errors import SlotFull
 from controlplane.registry.etag_retry import RETRY, Retry, with_etag_retries
 
 PREFIX = "~slot|"
+# Long enough that a filling pool's full places are tried again only every minute per instance, short
+# enough that a place emptied by deletes is back in its turn soon after (it is never out of reach:
+# hinted places are still tried, last).
+FULL_HINT_SECONDS = 60.0
 
 
 class Capacity:
-    def __init__(self, table: TableClient) -> None:
+    def __init__(self, table: TableClient, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._table = table
+        self._clock = clock
+        self._full_seen: dict[str, float] = {}  # slot key -> when this registry last found it full
+
+    def lately_full(self, key: str) -> bool:
+        """Whether this registry found ``key`` full within ``FULL_HINT_SECONDS`` (and saw no room since)."""
+        seen = self._full_seen.get(key)
+        return seen is not None and self._clock() - seen < FULL_HINT_SECONDS
 
     def members(self, key: str) -> set[str]:
         try:
@@ -60,7 +79,13 @@ class Capacity:
                 raise SlotFull(key, limit, len(members))
             return self._write(entity, members | {cloud_id})
 
-        return with_etag_retries(attempt, gave_up=f"capacity {key} kept changing; try again")
+        try:
+            added: bool = with_etag_retries(attempt, gave_up=f"capacity {key} kept changing; try again")
+        except SlotFull:
+            self._full_seen[key] = self._clock()
+            raise
+        self._full_seen.pop(key, None)
+        return added
 
     def add(self, key: str, cloud_id: str) -> None:
         """Put back the place of a twin whose row holds it (repair): no limit, as the twin already counts."""
@@ -78,6 +103,7 @@ class Capacity:
             return None if self._write(entity, members - {cloud_id}) is True else RETRY
 
         with_etag_retries(attempt, gave_up=f"capacity {key} kept changing; the next reconcile will give the place back")
+        self._full_seen.pop(key, None)  # a place came free
 
     def all_keys(self) -> list[str]:
         query = f"PartitionKey ge '{PREFIX}' and PartitionKey lt '~slot}}'"

@@ -104,6 +104,9 @@ def _place(
     if choices is not None:  # the one of two holding fewer twins first (ties: the hash's first)
         lighter = min(choices, key=lambda subscription: registry.capacity.usage(subscription_slot(subscription)))
         places = preferring(places, lighter)
+    # Places this instance lately found full go last (a stable sort: the order is otherwise kept);
+    # they are still tried before the pool is called exhausted.
+    places.sort(key=lambda place: any(registry.capacity.lately_full(key) for key in place.slots()))
     for place in places:
         slots = {**quota_slots, **place.slots()}
         placed: dict[str, Any] = {"region": place.region, "subscription_id": place.subscription_id}
