@@ -10,7 +10,8 @@ groups: about 30 KB, under Table Storage's 64 KiB per property.
 A slot this registry lately found full (``lately_full``) is remembered for ``FULL_HINT_SECONDS``,
 so placement tries it last: without that, once a pool's default region has filled, every create
 paid a take and a give-back of its subscription's set for each full place it tried before finding
-room — at 10,010 twins over 11 subscriptions, about 80 of a create's 119 Table requests. The hint
+room — at 10,010 twins over 11 subscriptions, an estimated 80 of a create's 119 Table requests
+(docs/fleet-scale.md). The hint
 only orders; a place is still taken (or refused) by its own entity, never skipped on the hint.
 """
 

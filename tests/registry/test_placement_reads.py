@@ -2,8 +2,8 @@
 
 Placement tries places in a fixed order (the default region first); once a region fills, every
 create used to take and give back its subscription's set for each full place before finding room,
-so a create's cost grew with the pool's full places (at 10,010 twins over 11 subscriptions, ~80 of
-its 119 requests). The registry now remembers the slots it lately found full and placement tries
+so a create's cost grew with the pool's full places (at 10,010 twins over 11 subscriptions, an
+estimated ~80 of its 119 requests). The registry now remembers the slots it lately found full and placement tries
 them last — never skips them: a place freed meanwhile is still found.
 """
 
@@ -19,7 +19,7 @@ from azure.core.pipeline import PipelineResponse
 from azure.data.tables import TableServiceClient
 
 from controlplane.domain.naming import brainstem_names
-from controlplane.domain.placement import region_slot
+from controlplane.domain.placement import region_slot, subscription_slot
 from controlplane.registry import BrainstemRegistry
 from controlplane.service.creation import _place
 from controlplane.service.errors import PoolExhausted
@@ -105,6 +105,6 @@ def test_a_place_freed_by_another_instance_is_still_found(storage_connection: st
 
     freed = next(r for r in this.list(limit=100).items if r.region == "westeurope")
     other.capacity.give_back(region_slot(freed.subscription_id, "westeurope"), freed.cloud_id)
-    other.capacity.give_back(f"place:{freed.subscription_id}", freed.cloud_id)
+    other.capacity.give_back(subscription_slot(freed.subscription_id), freed.cloud_id)
     assert this.capacity.lately_full(region_slot(freed.subscription_id, "westeurope"))  # this one has not seen it
     assert place(this, settings, "late") == f"{freed.subscription_id}:westeurope"
