@@ -238,6 +238,7 @@ class ControlPlaneRig:
         from controlplane.arm.budgets import set_budget_clock
 
         set_budget_clock(time.time)
+        self.arm.release_holds()  # before the driver waits for its activities, which may be held in ARM
         if self.durable is not None:
             self.durable.close()
         if self.driver is not None:
