@@ -44,12 +44,13 @@ def durable_counts(driver: Any) -> dict[str, float]:
 
 
 def plan(twins: int, subscriptions: int) -> dict[str, Any]:
-    """Waves big enough to keep every subscription's bucket busy once past the canary, and a window
-    that never binds: the figure is the rollout against ARM's throttles, not against its own window."""
+    """Waves big enough to keep every subscription's bucket busy once past the canary, and windows
+    (``parallelism`` is per subscription) as wide as allowed up to a subscription's even share of the
+    twins: the figure is the rollout against ARM's throttles, and ``bound_seconds`` counts the windows."""
     return {
         "canary": max(1, twins // 50),
         "growth": 4,
-        "parallelism": min(MAX_PARALLELISM, twins),
+        "parallelism": min(MAX_PARALLELISM, math.ceil(twins / max(1, subscriptions))),
         "max_failure_ratio": 0.05,
     }
 
@@ -71,7 +72,9 @@ def bound_seconds(
     (``rate``: the bucket's refill per second, ARM's 10; the scale model asks at the budget's 9.5).
 
     Waves run one after another. Wave ``j`` alone takes at least the larger of its chain (one twin's
-    update chain per ``parallelism`` twins: a twin keeps its place for a whole chain) and its
+    update chain per ``parallelism`` twins of the busiest subscription: ``parallelism`` is each
+    subscription's window, the busiest holds at least an even share of the wave, and a twin keeps
+    its place for a whole chain) and its
     throttle time (the writes bucket starts it with at most a full burst of 200, then refills 10/s;
     a twin's last write is its trigger sync, which nothing slow follows). Any run of waves from
     ``k`` on also needs the bucket's time for *all* their writes, with one burst between them, not
@@ -82,14 +85,14 @@ def bound_seconds(
     writes and all of the later waves'. Each is a lower bound; the bound is the largest of them.
     """
 
-    def chain(size: int) -> float:
-        return math.ceil(size / parallelism) * UPDATE_CHAIN_SECONDS
+    def share(twins: int) -> int:  # the busiest subscription holds at least an even share of the twins
+        return math.ceil(twins / subscriptions)
+
+    def chain(size: int) -> float:  # the busiest subscription's twins of the wave, through its window
+        return math.ceil(share(size) / parallelism) * UPDATE_CHAIN_SECONDS
 
     def throttle(writes_per_subscription: float) -> float:
         return max(0.0, (writes_per_subscription - WRITE_BUCKET[0]) / rate)
-
-    def share(twins: int) -> int:  # the busiest subscription holds at least an even share of the twins
-        return math.ceil(twins / subscriptions)
 
     late = min(float(UPDATE_WRITES_AFTER_SITE_PUT), writes_per_twin)
     own = [max(chain(size), throttle(share(size) * writes_per_twin)) for size in sizes]

@@ -5,8 +5,11 @@ grows with the fleet's size or with how long updates take:
 
     control? (pause: wait for the "control" event; abort: start nothing more, end once none runs)
     -> collect the outcomes of the wave's running updates
-    -> start updates for free places: at most ``parallelism`` run at once (a sliding window, so
-       ARM's write bucket stays busy while slow twins finish)
+    -> start updates for free places: at most ``parallelism`` of the wave's twins run at once in
+       each subscription (a sliding window per subscription, so every subscription's ARM write
+       bucket stays busy while slow twins finish, and a slow subscription holds back no other);
+       a twin the wave takes while its subscription's window is full waits in that subscription's
+       queue (controlplane.service.rollout_batches)
     -> wave over its failure threshold: start nothing more, then move the wave's updated twins back
     -> wave ended (all taken, none running): its bake, if it has one (orchestrators.rollout_gates: the
        wave's twins probed page by page, the error-rate query once a round, a durable timer between
@@ -63,10 +66,9 @@ def rollout_brainstems(context: df.DurableOrchestrationContext) -> Generator[Any
         if running == 0:
             return (yield from _finish(context, spec, RolloutStatus.ABORTED, policy, f"aborted in wave {wave}"))
     elif state.get("rolling_back"):
-        moved_back = 0
-        if running < spec.waves.parallelism:
-            batch = {"spec": spec.to_dict(), "wave": wave, "wanted": spec.waves.parallelism - running}
-            moved_back = (yield from _call(context, Activity.START_ROLLBACK_BATCH, batch, policy))["started"]
+        # Each subscription's window holds its twins rolling back (the activity fills its free places).
+        batch = {"spec": spec.to_dict(), "wave": wave, "wanted": spec.waves.parallelism}
+        moved_back = (yield from _call(context, Activity.START_ROLLBACK_BATCH, batch, policy))["started"]
         if moved_back == 0 and running == 0:
             return (yield from _finish(context, spec, RolloutStatus.HALTED, policy, state["message"]))
     elif wave_failed(spec.waves, size, counters.get("failed", 0)):
@@ -98,7 +100,8 @@ def rollout_brainstems(context: df.DurableOrchestrationContext) -> Generator[Any
             running = state.pop("running_after_fill", 0)
     else:
         running = yield from _fill(context, spec, state, running, policy)
-        ended = (state.get("taken", 0) >= size or state.get("exhausted")) and running == 0
+        taken_all = state.get("taken", 0) >= size or state.get("exhausted")
+        ended = taken_all and running == 0 and not state.get("queued")
         if ended and gates.start_bake(context, spec, state):  # the wave passed its failure gate: bake it
             context.continue_as_new(state)
             return {"status": RolloutStatus.RUNNING.value, "wave": wave}
@@ -140,7 +143,7 @@ def _wave_passed(
         if (yield from gates.await_approval(context, spec, wave, policy)) == "abort":
             return (yield from _finish(context, spec, RolloutStatus.ABORTED, policy, f"aborted after wave {wave}"))
     # The next wave starts at once, in this execution.
-    state.update(wave=wave + 1, taken=0)
+    state.update(wave=wave + 1, taken=0, queued=False)
     state["running_after_fill"] = yield from _fill(context, spec, state, 0, policy)
     return None
 
@@ -165,18 +168,23 @@ def _outside_window(
 def _fill(
     context: df.DurableOrchestrationContext, spec: RolloutSpec, state: dict[str, Any], running: int, policy: Policy
 ) -> Generator[Any, Any, int]:
-    """Start updates for the window's free places in the current wave; how many now run."""
+    """Start updates for the free places of every subscription's window in the current wave; how many now run.
+
+    The batch fills each subscription's window from its queue, then walks the selection for the
+    wave's places not yet taken; the windows' counts stay in the registry, so nothing here grows
+    with the number of subscriptions or twins.
+    """
     wave, taken = state.get("wave", 0), state.get("taken", 0)
-    wanted = min(spec.waves.parallelism - running, spec.waves.wave_size(wave) - taken)
-    if wanted <= 0 or state.get("exhausted") or gates.window_opens_at(context, spec) is not None:
-        return running  # no room, nothing left, or outside the maintenance window
-    batch = {
-        "spec": spec.to_dict(), "wave": wave, "cursor": state.get("cursor"),
-        "batch": taken,  # names the batch in its wave: a repeated attempt takes the same twins
-        "wanted": wanted,
-    }  # fmt: skip
+    wanted = 0 if state.get("exhausted") else max(0, spec.waves.wave_size(wave) - taken)
+    if (wanted == 0 and not state.get("queued")) or gates.window_opens_at(context, spec) is not None:
+        return running  # nothing left to take or waiting, or outside the maintenance window
+    number = state.get("batch", 0)  # names the batch: a repeated attempt takes the same twins
+    batch = {"spec": spec.to_dict(), "wave": wave, "cursor": state.get("cursor"), "batch": number, "wanted": wanted}
     started = yield from _call(context, Activity.START_ROLLOUT_BATCH, batch, policy)
-    state.update(taken=taken + started["started"], cursor=started["cursor"], exhausted=started["exhausted"])
+    state.update(
+        batch=number + 1, taken=taken + int(started["took"]), cursor=started["cursor"],
+        exhausted=bool(state.get("exhausted") or started["exhausted"]), queued=bool(started["queued"]),
+    )  # fmt: skip
     return running + int(started["started"])
 
 

@@ -58,7 +58,8 @@ def _selection_options(command: Any) -> Any:
             "--growth", type=click.FloatRange(1, 10), default=2.0, show_default=True, help="Each wave's size over the last."
         ),
         click.option(  # the API's bound: controlplane.domain.rollouts.MAX_PARALLELISM (twinctl imports no server code)
-            "--parallelism", type=click.IntRange(1, 2000), default=10, show_default=True, help="Twins updated at once."
+            "--parallelism", type=click.IntRange(1, 100), default=10, show_default=True,
+            help="Twins updated at once in each subscription.",
         ),
         click.option(
             "--max-failure-ratio", type=click.FloatRange(0, 1), default=0.0, show_default=True,

@@ -10,6 +10,9 @@ entities. Each twin therefore also has copies where a look finds it by key:
     rollout|<id>|<wave>|<state>           <cloud_id>  in that state (moved when its state moves)
     rollout|<id>|<wave>|batch|<batch>     <cloud_id>  taken by that batch (its state kept current)
     rollout|<id>|failures                 <cloud_id>  failed, or failed its bake
+    rollout|<id>|<wave>|queued|<sub>      <cloud_id>  taken by the wave, waiting for a place in its
+                                                      subscription's window (instead of the state copy)
+    rollout|<id>|<wave>|queues            <sub>       (not a copy) a subscription that has queued twins
 
 The twin's own entity stays the truth (the recount reads it). A change writes the new copies
 first and the twin's entity last, so an attempt that dies midway is completed by its retry (the
@@ -35,6 +38,14 @@ def batch_partition(twin_partition: str, wave: int, batch: int) -> str:
     return f"{twin_partition}|{int(wave)}|batch|{int(batch)}"
 
 
+def queue_partition(twin_partition: str, wave: int, subscription_id: str) -> str:
+    return f"{twin_partition}|{int(wave)}|queued|{subscription_id}"
+
+
+def queues_partition(twin_partition: str, wave: int) -> str:
+    return f"{twin_partition}|{int(wave)}|queues"
+
+
 def failures_partition(twin_partition: str) -> str:
     return f"{twin_partition}|failures"
 
@@ -45,10 +56,13 @@ def _failed(entity: Mapping[str, Any] | None) -> bool:
 
 def copy_partitions(entity: Mapping[str, Any]) -> list[str]:
     """The look partitions a twin's entity (``PartitionKey`` = the rollout's twin partition) belongs in."""
-    partition = str(entity["PartitionKey"])
-    wanted = [state_partition(partition, int(entity["wave"]), str(entity["state"]))]
+    partition, wave, state = str(entity["PartitionKey"]), int(entity["wave"]), str(entity["state"])
+    if state == "queued":  # one queue per subscription: a window's free places are filled from its own
+        wanted = [queue_partition(partition, wave, str(entity["subscription_id"]))]
+    else:
+        wanted = [state_partition(partition, wave, state)]
     if entity.get("batch") is not None:
-        wanted.append(batch_partition(partition, int(entity["wave"]), int(entity["batch"])))
+        wanted.append(batch_partition(partition, wave, int(entity["batch"])))
     if _failed(entity):
         wanted.append(failures_partition(partition))
     return wanted

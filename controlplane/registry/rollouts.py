@@ -34,6 +34,7 @@ from controlplane.domain.rollouts import TERMINAL, RolloutSpec, RolloutStatus
 from controlplane.registry import rollout_looks
 from controlplane.registry.entities import odata_str
 from controlplane.registry.etag_retry import RETRY, Retry, with_etag_retries
+from controlplane.registry.rollout_windows import RolloutWindows
 
 RECORD_PARTITION = "rollout"
 TWIN_PARTITION = "rollout|"
@@ -51,6 +52,7 @@ _COUNTED_AS: dict[str | None, tuple[str, ...]] = {
     "rolled_back": ("selected", "succeeded", "rolled_back"),
     "rollback_failed": ("selected", "succeeded", "rollback_failed"),
     "held": ("held",), "bake_failed": ("selected", "succeeded"),  # a bake failure adds "failed": see recount
+    "queued": (),  # taken by its wave, waiting for a place in its subscription's window
 }  # fmt: skip
 
 
@@ -73,6 +75,7 @@ class RolloutNotAwaiting(ControlPlaneError):
 class RolloutStore:
     def __init__(self, table: TableClient) -> None:
         self._table = table
+        self.windows = RolloutWindows(table, TWIN_PARTITION)
 
     def create_table(self) -> None:
         try:
@@ -230,10 +233,11 @@ class RolloutStore:
         self._table.upsert_entity(entity, mode=UpdateMode.MERGE)
 
     def batch_twins(self, rollout_id: str, wave: int, batch: int) -> list[dict[str, Any]]:
-        """The twins an earlier attempt of this batch already took (started or skipped)."""
+        """The twins this batch took (started, queued, skipped, held), and whether from the walk or a queue."""
         partition = rollout_looks.batch_partition(TWIN_PARTITION + rollout_id, wave, batch)
         query = f"PartitionKey eq {odata_str(partition)}"
-        return [{"cloud_id": e["RowKey"], "state": e.get("state")} for e in self._table.query_entities(query)]
+        entities = self._table.query_entities(query, select=["RowKey", "state", "origin"])
+        return [{"cloud_id": e["RowKey"], "state": e.get("state"), "origin": e.get("origin")} for e in entities]
 
     def failures(self, rollout_id: str, limit: int = 100) -> list[dict[str, Any]]:
         query = f"PartitionKey eq {odata_str(rollout_looks.failures_partition(TWIN_PARTITION + rollout_id))}"

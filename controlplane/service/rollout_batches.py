@@ -1,5 +1,10 @@
 """What a rollout's activities decide: which twins join a wave, and how each twin's update ended.
 
+A wave's ``parallelism`` is a window per subscription (controlplane.registry.rollout_windows):
+a batch walks the selection in cloud_id order and starts each twin whose subscription has a
+free place, and queues the others in their subscription's queue, which later batches drain
+first. So one subscription's slow or numerous twins never hold back another's.
+
 Every step is safe to repeat (Durable runs activities at least once): a twin's update job id is
 derived from the rollout, the wave and the twin, so a repeated claim is recognised as the same
 one; the outcome of each job is read back from Durable and the registry, never remembered in
@@ -12,7 +17,7 @@ import asyncio
 import itertools
 import json
 import logging
-import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
@@ -20,136 +25,156 @@ from typing import Any
 import azure.durable_functions as df
 
 from controlplane.domain.errors import ControlPlaneError
-from controlplane.domain.jobs import BrainstemJob
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.rollouts import RolloutSpec
 from controlplane.registry import BrainstemRegistry, encode_token
 from controlplane.registry.rollouts import counter_moves
-from controlplane.service.errors import TwinHeld
 from controlplane.service.jobs import UPDATE
+from controlplane.service.rollout_claims import claim_and_start_all, exists, update_job_id
 from controlplane.service.updates import claim_for_update
 from controlplane.settings import Settings
 from controlplane.workflows import durable_calls
 
 logger = logging.getLogger(__name__)
-_JOB_NAMESPACE = uuid.UUID("6f1d3c2e-9a57-4c1b-8e0e-2b7c1f4d5a60")
 _ENDED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
-_CLAIM_THREADS = 16
 _STATUS_READS_AT_ONCE = 32
-
-
-def update_job_id(rollout_id: str, wave: int, cloud_id: str, purpose: str = "update") -> str:
-    return uuid.uuid5(_JOB_NAMESPACE, f"{rollout_id}/{wave}/{cloud_id}/{purpose}").hex
+_QUEUE_THREADS = 16
+# Selection rows one batch walks at most: the walk queues the twins whose subscription's window is
+# full (a few Table writes each, side by side), so a look stays short however large its wave; the
+# next look walks on.
+WALK_ROWS = 2000
+_PASSED_BY = frozenset({"skipped", "held"})
+__all__ = ["collect_outcomes", "start_batch", "start_rollback_batch", "update_job_id"]
 
 
 async def start_batch(
     spec: RolloutSpec, wave: int, batch: int, cursor: str | None, wanted: int,
     registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings,
 ) -> dict[str, Any]:  # fmt: skip
-    """Start updates for up to ``wanted`` more selected twins after ``cursor``; the new cursor and counts.
+    """Fill every subscription's window in the wave: its queued twins first, then up to ``wanted``
+    more twins from the selection after ``cursor``, each started where its subscription has a free
+    place and queued where it has none. Answers what the batch did, read back from its records.
 
-    A repeated attempt of the same batch (Durable delivers at least once) takes the twins the earlier
-    attempt already recorded and goes on after the last of them, so the batch ends up the same
-    whichever attempt finishes it. (Those twins are ``updating`` now: listing again would skip them.)
+    ``took``: how many places in the wave the batch filled (walked twins started or queued, less
+    queued twins that turned out held or taken); ``queued``: whether any twin still waits.
+    A repeated attempt of the same batch (Durable delivers at least once) finds the twins the earlier
+    attempt recorded under the batch and walks on after the last of them, so the batch ends up the
+    same whichever attempt finishes it. (Those twins are no longer ``active``: listing again would skip them.)
     """
-    selector = spec.selector
+    rollouts, window = registry.rollouts.windows, spec.waves.parallelism
+    running = rollouts.running(spec.rollout_id, wave, "started")
     earlier = registry.rollouts.batch_twins(spec.rollout_id, wave, batch)
-    started = sum(1 for twin in earlier if twin["state"] not in ("skipped", "held"))
-    skipped = len(earlier) - started
-    if earlier:
-        cursor = encode_token(selector.owner or "*", max(twin["cloud_id"] for twin in earlier))
-    while started < wanted:
-        page = registry.list(
-            owner=selector.owner, region=selector.region, runtime_target=selector.runtime_target,
-            deploy_ref=selector.deploy_ref, not_deploy_ref=spec.deploy_ref, status=Status.ACTIVE,
-            limit=min(1000, wanted - started), next=cursor,
-        )  # fmt: skip
-        # Each twin is claimed, then its update started at once, side by side with the others (at most
-        # _CLAIM_THREADS at a time): the first updates begin one claim's latency after the look, not
-        # after the whole page is claimed, and the wave's gate costs a round or two, not a queue.
-        claims = await _claim_and_start_all(spec, wave, batch, page.items, registry, client, settings)
-        moves = {"selected": 0, "skipped": 0}
-        for job, changed in claims:
-            if job is None:
-                skipped += 1
-                moves["skipped"] += changed
-                continue
-            started += 1
-            moves["selected"] += changed
-        registry.rollouts.add_counts(spec.rollout_id, wave, moves)
+    walked = {twin["cloud_id"] for twin in earlier if twin["origin"] != "queue"}
+
+    # Each subscription's free places, from its own queue: twins the wave took while its window was full.
+    waiting: list[tuple[str, str]] = []
+    for subscription in rollouts.queue_subscriptions(spec.rollout_id, wave):
+        for cloud_id in rollouts.queued(spec.rollout_id, wave, subscription, limit=window - running[subscription]):
+            waiting.append((cloud_id, subscription))
+    await _start(spec, wave, batch, waiting, walked, running, registry, client, settings)
+
+    took = _took(earlier)
+    if walked:
+        cursor = encode_token(spec.selector.owner or "*", max(walked))
+    exhausted, rows = False, 0
+    while took < wanted and rows < WALK_ROWS:
+        page = _selection_page(spec, registry, cursor, min(1000, wanted - took, WALK_ROWS - rows))
+        rows += len(page.items)
+        now: list[tuple[str, str]] = []
+        later: list[tuple[str, str]] = []
+        for row in page.items:
+            subscription = row.subscription_id or settings.subscription_id
+            if running[subscription] < window:
+                now.append((row.cloud_id, subscription))
+                running[subscription] += 1
+            else:
+                later.append((row.cloud_id, subscription))
+        started = await _start(
+            spec, wave, batch, now, {row.cloud_id for row in page.items}, running, registry, client, settings
+        )
+        await asyncio.to_thread(_queue, spec, wave, batch, later, registry)
+        took += started + len(later)
         cursor = page.next
         if cursor is None:
-            return {"started": started, "skipped": skipped, "cursor": None, "exhausted": True}
-    return {"started": started, "skipped": skipped, "cursor": cursor, "exhausted": False}
+            exhausted = True
+            break
+    mine = registry.rollouts.batch_twins(spec.rollout_id, wave, batch)
+    return {
+        "started": sum(1 for twin in mine if twin["state"] == "started"),
+        "took": _took(mine),
+        "cursor": cursor,
+        "exhausted": exhausted,
+        "queued": rollouts.any_queued(spec.rollout_id, wave),
+    }
 
 
-async def _claim_and_start_all(
-    spec: RolloutSpec, wave: int, batch: int, rows: list[Any],
-    registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings,
-) -> list[tuple[BrainstemJob | None, bool]]:  # fmt: skip
-    """Claim each row's twin and start its update; per twin (its job or None when skipped, record changed?)."""
-    gate = asyncio.Semaphore(_CLAIM_THREADS)
-    loop = asyncio.get_running_loop()
-
-    with ThreadPoolExecutor(_CLAIM_THREADS) as executor:  # Table Storage is synchronous: off the event loop
-
-        async def claim_and_start(cloud_id: str) -> tuple[BrainstemJob | None, bool]:
-            async with gate:
-                job, fresh, changed = await loop.run_in_executor(
-                    executor, _claim, spec, wave, batch, cloud_id, registry, settings
-                )
-                if job is not None and (fresh or not await _exists(client, job.job_id)):
-                    await durable_calls.start_new(client, UPDATE, job.job_id, job.to_input())
-                return job, changed
-
-        # Every twin's attempt ends before the batch answers (a failure is raised once all have, so no
-        # claim is left running after its executor has shut down); a repeated batch redoes the rest.
-        outcomes = await asyncio.gather(*(claim_and_start(row.cloud_id) for row in rows), return_exceptions=True)
-    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
-    if failures:
-        raise failures[0]
-    return [outcome for outcome in outcomes if not isinstance(outcome, BaseException)]
+def _took(twins: list[dict[str, Any]]) -> int:
+    """The places in the wave a batch's twins filled: walked and not passed by, less queued ones passed by."""
+    walked = sum(1 for twin in twins if twin["origin"] != "queue" and twin["state"] not in _PASSED_BY)
+    return walked - sum(1 for twin in twins if twin["origin"] == "queue" and twin["state"] in _PASSED_BY)
 
 
-def _claim(
-    spec: RolloutSpec, wave: int, batch: int, cloud_id: str, registry: BrainstemRegistry, settings: Settings
-) -> tuple[BrainstemJob | None, bool, bool]:
-    """Claim one twin for the rollout and record it: (its job or None when skipped, job to start?, record changed?)."""
-    job_id = update_job_id(spec.rollout_id, wave, cloud_id)
-    try:
-        job, fresh = claim_for_update(
-            cloud_id, spec.deploy_ref, registry, settings, job_id=job_id, app_settings=spec.app_settings
-        )
-    except TwinHeld as exc:  # pinned by its owner or an operator: passed by, and counted as held at once
-        registry.rollouts.record_twin(spec.rollout_id, wave, cloud_id, "held", batch=batch, reason=exc.detail)
-        return None, False, False
-    except ControlPlaneError as exc:  # taken by another update, a teardown, or gone
-        changed = registry.rollouts.record_twin(
-            spec.rollout_id, wave, cloud_id, "skipped", count=False, batch=batch, reason=exc.detail
-        )
-        return None, False, changed
-    job = replace(job, arm_lane="bulk")  # a rollout's updates queue behind single-twin work, not before it
-    changed = registry.rollouts.record_twin(
-        spec.rollout_id, wave, cloud_id, "started", count=False, batch=batch, job_id=job_id,
-        previous_deploy_ref=job.previous_deploy_ref, previous_app_settings=job.previous_app_settings or {},
+def _selection_page(spec: RolloutSpec, registry: BrainstemRegistry, cursor: str | None, limit: int) -> Any:
+    selector = spec.selector
+    return registry.list(
+        owner=selector.owner, region=selector.region, runtime_target=selector.runtime_target,
+        deploy_ref=selector.deploy_ref, not_deploy_ref=spec.deploy_ref, status=Status.ACTIVE,
+        limit=limit, next=cursor,
     )  # fmt: skip
-    return job, fresh, changed
+
+
+async def _start(
+    spec: RolloutSpec, wave: int, batch: int, twins: list[tuple[str, str]], walked: set[str],
+    running: Counter[str], registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings,
+) -> int:  # fmt: skip
+    """Claim and start ``twins`` (cloud_id, subscription); how many started. A twin passed by gives its
+    place in ``running`` back. A twin in ``walked`` was taken from the selection by this batch."""
+    if not twins:
+        return 0
+    # Each twin is claimed, then its update started at once, side by side with the others: the first
+    # updates begin one claim's latency after the look, not after the whole page is claimed.
+    origins = [(cloud_id, "walk" if cloud_id in walked else "queue") for cloud_id, _ in twins]
+    claims = await claim_and_start_all(spec, wave, batch, origins, registry, client, settings)
+    moves = {"selected": 0, "skipped": 0}
+    for (_, subscription), (job, changed) in zip(twins, claims, strict=True):
+        if job is None:
+            running[subscription] -= 1
+        moves["skipped" if job is None else "selected"] += changed
+    registry.rollouts.add_counts(spec.rollout_id, wave, moves)
+    return sum(1 for job, _ in claims if job is not None)
+
+
+def _queue(spec: RolloutSpec, wave: int, batch: int, twins: list[tuple[str, str]], registry: BrainstemRegistry) -> None:
+    """Record ``twins`` (cloud_id, subscription) as taken by the wave, waiting in their subscription's queue."""
+    for subscription in sorted({subscription for _, subscription in twins}):
+        registry.rollouts.windows.note_queue(spec.rollout_id, wave, subscription)
+
+    def record(twin: tuple[str, str]) -> None:
+        registry.rollouts.record_twin(
+            spec.rollout_id, wave, twin[0], "queued", count=False, batch=batch, origin="walk", subscription_id=twin[1]
+        )
+
+    with ThreadPoolExecutor(_QUEUE_THREADS) as executor:
+        list(executor.map(record, twins))
 
 
 async def start_rollback_batch(
     spec: RolloutSpec, wave: int, wanted: int,
     registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings,
 ) -> dict[str, Any]:  # fmt: skip
-    """Move up to ``wanted`` of the wave's updated twins back to the deploy_ref (and settings) each had before."""
+    """Move the wave's updated twins back to the deploy_ref (and settings) each had before, up to
+    ``wanted`` at once in each subscription (the wave's window: the twins rolling back hold its places)."""
     started = 0
-    fields = ("previous_deploy_ref", "previous_app_settings")
+    running = registry.rollouts.windows.running(spec.rollout_id, wave, "rolling_back")
+    fields = ("previous_deploy_ref", "previous_app_settings", "subscription_id")
     updated = itertools.chain(  # what the wave moved: twins that succeeded, and those that then failed their bake
         registry.rollouts.twins(spec.rollout_id, wave=wave, state="succeeded", fields=fields),
         registry.rollouts.twins(spec.rollout_id, wave=wave, state="bake_failed", fields=fields),
     )
     for twin in updated:
-        if started >= wanted:
-            break
+        subscription = str(twin.get("subscription_id") or "")
+        if running[subscription] >= wanted:
+            continue
         job_id = update_job_id(spec.rollout_id, wave, twin["cloud_id"], "rollback")
         previous = twin.get("previous_deploy_ref")
         try:  # a twin deleted since it was updated has nothing to move back: skipped, not a failed activity
@@ -164,8 +189,9 @@ async def start_rollback_batch(
             continue
         job = replace(job, arm_lane="bulk")
         registry.rollouts.record_twin(spec.rollout_id, wave, twin["cloud_id"], "rolling_back", rollback_job_id=job_id)
-        if fresh or not await _exists(client, job_id):
+        if fresh or not await exists(client, job_id):
             await durable_calls.start_new(client, UPDATE, job_id, job.to_input())
+        running[subscription] += 1
         started += 1
     return {"started": started}
 
@@ -249,8 +275,3 @@ def _failure(registry: BrainstemRegistry, cloud_id: str, status: Any) -> dict[st
     except ControlPlaneError:
         recorded = None
     return recorded or {"code": status.runtime_status.value, "message": str(status.output)[:500]}
-
-
-async def _exists(client: df.DurableOrchestrationClient, job_id: str) -> bool:
-    status = await durable_calls.get_status(client, job_id)
-    return bool(status) and status.runtime_status is not None

@@ -13,10 +13,11 @@ from bench.rollouts import UPDATE_CHAIN_SECONDS, UPDATE_WRITES_AFTER_SITE_PUT, U
 
 
 def wave_by_wave(sizes: list[int], subscriptions: int, parallelism: int, writes: float) -> float:
-    """Each wave alone: its chain or its throttle (a full bucket at every wave's start)."""
+    """Each wave alone: its busiest subscription's chain through its window, or its throttle (a full
+    bucket at every wave's start)."""
     return sum(
         max(
-            math.ceil(n / parallelism) * UPDATE_CHAIN_SECONDS,
+            math.ceil(math.ceil(n / subscriptions) / parallelism) * UPDATE_CHAIN_SECONDS,
             max(0.0, (math.ceil(n / subscriptions) * writes - 200) / 10),
         )
         for n in sizes
@@ -31,7 +32,9 @@ def test_waves_that_follow_each_other_share_one_burst() -> None:
 
 def test_a_small_wave_takes_its_chain() -> None:
     assert bound_seconds([10], 1, 500, 7.0) == UPDATE_CHAIN_SECONDS
-    assert bound_seconds([1200], 4, 500, 1.0) == 3 * UPDATE_CHAIN_SECONDS  # three chains of 500 places
+    # parallelism is per subscription: the busiest of 4 holds 300 of the 1,200 (too few writes to throttle).
+    assert bound_seconds([1200], 4, 100, 0.5) == 3 * UPDATE_CHAIN_SECONDS  # three chains of its 100 places
+    assert bound_seconds([1200], 4, 300, 0.5) == UPDATE_CHAIN_SECONDS  # its one window of 300 holds them all
 
 
 @given(
