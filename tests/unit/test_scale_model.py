@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.scale_model import CREATE_CHAIN_SECONDS, predict, predict_rollout, spread
+from bench.fleet_rig import WRITE_BUCKET
+from bench.rollouts import bound_seconds
+from bench.scale_model import BUDGET_SHARE, CREATE_CHAIN_SECONDS, predict, predict_rollout, spread
+from controlplane.domain.rollouts import MAX_PARALLELISM
 
 
 def test_slots_bind_when_each_twin_holds_a_slot_longer_than_arm_needs() -> None:
@@ -53,3 +56,18 @@ def test_the_spread_of_a_per_twin_cost_is_its_largest_over_its_smallest() -> Non
     costs = spread([run(1000, 4.0, 36.0), run(10_000, 4.4, 36.0)])
     assert costs["activity_slot_seconds"]["largest_over_smallest"] == 1.1
     assert costs["table_requests"]["largest_over_smallest"] == 1.0
+
+
+def test_at_106_subscriptions_a_rollout_is_bound_by_the_writes_buckets_not_by_its_windows() -> None:
+    # parallelism is a window per subscription: 106 windows of 100 keep 10,600 updates in flight, so
+    # the busiest subscription's ~943 twins × 7 writes at 9.5/s bind, as they would with no window.
+    # (One global window of 2,000 bound here: 100,000 ÷ 2,000 chains of 20 s, 1,000 s.)
+    costs = {"writes_per_twin": 7, "slot_seconds_per_twin": 3, "actions_per_twin": 50, "activity_slots": 640,
+             "backend_actions_per_second": None}  # fmt: skip
+    rollout = predict_rollout(100_000, 106, **costs)
+    assert rollout["parallelism"] == MAX_PARALLELISM
+    waves = rollout["waves"]
+    unwindowed = bound_seconds(waves, 106, 100_000, 7, rate=WRITE_BUCKET[1] * BUDGET_SHARE)
+    assert rollout["seconds_by_limit"]["arm"] == round(unwindowed, 1)
+    assert rollout["arm_bound_seconds"] == round(bound_seconds(waves, 106, 100_000, 7), 1)
+    assert rollout["binding_limit"] == "arm"
