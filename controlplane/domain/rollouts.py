@@ -4,9 +4,10 @@ Waves grow from a canary: ``canary``, then each wave ``growth`` times the last, 
 selection is exhausted — so a bad version meets one twin (or a handful) before it meets the
 fleet. A wave whose failures exceed ``max_failure_ratio`` of its size halts the rollout, and the
 twins that wave moved are moved back. The selection is never counted up front (at 100,000 twins
-that would be a scan): waves take the next twins in cloud_id order until none are left. ``parallelism`` is a window per subscription: each
-subscription updates up to that many of the wave's twins at once, whatever the others do, so one
-subscription's slow or numerous twins never take another's places.
+that would be a scan): waves take the next twins in cloud_id order until none are left.
+``parallelism`` is a window per subscription: each subscription updates up to that many of the
+wave's twins at once, whatever the others do, so one subscription's slow or numerous twins never
+take another's places.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ _DEPLOY_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _REGION = re.compile(r"[a-z0-9]{2,40}")
 _SELECTOR_FIELDS = ("owner", "region", "runtime_target", "deploy_ref")
 # Twins of a wave updating at once in each subscription (each subscription's window, independent of
-# the others'). A subscription's writes bucket (200, refilled 10/s) keeps about 40 updates busy (7
-# writes over a ~25 s chain); 100 covers a chain two and a half times as slow. More would only wait
-# in the write budget, while every look reads one Durable status per running twin, in all
-# subscriptions together (32 at a time).
+# the others'). A subscription's writes bucket (200, refilled 10/s; the budget spends 9.5/s) keeps
+# about 30 updates busy (7 writes over a 20 s chain); 100 covers a chain three times as slow. More
+# would only wait in the write budget, while every look reads one Durable status per running twin,
+# in all subscriptions together (32 at a time).
 MAX_PARALLELISM = 100
 MAX_CANARY = 1000
 _WHOLE = frozenset({"canary", "parallelism"})
