@@ -76,7 +76,7 @@ class MaintenanceWindow:
             if not isinstance(data["time_zone"], str) or not data["time_zone"]:
                 raise ValueError
             ZoneInfo(data["time_zone"])
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long to be a file name
             raise InvalidInput(
                 "window.time_zone", "window.time_zone must be an IANA time zone such as Europe/Amsterdam"
             ) from None

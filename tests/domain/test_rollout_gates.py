@@ -40,12 +40,13 @@ def test_the_next_opening_is_the_next_window_day_at_its_start_in_its_time_zone()
     [
         ({"time_zone": "Mars/Olympus"}, "window.time_zone"),
         ({"time_zone": "../../etc/passwd"}, "window.time_zone"),
+        ({"time_zone": "Zalgo " * 60}, "window.time_zone"),  # found by the fuzz: ZoneInfo raised OSError
         ({"days": []}, "window.days"),
         ({"days": ["funday"]}, "window.days"),
         ({"start": "24:00"}, "window.start"),
         ({"end": "22:00"}, "window.end"),
     ],
-    ids=["unknown-zone", "path-as-zone", "no-days", "bad-day", "bad-hour", "empty-window"],
+    ids=["unknown-zone", "path-as-zone", "too-long-zone", "no-days", "bad-day", "bad-hour", "empty-window"],
 )
 def test_a_window_that_cannot_open_is_refused(changes: dict[str, object], field: str) -> None:
     with pytest.raises(InvalidInput) as refused:
