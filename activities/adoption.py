@@ -18,13 +18,13 @@ import azure.durable_functions as df
 from activities.payloads import JsonObject
 from controlplane.arm import inventory, locks
 from controlplane.arm.clients import arm_clients
-from controlplane.domain.brainstem import Brainstem, utc_now, validate_owner
 from controlplane.domain.drift import owner_tag, twin_of_group
-from controlplane.domain.errors import BrainstemExists, InvalidInput
+from controlplane.domain.errors import InvalidInput, TwinExists
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.loop_messages import AdoptionCandidates, AdoptOutcome, AdoptRequest, SubscriptionRequest
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.domain.placement import owner_slot, region_slot, subscription_slot
+from controlplane.domain.twin import Twin, utc_now, validate_owner
 from controlplane.registry import default_registry
 from controlplane.settings import get_settings
 from controlplane.twins.probe import probe
@@ -80,10 +80,10 @@ def adopt_brainstem(request: JsonObject) -> JsonObject:
     if owner is None:
         return AdoptOutcome(candidate["cloud_id"], skipped="no valid owner tag and no owner given").to_json()
     settings = get_settings()
-    names = brainstem_names(candidate["name"])
+    names = twin_names(candidate["name"])
     answer = probe(settings.readiness_url(names), timeout=settings.heartbeat_timeout_seconds)
     now = utc_now()
-    row = Brainstem(
+    row = Twin(
         cloud_id=names.cloud_id, name=names.name, owner=owner, region=candidate["region"],
         runtime_target=candidate["runtime_target"], deploy_ref=answer.deploy_ref or ADOPTED_DEPLOY_REF,
         status=Status.ACTIVE if answer.ok else Status.ERRORED, job_id=job_id, created_at=now, last_seen=now,
@@ -97,7 +97,7 @@ def adopt_brainstem(request: JsonObject) -> JsonObject:
     slots = {owner_slot(owner): _NO_LIMIT, region_slot(sub, row.region): _NO_LIMIT, subscription_slot(sub): _NO_LIMIT}
     try:
         default_registry().create(row, slots=slots)
-    except BrainstemExists:
+    except TwinExists:
         # Ours from an earlier attempt of this same activity (its lock PUT failed after the row): go on.
         if default_registry().get(row.cloud_id).job_id != job_id:
             return AdoptOutcome(row.cloud_id, skipped="already has a row").to_json()

@@ -15,8 +15,8 @@ from activities.payloads import JsonObject
 from activities.steps import fence_of, run_step
 from controlplane.arm.clients import arm_clients
 from controlplane.arm.code_publishing import publish_code as publish_deploy_ref
-from controlplane.domain.jobs import BrainstemJob
-from controlplane.domain.naming import BrainstemNames, brainstem_names
+from controlplane.domain.jobs import TwinJob
+from controlplane.domain.naming import TwinNames, twin_names
 from controlplane.domain.runtime_targets import target_spec
 from controlplane.domain.step_outputs import Probe, PublishOutcome
 from controlplane.domain.step_requests import PublishRequest
@@ -36,7 +36,7 @@ def publish_code(request: JsonObject) -> JsonObject:
     twin = publish.job
     settings = get_settings()
 
-    def action(names: BrainstemNames) -> PublishOutcome:
+    def action(names: TwinNames) -> PublishOutcome:
         return publish_deploy_ref(
             arm_clients(twin.subscription_id), names, target_spec(twin.runtime_target),
             deploy_ref=twin.deploy_ref, package_url=settings.package_url(twin.deploy_ref),
@@ -49,8 +49,8 @@ def publish_code(request: JsonObject) -> JsonObject:
 @blueprint.activity_trigger(input_name="job")
 def probe_brainstem(job: JsonObject) -> JsonObject:
     """One GET of the twin's readiness route: ready on a 2xx that reports the job's deploy_ref, or none."""
-    twin = BrainstemJob.from_input(job)
-    answer = probe(get_settings().readiness_url(brainstem_names(twin.name)), timeout=PROBE_TIMEOUT_SECONDS)
+    twin = TwinJob.from_input(job)
+    answer = probe(get_settings().readiness_url(twin_names(twin.name)), timeout=PROBE_TIMEOUT_SECONDS)
     if answer.status is None:
         return Probe(ready=False, status=None, reason=answer.reason).to_json()
     ready = answer.ok and answer.deploy_ref in (None, twin.deploy_ref)

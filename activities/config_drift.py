@@ -27,12 +27,12 @@ from controlplane.arm import resource_groups
 from controlplane.arm.clients import arm_clients
 from controlplane.arm.function_apps import current_app_settings
 from controlplane.domain import config_drift
-from controlplane.domain.brainstem import Brainstem
 from controlplane.domain.drift import Inventory
 from controlplane.domain.errors import ControlPlaneError
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import brainstem_names
-from controlplane.registry import BrainstemRegistry
+from controlplane.domain.naming import twin_names
+from controlplane.domain.twin import Twin
+from controlplane.registry import TwinRegistry
 from controlplane.settings import Settings
 from controlplane.twins.probe import probe
 
@@ -41,7 +41,7 @@ RECONCILE_PERIOD_SECONDS = 3600  # activities/maintenance.py: the reconcile's ti
 
 
 def check(
-    registry: BrainstemRegistry, rows: Sequence[Brainstem], held: Inventory, settings: Settings, subscription_id: str
+    registry: TwinRegistry, rows: Sequence[Twin], held: Inventory, settings: Settings, subscription_id: str
 ) -> dict[str, Any]:
     active = sorted((r for r in rows if r.status == Status.ACTIVE), key=lambda r: config_drift.drift_order(r.cloud_id))
     run = int(datetime.now(UTC).timestamp() // RECONCILE_PERIOD_SECONDS)
@@ -56,7 +56,7 @@ def check(
         session.mount("https://", adapter)
         session.mount("http://", adapter)
 
-        def fields_of(row: Brainstem) -> list[str]:
+        def fields_of(row: Twin) -> list[str]:
             return _drifted_fields(row, held, settings, session, clients if row.cloud_id in sampled else None)
 
         with ThreadPoolExecutor(settings.heartbeat_concurrency) as pool:
@@ -72,9 +72,9 @@ def check(
 
 
 def _drifted_fields(
-    row: Brainstem, held: Inventory, settings: Settings, session: requests.Session, clients: Any
+    row: Twin, held: Inventory, settings: Settings, session: requests.Session, clients: Any
 ) -> list[str]:
-    names = brainstem_names(row.name)
+    names = twin_names(row.name)
     fields = set(row.drift or ()) & {config_drift.APP_SETTINGS}  # kept until this twin's settings are read again
     group = held.groups.get(names.resource_group.lower())
     expected_tags = resource_groups.twin_tags(names, org=settings.org_tag, owner=row.owner)
@@ -91,8 +91,8 @@ def _drifted_fields(
     return sorted(fields)
 
 
-def _record(registry: BrainstemRegistry, row: Brainstem, drift: list[str] | None) -> None:
-    def change(current: Brainstem) -> Brainstem | None:
+def _record(registry: TwinRegistry, row: Twin, drift: list[str] | None) -> None:
+    def change(current: Twin) -> Twin | None:
         if current.job_id != row.job_id or current.status != Status.ACTIVE:
             return None  # a job took the twin over: its own outcome decides what the twin is
         return current.with_changes(drift=drift)

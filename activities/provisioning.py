@@ -21,9 +21,9 @@ from controlplane.arm import function_apps, locks, preflight, resource_groups, s
 from controlplane.arm.clients import arm_clients
 from controlplane.arm.runtime_targets import builder_for, uses_shared_key
 from controlplane.domain.errors import ConcurrentUpdate
-from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.jobs import TwinJob
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import BrainstemNames, brainstem_names
+from controlplane.domain.naming import TwinNames, twin_names
 from controlplane.domain.runtime_targets import target_spec
 from controlplane.domain.step_outputs import (
     Activated,
@@ -54,20 +54,20 @@ _RESERVED_SETTINGS = frozenset(
 _NOTHING_CREATED_YET = frozenset({"names", "resource_group"})
 
 
-def _provision_step(step: str, job: BrainstemJob, action: Callable[[BrainstemNames], StepOutput]) -> JsonObject:
+def _provision_step(step: str, job: TwinJob, action: Callable[[TwinNames], StepOutput]) -> JsonObject:
     return run_step(step, job, action, while_status=Status.PROVISIONING)
 
 
-def tags_for(job: BrainstemJob, names: BrainstemNames) -> dict[str, str]:
+def tags_for(job: TwinJob, names: TwinNames) -> dict[str, str]:
     return resource_groups.twin_tags(names, org=get_settings().org_tag, owner=job.owner)
 
 
 @blueprint.activity_trigger(input_name="job")
 def check_names(job: JsonObject) -> JsonObject:
     """Are the twin's site and storage names free in all of Azure, and does its region offer its plan?"""
-    twin = BrainstemJob.from_input(job)
+    twin = TwinJob.from_input(job)
 
-    def action(names: BrainstemNames) -> NamesChecked:
+    def action(names: TwinNames) -> NamesChecked:
         spec = target_spec(twin.runtime_target)
         preflight.check_before_create(arm_clients(twin.subscription_id), names, spec, twin.region)
         return NamesChecked([names.app_name, names.storage_account])
@@ -77,9 +77,9 @@ def check_names(job: JsonObject) -> JsonObject:
 
 @blueprint.activity_trigger(input_name="job")
 def ensure_resource_group(job: JsonObject) -> JsonObject:
-    twin = BrainstemJob.from_input(job)
+    twin = TwinJob.from_input(job)
 
-    def action(names: BrainstemNames) -> GroupEnsured:
+    def action(names: TwinNames) -> GroupEnsured:
         clients = arm_clients(twin.subscription_id)
         group_id = resource_groups.ensure_resource_group(clients, names, region=twin.region, tags=tags_for(twin, names))
         # Locked from its first moment: nothing but our teardown can delete the group (controlplane.arm.locks).
@@ -91,9 +91,9 @@ def ensure_resource_group(job: JsonObject) -> JsonObject:
 @blueprint.activity_trigger(input_name="job")
 def ensure_storage_account(job: JsonObject) -> JsonObject:
     """Begin the account's create; the orchestration polls ``operation_url`` on durable timers."""
-    twin = BrainstemJob.from_input(job)
+    twin = TwinJob.from_input(job)
 
-    def action(names: BrainstemNames) -> OperationBegun:
+    def action(names: TwinNames) -> OperationBegun:
         clients = arm_clients(twin.subscription_id)
         url = storage_accounts.begin_storage_account(
             clients, names, region=twin.region, tags=tags_for(twin, names),
@@ -110,13 +110,13 @@ def poll_arm_operation(request: JsonObject) -> JsonObject:
     poll = OperationPoll.from_json(request)
     twin = poll.job
 
-    def action(names: BrainstemNames) -> OperationState:
+    def action(names: TwinNames) -> OperationState:
         return poll_state(twin, poll.operation_url)
 
     return run_step(str(poll.step), twin, action, while_status=fence_of(poll.fence))
 
 
-def poll_state(twin: BrainstemJob, operation_url: str) -> OperationState:
+def poll_state(twin: TwinJob, operation_url: str) -> OperationState:
     """One GET of an ARM operation of the twin's subscription (a create's or its group's delete)."""
     state = resource_groups.poll_operation(arm_clients(twin.subscription_id), operation_url)
     return OperationState(state.done, state.failed, state.code, state.message)
@@ -129,12 +129,12 @@ def desired_operator_settings(app_settings: dict[str, str] | None) -> dict[str, 
     return {k: v for k, v in {**settings.env_keys, **(app_settings or {})}.items() if k not in _RESERVED_SETTINGS}
 
 
-def operator_settings(twin: BrainstemJob) -> dict[str, str]:
+def operator_settings(twin: TwinJob) -> dict[str, str]:
     """What a twin's site carries beyond the platform's settings (desired_operator_settings)."""
     return desired_operator_settings(twin.app_settings)
 
 
-def begin_site(twin: BrainstemJob, names: BrainstemNames) -> Begun:
+def begin_site(twin: TwinJob, names: TwinNames) -> Begun:
     """Send the site's PUT with the operator's current env keys (create or update); its operation to poll."""
     begun = builder_for(target_spec(twin.runtime_target)).begin_site(
         arm_clients(twin.subscription_id), names, region=twin.region, tags=tags_for(twin, names),
@@ -146,9 +146,9 @@ def begin_site(twin: BrainstemJob, names: BrainstemNames) -> Begun:
 @blueprint.activity_trigger(input_name="job")
 def ensure_function_plan(job: JsonObject) -> JsonObject:
     """Begin the plan's create; the orchestration polls ``operation_url`` (if any) on durable timers."""
-    twin = BrainstemJob.from_input(job)
+    twin = TwinJob.from_input(job)
 
-    def action(names: BrainstemNames) -> OperationBegun:
+    def action(names: TwinNames) -> OperationBegun:
         body = builder_for(target_spec(twin.runtime_target)).plan_body(
             names, region=twin.region, tags=tags_for(twin, names)
         )
@@ -160,7 +160,7 @@ def ensure_function_plan(job: JsonObject) -> JsonObject:
 @blueprint.activity_trigger(input_name="job")
 def begin_function_site(job: JsonObject) -> JsonObject:
     """Begin the site's create on the made plan (Flex: its deployment container first). Not the code."""
-    twin = BrainstemJob.from_input(job)
+    twin = TwinJob.from_input(job)
     return _provision_step("function_app", twin, lambda names: begin_site(twin, names))
 
 
@@ -170,7 +170,7 @@ def finish_function_app(request: JsonObject) -> JsonObject:
     finish = FinishApp.from_json(request)
     twin = finish.job
 
-    def action(names: BrainstemNames) -> Built:
+    def action(names: TwinNames) -> Built:
         return builder_for(target_spec(twin.runtime_target)).finish(arm_clients(twin.subscription_id), names)
 
     # The step a failure is reported under: a create's function_app, or an update's publish/rollback.
@@ -179,13 +179,13 @@ def finish_function_app(request: JsonObject) -> JsonObject:
 
 @blueprint.activity_trigger(input_name="job")
 def mark_active(job: JsonObject) -> JsonObject:
-    twin = BrainstemJob.from_input(job)
+    twin = TwinJob.from_input(job)
     try:
         row = default_registry().transition(
             twin.cloud_id,
             Status.ACTIVE,
             for_job=twin.job_id,
-            url=get_settings().brainstem_url(brainstem_names(twin.name)),
+            url=get_settings().brainstem_url(twin_names(twin.name)),
             error=None,
         )
     except ConcurrentUpdate:

@@ -22,7 +22,6 @@ from activities import config_drift
 from activities.payloads import JsonObject
 from controlplane.arm import inventory
 from controlplane.arm.clients import arm_clients
-from controlplane.domain.brainstem import Brainstem, timestamp, utc_now
 from controlplane.domain.drift import Inventory, judge, missing_error
 from controlplane.domain.errors import ControlPlaneError
 from controlplane.domain.lifecycle import Status
@@ -37,9 +36,10 @@ from controlplane.domain.loop_messages import (
     SubscriptionReconciled,
     SubscriptionRequest,
 )  # fmt: skip
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.domain.step_outputs import Recorded
-from controlplane.registry import BrainstemRegistry, default_registry, fleet_reads
+from controlplane.domain.twin import Twin, timestamp, utc_now
+from controlplane.registry import TwinRegistry, default_registry, fleet_reads
 from controlplane.registry import repair as registry_repair
 from controlplane.settings import Settings, get_settings
 from controlplane.twins.probe import probe
@@ -68,7 +68,7 @@ def reconcile_subscription(request: JsonObject) -> JsonObject:
 
 
 def judge_subscription(
-    registry: BrainstemRegistry, settings: Settings, subscription_id: str, rows: list[Brainstem], held: Inventory,
+    registry: TwinRegistry, settings: Settings, subscription_id: str, rows: list[Twin], held: Inventory,
     *, check_configuration: bool = True,
 ) -> SubscriptionReconciled:  # fmt: skip
     """Act on one subscription's drift (its rows, read before ``held`` was listed). ``check_configuration``:
@@ -78,7 +78,7 @@ def judge_subscription(
     announce: list[str] = []
     missing = 0
     for row, gone in drift.missing:
-        error = missing_error(gone, brainstem_names(row.name), subscription_id, noticed)
+        error = missing_error(gone, twin_names(row.name), subscription_id, noticed)
         changed = _move(registry, row, Status.MISSING, error=error)
         if changed is not None:
             missing += 1
@@ -112,7 +112,7 @@ def missing_event_jobs(request: JsonObject) -> list[JsonObject]:
     return jobs
 
 
-def _move(registry: BrainstemRegistry, row: Brainstem, status: Status, **changes: Any) -> Brainstem | None:
+def _move(registry: TwinRegistry, row: Twin, status: Status, **changes: Any) -> Twin | None:
     try:
         return registry.transition(row.cloud_id, status, for_job=row.job_id, **changes)
     except ControlPlaneError as lost:  # a job took the twin over, or it moved on: the live write wins
@@ -151,8 +151,8 @@ def heartbeat_page(request: JsonObject) -> JsonObject:
     stale_before = timestamp(datetime.now(UTC) - timedelta(seconds=settings.heartbeat_stale_after_seconds))
     timeout = settings.heartbeat_timeout_seconds
 
-    def ask(row: Brainstem) -> bool:
-        return probe(settings.readiness_url(brainstem_names(row.name)), timeout=timeout, session=session).ok
+    def ask(row: Twin) -> bool:
+        return probe(settings.readiness_url(twin_names(row.name)), timeout=timeout, session=session).ok
 
     with requests.Session() as session:
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=settings.heartbeat_concurrency)

@@ -10,9 +10,9 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError, Servic
 from activities.payloads import JsonObject
 from controlplane.arm.errors import classify
 from controlplane.arm.write_budget import spending
-from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.jobs import TwinJob
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import BrainstemNames, brainstem_names
+from controlplane.domain.naming import TwinNames, twin_names
 from controlplane.domain.step_errors import StepFailure, TransientStepError
 from controlplane.domain.step_requests import PROVISIONING_FENCE, UPDATING_FENCE
 from controlplane.domain.step_results import Fenced, StepErrored, StepOutput
@@ -31,15 +31,13 @@ def fence_of(fence: str | None) -> Status:
     return FENCES[fence or PROVISIONING_FENCE]
 
 
-def fenced(job: BrainstemJob, while_status: Status) -> bool:
+def fenced(job: TwinJob, while_status: Status) -> bool:
     """True when the row no longer belongs to this job in this status (another job took over)."""
     row = default_registry().get(job.cloud_id)
     return row.job_id != job.job_id or row.status != while_status
 
 
-def run_step(
-    step: str, job: BrainstemJob, action: Callable[[BrainstemNames], StepOutput], *, while_status: Status
-) -> JsonObject:
+def run_step(step: str, job: TwinJob, action: Callable[[TwinNames], StepOutput], *, while_status: Status) -> JsonObject:
     """Run ``action`` unless fenced; its output's JSON (``controlplane.domain.step_results``: success,
     ``Fenced`` or ``StepErrored``). Transient ARM failures raise (durable retry); permanent ones return."""
     if fenced(job, while_status):
@@ -47,7 +45,7 @@ def run_step(
         return Fenced().to_json()
     try:
         with spending(job.arm_grant):  # the ARM requests the orchestration booked for this step
-            return action(brainstem_names(job.name)).to_json()
+            return action(twin_names(job.name)).to_json()
     except _STEP_FAILURES as exc:
         error = classify(step, exc)
         logger.warning(

@@ -17,9 +17,9 @@ from activities.steps import run_step
 from controlplane.arm import locks, resource_groups
 from controlplane.arm.clients import arm_clients
 from controlplane.domain.errors import ConcurrentUpdate
-from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.jobs import TwinJob
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import BrainstemNames, brainstem_names
+from controlplane.domain.naming import TwinNames, twin_names
 from controlplane.domain.step_outputs import Deleted, GraceEnded, GroupExists, OperationBegun
 from controlplane.domain.step_requests import JobStatusQuery, OperationPoll
 from controlplane.domain.step_results import Fenced, StepOutput
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 blueprint = df.Blueprint()
 
 
-def _teardown_step(step: str, twin: BrainstemJob, action: Callable[[BrainstemNames], StepOutput]) -> JsonObject:
+def _teardown_step(step: str, twin: TwinJob, action: Callable[[TwinNames], StepOutput]) -> JsonObject:
     return run_step(step, twin, action, while_status=Status.DELETING)
 
 
@@ -51,9 +51,9 @@ async def job_runtime_status(request: JsonObject, client: df.DurableOrchestratio
 
 @blueprint.activity_trigger(input_name="job")
 def begin_delete_resource_group(job: JsonObject) -> JsonObject:
-    twin = BrainstemJob.from_input(job)
+    twin = TwinJob.from_input(job)
 
-    def action(names: BrainstemNames) -> OperationBegun:
+    def action(names: TwinNames) -> OperationBegun:
         clients = arm_clients(twin.subscription_id)
         # The lock goes just before the delete, in the same step: a teardown that stops between the two
         # leaves the group unlocked only until its retry deletes it (a repeated lock DELETE answers 204).
@@ -66,7 +66,7 @@ def begin_delete_resource_group(job: JsonObject) -> JsonObject:
 @blueprint.activity_trigger(input_name="job")
 def end_grace_period(job: JsonObject) -> JsonObject:
     """The grace period is over: move the pending row to deleting, if it is still this job's (not restored)."""
-    twin = BrainstemJob.from_input(job)
+    twin = TwinJob.from_input(job)
     try:
         default_registry().transition(twin.cloud_id, Status.DELETING, for_job=twin.job_id, delete_at=None)
     except ConcurrentUpdate:
@@ -82,9 +82,9 @@ def poll_delete(request: JsonObject) -> JsonObject:
 
 @blueprint.activity_trigger(input_name="job")
 def resource_group_exists(job: JsonObject) -> JsonObject:
-    twin = BrainstemJob.from_input(job)
+    twin = TwinJob.from_input(job)
 
-    def action(names: BrainstemNames) -> GroupExists:
+    def action(names: TwinNames) -> GroupExists:
         return GroupExists(resource_groups.resource_group_exists(arm_clients(twin.subscription_id), names))
 
     return _teardown_step("verify_deleted", twin, action)
@@ -92,9 +92,9 @@ def resource_group_exists(job: JsonObject) -> JsonObject:
 
 @blueprint.activity_trigger(input_name="job")
 def mark_deleted(job: JsonObject) -> JsonObject:
-    twin = BrainstemJob.from_input(job)
+    twin = TwinJob.from_input(job)
     try:
         default_registry().transition(twin.cloud_id, Status.DELETED, for_job=twin.job_id, url=None)
     except ConcurrentUpdate:
         return Fenced().to_json()
-    return Deleted(brainstem_names(twin.name).cloud_id).to_json()
+    return Deleted(twin_names(twin.name).cloud_id).to_json()

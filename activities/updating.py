@@ -17,9 +17,9 @@ from controlplane.arm import function_apps, resource_groups
 from controlplane.arm.clients import arm_clients
 from controlplane.arm.runtime_targets import builder_for
 from controlplane.domain.errors import ConcurrentUpdate
-from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.jobs import TwinJob
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import BrainstemNames, brainstem_names
+from controlplane.domain.naming import TwinNames, twin_names
 from controlplane.domain.runtime_targets import target_spec
 from controlplane.domain.step_outputs import Activated, Begun, Recorded
 from controlplane.domain.step_requests import ErrorRecord
@@ -37,9 +37,9 @@ def publish_update(job: JsonObject) -> JsonObject:
 
     The plan is kept (one read, not a write: ARM's write budget goes to sites); only a plan that has
     gone is made again, waited for here (rare: a twin whose plan someone deleted)."""
-    twin = BrainstemJob.from_input(job)
+    twin = TwinJob.from_input(job)
 
-    def action(names: BrainstemNames) -> Begun:
+    def action(names: TwinNames) -> Begun:
         clients = arm_clients(twin.subscription_id)
         if twin.repair:  # configuration drift: the group's tags go back to what the registry says
             resource_groups.ensure_resource_group(clients, names, region=twin.region, tags=tags_for(twin, names))
@@ -54,13 +54,13 @@ def publish_update(job: JsonObject) -> JsonObject:
 @blueprint.activity_trigger(input_name="job")
 def mark_updated(job: JsonObject) -> JsonObject:
     """updating -> active on the new deploy_ref; the old one is kept as previous_deploy_ref."""
-    twin = BrainstemJob.from_input(job)
+    twin = TwinJob.from_input(job)
     try:
         row = default_registry().transition(
             twin.cloud_id, Status.ACTIVE, for_job=twin.job_id, deploy_ref=twin.deploy_ref,
             previous_deploy_ref=twin.previous_deploy_ref, target_deploy_ref=None, error=None,
             app_settings=twin.app_settings, target_app_settings=None, drift=None,
-            url=get_settings().brainstem_url(brainstem_names(twin.name)),
+            url=get_settings().brainstem_url(twin_names(twin.name)),
         )  # fmt: skip
     except ConcurrentUpdate:
         return Fenced().to_json()

@@ -46,8 +46,8 @@ from bench.provenance import machine_and_commit
 from bench.seed_table import bench_subscription, seed
 from bench.table_counter import TableCounter
 from controlplane.domain.drift import Inventory, TaggedGroup
-from controlplane.domain.naming import brainstem_names
-from controlplane.registry import BrainstemRegistry, fleet_reads, repair
+from controlplane.domain.naming import twin_names
+from controlplane.registry import TwinRegistry, fleet_reads, repair
 from sandbox.azurite import start_azurite
 
 RESULTS = Path(__file__).parent / "results"
@@ -62,9 +62,9 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def present_inventory(registry: BrainstemRegistry, subscription_id: str, rows: list[Any]) -> Inventory:
+def present_inventory(registry: TwinRegistry, subscription_id: str, rows: list[Any]) -> Inventory:
     """What ARM would list for a subscription whose every twin is whole (drift finds nothing)."""
-    names = [brainstem_names(row.name) for row in rows]
+    names = [twin_names(row.name) for row in rows]
     groups = [TaggedGroup(n.resource_group, "eastus2", {"stack": "TwinStack", "twin": n.name}) for n in names]
     return Inventory.build(subscription_id, groups, [(n.resource_group, n.app_name) for n in names])
 
@@ -91,7 +91,7 @@ def run_loops(connection: str, rows: int, subscriptions: int) -> dict[str, Any]:
 
     counter = TableCounter()
     service = TableServiceClient.from_connection_string(connection, raw_response_hook=counter)
-    registry = BrainstemRegistry.from_service(service, TABLE)
+    registry = TwinRegistry.from_service(service, TABLE)
     factory._default_registry = registry  # noqa: SLF001 - the activities' process-wide registry, counted
     settings = get_settings()
     subscription_ids = [bench_subscription(k) for k in range(subscriptions)]

@@ -217,7 +217,7 @@ def request_costs(rows: int, samples: int) -> dict[str, dict[str, float]]:
         rig.start()
         try:
             from bench.seed_table import fleet_row
-            from controlplane.domain.brainstem import utc_now
+            from controlplane.domain.twin import utc_now
 
             probe = fleet_row(rows // 2, utc_now()).cloud_id
             key = {"x-api-key": rig.operator_key}

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.seed_table import append_entities
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.domain.rollouts import RolloutSpec
-from controlplane.registry import BrainstemRegistry
+from controlplane.registry import TwinRegistry
 from controlplane.registry.rollout_looks import copy_partitions
 from controlplane.registry.rollouts import TWIN_PARTITION
 from sandbox.azurite import start_azurite
@@ -30,7 +30,7 @@ def twin_entity(i: int, count: int) -> dict[str, Any]:
     wave = min(i // per_wave, WAVES - 1)
     state = "started" if wave == WAVES - 1 else ("failed" if i % 100 == 7 else "succeeded")
     return {
-        "PartitionKey": TWIN_PARTITION + ROLLOUT_ID, "RowKey": brainstem_names(f"f{i:07d}").cloud_id,
+        "PartitionKey": TWIN_PARTITION + ROLLOUT_ID, "RowKey": twin_names(f"f{i:07d}").cloud_id,
         "wave": wave, "batch": (i - wave * per_wave) // BATCH, "state": state, "at": "2026-12-07T00:00:00.000000Z",
         "job_id": f"{ROLLOUT_ID}.{i}", "previous_deploy_ref": "main",
     }  # fmt: skip
@@ -50,7 +50,7 @@ def seed_rollout(location: Path, table: str, count: int) -> float:
     started = time.monotonic()
     azurite = start_azurite(location=location)
     try:
-        registry = BrainstemRegistry.from_connection_string(azurite.connection_string, table)
+        registry = TwinRegistry.from_connection_string(azurite.connection_string, table)
         registry.rollouts.create(
             RolloutSpec.from_dict({"rollout_id": ROLLOUT_ID, "deploy_ref": "v2"}), created_by="bench"
         )

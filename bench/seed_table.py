@@ -15,11 +15,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from controlplane.domain.brainstem import Brainstem, utc_now
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.domain.placement import region_slot, subscription_slot
-from controlplane.registry import BrainstemRegistry, owner_entity, row_entity
+from controlplane.domain.twin import Twin, utc_now
+from controlplane.registry import TwinRegistry, owner_entity, row_entity
 from controlplane.registry.capacity import PREFIX
 from controlplane.registry.fleet_counts import count_keys
 from sandbox.azurite import start_azurite
@@ -34,12 +34,12 @@ def bench_subscription(index: int) -> str:
     return f"00000000-0000-4000-8000-{index + 1:012d}"
 
 
-def fleet_row(i: int, now: str, *, subscriptions: int | None = None) -> Brainstem:
+def fleet_row(i: int, now: str, *, subscriptions: int | None = None) -> Twin:
     """Row ``i`` of a seeded fleet; with ``subscriptions``, spread round-robin over them, holding its places."""
-    names = brainstem_names(f"f{i:07d}")
+    names = twin_names(f"f{i:07d}")
     subscription = bench_subscription(i % subscriptions if subscriptions else 0)
     slots = (subscription_slot(subscription), region_slot(subscription, REGION)) if subscriptions else ()
-    return Brainstem(
+    return Twin(
         cloud_id=names.cloud_id, name=names.name, owner=f"github:owner{i // TWINS_PER_OWNER:04d}", region=REGION,
         runtime_target="azure-consumption-py311", deploy_ref="main", status=Status.ACTIVE, job_id=uuid.uuid4().hex,
         created_at=now, last_seen=now, url=names.url, subscription_id=subscription, slots=slots,
@@ -56,7 +56,7 @@ def seed(location: Path, table: str, count: int, *, subscriptions: int | None = 
     azurite = start_azurite(location=location)
     now = utc_now()
     try:
-        registry = BrainstemRegistry.from_connection_string(azurite.connection_string, table)
+        registry = TwinRegistry.from_connection_string(azurite.connection_string, table)
         registry.create_table()
         # One row through the registry: the template for the documents we add to Azurite's file.
         template = fleet_row(count - 1, now, subscriptions=subscriptions)

@@ -115,9 +115,9 @@ def render(result: dict[str, Any]) -> list[str]:
 
 
 def _app_name(name: str) -> str:
-    from controlplane.domain.naming import brainstem_names
+    from controlplane.domain.naming import twin_names
 
-    return brainstem_names(name).app_name
+    return twin_names(name).app_name
 
 
 def _percentile(samples: list[float], q: float) -> float:

@@ -24,7 +24,7 @@ from azure.core.exceptions import AzureError
 
 from controlplane.auth import Principal
 from controlplane.domain.audit import Action, AuditRecord, TargetKind
-from controlplane.domain.brainstem import timestamp
+from controlplane.domain.twin import timestamp
 from controlplane.registry import default_registry
 from http_api.audit import principal_id
 

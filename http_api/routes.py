@@ -21,9 +21,9 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError, Servic
 
 from controlplane.auth import Principal, can_see, owner_for_create
 from controlplane.domain.audit import Action
-from controlplane.domain.brainstem import Brainstem
 from controlplane.domain.errors import ControlPlaneError, DependencyUnavailable
 from controlplane.domain.naming import is_cloud_id
+from controlplane.domain.twin import Twin
 from controlplane.registry import default_registry
 from controlplane.service import creation, jobs, queries, soft_delete, teardown
 from controlplane.service.errors import JobNotFound
@@ -173,8 +173,8 @@ def query_parameters(req: func.HttpRequest) -> dict[str, str]:
     return {**dict(req.params), **dict(parse_qsl(urlsplit(req.url).query, keep_blank_values=True))}
 
 
-def visible_row(principal: Principal, cloud_id: str) -> Brainstem:
-    return queries.visible_brainstem(principal, cloud_id, default_registry())
+def visible_row(principal: Principal, cloud_id: str) -> Twin:
+    return queries.visible_twin(principal, cloud_id, default_registry())
 
 
 @blueprint.route(route="cp/brainstems/{id}", methods=["GET"])

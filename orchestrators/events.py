@@ -17,7 +17,7 @@ import azure.durable_functions as df
 
 from controlplane.domain.durable_names import Activity
 from controlplane.domain.events import STATUS_AFTER, LifecycleEvent, Transition
-from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.jobs import TwinJob
 from controlplane.domain.step_requests import Delivered, EventDelivery, UndeliveredEvent
 from orchestrators.retries import retry_options
 
@@ -31,7 +31,7 @@ def event_time(context: df.DurableOrchestrationContext) -> str:
 
 def emit(
     context: df.DurableOrchestrationContext,
-    twin: BrainstemJob,
+    twin: TwinJob,
     transition: Transition,
     *,
     url: str | None = None,

@@ -15,7 +15,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from controlplane.domain.durable_names import Activity
-from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.jobs import TwinJob
 from controlplane.domain.step_errors import StepError
 from controlplane.domain.step_outputs import OperationState
 from controlplane.domain.step_requests import PROVISIONING_FENCE, OperationPoll
@@ -27,7 +27,7 @@ OPERATION_TIMEOUT_SECONDS = 900.0
 
 
 def await_operation(
-    context: df.DurableOrchestrationContext, twin: BrainstemJob, step: str, url: str,
+    context: df.DurableOrchestrationContext, twin: TwinJob, step: str, url: str,
     *, poll_seconds: float, timeout_seconds: float, fence: str = PROVISIONING_FENCE,
 ) -> Generator[Any, Any, OperationState | Fenced | StepErrored]:  # fmt: skip
     """Poll ``url`` every ``poll_seconds`` until ARM says done: its final state, ``Fenced``, or ``StepErrored``

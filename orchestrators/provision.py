@@ -24,7 +24,7 @@ import azure.durable_functions as df
 
 from controlplane.domain.durable_names import Activity, Orchestration
 from controlplane.domain.events import Transition
-from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.jobs import TwinJob
 from controlplane.domain.json_records import JsonObject
 from controlplane.domain.step_outputs import Activated, Begun, Built, GroupEnsured, NamesChecked, OperationBegun
 from controlplane.domain.step_requests import PROVISIONING_FENCE, FinishApp
@@ -37,7 +37,7 @@ from orchestrators.steps import call_arm_step, call_step, fail, progress
 blueprint = df.Blueprint()
 
 
-def _finish_request(granted: BrainstemJob) -> FinishApp:
+def _finish_request(granted: TwinJob) -> FinishApp:
     return FinishApp(granted, PROVISIONING_FENCE)
 
 
@@ -45,7 +45,7 @@ def _finish_request(granted: BrainstemJob) -> FinishApp:
 # activities: the plan and the site are each begun and then polled here on durable timers (ARM may
 # answer either PUT with 202 + Azure-AsyncOperation), and ``finish_function_app`` does what needs the
 # made site (Flex: its identity's roles), so no activity slot waits while ARM works.
-BUILD_STEPS: tuple[tuple[str, Activity, type[StepOutput], Callable[[BrainstemJob], FinishApp] | None], ...] = (
+BUILD_STEPS: tuple[tuple[str, Activity, type[StepOutput], Callable[[TwinJob], FinishApp] | None], ...] = (
     ("names", Activity.CHECK_NAMES, NamesChecked, None),
     ("resource_group", Activity.ENSURE_RESOURCE_GROUP, GroupEnsured, None),
     ("storage_account", Activity.ENSURE_STORAGE_ACCOUNT, OperationBegun, None),
@@ -57,7 +57,7 @@ BUILD_STEPS: tuple[tuple[str, Activity, type[StepOutput], Callable[[BrainstemJob
 
 @blueprint.orchestration_trigger(context_name="context", orchestration=Orchestration.PROVISION)
 def provision_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any, Any, JsonObject]:
-    twin = BrainstemJob.from_input(context.get_input())
+    twin = TwinJob.from_input(context.get_input())
     yield from emit(context, twin, Transition.ACCEPTED)
 
     for step, activity, output, request in BUILD_STEPS:
@@ -94,9 +94,7 @@ def provision_brainstem(context: df.DurableOrchestrationContext) -> Generator[An
     return {"status": "active", "cloud_id": twin.cloud_id, "url": activated.url}
 
 
-def _cancelled(
-    context: df.DurableOrchestrationContext, twin: BrainstemJob, step: str
-) -> Generator[Any, Any, JsonObject]:
+def _cancelled(context: df.DurableOrchestrationContext, twin: TwinJob, step: str) -> Generator[Any, Any, JsonObject]:
     progress(context, twin, "cancelled", at_step=step)
     yield from ()  # a generator, so callers can `yield from` it like every other step
     return {"status": "cancelled", "cloud_id": twin.cloud_id, "at_step": step}

@@ -14,7 +14,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from controlplane.domain.durable_names import Activity
-from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.jobs import TwinJob
 from controlplane.domain.step_errors import StepError
 from controlplane.domain.step_outputs import Following, Probe, PublishOutcome
 from controlplane.domain.step_requests import PROVISIONING_FENCE, PublishRequest
@@ -27,7 +27,7 @@ FIRST_PROBE_DELAY_SECONDS = 1.0
 
 
 def publish(
-    context: df.DurableOrchestrationContext, twin: BrainstemJob, *, step: str = "publish",
+    context: df.DurableOrchestrationContext, twin: TwinJob, *, step: str = "publish",
     fence: str = PROVISIONING_FENCE,
 ) -> Generator[Any, Any, PublishOutcome | Fenced | StepErrored]:  # fmt: skip
     """Run ``publish_code`` until the code is in place: follow a long deployment, wait out slow role grants.
@@ -67,7 +67,7 @@ def publish(
 
 
 def await_ready(
-    context: df.DurableOrchestrationContext, twin: BrainstemJob
+    context: df.DurableOrchestrationContext, twin: TwinJob
 ) -> Generator[Any, Any, Probe | Fenced | StepErrored]:
     """Probe the twin's readiness route until it runs ``twin.deploy_ref`` or the readiness timeout passes."""
     policy = twin.policy

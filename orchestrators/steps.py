@@ -15,7 +15,7 @@ import azure.durable_functions as df
 
 from controlplane.domain.durable_names import Activity
 from controlplane.domain.events import Transition
-from controlplane.domain.jobs import BrainstemJob, Policy
+from controlplane.domain.jobs import Policy, TwinJob
 from controlplane.domain.json_records import JsonObject
 from controlplane.domain.runtime_targets import CATALOG, HostingKind
 from controlplane.domain.step_errors import StepError, error_from_failure
@@ -38,7 +38,7 @@ class StepFailed(Exception):
         self.error = error
 
 
-def progress(context: df.DurableOrchestrationContext, twin: BrainstemJob, step: str, **extra: Any) -> None:
+def progress(context: df.DurableOrchestrationContext, twin: TwinJob, step: str, **extra: Any) -> None:
     context.set_custom_status({"step": step, "cloud_id": twin.cloud_id, **extra})
 
 
@@ -46,13 +46,13 @@ class ToJson(Protocol):
     def to_json(self) -> JsonObject: ...
 
 
-StepInput: TypeAlias = BrainstemJob | ToJson  # noqa: UP040 - the product still runs on 3.11 (pyproject)
+StepInput: TypeAlias = TwinJob | ToJson  # noqa: UP040 - the product still runs on 3.11 (pyproject)
 T = TypeVar("T", bound=StepOutput)
 
 
 def step_input(payload: StepInput) -> JsonObject:
     """The JSON an activity is handed: the job alone, or a request that carries it (or none)."""
-    return payload.to_input() if isinstance(payload, BrainstemJob) else payload.to_json()
+    return payload.to_input() if isinstance(payload, TwinJob) else payload.to_json()
 
 
 def read_result(result: object, output: type[T]) -> T | Fenced | StepErrored:
@@ -123,7 +123,7 @@ _DELETES = frozenset({Activity.BEGIN_DELETE_RESOURCE_GROUP})
 _FINISHING = frozenset({Activity.PUBLISH_CODE})
 
 
-def budget_lane(activity: str, twin: BrainstemJob) -> str:
+def budget_lane(activity: str, twin: TwinJob) -> str:
     """The ARM budget lane a step books in: deletes apart, a rollout's finishing steps behind its others."""
     if activity in _DELETES:
         return "deletes"
@@ -132,8 +132,8 @@ def budget_lane(activity: str, twin: BrainstemJob) -> str:
 
 
 def call_arm_step(
-    context: df.DurableOrchestrationContext, step: str, activity: Activity, twin: BrainstemJob, policy: Policy,
-    output: type[T], *, request: Callable[[BrainstemJob], ToJson] | None = None,
+    context: df.DurableOrchestrationContext, step: str, activity: Activity, twin: TwinJob, policy: Policy,
+    output: type[T], *, request: Callable[[TwinJob], ToJson] | None = None,
 ) -> Generator[Any, Any, T | Fenced | StepErrored]:  # fmt: skip
     """``call_step`` for a step that writes to ARM: book its requests in the fleet-wide budget first,
     wait for them on a durable timer, then run it with the grant (``controlplane.arm.write_budget``).
@@ -186,9 +186,7 @@ def deadline_after(context: df.DurableOrchestrationContext, seconds: float):  # 
     return context.current_utc_datetime + timedelta(seconds=seconds)
 
 
-def fail(
-    context: df.DurableOrchestrationContext, twin: BrainstemJob, error: StepError
-) -> Generator[Any, Any, NoReturn]:
+def fail(context: df.DurableOrchestrationContext, twin: TwinJob, error: StepError) -> Generator[Any, Any, NoReturn]:
     """Mark the row errored with the failed step, tell the event sinks, then end the orchestration Failed."""
     progress(context, twin, "errored", failed_step=error.step, code=error.code)
     record = ErrorRecord(twin, error)

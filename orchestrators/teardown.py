@@ -24,7 +24,7 @@ import azure.durable_functions as df
 
 from controlplane.domain.durable_names import Activity, Orchestration
 from controlplane.domain.events import Transition
-from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.jobs import TwinJob
 from controlplane.domain.json_records import JsonObject
 from controlplane.domain.step_errors import StepError
 from controlplane.domain.step_outputs import (
@@ -48,7 +48,7 @@ DELETE_ROUNDS = 3
 
 @blueprint.orchestration_trigger(context_name="context", orchestration=Orchestration.TEARDOWN)
 def teardown_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any, Any, JsonObject]:
-    twin = BrainstemJob.from_input(context.get_input())
+    twin = TwinJob.from_input(context.get_input())
     policy = twin.policy
     if twin.delete_at is not None:  # a soft delete: the twin runs on until its grace period ends
         progress(context, twin, "pending_delete", delete_at=twin.delete_at)

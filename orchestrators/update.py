@@ -18,7 +18,7 @@ import azure.durable_functions as df
 
 from controlplane.domain.durable_names import Activity, Orchestration
 from controlplane.domain.events import Transition
-from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.jobs import TwinJob
 from controlplane.domain.json_records import JsonObject
 from controlplane.domain.step_outputs import Activated, Begun, Built, OperationState, Probe, PublishOutcome, Recorded
 from controlplane.domain.step_requests import UPDATING_FENCE, ErrorRecord, FinishApp
@@ -33,7 +33,7 @@ blueprint = df.Blueprint()
 
 @blueprint.orchestration_trigger(context_name="context", orchestration=Orchestration.UPDATE)
 def update_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any, Any, JsonObject]:
-    twin = BrainstemJob.from_input(context.get_input())
+    twin = TwinJob.from_input(context.get_input())
 
     outcome = yield from move_to(context, twin, "publish")
     if isinstance(outcome, Fenced):
@@ -67,7 +67,7 @@ def update_brainstem(context: df.DurableOrchestrationContext) -> Generator[Any, 
 
 
 def move_to(
-    context: df.DurableOrchestrationContext, twin: BrainstemJob, step: str
+    context: df.DurableOrchestrationContext, twin: TwinJob, step: str
 ) -> Generator[Any, Any, Fenced | StepErrored | None]:
     """Publish ``twin.deploy_ref`` and wait until the twin proves it runs it: None, ``Fenced``, or ``StepErrored``.
 
@@ -99,5 +99,5 @@ def move_to(
     return None if isinstance(ready, Probe) else ready
 
 
-def _cancelled(twin: BrainstemJob) -> JsonObject:
+def _cancelled(twin: TwinJob) -> JsonObject:
     return {"status": "cancelled", "cloud_id": twin.cloud_id}

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from controlplane.arm.clients import ArmClients
-from controlplane.domain.naming import BrainstemNames
+from controlplane.domain.naming import TwinNames
 from controlplane.domain.step_outputs import Begun, Built
 
 # What a builder gives back is what the activity hands the orchestrator: its type lives in the domain.
@@ -18,11 +18,11 @@ class AppBuilder(Protocol):
     the plan (``plan_body``, sent by the caller), ``begin_site`` (sends the site PUT without waiting), and
     ``finish`` once ARM has made the site (what needs the made site, e.g. its identity's roles)."""
 
-    def plan_body(self, names: BrainstemNames, *, region: str, tags: dict[str, str]) -> dict[str, Any]: ...
+    def plan_body(self, names: TwinNames, *, region: str, tags: dict[str, str]) -> dict[str, Any]: ...
 
     def begin_site(
-        self, clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str],
+        self, clients: ArmClients, names: TwinNames, *, region: str, tags: dict[str, str],
         operator_settings: Mapping[str, str],
     ) -> Begun: ...  # fmt: skip
 
-    def finish(self, clients: ArmClients, names: BrainstemNames) -> Built: ...
+    def finish(self, clients: ArmClients, names: TwinNames) -> Built: ...

@@ -23,7 +23,7 @@ import logging
 from controlplane.arm import one_deploy, run_from_package
 from controlplane.arm.clients import ArmClients
 from controlplane.arm.package_source import fetch_package
-from controlplane.domain.naming import BrainstemNames
+from controlplane.domain.naming import TwinNames
 from controlplane.domain.runtime_targets import HostingKind, RuntimeTargetSpec
 from controlplane.domain.step_errors import StepFailure
 from controlplane.domain.step_outputs import Following, PublishOutcome  # what the workflow learns
@@ -35,7 +35,7 @@ ROLE_PROPAGATION_RETRY_SECONDS = 30.0
 
 
 def publish_code(
-    clients: ArmClients, names: BrainstemNames, spec: RuntimeTargetSpec, *, deploy_ref: str, package_url: str,
+    clients: ArmClients, names: TwinNames, spec: RuntimeTargetSpec, *, deploy_ref: str, package_url: str,
     following: Following | None = None,
 ) -> PublishOutcome:  # fmt: skip
     """Publish (Consumption: at once; Flex: start One Deploy), or ask once how the deployment ``following`` goes."""
@@ -55,7 +55,7 @@ def publish_code(
 
 
 def _follow(
-    clients: ArmClients, names: BrainstemNames, deploy_ref: str, base_url: str, following: Following
+    clients: ArmClients, names: TwinNames, deploy_ref: str, base_url: str, following: Following
 ) -> PublishOutcome:
     polled = one_deploy.poll(clients, base_url, following)
     state, deployment_id = polled.state, following.deployment_id

@@ -15,7 +15,7 @@ from typing import Any
 from controlplane.arm import function_apps, role_assignments, storage_accounts
 from controlplane.arm.build import Begun, Built
 from controlplane.arm.clients import ArmClients
-from controlplane.domain.naming import BrainstemNames
+from controlplane.domain.naming import TwinNames
 from controlplane.domain.step_errors import StepFailure
 from controlplane.settings import get_settings
 
@@ -65,11 +65,11 @@ class FlexConsumption:
     python_version: str
 
     @staticmethod
-    def deployment_container(names: BrainstemNames) -> str:
+    def deployment_container(names: TwinNames) -> str:
         # Named after the app, as `az functionapp create --flexconsumption-location` names its own.
         return f"app-package-{names.app_name}"
 
-    def plan_body(self, names: BrainstemNames, *, region: str, tags: dict[str, str]) -> dict[str, Any]:
+    def plan_body(self, names: TwinNames, *, region: str, tags: dict[str, str]) -> dict[str, Any]:
         return {
             "location": region,
             "kind": "functionapp",
@@ -79,7 +79,7 @@ class FlexConsumption:
         }
 
     def site_body(
-        self, names: BrainstemNames, *, region: str, tags: dict[str, str], plan_id: str, app_settings: dict[str, str],
+        self, names: TwinNames, *, region: str, tags: dict[str, str], plan_id: str, app_settings: dict[str, str],
         deployment_url: str, instance_memory_mb: int, maximum_instance_count: int,
     ) -> dict[str, Any]:  # fmt: skip
         return {
@@ -130,7 +130,7 @@ class FlexConsumption:
         }
 
     def begin_site(
-        self, clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str],
+        self, clients: ArmClients, names: TwinNames, *, region: str, tags: dict[str, str],
         operator_settings: Mapping[str, str],
     ) -> Begun:  # fmt: skip
         """The deployment container, then the site's PUT on the (made) plan; the operation to poll, if any."""
@@ -147,7 +147,7 @@ class FlexConsumption:
         )  # fmt: skip
         return Begun(operation_url=function_apps.begin_site(clients, names, body), settings=sorted(app_settings))
 
-    def finish(self, clients: ArmClients, names: BrainstemNames) -> Built:
+    def finish(self, clients: ArmClients, names: TwinNames) -> Built:
         """The made site's identity gets its storage roles (it exists only once the site is made)."""
         site = function_apps.read_site(clients, names)
         if not site.principal_id:

@@ -24,7 +24,7 @@ from azure.core.rest import HttpRequest
 
 from controlplane.arm.clients import ArmClients
 from controlplane.arm.resource_groups import operation_url
-from controlplane.domain.naming import BrainstemNames
+from controlplane.domain.naming import TwinNames
 from controlplane.settings import get_settings
 
 CREATE_WAIT_SECONDS = 240
@@ -38,13 +38,13 @@ class Site:
     principal_id: str | None
 
 
-def ensure_plan(clients: ArmClients, names: BrainstemNames, body: dict[str, Any]) -> str:
+def ensure_plan(clients: ArmClients, names: TwinNames, body: dict[str, Any]) -> str:
     """Create or update the twin's plan; return its id."""
     poller = clients.web.app_service_plans.begin_create_or_update(names.resource_group, names.plan_name, body)  # type: ignore[call-overload]  # a plain JSON body: the exact wire shape
     return str(_finish(poller, f"plan {names.plan_name}").id)
 
 
-def begin_plan(clients: ArmClients, names: BrainstemNames, body: dict[str, Any]) -> str | None:
+def begin_plan(clients: ArmClients, names: TwinNames, body: dict[str, Any]) -> str | None:
     """Send the plan's PUT; the operation URL to poll, or None when ARM answered 200 (it is there)."""
     poller = clients.web.app_service_plans.begin_create_or_update(  # type: ignore[call-overload]  # a plain JSON body: the exact wire shape
         names.resource_group, names.plan_name, body, polling=False
@@ -52,7 +52,7 @@ def begin_plan(clients: ArmClients, names: BrainstemNames, body: dict[str, Any])
     return operation_url(poller)
 
 
-def plan_id(clients: ArmClients, names: BrainstemNames) -> str:
+def plan_id(clients: ArmClients, names: TwinNames) -> str:
     """The plan's ARM id: ARM ids are the resource's path, so it is known before the plan is."""
     return (
         f"/subscriptions/{clients.subscription_id}/resourceGroups/{names.resource_group}"
@@ -60,7 +60,7 @@ def plan_id(clients: ArmClients, names: BrainstemNames) -> str:
     )
 
 
-def existing_plan(clients: ArmClients, names: BrainstemNames) -> str | None:
+def existing_plan(clients: ArmClients, names: TwinNames) -> str | None:
     """The twin's plan id if the plan exists (one GET: a read, not a write), else None."""
     try:
         return str(clients.web.app_service_plans.get(names.resource_group, names.plan_name).id)
@@ -68,12 +68,12 @@ def existing_plan(clients: ArmClients, names: BrainstemNames) -> str | None:
         return None
 
 
-def plan_for_update(clients: ArmClients, names: BrainstemNames, body: dict[str, Any]) -> str:
+def plan_for_update(clients: ArmClients, names: TwinNames, body: dict[str, Any]) -> str:
     """An update changes the site, not its plan: reuse the plan, re-create it only if it is gone."""
     return existing_plan(clients, names) or ensure_plan(clients, names, body)
 
 
-def begin_site(clients: ArmClients, names: BrainstemNames, body: dict[str, Any]) -> str | None:
+def begin_site(clients: ArmClients, names: TwinNames, body: dict[str, Any]) -> str | None:
     """Send the site's PUT; the operation URL to poll, or None when ARM answered 200 (it is made)."""
     poller = clients.web.web_apps.begin_create_or_update(  # type: ignore[call-overload]  # a plain JSON body: the exact wire shape
         names.resource_group, names.app_name, body, polling=False
@@ -81,12 +81,12 @@ def begin_site(clients: ArmClients, names: BrainstemNames, body: dict[str, Any])
     return operation_url(poller)
 
 
-def read_site(clients: ArmClients, names: BrainstemNames) -> Site:
+def read_site(clients: ArmClients, names: TwinNames) -> Site:
     """The made site's host name and identity (one GET: a read, not a write)."""
     return _site(clients.web.web_apps.get(names.resource_group, names.app_name), names)
 
 
-def _site(site: Any, names: BrainstemNames) -> Site:
+def _site(site: Any, names: TwinNames) -> Site:
     host = (
         str(site.properties.default_host_name or names.default_host_name)
         if site.properties
@@ -96,7 +96,7 @@ def _site(site: Any, names: BrainstemNames) -> Site:
     return Site(host=host, principal_id=str(principal) if principal else None)
 
 
-def sync_triggers(clients: ArmClients, names: BrainstemNames) -> None:
+def sync_triggers(clients: ArmClients, names: TwinNames) -> None:
     """Tell the platform to re-read the app's triggers (it scales on them).
 
     Live Azure answers 200 where the spec (and so the SDK) says 204 (Azure/azure-rest-api-specs#1275):
@@ -125,7 +125,7 @@ def app_settings_list(app_settings: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"name": k, "value": v} for k, v in sorted(app_settings.items())]
 
 
-def current_app_settings(clients: ArmClients, names: BrainstemNames) -> dict[str, str]:
+def current_app_settings(clients: ArmClients, names: TwinNames) -> dict[str, str]:
     """The app's settings now ({} before the site exists). Values may be secrets: keep them in the activity.
 
     A site GET never returns app settings; ``config/appsettings/list`` does (Microsoft.Web
@@ -138,7 +138,7 @@ def current_app_settings(clients: ArmClients, names: BrainstemNames) -> dict[str
     return {str(k): str(v) for k, v in (found.properties or {}).items()}
 
 
-def update_app_settings(clients: ArmClients, names: BrainstemNames, app_settings: Mapping[str, str]) -> None:
+def update_app_settings(clients: ArmClients, names: TwinNames, app_settings: Mapping[str, str]) -> None:
     """Replace the app's settings wholesale (``PUT config/appsettings`` keeps nothing it is not given)."""
     clients.web.web_apps.update_application_settings(
         names.resource_group, names.app_name, {"properties": dict(app_settings)}

@@ -28,7 +28,7 @@ from typing import Any
 from controlplane.arm import function_apps, storage_accounts
 from controlplane.arm.build import Begun, Built
 from controlplane.arm.clients import ArmClients
-from controlplane.domain.naming import BrainstemNames
+from controlplane.domain.naming import TwinNames
 
 RUN_FROM_PACKAGE = "WEBSITE_RUN_FROM_PACKAGE"
 CONTENT_CONNECTION = "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING"
@@ -51,7 +51,7 @@ def content_share_name(app_name: str) -> str:
 class LinuxConsumption:
     python_version: str
 
-    def plan_body(self, names: BrainstemNames, *, region: str, tags: dict[str, str]) -> dict[str, Any]:
+    def plan_body(self, names: TwinNames, *, region: str, tags: dict[str, str]) -> dict[str, Any]:
         return {
             "location": region,
             "kind": "functionapp",
@@ -61,7 +61,7 @@ class LinuxConsumption:
         }
 
     def site_body(
-        self, names: BrainstemNames, *, region: str, tags: dict[str, str], plan_id: str, app_settings: dict[str, str]
+        self, names: TwinNames, *, region: str, tags: dict[str, str], plan_id: str, app_settings: dict[str, str]
     ) -> dict[str, Any]:
         return {
             "location": region,
@@ -96,7 +96,7 @@ class LinuxConsumption:
         return {**operator_settings, **platform}
 
     def begin_site(
-        self, clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str],
+        self, clients: ArmClients, names: TwinNames, *, region: str, tags: dict[str, str],
         operator_settings: Mapping[str, str],
     ) -> Begun:  # fmt: skip
         """Send the site's PUT on the (made) plan; the operation to poll, if ARM answered 202."""
@@ -114,7 +114,7 @@ class LinuxConsumption:
         )
         return Begun(operation_url=function_apps.begin_site(clients, names, body), settings=sorted(app_settings))
 
-    def finish(self, clients: ArmClients, names: BrainstemNames) -> Built:
+    def finish(self, clients: ArmClients, names: TwinNames) -> Built:
         """The made site: nothing more to write for Linux Consumption."""
         site = function_apps.read_site(clients, names)
         return Built(host=site.host, settings=[])

@@ -17,13 +17,13 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.resource.locks.models import ManagementLockObject
 
 from controlplane.arm.clients import ArmClients
-from controlplane.domain.naming import BrainstemNames
+from controlplane.domain.naming import TwinNames
 
 LOCK_NAME = "twinstack-do-not-delete"
 LOCK_NOTES = "Twin Stack control plane: delete this twin through the control plane (DELETE /api/cp/brainstems/{id})."
 
 
-def ensure_delete_lock(clients: ArmClients, names: BrainstemNames) -> str:
+def ensure_delete_lock(clients: ArmClients, names: TwinNames) -> str:
     """Put the ``CanNotDelete`` lock on the twin's group (create or update); return its id."""
     lock = clients.locks.management_locks.create_or_update_at_resource_group_level(
         names.resource_group, LOCK_NAME, ManagementLockObject(level="CanNotDelete", notes=LOCK_NOTES)
@@ -31,7 +31,7 @@ def ensure_delete_lock(clients: ArmClients, names: BrainstemNames) -> str:
     return str(lock.id)
 
 
-def remove_delete_lock(clients: ArmClients, names: BrainstemNames) -> None:
+def remove_delete_lock(clients: ArmClients, names: TwinNames) -> None:
     """Remove our lock (ARM answers 200, or 204 when there was none); a group already gone is fine."""
     try:
         clients.locks.management_locks.delete_at_resource_group_level(names.resource_group, LOCK_NAME)
@@ -39,7 +39,7 @@ def remove_delete_lock(clients: ArmClients, names: BrainstemNames) -> None:
         return
 
 
-def delete_lock_exists(clients: ArmClients, names: BrainstemNames) -> bool:
+def delete_lock_exists(clients: ArmClients, names: TwinNames) -> bool:
     try:
         clients.locks.management_locks.get_at_resource_group_level(names.resource_group, LOCK_NAME)
     except ResourceNotFoundError:

@@ -34,7 +34,7 @@ import requests
 
 from controlplane.arm.clients import ArmClients
 from controlplane.arm.package_source import Package
-from controlplane.domain.naming import BrainstemNames
+from controlplane.domain.naming import TwinNames
 from controlplane.domain.step_errors import StepFailure, shorten
 from controlplane.domain.step_outputs import Following  # travels in the orchestration: a domain shape
 from controlplane.settings import get_settings
@@ -64,7 +64,7 @@ class DeploymentState:
         return self.done and not self.succeeded and bool(_STORAGE_FORBIDDEN.search(self.status_text))
 
 
-def scm_base_url(clients: ArmClients, names: BrainstemNames) -> str:
+def scm_base_url(clients: ArmClients, names: TwinNames) -> str:
     site = clients.web.web_apps.get(names.resource_group, names.app_name)
     repository = [s.name for s in site.host_name_ssl_states or [] if str(s.host_type).lower().endswith("repository")]
     enabled = [h for h in site.enabled_host_names or [] if ".scm." in h]

@@ -25,7 +25,7 @@ from __future__ import annotations
 from azure.core.exceptions import ResourceNotFoundError
 
 from controlplane.arm.clients import ArmClients
-from controlplane.domain.naming import BrainstemNames
+from controlplane.domain.naming import TwinNames
 from controlplane.domain.runtime_targets import HostingKind, RuntimeTargetSpec
 from controlplane.domain.step_errors import StepFailure
 
@@ -33,7 +33,7 @@ STORAGE_ACCOUNT_TYPE = "Microsoft.Storage/storageAccounts"
 SITE_TYPE = "Site"
 
 
-def check_before_create(clients: ArmClients, names: BrainstemNames, spec: RuntimeTargetSpec, region: str) -> None:
+def check_before_create(clients: ArmClients, names: TwinNames, spec: RuntimeTargetSpec, region: str) -> None:
     """Raise a permanent StepFailure naming the problem; return when the twin can be created."""
     if spec.kind == HostingKind.FLEX_CONSUMPTION:
         _require_flex_region(clients, region)
@@ -41,7 +41,7 @@ def check_before_create(clients: ArmClients, names: BrainstemNames, spec: Runtim
     _require_site_name(clients, names)
 
 
-def _require_storage_name(clients: ArmClients, names: BrainstemNames) -> None:
+def _require_storage_name(clients: ArmClients, names: TwinNames) -> None:
     answer = clients.storage.storage_accounts.check_name_availability(  # type: ignore[call-overload]  # the wire shape
         {"name": names.storage_account, "type": STORAGE_ACCOUNT_TYPE}
     )
@@ -55,7 +55,7 @@ def _require_storage_name(clients: ArmClients, names: BrainstemNames) -> None:
     )
 
 
-def _require_site_name(clients: ArmClients, names: BrainstemNames) -> None:
+def _require_site_name(clients: ArmClients, names: TwinNames) -> None:
     answer = clients.web.check_name_availability({"name": names.app_name, "type": SITE_TYPE})
     if answer.name_available or _site_is_ours(clients, names):
         return
@@ -74,7 +74,7 @@ def _require_flex_region(clients: ArmClients, region: str) -> None:
         )
 
 
-def _storage_account_is_ours(clients: ArmClients, names: BrainstemNames) -> bool:
+def _storage_account_is_ours(clients: ArmClients, names: TwinNames) -> bool:
     try:
         clients.storage.storage_accounts.get_properties(names.resource_group, names.storage_account)
     except ResourceNotFoundError:  # the account, or the whole group, is not here
@@ -82,7 +82,7 @@ def _storage_account_is_ours(clients: ArmClients, names: BrainstemNames) -> bool
     return True
 
 
-def _site_is_ours(clients: ArmClients, names: BrainstemNames) -> bool:
+def _site_is_ours(clients: ArmClients, names: TwinNames) -> bool:
     try:
         clients.web.web_apps.get(names.resource_group, names.app_name)
     except ResourceNotFoundError:

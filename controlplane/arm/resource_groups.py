@@ -9,10 +9,10 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.core.rest import HttpRequest
 
 from controlplane.arm.clients import ArmClients
-from controlplane.domain.naming import BrainstemNames
+from controlplane.domain.naming import TwinNames
 
 
-def twin_tags(names: BrainstemNames, *, org: str, owner: str) -> dict[str, str]:
+def twin_tags(names: TwinNames, *, org: str, owner: str) -> dict[str, str]:
     """The script's tags (twin, stack, owner=<org>) plus who the twin belongs to here."""
     return {
         "twin": names.name,
@@ -23,17 +23,17 @@ def twin_tags(names: BrainstemNames, *, org: str, owner: str) -> dict[str, str]:
     }
 
 
-def ensure_resource_group(clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str]) -> str:
+def ensure_resource_group(clients: ArmClients, names: TwinNames, *, region: str, tags: dict[str, str]) -> str:
     """Create or update ``rg-twin-N`` (PUT is idempotent); return its id."""
     group = clients.resources.resource_groups.create_or_update(names.resource_group, {"location": region, "tags": tags})
     return str(group.id)
 
 
-def resource_group_exists(clients: ArmClients, names: BrainstemNames) -> bool:
+def resource_group_exists(clients: ArmClients, names: TwinNames) -> bool:
     return bool(clients.resources.resource_groups.check_existence(names.resource_group))
 
 
-def begin_delete_resource_group(clients: ArmClients, names: BrainstemNames) -> str | None:
+def begin_delete_resource_group(clients: ArmClients, names: TwinNames) -> str | None:
     """Start deleting the group; return the operation URL to poll, or None when it is already gone.
 
     The URL, not the SDK poller's continuation token, is what we hand back: the token pickles the

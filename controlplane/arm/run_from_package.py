@@ -31,7 +31,7 @@ from controlplane.arm import built_package, function_apps, storage_accounts
 from controlplane.arm.clients import ArmClients
 from controlplane.arm.linux_consumption import RUN_FROM_PACKAGE
 from controlplane.arm.package_source import Package
-from controlplane.domain.naming import BrainstemNames
+from controlplane.domain.naming import TwinNames
 from controlplane.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -50,11 +50,11 @@ class Published:
     settings_changed: bool
 
 
-def blob_name(names: BrainstemNames, deploy_ref: str, package: Package) -> str:
+def blob_name(names: TwinNames, deploy_ref: str, package: Package) -> str:
     return f"{names.app_name}/{deploy_ref}-{package.sha256[:16]}.zip"
 
 
-def publish(clients: ArmClients, names: BrainstemNames, *, deploy_ref: str, package: Package) -> Published:
+def publish(clients: ArmClients, names: TwinNames, *, deploy_ref: str, package: Package) -> Published:
     """Upload (if new), point WEBSITE_RUN_FROM_PACKAGE at a read SAS (if it points elsewhere), sync triggers.
 
     The package runs as-is, so one that does not carry its dependencies is refused first (built_package).
@@ -81,7 +81,7 @@ def publish(clients: ArmClients, names: BrainstemNames, *, deploy_ref: str, pack
     return Published(blob=name, uploaded=uploaded, settings_changed=changed)
 
 
-def _releases_service(clients: ArmClients, names: BrainstemNames) -> BlobServiceClient:
+def _releases_service(clients: ArmClients, names: TwinNames) -> BlobServiceClient:
     endpoints = storage_accounts.storage_endpoints(clients, names)
     key = storage_accounts.account_key(clients, names)
     sandbox = get_settings().sandbox_blob_connection

@@ -7,7 +7,7 @@ from typing import Any
 
 from controlplane.arm.clients import ArmClients
 from controlplane.arm.resource_groups import operation_url
-from controlplane.domain.naming import BrainstemNames
+from controlplane.domain.naming import TwinNames
 
 # A storage account create usually finishes in well under a minute; an activity must never hold
 # near the Consumption timeout, so a slower one ends this attempt and the (idempotent) PUT is
@@ -40,7 +40,7 @@ def storage_account_body(region: str, tags: dict[str, str], *, shared_key_access
 
 
 def begin_storage_account(
-    clients: ArmClients, names: BrainstemNames, *, region: str, tags: dict[str, str], shared_key_access: bool = True
+    clients: ArmClients, names: TwinNames, *, region: str, tags: dict[str, str], shared_key_access: bool = True
 ) -> str | None:
     """Send the account's PUT and return the Location to poll (None: ARM answered 200, it exists).
 
@@ -55,13 +55,13 @@ def begin_storage_account(
     return operation_url(poller)
 
 
-def account_key(clients: ArmClients, names: BrainstemNames) -> str:
+def account_key(clients: ArmClients, names: TwinNames) -> str:
     """The account's first key. A secret: never return it from an activity, never log it."""
     keys = clients.storage.storage_accounts.list_keys(names.resource_group, names.storage_account)
     return str(keys["keys"][0]["value"])
 
 
-def storage_connection_string(clients: ArmClients, names: BrainstemNames) -> str:
+def storage_connection_string(clients: ArmClients, names: TwinNames) -> str:
     """A connection string with the account's first key. A secret: never return it from an activity."""
     key = account_key(clients, names)
     return (
@@ -80,7 +80,7 @@ class StorageEndpoints:
     table: str
 
 
-def storage_endpoints(clients: ArmClients, names: BrainstemNames) -> StorageEndpoints:
+def storage_endpoints(clients: ArmClients, names: TwinNames) -> StorageEndpoints:
     """Read the account's endpoints from ARM rather than assume ``core.windows.net`` (sovereign clouds differ)."""
     account = clients.storage.storage_accounts.get_properties(names.resource_group, names.storage_account)
     endpoints = account.properties.primary_endpoints if account.properties else None
@@ -94,7 +94,7 @@ def storage_endpoints(clients: ArmClients, names: BrainstemNames) -> StorageEndp
     )
 
 
-def ensure_blob_container(clients: ArmClients, names: BrainstemNames, container: str) -> str:
+def ensure_blob_container(clients: ArmClients, names: TwinNames, container: str) -> str:
     """Create the private container, or leave it as it is (ARM's PUT: 201 created, 200 already there)."""
     created = clients.storage.blob_containers.create(  # type: ignore[call-overload]  # a plain JSON body: the exact wire shape
         names.resource_group, names.storage_account, container, {"properties": {"publicAccess": "None"}}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from controlplane.auth.errors import Forbidden, InvalidOwner
 from controlplane.auth.principal import Principal
-from controlplane.domain.brainstem import validate_owner
 from controlplane.domain.errors import InvalidInput
+from controlplane.domain.twin import validate_owner
 
 
 def owner_for_create(principal: Principal, requested_owner: str | None) -> str:

@@ -23,8 +23,8 @@ from controlplane.auth.config import ASYMMETRIC_ALGORITHMS, AuthConfig, OidcIssu
 from controlplane.auth.errors import Unauthorized
 from controlplane.auth.jwks import JwksCache, UnknownSigningKey
 from controlplane.auth.principal import Principal
-from controlplane.domain.brainstem import validate_owner
 from controlplane.domain.errors import InvalidInput
+from controlplane.domain.twin import validate_owner
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from controlplane.domain.addresses import is_loopback_host
 ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
-# Same alphabet as owner ids (controlplane.domain.brainstem.validate_owner), so prefix + value can be one.
+# Same alphabet as owner ids (controlplane.domain.twin.validate_owner), so prefix + value can be one.
 _OWNER_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+-]{0,63}")
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 MAX_LEEWAY_SECONDS = 300

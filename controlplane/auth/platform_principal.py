@@ -17,8 +17,8 @@ from typing import Any
 from controlplane.auth.config import AuthConfig
 from controlplane.auth.errors import Unauthorized
 from controlplane.auth.principal import Principal
-from controlplane.domain.brainstem import validate_owner
 from controlplane.domain.errors import InvalidInput
+from controlplane.domain.twin import validate_owner
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from controlplane.domain.brainstem import Brainstem
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import BrainstemNames, brainstem_names
+from controlplane.domain.naming import TwinNames, twin_names
+from controlplane.domain.twin import Twin
 
 STACK_TAG, STACK_VALUE = "stack", "TwinStack"  # the tags provision-twin-lite.sh puts on every group
 TWIN_TAG, OWNER_TAG = "twin", "owner"
@@ -52,13 +52,13 @@ class Inventory:
             frozenset((g.lower(), s.lower()) for g, s in sites),
         )
 
-    def holds(self, names: BrainstemNames) -> tuple[bool, bool]:
+    def holds(self, names: TwinNames) -> tuple[bool, bool]:
         """(group tagged and present, site present) for a twin's names."""
         group = names.resource_group.lower()
         return group in self.groups, (group, names.app_name.lower()) in self.sites
 
 
-def twin_of_group(group: TaggedGroup) -> BrainstemNames | None:
+def twin_of_group(group: TaggedGroup) -> TwinNames | None:
     """The twin a tagged group holds, named as the script names it (``rg-twin-<name>``); None if not one.
 
     A ``twin`` tag that disagrees with the group's name makes it not ours: adopting it would write a
@@ -67,7 +67,7 @@ def twin_of_group(group: TaggedGroup) -> BrainstemNames | None:
     if not group.name.lower().startswith(GROUP_PREFIX):
         return None
     try:
-        names = brainstem_names(name)
+        names = twin_names(name)
     except InvalidInput:
         return None
     tagged = _tag(group.tags, TWIN_TAG)
@@ -89,12 +89,12 @@ def owner_tag(group: TaggedGroup) -> str | None:
 
 @dataclass
 class Drift:
-    missing: list[tuple[Brainstem, str]] = field(default_factory=list)  # row, what is gone
-    returned: list[Brainstem] = field(default_factory=list)
-    orphans: list[BrainstemNames] = field(default_factory=list)
+    missing: list[tuple[Twin, str]] = field(default_factory=list)  # row, what is gone
+    returned: list[Twin] = field(default_factory=list)
+    orphans: list[TwinNames] = field(default_factory=list)
 
 
-def judge(rows: Iterable[Brainstem], inventory: Inventory) -> Drift:
+def judge(rows: Iterable[Twin], inventory: Inventory) -> Drift:
     """Compare this subscription's ``active`` and ``missing`` rows (read before the lists) with its inventory.
 
     ``orphans`` are only candidates: a group may belong to a row in another status (being built, torn
@@ -105,7 +105,7 @@ def judge(rows: Iterable[Brainstem], inventory: Inventory) -> Drift:
         seen.add(row.cloud_id)
         if row.subscription_id != inventory.subscription_id:
             continue
-        has_group, has_site = inventory.holds(brainstem_names(row.name))
+        has_group, has_site = inventory.holds(twin_names(row.name))
         if row.status == Status.ACTIVE and not (has_group and has_site):
             gone = "resource group" if not has_group else "Function App"
             drift.missing.append((row, gone))
@@ -119,7 +119,7 @@ def judge(rows: Iterable[Brainstem], inventory: Inventory) -> Drift:
     return drift
 
 
-def missing_error(gone: str, names: BrainstemNames, subscription_id: str, noticed_at: str) -> dict[str, str]:
+def missing_error(gone: str, names: TwinNames, subscription_id: str, noticed_at: str) -> dict[str, str]:
     """The row's ``error`` while it is missing: what is gone, where, and when the reconcile noticed."""
     where = names.resource_group if gone == "resource group" else f"{names.app_name} in {names.resource_group}"
     return {

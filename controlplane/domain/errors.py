@@ -34,13 +34,13 @@ class InvalidInput(ControlPlaneError):
         self.field = field
 
 
-class BrainstemNotFound(ControlPlaneError):
+class TwinNotFound(ControlPlaneError):
     status = 404
     type = "not-found"
     title = "Not found"
 
 
-class BrainstemExists(ControlPlaneError):
+class TwinExists(ControlPlaneError):
     status = 409
     type = "already-exists"
     title = "Brainstem already exists"

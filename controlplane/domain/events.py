@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from controlplane.domain.brainstem import EVENT_FIELDS
+from controlplane.domain.twin import EVENT_FIELDS
 
 SPEC_VERSION = "1.0"
 TYPE_PREFIX = "dev.twinstack.brainstem."

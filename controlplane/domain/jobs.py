@@ -29,7 +29,7 @@ class Policy:
 
 
 @dataclass(frozen=True, kw_only=True)
-class BrainstemJob(TwinFields):
+class TwinJob(TwinFields):
     """One provisioning or teardown of one twin: the twin's fields (``TwinFields``), then the job's own."""
 
     subscription_id: str
@@ -55,6 +55,6 @@ class BrainstemJob(TwinFields):
         return {**asdict(self), "event_sinks": list(self.event_sinks)}
 
     @classmethod
-    def from_input(cls, data: dict[str, Any]) -> BrainstemJob:
+    def from_input(cls, data: dict[str, Any]) -> TwinJob:
         sinks = tuple(data.get("event_sinks") or ())
         return cls(**{**data, "policy": Policy(**data["policy"]), "event_sinks": sinks})

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Self
 
-from controlplane.domain.jobs import BrainstemJob, Policy
+from controlplane.domain.jobs import Policy, TwinJob
 from controlplane.domain.json_records import JsonObject, JsonRecord
 
 
@@ -133,7 +133,7 @@ class CloudIds(JsonRecord):
 class MissingTwin:
     """``missing_event_jobs``: one missing twin's job, with the row's error (an element of its JSON array)."""
 
-    job: BrainstemJob
+    job: TwinJob
     error: JsonObject | None
 
     def to_json(self) -> JsonObject:
@@ -142,7 +142,7 @@ class MissingTwin:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
         job = {key: value for key, value in data.items() if key != "error"}
-        return cls(BrainstemJob.from_input(job), data.get("error"))
+        return cls(TwinJob.from_input(job), data.get("error"))
 
 
 @dataclass(frozen=True)

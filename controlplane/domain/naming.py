@@ -23,7 +23,7 @@ AZURE_WEBSITES_DOMAIN = "azurewebsites.net"
 
 
 @dataclass(frozen=True)
-class BrainstemNames:
+class TwinNames:
     """Every name the provisioning of one twin uses."""
 
     name: str
@@ -75,11 +75,11 @@ def hash6(name: str) -> str:
     return hashlib.sha1(name.encode("ascii")).hexdigest()[:6]  # noqa: S324 - a name, not security
 
 
-def brainstem_names(name: str) -> BrainstemNames:
+def twin_names(name: str) -> TwinNames:
     """Derive every Azure name for twin ``name`` (validated first)."""
     validate_twin_name(name)
     h = hash6(name)
-    return BrainstemNames(
+    return TwinNames(
         name=name,
         hash6=h,
         resource_group=f"rg-twin-{name}",
@@ -95,9 +95,9 @@ def is_cloud_id(value: str) -> bool:
     return match is not None and hash6(match.group(1)) == match.group(2)
 
 
-def names_from_cloud_id(cloud_id: str) -> BrainstemNames:
+def names_from_cloud_id(cloud_id: str) -> TwinNames:
     """The twin names behind a cloud_id; raise InvalidInput when it is not one of ours."""
     match = _CLOUD_ID.fullmatch(cloud_id)
     if not match or hash6(match.group(1)) != match.group(2):
         raise InvalidInput("cloud_id", "a cloud_id looks like twin-<name>-<hash6>, e.g. twin-kody-e89834")
-    return brainstem_names(match.group(1))
+    return twin_names(match.group(1))

@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
-from controlplane.domain.brainstem import validate_owner
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.rollout_gates import RolloutGates
+from controlplane.domain.twin import validate_owner
 
 _DEPLOY_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _REGION = re.compile(r"[a-z0-9]{2,40}")

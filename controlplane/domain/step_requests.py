@@ -1,6 +1,6 @@
 """What an orchestrator hands an activity beside (or instead of) the job, and the budget's and events' answers.
 
-A step that needs only the twin takes the job itself (``BrainstemJob.to_input()``); the ones here
+A step that needs only the twin takes the job itself (``TwinJob.to_input()``); the ones here
 take the job beside other fields (``{"job": ..., ...}``), or no job at all. Each writes the JSON the
 orchestrators wrote as dicts before these types existed (same keys, same order, a key left out
 where it was left out), so Durable histories already recorded replay unchanged and an activity
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 from controlplane.domain.events import LifecycleEvent
-from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.jobs import TwinJob
 from controlplane.domain.json_records import JsonObject, JsonRecord
 from controlplane.domain.step_errors import StepError
 from controlplane.domain.step_outputs import Following, with_following
@@ -30,7 +30,7 @@ class OperationPoll:
     ``step``: what a failure is reported as (a delete's poll names none); ``fence``: the row status
     the job must still own, left out for a create's (provisioning)."""
 
-    job: BrainstemJob
+    job: TwinJob
     operation_url: str
     step: str | None = None
     fence: str | None = None
@@ -45,16 +45,14 @@ class OperationPoll:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
-        return cls(
-            BrainstemJob.from_input(data["job"]), str(data["operation_url"]), data.get("step"), data.get("fence")
-        )
+        return cls(TwinJob.from_input(data["job"]), str(data["operation_url"]), data.get("step"), data.get("fence"))
 
 
 @dataclass(frozen=True)
 class FinishApp:
     """``finish_function_app``: under ``fence``; a failure reported as ``step`` (None: ``function_app``)."""
 
-    job: BrainstemJob
+    job: TwinJob
     fence: str
     step: str | None = None
 
@@ -66,14 +64,14 @@ class FinishApp:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
-        return cls(BrainstemJob.from_input(data["job"]), str(data.get("fence") or PROVISIONING_FENCE), data.get("step"))
+        return cls(TwinJob.from_input(data["job"]), str(data.get("fence") or PROVISIONING_FENCE), data.get("step"))
 
 
 @dataclass(frozen=True)
 class PublishRequest:
     """``publish_code``: start publishing (``following`` None), or ask once how that deployment goes."""
 
-    job: BrainstemJob
+    job: TwinJob
     fence: str
     following: Following | None = None
 
@@ -85,7 +83,7 @@ class PublishRequest:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
         fence = str(data.get("fence") or PROVISIONING_FENCE)
-        return cls(BrainstemJob.from_input(data["job"]), fence, Following.read(data.get("following")))
+        return cls(TwinJob.from_input(data["job"]), fence, Following.read(data.get("following")))
 
 
 @dataclass(frozen=True)
@@ -94,7 +92,7 @@ class ErrorRecord:
 
     ``rolled_back`` (an update's only): the twin runs its previous code again."""
 
-    job: BrainstemJob
+    job: TwinJob
     error: StepError
     rolled_back: bool | None = None
 
@@ -108,7 +106,7 @@ class ErrorRecord:
     def from_json(cls, data: Mapping[str, Any]) -> Self:
         rolled_back = data.get("rolled_back")
         return cls(
-            BrainstemJob.from_input(data["job"]), StepError(**data["error"]),
+            TwinJob.from_input(data["job"]), StepError(**data["error"]),
             None if rolled_back is None else bool(rolled_back),
         )  # fmt: skip
 
@@ -134,7 +132,7 @@ class Booking(JsonRecord):
     """``reserve_arm_writes``' answer: ``retry_at`` (nothing booked: ask again then), or a ``grant`` usable
     from ``not_before`` (None: now), or neither (no fleet budget: the clients pay as they go).
 
-    ``grant`` is opaque to the orchestrator: it travels in the job (``BrainstemJob.arm_grant``) to the
+    ``grant`` is opaque to the orchestrator: it travels in the job (``TwinJob.arm_grant``) to the
     step, whose clients spend it (controlplane.arm.write_budget)."""
 
     retry_at: str | None = None

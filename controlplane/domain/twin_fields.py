@@ -1,7 +1,7 @@
 """A twin's fields, declared once: what its registry row and every job that works on it share.
 
-``TwinFields`` is the base of both the row (``controlplane.domain.brainstem.Brainstem``) and the job an
-orchestration is given (``controlplane.domain.jobs.BrainstemJob``), so a field both carry is written
+``TwinFields`` is the base of both the row (``controlplane.domain.twin.Brainstem``) and the job an
+orchestration is given (``controlplane.domain.jobs.TwinJob``), so a field both carry is written
 here and nowhere else; ``controlplane.workflows.job_inputs`` copies these from the row into the job.
 
 Each of the row's fields says in its metadata (``role``) what the other places do with it, so none of
@@ -9,7 +9,7 @@ them keeps a list of names of its own:
 
 - ``stored``: how the registry keeps it in Table Storage (``controlplane.registry.entities``): as a
   property of its own type, or as JSON text (dicts, lists and tuples, which Table Storage cannot hold).
-- ``public``: whether the API's view of the row (``Brainstem.to_dict``, openapi.yaml's ``Brainstem``)
+- ``public``: whether the API's view of the row (``Brainstem.to_dict``, openapi.yaml's ``Twin``)
   shows it. tests/contract/test_twin_fields.py holds that schema to these names.
 - ``in_events``: whether a lifecycle event's data carries it (``controlplane.domain.events``,
   openapi.yaml's ``LifecycleEvent``).
@@ -17,7 +17,7 @@ them keeps a list of names of its own:
 A field with no metadata is stored as itself, public, and not in events. docs/twin-fields.md says how
 to add one. The job's JSON (Durable's history) and the API's view keep their names and values; their
 keys follow the declaration order (these shared fields first), which no reader depends on: JSON objects
-are unordered and ``BrainstemJob.from_input`` reads by name.
+are unordered and ``TwinJob.from_input`` reads by name.
 """
 
 from __future__ import annotations

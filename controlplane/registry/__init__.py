@@ -23,11 +23,11 @@ that dies between those writes leaves at worst a stale copy, a count off by one 
 no one, and ``reconcile()`` (a timer runs it hourly) puts them right.
 """
 
-from controlplane.registry.brainstem_registry import BrainstemRegistry, iter_all
 from controlplane.registry.entities import MAX_PAGE_SIZE, META_SUFFIX, encode_token, owner_entity, row_entity
 from controlplane.registry.factory import default_registry, registry_from_settings, reset_default_registry
+from controlplane.registry.twin_registry import TwinRegistry, iter_all
 
 __all__ = [
-    "MAX_PAGE_SIZE", "META_SUFFIX", "BrainstemRegistry", "default_registry", "encode_token", "iter_all",
+    "MAX_PAGE_SIZE", "META_SUFFIX", "TwinRegistry", "default_registry", "encode_token", "iter_all",
     "owner_entity", "registry_from_settings", "reset_default_registry", "row_entity",
 ]  # fmt: skip

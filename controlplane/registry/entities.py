@@ -11,10 +11,10 @@ import binascii
 import json
 from typing import Any
 
-from controlplane.domain.brainstem import Brainstem
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.naming import is_cloud_id
+from controlplane.domain.twin import Twin
 from controlplane.domain.twin_fields import Stored, names_where
 
 ROW_KEY = "brainstem"
@@ -23,23 +23,23 @@ OWNER_PARTITION = "owner|"
 FLEET_START, FLEET_END = "twin-", "twin."  # every cloud_id sorts between these
 MAX_PAGE_SIZE = 1000
 # Which of the row's properties are JSON text and which are stored as themselves: from its fields' roles.
-_AS_IS = names_where(Brainstem, stored=Stored.AS_IS)
-_AS_JSON = names_where(Brainstem, stored=Stored.AS_JSON)
+_AS_IS = names_where(Twin, stored=Stored.AS_IS)
+_AS_JSON = names_where(Twin, stored=Stored.AS_JSON)
 
 
 def odata_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def row_entity(row: Brainstem) -> dict[str, Any]:
+def row_entity(row: Twin) -> dict[str, Any]:
     return _to_entity(row, row.cloud_id, ROW_KEY)
 
 
-def owner_entity(row: Brainstem) -> dict[str, Any]:
+def owner_entity(row: Twin) -> dict[str, Any]:
     return _to_entity(row, OWNER_PARTITION + row.owner, row.cloud_id)
 
 
-def _to_entity(row: Brainstem, partition_key: str, row_key: str) -> dict[str, Any]:
+def _to_entity(row: Twin, partition_key: str, row_key: str) -> dict[str, Any]:
     entity: dict[str, Any] = {"PartitionKey": partition_key, "RowKey": row_key}
     for name in _AS_IS:
         value = getattr(row, name)
@@ -52,13 +52,13 @@ def _to_entity(row: Brainstem, partition_key: str, row_key: str) -> dict[str, An
     return entity
 
 
-def from_entity(entity: dict[str, Any]) -> Brainstem:
+def from_entity(entity: dict[str, Any]) -> Twin:
     values: dict[str, Any] = {name: entity.get(name) for name in _AS_IS}
     values["status"] = Status(values["status"])
     for name in _AS_JSON:
         values[name] = json.loads(entity[name]) if entity.get(name) else None
     values["slots"] = tuple(values["slots"] or ())
-    return Brainstem(**values)
+    return Twin(**values)
 
 
 def encode_token(scope: str, after: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from azure.data.tables import TableServiceClient
 from azure.identity import DefaultAzureCredential
 
-from controlplane.registry.brainstem_registry import BrainstemRegistry
+from controlplane.registry.twin_registry import TwinRegistry
 from controlplane.settings import get_settings
 
 # Table Storage ends any operation at 30 s itself (Learn: "Setting timeouts for Table service
@@ -16,7 +16,7 @@ from controlplane.settings import get_settings
 CONNECTION_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS = 5, 30
 
 
-def registry_from_settings(settings: Any, **client_options: Any) -> BrainstemRegistry:
+def registry_from_settings(settings: Any, **client_options: Any) -> TwinRegistry:
     """The registry the settings describe: a connection string, or a table endpoint with managed identity.
     ``client_options`` go to the ``TableServiceClient`` (the benchmarks pass a ``raw_response_hook``)."""
     if settings.table_endpoint:
@@ -34,13 +34,13 @@ def registry_from_settings(settings: Any, **client_options: Any) -> BrainstemReg
             read_timeout=READ_TIMEOUT_SECONDS,
             **client_options,
         )
-    return BrainstemRegistry.from_service(service, settings.registry_table)
+    return TwinRegistry.from_service(service, settings.registry_table)
 
 
-_default_registry: BrainstemRegistry | None = None
+_default_registry: TwinRegistry | None = None
 
 
-def default_registry() -> BrainstemRegistry:
+def default_registry() -> TwinRegistry:
     """The process-wide registry from app settings. Building it makes no call: its tables are made at
     deploy time (infra/, or ``python -m controlplane.registry.create_tables`` locally), never by a request."""
     global _default_registry

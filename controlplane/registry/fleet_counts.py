@@ -16,8 +16,8 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
-from controlplane.domain.brainstem import Brainstem
 from controlplane.domain.lifecycle import Status
+from controlplane.domain.twin import Twin
 from controlplane.registry.etag_retry import RETRY, Retry, with_etag_retries
 
 PARTITION = "~counts"
@@ -31,7 +31,7 @@ _LIVE_REF = "ref_"
 TOP_DEPLOY_REFS = 10  # /health names this many versions; the rest are summed as "other"
 
 
-def count_keys(row: Brainstem | None) -> list[str]:
+def count_keys(row: Twin | None) -> list[str]:
     """The counters a row adds one to: its status, and its runtime target and deploy_ref while not deleted."""
     if row is None:
         return []
@@ -64,7 +64,7 @@ class FleetCounts:
             except ResourceExistsError:
                 pass
 
-    def apply(self, before: Brainstem | None, after: Brainstem | None) -> None:
+    def apply(self, before: Twin | None, after: Twin | None) -> None:
         """Move the counts from ``before``'s keys to ``after``'s."""
         deltas: dict[str, int] = {}
         for key in count_keys(before):

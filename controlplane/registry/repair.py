@@ -32,16 +32,16 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
-from controlplane.domain.brainstem import Brainstem
-from controlplane.domain.errors import BrainstemNotFound
+from controlplane.domain.errors import TwinNotFound
 from controlplane.domain.lifecycle import LIVE_STATUSES
+from controlplane.domain.twin import Twin
 from controlplane.registry.capacity import Capacity
 from controlplane.registry.entities import FLEET_END, FLEET_START, OWNER_PARTITION, ROW_KEY, from_entity, owner_entity
 from controlplane.registry.fleet_counts import FleetCounts, count_keys
 
 
 class RepairableRegistry(Protocol):
-    """What the repair reads and writes of a ``BrainstemRegistry``: named here, so that the registry
+    """What the repair reads and writes of a ``TwinRegistry``: named here, so that the registry
     imports its repair at module level and the two modules form no import cycle."""
 
     @property
@@ -50,7 +50,7 @@ class RepairableRegistry(Protocol):
     def capacity(self) -> Capacity: ...
     @property
     def fleet_counts(self) -> FleetCounts: ...
-    def get(self, cloud_id: str) -> Brainstem: ...
+    def get(self, cloud_id: str) -> Twin: ...
 
 
 _COPY_FIELDS = ("PartitionKey", "RowKey")
@@ -121,7 +121,7 @@ def _fix_place(registry: RepairableRegistry, key: str, cloud_id: str) -> int:
     try:
         row = registry.get(cloud_id)
         holds = row.status in LIVE_STATUSES and key in row.slots
-    except BrainstemNotFound:
+    except TwinNotFound:
         holds = False
     members = registry.capacity.members(key)
     if holds and cloud_id not in members:
@@ -141,7 +141,7 @@ def _fix_copy(registry: RepairableRegistry, partition: str, cloud_id: str) -> in
         copy = None
     try:
         row = registry.get(cloud_id)
-    except BrainstemNotFound:
+    except TwinNotFound:
         row = None
     wanted = owner_entity(row) if row is not None else None
     try:

@@ -28,9 +28,9 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
-from controlplane.domain.brainstem import utc_now
 from controlplane.domain.errors import ControlPlaneError, RolloutNotRunning
 from controlplane.domain.rollouts import TERMINAL, RolloutSpec, RolloutStatus
+from controlplane.domain.twin import utc_now
 from controlplane.registry import rollout_looks
 from controlplane.registry.entities import odata_str
 from controlplane.registry.etag_retry import RETRY, Retry, with_etag_retries

@@ -12,10 +12,10 @@ from typing import Any
 import azure.durable_functions as df
 
 from controlplane.auth import Principal, require_operator
-from controlplane.domain.brainstem import validate_owner
 from controlplane.domain.durable_names import Orchestration
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.loop_messages import AdoptionInput
+from controlplane.domain.twin import validate_owner
 from controlplane.service.errors import JobNotFound
 from controlplane.service.jobs import new_job_id
 from controlplane.settings import Settings

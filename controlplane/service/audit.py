@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from controlplane.auth import Principal
-from controlplane.domain.brainstem import timestamp
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.naming import is_cloud_id
-from controlplane.registry import BrainstemRegistry
+from controlplane.domain.twin import timestamp
+from controlplane.registry import TwinRegistry
 from controlplane.registry.audit_log import MAX_PAGE_SIZE, AuditPage
 
 AUDIT_PARAMS = frozenset({"cloud_id", "principal", "since", "limit", "next"})
@@ -16,7 +16,7 @@ DEFAULT_PAGE_SIZE = 100
 _MAX_PRINCIPAL = 256
 
 
-def audit_page(principal: Principal, params: dict[str, str], registry: BrainstemRegistry) -> AuditPage:
+def audit_page(principal: Principal, params: dict[str, str], registry: TwinRegistry) -> AuditPage:
     """One page of the records this caller may read: an operator all, an owner those of its own twins."""
     unknown = sorted(set(params) - AUDIT_PARAMS)
     if unknown:

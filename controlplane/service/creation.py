@@ -13,10 +13,9 @@ from typing import Any
 import azure.durable_functions as df
 
 from controlplane.auth import Principal
-from controlplane.domain.brainstem import Brainstem, utc_now
-from controlplane.domain.errors import BrainstemExists, InvalidInput, SlotFull
+from controlplane.domain.errors import InvalidInput, SlotFull, TwinExists
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.domain.placement import (
     DEFAULT_MAX_RESOURCE_GROUPS,
     DEFAULT_MAX_TWINS_PER_REGION,
@@ -27,7 +26,8 @@ from controlplane.domain.placement import (
     subscription_slot,
     two_choices,
 )
-from controlplane.registry import BrainstemRegistry
+from controlplane.domain.twin import Twin, utc_now
+from controlplane.registry import TwinRegistry
 from controlplane.service.callbacks import checked_callback_url
 from controlplane.service.errors import NameTaken, PoolExhausted, QuotaExceeded
 from controlplane.service.jobs import PROVISION, Accepted, job_exists, new_job_id
@@ -46,7 +46,7 @@ def quota_for(principal: Principal, settings: Settings) -> int | None:
 async def create(
     request: CreateRequest,
     owner: str,
-    registry: BrainstemRegistry,
+    registry: TwinRegistry,
     client: df.DurableOrchestrationClient,
     settings: Settings,
     *,
@@ -56,7 +56,7 @@ async def create(
 
     ``quota`` is how many live twins ``owner`` may hold (None: no limit).
     """
-    names = brainstem_names(request.name)
+    names = twin_names(request.name)
     region = request.region.lower() if request.region else None
     pool_regions = sorted({r for entry in settings.subscription_pool for r in entry.regions})
     if region is not None and region not in pool_regions:
@@ -75,7 +75,7 @@ async def create(
         row = await asyncio.to_thread(
             _place, names.cloud_id, names.name, fields, region, quota_slots, registry, settings, existing=None
         )
-    except BrainstemExists:
+    except TwinExists:
         existing = await asyncio.to_thread(registry.get, names.cloud_id)
         if (
             existing.status == Status.PROVISIONING
@@ -93,8 +93,8 @@ async def create(
 
 def _place(
     cloud_id: str, name: str, fields: dict[str, Any], region: str | None, quota_slots: dict[str, int],
-    registry: BrainstemRegistry, settings: Settings, *, existing: Brainstem | None,
-) -> Brainstem:  # fmt: skip
+    registry: TwinRegistry, settings: Settings, *, existing: Twin | None,
+) -> Twin:  # fmt: skip
     """Write the row in the first place of the pool with room (a new row, or a deleted one anew)."""
     full: list[SlotFull] = []
     places = candidates(
@@ -113,7 +113,7 @@ def _place(
         try:
             if existing is None:
                 now = utc_now()
-                row = Brainstem(
+                row = Twin(
                     cloud_id=cloud_id,
                     name=name,
                     status=Status.PROVISIONING,
@@ -139,9 +139,9 @@ def _place(
 
 
 def _reprovision(
-    existing: Brainstem, owner: str, fields: dict[str, Any], region: str | None, quota_slots: dict[str, int],
-    registry: BrainstemRegistry, settings: Settings,
-) -> Brainstem:  # fmt: skip
+    existing: Twin, owner: str, fields: dict[str, Any], region: str | None, quota_slots: dict[str, int],
+    registry: TwinRegistry, settings: Settings,
+) -> Twin:  # fmt: skip
     """Errored -> provision again where it is; deleted -> provision anew (placed afresh); live -> 409."""
     cloud_id = existing.cloud_id
     if existing.status == Status.DELETED:
@@ -175,7 +175,7 @@ def _reprovision(
         ) from None
 
 
-def _placement_of(row: Brainstem, settings: Settings) -> Placement:
+def _placement_of(row: Twin, settings: Settings) -> Placement:
     subscription = row.subscription_id or settings.subscription_id
     entry = next((e for e in settings.subscription_pool if e.subscription_id == subscription), None)
     if entry is None:
@@ -191,6 +191,6 @@ def _quota_exceeded(owner: str, full: SlotFull) -> QuotaExceeded:
     )
 
 
-def _held(row: Brainstem, wanted: dict[str, int]) -> dict[str, int]:
+def _held(row: Twin, wanted: dict[str, int]) -> dict[str, int]:
     """Slots the row holds that the new request does not name: kept (their limit is not re-checked)."""
     return {key: 0 for key in row.slots if key not in wanted}

@@ -13,7 +13,7 @@ from controlplane.arm.budgets import budget_clock, budget_policy
 from controlplane.auth import Principal, require_operator
 from controlplane.domain.placement import region_slot, subscription_slot
 from controlplane.domain.write_budget import BucketShape
-from controlplane.registry import BrainstemRegistry
+from controlplane.registry import TwinRegistry
 from controlplane.settings.model import Settings
 
 
@@ -34,7 +34,7 @@ def bucket_state(tat: float, now: float, shape: BucketShape) -> dict[str, float]
 
 
 def fleet_capacity(
-    principal: Principal, registry: BrainstemRegistry, settings: Settings, *, clock: Callable[[], float] = budget_clock
+    principal: Principal, registry: TwinRegistry, settings: Settings, *, clock: Callable[[], float] = budget_clock
 ) -> dict[str, Any]:
     """Per pool subscription: its ARM buckets and resource groups, and each region's twins against its limit.
 

@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from controlplane.auth import Principal
-from controlplane.domain.brainstem import Brainstem
 from controlplane.domain.rollout_gates import hold_of, parse_hold
-from controlplane.registry import BrainstemRegistry
+from controlplane.domain.twin import Twin
+from controlplane.registry import TwinRegistry
 from controlplane.service.errors import TwinHeld
 
 
-def active_hold(row: Brainstem, now: datetime | None = None) -> dict[str, Any] | None:
+def active_hold(row: Twin, now: datetime | None = None) -> dict[str, Any] | None:
     """The row's hold while it holds (an expired hold counts as none)."""
     hold = hold_of(row.hold)
     if hold is None or not hold.active(now or datetime.now(UTC)):
@@ -24,7 +24,7 @@ def active_hold(row: Brainstem, now: datetime | None = None) -> dict[str, Any] |
     return row.hold
 
 
-def refuse_if_held(row: Brainstem) -> None:
+def refuse_if_held(row: Twin) -> None:
     hold = active_hold(row)
     if hold is not None:
         until = f" until {hold['until']}" if hold.get("until") else ""
@@ -36,13 +36,13 @@ def refuse_if_held(row: Brainstem) -> None:
         )
 
 
-def put_hold(principal: Principal, cloud_id: str, body: dict[str, Any], registry: BrainstemRegistry) -> Brainstem:
+def put_hold(principal: Principal, cloud_id: str, body: dict[str, Any], registry: TwinRegistry) -> Twin:
     """Hold (or re-hold, replacing the reason and expiry) a twin the caller may see."""
     hold = parse_hold(body, by=f"{principal.via}:{principal.subject_hint}", now=datetime.now(UTC))
     record = {"reason": hold.reason, "by": hold.by, "at": hold.at, "until": hold.until}
     return registry.update(cloud_id, lambda current: current.with_changes(hold=record))
 
 
-def lift_hold(cloud_id: str, registry: BrainstemRegistry) -> Brainstem:
+def lift_hold(cloud_id: str, registry: TwinRegistry) -> Twin:
     """Lift the hold; lifting a twin that is not held succeeds (the SDK's delete_ convention)."""
     return registry.update(cloud_id, lambda current: current.with_changes(hold=None) if current.hold else None)

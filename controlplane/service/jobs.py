@@ -9,8 +9,8 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from controlplane.domain.brainstem import Brainstem
 from controlplane.domain.durable_names import Orchestration
+from controlplane.domain.twin import Twin
 from controlplane.service.errors import JobNotFound
 from controlplane.workflows import durable_calls
 
@@ -26,7 +26,7 @@ class Accepted:
     """A job the caller should poll."""
 
     job_id: str
-    row: Brainstem
+    row: Twin
 
 
 def new_job_id() -> str:

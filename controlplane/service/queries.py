@@ -11,11 +11,11 @@ from typing import Any
 from azure.core.exceptions import AzureError
 
 from controlplane.auth import Principal, can_see, owner_filter_for_list, require_operator
-from controlplane.domain.brainstem import Brainstem, Page, timestamp
-from controlplane.domain.errors import BrainstemNotFound, ControlPlaneError, DependencyUnavailable, InvalidInput
+from controlplane.domain.errors import ControlPlaneError, DependencyUnavailable, InvalidInput, TwinNotFound
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.runtime_targets import target_spec
-from controlplane.registry import MAX_PAGE_SIZE, BrainstemRegistry
+from controlplane.domain.twin import Page, Twin, timestamp
+from controlplane.registry import MAX_PAGE_SIZE, TwinRegistry
 from controlplane.service.errors import NotActive
 from controlplane.service.updates import validate_deploy_ref
 from controlplane.settings import get_settings
@@ -28,17 +28,17 @@ LIST_PARAMS = frozenset(
 DEFAULT_PAGE_SIZE = 100
 
 
-def visible_brainstem(principal: Principal, cloud_id: str, registry: BrainstemRegistry) -> Brainstem:
+def visible_twin(principal: Principal, cloud_id: str, registry: TwinRegistry) -> Twin:
     """The row, if this caller may see it. Another owner's twin is 'not found', not 'forbidden'."""
     row = registry.get(cloud_id)
     if not can_see(principal, row.owner):
-        hidden = BrainstemNotFound(f"no brainstem {cloud_id}", cloud_id=cloud_id)
+        hidden = TwinNotFound(f"no brainstem {cloud_id}", cloud_id=cloud_id)
         hidden.another_owner = True  # audited like a 403, answered as a 404
         raise hidden
     return row
 
 
-def list_page(principal: Principal, params: dict[str, str], registry: BrainstemRegistry) -> Page:
+def list_page(principal: Principal, params: dict[str, str], registry: TwinRegistry) -> Page:
     """One page of the rows this caller may see, filtered by the query parameters (validated here).
 
     ``params`` keeps empty values (``?status=``): an empty filter is a 400 naming it, never "no filter".
@@ -93,7 +93,7 @@ def _limit(raw: str | None) -> int:
     return int(raw)
 
 
-def fleet_health(principal: Principal, registry: Callable[[], BrainstemRegistry]) -> dict[str, Any]:
+def fleet_health(principal: Principal, registry: Callable[[], TwinRegistry]) -> dict[str, Any]:
     """Fleet counts (16 count shards: O(1) at any fleet size) and whether the registry answers. Operators only.
 
     ``registry`` is a factory: reaching the registry at all is what health reports on.
@@ -123,7 +123,7 @@ def fleet_health(principal: Principal, registry: Callable[[], BrainstemRegistry]
 WAKE_TIMEOUT_SECONDS = 60
 
 
-def wake(row: Brainstem, registry: BrainstemRegistry) -> dict[str, Any]:
+def wake(row: Twin, registry: TwinRegistry) -> dict[str, Any]:
     """One GET of an active twin's readiness route (a cold app boots on it); how long it took and what it said.
 
     Not the root URL: twins disable the Functions landing page (AzureWebJobsDisableHomepage), so only

@@ -9,10 +9,10 @@ import re
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from controlplane.domain.brainstem import validate_owner
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.naming import validate_twin_name
 from controlplane.domain.runtime_targets import target_spec
+from controlplane.domain.twin import validate_owner
 
 _REGION = re.compile(r"[A-Za-z0-9]{2,40}")
 _DEPLOY_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")

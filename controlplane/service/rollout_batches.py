@@ -27,7 +27,7 @@ import azure.durable_functions as df
 from controlplane.domain.errors import ControlPlaneError
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.rollouts import RolloutSpec
-from controlplane.registry import BrainstemRegistry, encode_token
+from controlplane.registry import TwinRegistry, encode_token
 from controlplane.registry.rollouts import counter_moves
 from controlplane.service.jobs import UPDATE
 from controlplane.service.rollout_claims import claim_and_start_all, exists, update_job_id
@@ -49,7 +49,7 @@ __all__ = ["collect_outcomes", "start_batch", "start_rollback_batch", "update_jo
 
 async def start_batch(
     spec: RolloutSpec, wave: int, batch: int, cursor: str | None, wanted: int,
-    registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings,
+    registry: TwinRegistry, client: df.DurableOrchestrationClient, settings: Settings,
 ) -> dict[str, Any]:  # fmt: skip
     """Fill every subscription's window in the wave: its queued twins first, then up to ``wanted``
     more twins from the selection after ``cursor``, each started where its subscription has a free
@@ -114,7 +114,7 @@ def _took(twins: list[dict[str, Any]]) -> int:
     return walked - sum(1 for twin in twins if twin["origin"] == "queue" and twin["state"] in _PASSED_BY)
 
 
-def _selection_page(spec: RolloutSpec, registry: BrainstemRegistry, cursor: str | None, limit: int) -> Any:
+def _selection_page(spec: RolloutSpec, registry: TwinRegistry, cursor: str | None, limit: int) -> Any:
     selector = spec.selector
     return registry.list(
         owner=selector.owner, region=selector.region, runtime_target=selector.runtime_target,
@@ -125,7 +125,7 @@ def _selection_page(spec: RolloutSpec, registry: BrainstemRegistry, cursor: str 
 
 async def _start(
     spec: RolloutSpec, wave: int, batch: int, twins: list[tuple[str, str]], walked: set[str],
-    running: Counter[str], registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings,
+    running: Counter[str], registry: TwinRegistry, client: df.DurableOrchestrationClient, settings: Settings,
 ) -> int:  # fmt: skip
     """Claim and start ``twins`` (cloud_id, subscription); how many started. A twin passed by gives its
     place in ``running`` back. A twin in ``walked`` was taken from the selection by this batch."""
@@ -144,7 +144,7 @@ async def _start(
     return sum(1 for job, _ in claims if job is not None)
 
 
-def _queue(spec: RolloutSpec, wave: int, batch: int, twins: list[tuple[str, str]], registry: BrainstemRegistry) -> None:
+def _queue(spec: RolloutSpec, wave: int, batch: int, twins: list[tuple[str, str]], registry: TwinRegistry) -> None:
     """Record ``twins`` (cloud_id, subscription) as taken by the wave, waiting in their subscription's queue."""
     for subscription in sorted({subscription for _, subscription in twins}):
         registry.rollouts.windows.note_queue(spec.rollout_id, wave, subscription)
@@ -160,7 +160,7 @@ def _queue(spec: RolloutSpec, wave: int, batch: int, twins: list[tuple[str, str]
 
 async def start_rollback_batch(
     spec: RolloutSpec, wave: int, wanted: int,
-    registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings,
+    registry: TwinRegistry, client: df.DurableOrchestrationClient, settings: Settings,
 ) -> dict[str, Any]:  # fmt: skip
     """Move the wave's updated twins back to the deploy_ref (and settings) each had before, up to
     ``wanted`` at once in each subscription (the wave's window: the twins rolling back hold its places)."""
@@ -196,7 +196,7 @@ async def start_rollback_batch(
     return {"started": started}
 
 
-def _restoring(registry: BrainstemRegistry, cloud_id: str, previous_text: str | None) -> dict[str, str | None] | None:
+def _restoring(registry: TwinRegistry, cloud_id: str, previous_text: str | None) -> dict[str, str | None] | None:
     """The settings changes that put back what the twin had before the rollout (None: nothing to change)."""
     previous: dict[str, str] = json.loads(previous_text) if previous_text else {}
     current = registry.get(cloud_id).app_settings or {}
@@ -206,7 +206,7 @@ def _restoring(registry: BrainstemRegistry, cloud_id: str, previous_text: str | 
 
 
 async def collect_outcomes(
-    spec: RolloutSpec, wave: int, registry: BrainstemRegistry, client: df.DurableOrchestrationClient,
+    spec: RolloutSpec, wave: int, registry: TwinRegistry, client: df.DurableOrchestrationClient,
     settings: Settings,
 ) -> dict[str, Any]:  # fmt: skip
     """Record the end of every running update (and rollback) of the wave; how many still run, and the counters.
@@ -257,7 +257,7 @@ async def _statuses(client: df.DurableOrchestrationClient, job_ids: list[str]) -
 
 
 async def _start_claimed(
-    cloud_id: str, deploy_ref: str | None, job_id: str, registry: BrainstemRegistry,
+    cloud_id: str, deploy_ref: str | None, job_id: str, registry: TwinRegistry,
     client: df.DurableOrchestrationClient, settings: Settings,
 ) -> None:  # fmt: skip
     try:
@@ -268,7 +268,7 @@ async def _start_claimed(
     await durable_calls.start_new(client, UPDATE, job_id, job.to_input())
 
 
-def _failure(registry: BrainstemRegistry, cloud_id: str, status: Any) -> dict[str, Any]:
+def _failure(registry: TwinRegistry, cloud_id: str, status: Any) -> dict[str, Any]:
     """Why a twin's update failed: the error its row records (step, ARM code, message), else Durable's."""
     try:
         recorded = registry.get(cloud_id).error

@@ -14,9 +14,9 @@ from dataclasses import replace
 import azure.durable_functions as df
 
 from controlplane.domain.errors import ControlPlaneError
-from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.jobs import TwinJob
 from controlplane.domain.rollouts import RolloutSpec
-from controlplane.registry import BrainstemRegistry
+from controlplane.registry import TwinRegistry
 from controlplane.service.errors import TwinHeld
 from controlplane.service.jobs import UPDATE
 from controlplane.service.updates import claim_for_update
@@ -33,8 +33,8 @@ def update_job_id(rollout_id: str, wave: int, cloud_id: str, purpose: str = "upd
 
 async def claim_and_start_all(
     spec: RolloutSpec, wave: int, batch: int, twins: list[tuple[str, str]],
-    registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings,
-) -> list[tuple[BrainstemJob | None, bool]]:  # fmt: skip
+    registry: TwinRegistry, client: df.DurableOrchestrationClient, settings: Settings,
+) -> list[tuple[TwinJob | None, bool]]:  # fmt: skip
     """Claim each twin and start its update; per twin (its job or None when skipped, record changed?).
 
     ``twins`` are (cloud_id, origin); the origin is kept on the twin's record: "walk" (taken from
@@ -46,7 +46,7 @@ async def claim_and_start_all(
 
     with ThreadPoolExecutor(_CLAIM_THREADS) as executor:  # Table Storage is synchronous: off the event loop
 
-        async def claim_and_start(cloud_id: str, origin: str) -> tuple[BrainstemJob | None, bool]:
+        async def claim_and_start(cloud_id: str, origin: str) -> tuple[TwinJob | None, bool]:
             async with gate:
                 job, fresh, changed = await loop.run_in_executor(
                     executor, _claim, spec, wave, batch, cloud_id, origin, registry, settings
@@ -65,9 +65,9 @@ async def claim_and_start_all(
 
 
 def _claim(
-    spec: RolloutSpec, wave: int, batch: int, cloud_id: str, origin: str, registry: BrainstemRegistry,
+    spec: RolloutSpec, wave: int, batch: int, cloud_id: str, origin: str, registry: TwinRegistry,
     settings: Settings,
-) -> tuple[BrainstemJob | None, bool, bool]:  # fmt: skip
+) -> tuple[TwinJob | None, bool, bool]:  # fmt: skip
     """Claim one twin for the rollout and record it: (its job or None when skipped, job to start?, record changed?)."""
     job_id = update_job_id(spec.rollout_id, wave, cloud_id)
     record = registry.rollouts.record_twin

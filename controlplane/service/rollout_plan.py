@@ -16,7 +16,7 @@ from typing import Any
 from controlplane.arm.budgets import budget_clock
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.rollouts import RolloutSpec
-from controlplane.registry import BrainstemRegistry
+from controlplane.registry import TwinRegistry
 from controlplane.service.holds import active_hold
 from controlplane.settings import Settings
 from orchestrators.steps import arm_requests
@@ -24,7 +24,7 @@ from orchestrators.steps import arm_requests
 MAX_PAGE = 1000
 
 
-def plan(spec: RolloutSpec, registry: BrainstemRegistry, settings: Settings) -> dict[str, Any]:
+def plan(spec: RolloutSpec, registry: TwinRegistry, settings: Settings) -> dict[str, Any]:
     selector, now = spec.selector, datetime.now(UTC)
     waves: list[dict[str, int]] = []
     writes: Counter[str] = Counter()
@@ -77,7 +77,7 @@ def plan(spec: RolloutSpec, registry: BrainstemRegistry, settings: Settings) -> 
     }
 
 
-def _throttle_seconds(subscription_id: str, writes: int, registry: BrainstemRegistry, settings: Settings) -> float:
+def _throttle_seconds(subscription_id: str, writes: int, registry: TwinRegistry, settings: Settings) -> float:
     """The subscription's write budget: what is booked already, then these writes past one burst at its rate."""
     backlog = registry.arm_budget.backlog_seconds(subscription_id, "writes", now=budget_clock())
     return backlog + max(0.0, writes - settings.arm_write_burst) / settings.arm_writes_per_second

@@ -14,7 +14,7 @@ from controlplane.domain.durable_names import Orchestration
 from controlplane.domain.errors import InvalidInput, RolloutNotRunning
 from controlplane.domain.rollout_gates import WAVE_GATE_FIELDS, RolloutGates
 from controlplane.domain.rollouts import TERMINAL, RolloutSpec, RolloutStatus, Selector, WavePlan
-from controlplane.registry import BrainstemRegistry
+from controlplane.registry import TwinRegistry
 from controlplane.registry.rollouts import RolloutNotFound
 from controlplane.service import rollout_plan
 from controlplane.service.updates import validate_deploy_ref
@@ -66,7 +66,7 @@ def initial_state(spec: RolloutSpec, settings: Settings) -> dict[str, Any]:
 
 
 async def start(
-    principal: Principal, body: dict[str, Any], registry: BrainstemRegistry,
+    principal: Principal, body: dict[str, Any], registry: TwinRegistry,
     client: df.DurableOrchestrationClient, settings: Settings,
 ) -> dict[str, Any]:  # fmt: skip
     _operator(principal)
@@ -83,19 +83,19 @@ async def start(
     return record
 
 
-def get(principal: Principal, rollout_id: str, registry: BrainstemRegistry) -> dict[str, Any]:
+def get(principal: Principal, rollout_id: str, registry: TwinRegistry) -> dict[str, Any]:
     _operator(principal)
     record = registry.rollouts.get(rollout_id)
     return {**record, "failures": registry.rollouts.failures(rollout_id)}
 
 
-def list_rollouts(principal: Principal, registry: BrainstemRegistry) -> dict[str, Any]:
+def list_rollouts(principal: Principal, registry: TwinRegistry) -> dict[str, Any]:
     _operator(principal)
     return {"items": registry.rollouts.list_rollouts()}
 
 
 async def control(
-    principal: Principal, rollout_id: str, action: str, registry: BrainstemRegistry,
+    principal: Principal, rollout_id: str, action: str, registry: TwinRegistry,
     client: df.DurableOrchestrationClient,
 ) -> dict[str, Any]:  # fmt: skip
     _operator(principal)

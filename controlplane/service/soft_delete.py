@@ -26,10 +26,10 @@ import azure.durable_functions as df
 
 from controlplane.auth import Principal
 from controlplane.domain.audit import Action
-from controlplane.domain.brainstem import Brainstem, timestamp
 from controlplane.domain.errors import InvalidInput
 from controlplane.domain.lifecycle import Status
-from controlplane.registry import BrainstemRegistry
+from controlplane.domain.twin import Twin, timestamp
+from controlplane.registry import TwinRegistry
 from controlplane.service.errors import NotActive, QuotaExceeded
 from controlplane.service.jobs import TEARDOWN, Accepted, job_exists, new_job_id
 from controlplane.settings import Settings
@@ -45,7 +45,7 @@ class DeleteRateExceeded(QuotaExceeded):
     title = "Too many deletes"
 
 
-def check_delete_rate(principal: Principal, principal_name: str, registry: BrainstemRegistry, settings: Settings,
+def check_delete_rate(principal: Principal, principal_name: str, registry: TwinRegistry, settings: Settings,
                       *, confirm: str | None) -> None:  # fmt: skip
     """Refuse a delete past CP_DELETE_RATE_LIMIT in the last hour, unless an operator confirms a bulk delete."""
     if confirm is not None and confirm != BULK_CONFIRMATION:
@@ -65,14 +65,14 @@ def check_delete_rate(principal: Principal, principal_name: str, registry: Brain
         )  # fmt: skip
 
 
-def claim_pending_delete(cloud_id: str, registry: BrainstemRegistry, settings: Settings) -> tuple[Brainstem, bool]:
+def claim_pending_delete(cloud_id: str, registry: TwinRegistry, settings: Settings) -> tuple[Twin, bool]:
     """Mark an at-rest row pending delete for a new teardown job; return it and whether the job must start.
 
     A row already pending keeps its job and its time (a second DELETE answers with them)."""
     fresh = {"value": False}
     delete_at = timestamp(datetime.now(UTC) + timedelta(seconds=settings.delete_grace_seconds))
 
-    def change(current: Brainstem) -> Brainstem | None:
+    def change(current: Twin) -> Twin | None:
         if current.delete_at is not None:
             fresh["value"] = False
             return None
@@ -86,7 +86,7 @@ def claim_pending_delete(cloud_id: str, registry: BrainstemRegistry, settings: S
 
 
 async def begin_pending_delete(
-    cloud_id: str, registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings
+    cloud_id: str, registry: TwinRegistry, client: df.DurableOrchestrationClient, settings: Settings
 ) -> Accepted:
     row, fresh = await asyncio.to_thread(claim_pending_delete, cloud_id, registry, settings)
     job = job_for(row, settings)
@@ -95,12 +95,12 @@ async def begin_pending_delete(
     return Accepted(job.job_id, row)
 
 
-def claim_restore(cloud_id: str, registry: BrainstemRegistry) -> tuple[Brainstem, str | None]:
+def claim_restore(cloud_id: str, registry: TwinRegistry) -> tuple[Twin, str | None]:
     """Cancel a pending delete: clear delete_at and move the row off the teardown's job. Returns the row
     and the cancelled teardown's job id (None when the row was not pending: restore is idempotent)."""
     cancelled: dict[str, str | None] = {"job": None}
 
-    def change(current: Brainstem) -> Brainstem | None:
+    def change(current: Twin) -> Twin | None:
         if current.delete_at is None:
             if current.status in (Status.DELETING, Status.DELETED):
                 raise NotActive(
@@ -115,9 +115,7 @@ def claim_restore(cloud_id: str, registry: BrainstemRegistry) -> tuple[Brainstem
     return row, cancelled["job"]
 
 
-async def restore(
-    cloud_id: str, registry: BrainstemRegistry, client: df.DurableOrchestrationClient
-) -> tuple[Brainstem, bool]:
+async def restore(cloud_id: str, registry: TwinRegistry, client: df.DurableOrchestrationClient) -> tuple[Twin, bool]:
     """Restore a pending-delete twin; return its row and whether there was a delete to cancel."""
     row, cancelled = await asyncio.to_thread(claim_restore, cloud_id, registry)
     if cancelled is not None:

@@ -6,9 +6,9 @@ import asyncio
 
 import azure.durable_functions as df
 
-from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.jobs import TwinJob
 from controlplane.domain.lifecycle import BUSY_STATUSES, Status
-from controlplane.registry import BrainstemRegistry
+from controlplane.registry import TwinRegistry
 from controlplane.service import soft_delete
 from controlplane.service.errors import Gone, NotActive
 from controlplane.service.jobs import TEARDOWN, Accepted, job_exists, new_job_id
@@ -17,7 +17,7 @@ from controlplane.workflows import durable_calls
 from controlplane.workflows.job_inputs import job_for
 
 
-def claim_for_teardown(cloud_id: str, registry: BrainstemRegistry, settings: Settings) -> tuple[BrainstemJob, bool]:
+def claim_for_teardown(cloud_id: str, registry: TwinRegistry, settings: Settings) -> tuple[TwinJob, bool]:
     """Fence the row for a teardown job; return the job and whether it still has to be started.
 
     A row already deleting keeps its teardown job (a second DELETE answers with it). A row still
@@ -36,7 +36,7 @@ def claim_for_teardown(cloud_id: str, registry: BrainstemRegistry, settings: Set
 
 
 async def delete(
-    cloud_id: str, registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings
+    cloud_id: str, registry: TwinRegistry, client: df.DurableOrchestrationClient, settings: Settings
 ) -> Accepted:
     """Delete a twin: after the grace period when it is at rest (controlplane.service.soft_delete), else now."""
     row = await asyncio.to_thread(registry.get, cloud_id)

@@ -16,11 +16,11 @@ from typing import Any
 import azure.durable_functions as df
 
 from controlplane.domain.app_settings import merged, validate_app_settings
-from controlplane.domain.brainstem import Brainstem
 from controlplane.domain.errors import InvalidInput
-from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.jobs import TwinJob
 from controlplane.domain.lifecycle import Status
-from controlplane.registry import BrainstemRegistry
+from controlplane.domain.twin import Twin
+from controlplane.registry import TwinRegistry
 from controlplane.service.errors import AlreadyUpdating, NotActive
 from controlplane.service.holds import refuse_if_held
 from controlplane.service.jobs import UPDATE, Accepted, job_exists, new_job_id
@@ -59,9 +59,9 @@ def parse_update(body: dict[str, Any]) -> tuple[str | None, dict[str, str | None
 
 
 def claim_for_update(
-    cloud_id: str, deploy_ref: str | None, registry: BrainstemRegistry, settings: Settings, *,
+    cloud_id: str, deploy_ref: str | None, registry: TwinRegistry, settings: Settings, *,
     job_id: str | None = None, app_settings: dict[str, str | None] | None = None, repair: bool = False,
-) -> tuple[BrainstemJob, bool]:  # fmt: skip
+) -> tuple[TwinJob, bool]:  # fmt: skip
     """Move an active row to ``updating`` for a new job; return the job and whether it must still be started.
 
     ``deploy_ref`` None re-publishes the current version with the operator's current settings;
@@ -93,7 +93,7 @@ def claim_for_update(
     return replace(_job(row, settings), repair=repair), True
 
 
-def _job(row: Brainstem, settings: Settings) -> BrainstemJob:
+def _job(row: Twin, settings: Settings) -> TwinJob:
     """The update job the row's claim describes: to the target version and settings, back to the current ones."""
     return replace(
         job_for(row, settings),
@@ -105,7 +105,7 @@ def _job(row: Brainstem, settings: Settings) -> BrainstemJob:
 
 
 async def update(
-    cloud_id: str, deploy_ref: str | None, registry: BrainstemRegistry, client: df.DurableOrchestrationClient,
+    cloud_id: str, deploy_ref: str | None, registry: TwinRegistry, client: df.DurableOrchestrationClient,
     settings: Settings, *, app_settings: dict[str, str | None] | None = None, repair: bool = False,
 ) -> Accepted:  # fmt: skip
     """Start an update; ``repair``: re-publish the registered version and settings and put the group's tags back."""

@@ -19,7 +19,7 @@ from controlplane.auth.config import AuthConfig
 from controlplane.domain.addresses import is_loopback_url
 from controlplane.domain.callbacks import CallbackPolicy
 from controlplane.domain.errors import SettingsError
-from controlplane.domain.naming import BrainstemNames
+from controlplane.domain.naming import TwinNames
 from controlplane.domain.placement import PoolSubscription
 from controlplane.settings import events
 from controlplane.settings.budget import BudgetSettings
@@ -339,10 +339,10 @@ class Settings(BudgetSettings, EventSettings, ReconcileSettings):
         """The placement pool: CP_SUBSCRIPTION_POOL, or CP_SUBSCRIPTION_ID in every allowed region."""
         return self.subscription_pool_setting or (PoolSubscription(self.subscription_id, self.allowed_regions),)
 
-    def brainstem_url(self, names: BrainstemNames) -> str:
+    def brainstem_url(self, names: TwinNames) -> str:
         return self.brainstem_url_template.format(host=names.default_host_name, app_name=names.app_name)
 
-    def readiness_url(self, names: BrainstemNames) -> str:
+    def readiness_url(self, names: TwinNames) -> str:
         return self.brainstem_url(names).rstrip("/") + self.readiness_path
 
     def scm_url(self, *, scm_host: str, app_name: str) -> str:

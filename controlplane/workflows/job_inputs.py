@@ -1,13 +1,13 @@
 """A job's input, built from a twin's row and the settings: what every orchestration is started with.
 
-The domain's ``Policy`` and ``BrainstemJob`` are plain data; reading the settings into them happens
+The domain's ``Policy`` and ``TwinJob`` are plain data; reading the settings into them happens
 here, so the domain imports nothing of ours but the domain.
 """
 
 from __future__ import annotations
 
-from controlplane.domain.brainstem import Brainstem
-from controlplane.domain.jobs import BrainstemJob, Policy
+from controlplane.domain.jobs import Policy, TwinJob
+from controlplane.domain.twin import Twin
 from controlplane.domain.twin_fields import shared_fields
 from controlplane.settings import Settings
 
@@ -26,9 +26,9 @@ def job_policy(settings: Settings) -> Policy:
     )
 
 
-def job_for(row: Brainstem, settings: Settings, *, previous_job_id: str | None = None) -> BrainstemJob:
+def job_for(row: Twin, settings: Settings, *, previous_job_id: str | None = None) -> TwinJob:
     """The job input for the row's current job (a pending delete's carries the time the grace ends)."""
-    return BrainstemJob(
+    return TwinJob(
         **shared_fields(row),
         subscription_id=row.subscription_id or settings.subscription_id,
         policy=job_policy(settings),
@@ -37,6 +37,6 @@ def job_for(row: Brainstem, settings: Settings, *, previous_job_id: str | None =
     )
 
 
-def event_sinks(row: Brainstem, settings: Settings) -> tuple[str, ...]:
+def event_sinks(row: Twin, settings: Settings) -> tuple[str, ...]:
     """Where the job's lifecycle events go: the Event Grid topic when configured, the row's callback if any."""
     return (("eventgrid",) if settings.eventgrid_endpoint else ()) + (("callback",) if row.callback_url else ())

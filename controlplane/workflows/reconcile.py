@@ -17,12 +17,12 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from controlplane.domain.brainstem import Brainstem, timestamp
 from controlplane.domain.errors import ControlPlaneError
 from controlplane.domain.json_records import JsonObject
 from controlplane.domain.lifecycle import Status
 from controlplane.domain.loop_messages import HeartbeatState, ReconcileInput
-from controlplane.registry import BrainstemRegistry
+from controlplane.domain.twin import Twin, timestamp
+from controlplane.registry import TwinRegistry
 from controlplane.settings import Settings
 from controlplane.workflows import durable_calls
 from controlplane.workflows.job_inputs import job_policy
@@ -59,8 +59,8 @@ def heartbeat_input(settings: Settings) -> JsonObject:
 
 
 async def fail_lost_jobs(
-    registry: BrainstemRegistry, client: df.DurableOrchestrationClient, settings: Settings,
-    rows: list[Brainstem], *, now: datetime | None = None,
+    registry: TwinRegistry, client: df.DurableOrchestrationClient, settings: Settings,
+    rows: list[Twin], *, now: datetime | None = None,
 ) -> list[str]:  # fmt: skip
     """Of ``rows`` (one page of the fleet), mark errored every busy row whose job is over, or has not
     existed for ``reconcile_lost_job_seconds``; Durable is asked only about busy rows quiet past the grace."""

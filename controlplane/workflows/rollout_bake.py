@@ -16,10 +16,10 @@ from typing import Any
 
 from controlplane.domain.errors import ControlPlaneError
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.domain.rollouts import RolloutSpec
 from controlplane.monitor.logs_query import error_rate
-from controlplane.registry import BrainstemRegistry
+from controlplane.registry import TwinRegistry
 from controlplane.settings import Settings
 from controlplane.twins.probe import ProbeAnswer, probe
 
@@ -30,7 +30,7 @@ PROBE_TIMEOUT_SECONDS = 10.0
 
 
 def probe_page(
-    spec: RolloutSpec, wave: int, after: str | None, registry: BrainstemRegistry, settings: Settings
+    spec: RolloutSpec, wave: int, after: str | None, registry: TwinRegistry, settings: Settings
 ) -> dict[str, Any]:
     """Probe the next page of the wave's updated twins; where the round goes on (``next``) and how many failed."""
     twins = registry.rollouts.twins_page(spec.rollout_id, wave=wave, state="succeeded", after=after, limit=BAKE_PAGE)
@@ -59,14 +59,14 @@ def probe_page(
     return {"next": last, "probed": len(twins), "failed": failed}
 
 
-def _ask(cloud_id: str, registry: BrainstemRegistry, settings: Settings) -> ProbeAnswer | None:
+def _ask(cloud_id: str, registry: TwinRegistry, settings: Settings) -> ProbeAnswer | None:
     try:
         row = registry.get(cloud_id)
     except ControlPlaneError:
         return None
     if row.status not in (Status.ACTIVE, Status.UPDATING):
         return None
-    return probe(settings.readiness_url(brainstem_names(row.name)), timeout=PROBE_TIMEOUT_SECONDS)
+    return probe(settings.readiness_url(twin_names(row.name)), timeout=PROBE_TIMEOUT_SECONDS)
 
 
 def _answered(answer: ProbeAnswer, deploy_ref: str | None) -> bool:

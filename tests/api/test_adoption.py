@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.registry import default_registry
 from controlplane.settings import get_settings
 from tests.api.conftest import Api
@@ -50,9 +50,7 @@ def test_script_made_twins_are_adopted_with_the_scripts_names_and_only_read(api:
     row = default_registry().get(kody.cloud_id)
     assert (row.name, row.cloud_id, row.status, row.owner) == ("kody", "twin-kody-e89834", Status.ACTIVE, SCRIPT_OWNER)
     assert (row.runtime_target, row.deploy_ref, row.region) == ("azure-consumption-py311", "main", "eastus2")
-    assert (
-        row.url == get_settings().brainstem_url(brainstem_names("kody")) and row.subscription_id == pool_subscription()
-    )
+    assert row.url == get_settings().brainstem_url(twin_names("kody")) and row.subscription_id == pool_subscription()
     assert default_registry().get(molly.cloud_id).owner == "github:ops"  # the operator's owner where no tag says
     # Adoption never modifies a twin's resources: every ARM request was a read.
     assert {r.method for r in api.rig.arm.requests} == {"GET"}
@@ -93,8 +91,8 @@ def test_groups_that_are_not_script_twins_are_skipped_with_why(api: Api) -> None
     assert report["adopted"] == []
     why = {s.get("cloud_id") or s["resource_group"]: s["why"] for s in report["skipped"]}
     assert why["rg-shared"].startswith("not named rg-twin-") and why["rg-twin-liar"].startswith("not named")
-    assert why[brainstem_names("zed").cloud_id].startswith("no Function App")
-    assert "Node|20" in why[brainstem_names("node").cloud_id]
+    assert why[twin_names("zed").cloud_id].startswith("no Function App")
+    assert "Node|20" in why[twin_names("node").cloud_id]
 
 
 def test_a_twin_without_an_owner_tag_waits_for_an_owner(api: Api) -> None:
@@ -134,7 +132,7 @@ def test_adoption_locks_the_adopted_groups_only_when_asked(api: Api) -> None:
     clients = arm_clients(pool_subscription())
     assert adopt(api, {"lock": True, "subscription_id": pool_subscription()})["adopted"]
     for twin in (kody, molly):
-        assert locks.delete_lock_exists(clients, brainstem_names(twin.name))
+        assert locks.delete_lock_exists(clients, twin_names(twin.name))
     assert api.request("POST", "/api/cp/adoptions", json_body={"lock": "yes"}).json["field"] == "lock"
 
 
@@ -144,4 +142,4 @@ def test_adoption_without_lock_leaves_the_groups_unlocked(api: Api) -> None:
 
     kody = make_script_twin("kody", subscription_id=pool_subscription())
     adopt(api, {})
-    assert not locks.delete_lock_exists(arm_clients(pool_subscription()), brainstem_names(kody.name))
+    assert not locks.delete_lock_exists(arm_clients(pool_subscription()), twin_names(kody.name))

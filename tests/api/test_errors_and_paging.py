@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from controlplane.domain.brainstem import Brainstem, utc_now
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
+from controlplane.domain.twin import Twin, utc_now
 from controlplane.registry import default_registry
 from tests.api.conftest import Api
 
@@ -105,8 +105,8 @@ def seed(count: int, owner_of) -> None:  # type: ignore[no-untyped-def]
     registry = default_registry()
     now = utc_now()
     for i in range(count):
-        names = brainstem_names(f"t{i:03d}")
-        registry.create(Brainstem(
+        names = twin_names(f"t{i:03d}")
+        registry.create(Twin(
             cloud_id=names.cloud_id, name=names.name, owner=owner_of(i), region="eastus2",
             runtime_target="azure-consumption-py311", deploy_ref="main",
             status=Status.PROVISIONING, job_id=uuid.uuid4().hex, created_at=now, last_seen=now,
@@ -136,7 +136,7 @@ def test_paging_across_pages_with_filters(api: Api) -> None:
     assert len(alice) == 22 and pages == 4
 
     errored_bob, pages = collect(api, owner="github:bob", status="errored", limit="3")
-    expected = sorted(brainstem_names(f"t{i:03d}").cloud_id for i in range(45) if i % 2 == 0 and i % 3 == 0)
+    expected = sorted(twin_names(f"t{i:03d}").cloud_id for i in range(45) if i % 2 == 0 and i % 3 == 0)
     assert errored_bob == expected and pages == 3
 
     assert len(collect(api, runtime_target="azure-consumption-py311", limit="20")[0]) == 45

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.domain.rollouts import MAX_PARALLELISM
 from tests.api.conftest import Api
 from tests.api.test_doorman import alice, bob, doorman, idp  # noqa: F401 - fixtures, shared with the doorman tests
@@ -56,7 +56,7 @@ def test_only_an_active_twin_is_updated(doorman: Api) -> None:
     doorman.wait(doorman.delete(KODY).json["job_id"])
     gone = patch(doorman, KODY, {"deploy_ref": "v2"})
     assert gone.status == 409 and gone.json["type"].endswith("/not-active")  # a deleted twin is not updated
-    assert patch(doorman, brainstem_names("nobody").cloud_id, {"deploy_ref": "v2"}).status == 404
+    assert patch(doorman, twin_names("nobody").cloud_id, {"deploy_ref": "v2"}).status == 404
 
 
 def test_rollouts_are_for_operators(alice: Api) -> None:

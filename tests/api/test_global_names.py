@@ -14,12 +14,12 @@ import pytest
 
 from controlplane.domain.durable_names import Orchestration
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from sandbox.arm import Fault
 from sandbox.rig import SUBSCRIPTION_ID, ControlPlaneRig
 from tests.api.conftest import Api
 
-KODY = brainstem_names("kody")
+KODY = twin_names("kody")
 
 
 @pytest.fixture

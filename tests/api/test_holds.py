@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from tests.api.conftest import Api
 from tests.api.test_doorman import alice, bob, doorman, idp  # noqa: F401 - fixtures, shared with the doorman tests
 
@@ -51,7 +51,7 @@ def test_a_hold_body_names_the_field_to_fix(doorman: Api, body: Any, field: str)
 
 
 def test_holding_a_twin_that_does_not_exist_is_a_404(doorman: Api) -> None:
-    assert hold(doorman, brainstem_names("nobody").cloud_id, {"reason": "x"}).status == 404
+    assert hold(doorman, twin_names("nobody").cloud_id, {"reason": "x"}).status == 404
 
 
 def test_only_operators_plan_or_approve_rollouts(alice: Api, doorman: Api) -> None:

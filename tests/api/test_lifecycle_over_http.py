@@ -160,11 +160,11 @@ def test_a_row_whose_job_never_started_is_started_by_the_next_post(api: Api) -> 
     """POST writes the row before starting the job; if the start was lost, the next POST recovers it."""
     import uuid
 
-    from controlplane.domain.brainstem import Brainstem, utc_now
+    from controlplane.domain.twin import Twin, utc_now
 
     now = utc_now()
     lost = uuid.uuid4().hex
-    default_registry().create(Brainstem(
+    default_registry().create(Twin(
         cloud_id=KODY, name="kody", owner="github:a", region="eastus2", runtime_target="azure-consumption-py311",
         deploy_ref="main", status=Status.PROVISIONING, job_id=lost, created_at=now, last_seen=now,
     ))  # fmt: skip

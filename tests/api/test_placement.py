@@ -159,14 +159,14 @@ def test_rows_from_before_the_pool_keep_working_in_the_default_subscription(api:
     """A row written by a single-subscription control plane has no subscription_id."""
     import uuid
 
-    from controlplane.domain.brainstem import Brainstem, utc_now
     from controlplane.domain.lifecycle import Status
+    from controlplane.domain.twin import Twin, utc_now
     from controlplane.registry import default_registry
     from sandbox.rig import SUBSCRIPTION_ID
 
     now = utc_now()
     default_registry().create(
-        Brainstem(
+        Twin(
             cloud_id="twin-kody-e89834", name="kody", owner="github:a", region="eastus2",
             runtime_target="azure-consumption-py311", deploy_ref="main", status=Status.ERRORED,
             job_id=uuid.uuid4().hex, created_at=now, last_seen=now, subscription_id=None,

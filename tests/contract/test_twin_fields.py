@@ -1,6 +1,6 @@
 """openapi.yaml's twin is the model's: the API's view and the event data hold exactly the fields their roles mark.
 
-A field added to the row (controlplane.domain.twin_fields, controlplane.domain.brainstem) reaches the API's
+A field added to the row (controlplane.domain.twin_fields, controlplane.domain.twin) reaches the API's
 view and the events by its role; these tests fail until openapi.yaml documents it, so the contract cannot
 drift from the model.
 """
@@ -14,13 +14,13 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from controlplane.domain.brainstem import API_FIELDS, EVENT_FIELDS, Brainstem
 from controlplane.domain.events import LifecycleEvent, Transition
 from controlplane.domain.lifecycle import Status
+from controlplane.domain.twin import API_FIELDS, EVENT_FIELDS, Twin
 from tests.api.openapi_check import spec
 
 JOB = "0123456789abcdef0123456789abcdef"
-BARE = Brainstem(
+BARE = Twin(
     cloud_id="twin-kody-e89834", name="kody", owner="github:kody", region="eastus2",
     runtime_target="azure-consumption-py311", deploy_ref="v1.4.0", status=Status.PROVISIONING, job_id=JOB,
     created_at="2026-12-07T10:00:00.000000Z", last_seen="2026-12-07T10:00:00.000000Z",
@@ -50,16 +50,16 @@ def validator(name: str) -> Draft202012Validator:
 
 
 def test_the_documented_twin_has_exactly_the_public_fields_and_pending_delete() -> None:
-    documented = set(schema("Brainstem")["properties"])
+    documented = set(schema("Twin")["properties"])
     assert documented == {*API_FIELDS, "pending_delete"}
-    assert set(schema("Brainstem")["required"]) <= documented
+    assert set(schema("Twin")["required"]) <= documented
 
 
 @pytest.mark.parametrize("row", [BARE, FULL], ids=["bare", "every-field-set"])
-def test_the_api_view_of_a_row_is_a_documented_twin(row: Brainstem) -> None:
+def test_the_api_view_of_a_row_is_a_documented_twin(row: Twin) -> None:
     view = row.to_dict()
-    assert set(view) == set(schema("Brainstem")["properties"])
-    assert [error.message for error in validator("Brainstem").iter_errors(view)] == []
+    assert set(view) == set(schema("Twin")["properties"])
+    assert [error.message for error in validator("Twin").iter_errors(view)] == []
 
 
 def test_the_slots_are_bookkeeping_never_shown() -> None:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from controlplane.domain.brainstem import Brainstem
 from controlplane.domain.drift import Inventory, TaggedGroup, judge, owner_tag, twin_of_group
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.domain.runtime_targets import target_of_site
+from controlplane.domain.twin import Twin
 
 SUB = "sub"
 TAGS = {"stack": "TwinStack"}
 
 
-def row(name: str, status: Status = Status.ACTIVE, subscription_id: str = SUB) -> Brainstem:
-    names = brainstem_names(name)
-    return Brainstem(
+def row(name: str, status: Status = Status.ACTIVE, subscription_id: str = SUB) -> Twin:
+    names = twin_names(name)
+    return Twin(
         cloud_id=names.cloud_id, name=name, owner="github:a", region="eastus2", runtime_target="azure-consumption-py311",
         deploy_ref="main", status=status, job_id="j" * 32, created_at="t", last_seen="t", subscription_id=subscription_id,
     )  # fmt: skip
@@ -23,7 +23,7 @@ def row(name: str, status: Status = Status.ACTIVE, subscription_id: str = SUB) -
 def held(*names: str, sites: tuple[str, ...] | None = None) -> Inventory:
     groups = [TaggedGroup(f"rg-twin-{n}", "eastus2", dict(TAGS)) for n in names]
     on = names if sites is None else sites
-    return Inventory.build(SUB, groups, [(f"rg-twin-{n}", brainstem_names(n).app_name) for n in on])
+    return Inventory.build(SUB, groups, [(f"rg-twin-{n}", twin_names(n).app_name) for n in on])
 
 
 def test_an_active_row_without_its_group_or_site_is_missing_and_names_what_is_gone() -> None:
@@ -56,7 +56,7 @@ def test_groups_named_as_the_script_names_them_without_a_row_are_orphans() -> No
 
 def test_tags_are_read_case_insensitively_by_name() -> None:
     group = TaggedGroup("rg-twin-kody", "eastus2", {"Owner": "wildhaven-ai-homes", "TWIN": "kody"})
-    assert owner_tag(group) == "wildhaven-ai-homes" and twin_of_group(group) == brainstem_names("kody")
+    assert owner_tag(group) == "wildhaven-ai-homes" and twin_of_group(group) == twin_names("kody")
     assert owner_tag(TaggedGroup("rg-twin-kody", "eastus2", None)) is None
 
 

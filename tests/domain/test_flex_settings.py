@@ -77,12 +77,12 @@ def test_the_sandbox_blob_connection_is_accepted_on_loopback_and_never_shown(nam
 
 
 def test_readiness_and_scm_urls_are_built_from_their_templates() -> None:
-    from controlplane.domain.naming import brainstem_names
+    from controlplane.domain.naming import twin_names
 
     settings = load_settings(
         {**BASE, "CP_BRAINSTEM_READINESS_PATH": "/api/ready", "CP_SCM_URL_TEMPLATE": "http://127.0.0.1:9/{app_name}"}
     )
-    assert settings.readiness_url(brainstem_names("kody")) == "https://twin-kody-e89834.azurewebsites.net/api/ready"
+    assert settings.readiness_url(twin_names("kody")) == "https://twin-kody-e89834.azurewebsites.net/api/ready"
     assert settings.scm_url(scm_host="x.scm.azurewebsites.net", app_name="twin-kody-e89834") == (
         "http://127.0.0.1:9/twin-kody-e89834"
     )

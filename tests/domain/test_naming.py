@@ -8,11 +8,11 @@ import re
 import pytest
 
 from controlplane.domain.errors import InvalidInput
-from controlplane.domain.naming import brainstem_names, hash6, is_cloud_id, names_from_cloud_id, validate_twin_name
+from controlplane.domain.naming import hash6, is_cloud_id, names_from_cloud_id, twin_names, validate_twin_name
 
 
 def test_kody_matches_the_script() -> None:
-    names = brainstem_names("kody")
+    names = twin_names("kody")
     assert names.hash6 == "e89834"
     assert names.resource_group == "rg-twin-kody"
     assert names.storage_account == "sttwinkodye89834"
@@ -21,7 +21,7 @@ def test_kody_matches_the_script() -> None:
 
 
 def test_molly_matches_the_script() -> None:
-    assert brainstem_names("molly").cloud_id == "twin-molly-4181ee"
+    assert twin_names("molly").cloud_id == "twin-molly-4181ee"
 
 
 def test_hash6_is_sha1_of_the_name_without_newline() -> None:
@@ -32,7 +32,7 @@ def test_hash6_is_sha1_of_the_name_without_newline() -> None:
 
 @pytest.mark.parametrize("name", ["a", "0", "abcdefghijkl", "twin42", "123456789012"])
 def test_boundary_names_derive_valid_azure_names(name: str) -> None:
-    names = brainstem_names(name)
+    names = twin_names(name)
     assert 3 <= len(names.storage_account) <= 24
     assert re.fullmatch(r"[a-z0-9]+", names.storage_account)
     assert re.fullmatch(r"[a-zA-Z0-9-]{2,60}", names.app_name)  # Function App names: 2-60, alnum and -

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 
-from controlplane.domain.brainstem import Brainstem
-from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.jobs import TwinJob
 from controlplane.domain.lifecycle import Status
+from controlplane.domain.twin import Twin
 from controlplane.domain.twin_fields import Stored, TwinFields, names_where, shared_fields
 from controlplane.registry.entities import from_entity, owner_entity, row_entity
 
@@ -27,7 +27,7 @@ RECORDED_UPDATE = (
     '"arm_lane": "bulk", "arm_grant": null, "event_sinks": ["eventgrid", "callback"], "callback_url": '
     '"https://hooks.example.com/twinstack", "delete_at": null, "repair": true}'
 )
-ROW = Brainstem(
+ROW = Twin(
     cloud_id="twin-kody-e89834", name="kody", owner="github:kody", region="eastus2", runtime_target="azure-flex-py312",
     deploy_ref="v1", status=Status.UPDATING, job_id="7" * 32, created_at="2026-12-07T10:00:00.000000Z",
     last_seen="2026-12-07T10:00:00.000000Z", url="https://twin-kody-e89834.azurewebsites.net/",
@@ -39,7 +39,7 @@ ROW = Brainstem(
 
 def test_a_recorded_job_input_loads_and_serializes_back_to_the_same_json() -> None:
     recorded = json.loads(RECORDED_UPDATE)
-    job = BrainstemJob.from_input(recorded)
+    job = TwinJob.from_input(recorded)
     assert job.to_input() == recorded
     assert json.dumps(job.to_input(), sort_keys=True) == json.dumps(recorded, sort_keys=True)
     assert job.event_sinks == ("eventgrid", "callback") and job.policy.max_attempts == 3
@@ -47,21 +47,21 @@ def test_a_recorded_job_input_loads_and_serializes_back_to_the_same_json() -> No
 
 def test_the_row_and_the_job_share_the_twins_fields_with_one_type_each() -> None:
     shared = {each.name: each.type for each in fields(TwinFields)}
-    assert {each.name: each.type for each in fields(Brainstem) if each.name in shared} == shared
-    assert {each.name: each.type for each in fields(BrainstemJob) if each.name in shared} == shared
+    assert {each.name: each.type for each in fields(Twin) if each.name in shared} == shared
+    assert {each.name: each.type for each in fields(TwinJob) if each.name in shared} == shared
     assert set(shared_fields(ROW)) == set(shared)
 
 
 def test_every_field_of_the_row_is_stored_and_read_back() -> None:
     for entity in (row_entity(ROW), owner_entity(ROW)):
-        assert set(entity) - {"PartitionKey", "RowKey"} == {each.name for each in fields(Brainstem)}
+        assert set(entity) - {"PartitionKey", "RowKey"} == {each.name for each in fields(Twin)}
         assert from_entity(entity) == ROW
-    for name in names_where(Brainstem, stored=Stored.AS_JSON):
+    for name in names_where(Twin, stored=Stored.AS_JSON):
         assert isinstance(row_entity(ROW)[name], str)  # JSON text: Table Storage holds no dicts or lists
 
 
 def test_unset_fields_are_not_stored_and_read_back_as_unset() -> None:
-    bare = Brainstem(
+    bare = Twin(
         cloud_id=ROW.cloud_id, name=ROW.name, owner=ROW.owner, region=ROW.region, runtime_target=ROW.runtime_target,
         deploy_ref=ROW.deploy_ref, status=Status.ACTIVE, job_id=ROW.job_id, created_at=ROW.created_at,
         last_seen=ROW.last_seen,

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.domain.rollout_gates import MaintenanceWindow, RolloutGates
 from controlplane.domain.rollouts import RolloutSpec, Selector, WavePlan
 from controlplane.registry import default_registry
@@ -32,7 +32,7 @@ def test_a_twin_that_stops_answering_during_the_bake_fails_its_wave_and_the_wave
     fleet(rig, NAMES[:3])
     assert rig.brainstems is not None
     # "bob" answers once on v2 (its update's readiness), then its host is down while it runs v2.
-    rig.brainstems.silence_after(brainstem_names("bob").app_name, "v2", answers=1)
+    rig.brainstems.silence_after(twin_names("bob").app_name, "v2", answers=1)
     api = Api(rig)
     waves = {"canary": 2, "growth": 2, "parallelism": 2, "max_failure_ratio": 0.0, "canary_bake_seconds": 120}
     rollout_id = begin(api, waves=waves, gates={"probe_interval_seconds": 10, "unanswered_probes": 2})
@@ -147,7 +147,7 @@ def test_a_baking_rollout_history_stays_the_same_size_whatever_the_fleet(
 def test_a_wave_that_fails_its_bake_after_the_window_closed_is_moved_back_at_once(rig: ControlPlaneRig) -> None:
     fleet(rig, NAMES[:2])
     assert rig.brainstems is not None
-    rig.brainstems.silence_after(brainstem_names("bob").app_name, "v2", answers=1)
+    rig.brainstems.silence_after(twin_names("bob").app_name, "v2", answers=1)
     hours = {"time_zone": "America/New_York", "days": ["wed"], "start": "10:00", "end": "10:02"}
     waves = {"canary": 2, "parallelism": 2, "canary_bake_seconds": 900}
     gates = {"probe_interval_seconds": 300, "unanswered_probes": 2}  # bob fails 5 minutes in: the window has shut

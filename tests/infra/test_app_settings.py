@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from controlplane.arm.flex_consumption import FLEX_REFUSED_SETTINGS
-from controlplane.registry import BrainstemRegistry
+from controlplane.registry import TwinRegistry
 from controlplane.settings import Settings, load_settings
 from controlplane.settings.reference import PLATFORM_MEANINGS
 from tests.infra.bicep import BicepFile, properties
@@ -315,7 +315,7 @@ def test_names_infra_creates_are_the_codes() -> None:
     main = main_evaluator(BASE_ENV)
     assert main.param("registryTable") == Settings.model_fields["registry_table"].default
     assert main.param("taskHubName") == Settings.model_fields["task_hub"].default
-    assert main.module_params("storage")["tableNames"] == BrainstemRegistry.table_names("brainstems")
+    assert main.module_params("storage")["tableNames"] == TwinRegistry.table_names("brainstems")
 
 
 def test_the_app_runs_the_python_the_tests_run_on() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from controlplane.domain.durable_names import Activity, Orchestration
-from controlplane.domain.jobs import BrainstemJob, Policy
+from controlplane.domain.jobs import Policy, TwinJob
 from orchestrators.steps import retry_delay
 from tests.orchestrators.history_builder import History, booking_for, step_input
 
@@ -21,7 +21,7 @@ POLICY = Policy(
     teardown_poll_seconds=15,
     teardown_timeout_seconds=600,
 )
-JOB = BrainstemJob(
+JOB = TwinJob(
     job_id="0" * 32, cloud_id="twin-kody-e89834", name="kody", owner="github:kody", region="eastus2",
     runtime_target="azure-consumption-py311", deploy_ref="main", subscription_id="sub", policy=POLICY,
 ).to_input()  # fmt: skip
@@ -310,4 +310,4 @@ def test_a_budget_that_cannot_be_reached_fails_the_step_as_itself() -> None:
 
 
 def test_the_job_input_round_trips() -> None:
-    assert BrainstemJob.from_input(JOB).to_input() == JOB and asdict(POLICY) == JOB["policy"]
+    assert TwinJob.from_input(JOB).to_input() == JOB and asdict(POLICY) == JOB["policy"]

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from controlplane.domain.durable_names import Activity, Orchestration
-from controlplane.domain.jobs import BrainstemJob
+from controlplane.domain.jobs import TwinJob
 from orchestrators.steps import FUNCTION_TIMEOUT_SECONDS
 from tests.orchestrators.history_builder import History, booking_for
 from tests.orchestrators.test_provision_history import JOB as PROVISION_JOB
 from tests.orchestrators.test_provision_history import POLICY
 
 PREVIOUS = "1" * 32
-JOB = replace(BrainstemJob.from_input(PROVISION_JOB), job_id="2" * 32, previous_job_id=PREVIOUS).to_input()
+JOB = replace(TwinJob.from_input(PROVISION_JOB), job_id="2" * 32, previous_job_id=PREVIOUS).to_input()
 OPERATION = "https://management.azure.com/subscriptions/sub/operationresults/abc"
 
 # A delete is booked in ARM's deletes bucket, never behind creates in the writes bucket.

@@ -11,7 +11,7 @@ states the same rules; the seeds hold the script).
 from __future__ import annotations
 
 from controlplane.arm.clients import arm_clients
-from controlplane.domain.naming import BrainstemNames, brainstem_names
+from controlplane.domain.naming import TwinNames, twin_names
 from controlplane.settings import get_settings
 
 SCRIPT_OWNER = "wildhaven-ai-homes"  # the owner tag the script writes
@@ -24,8 +24,8 @@ def make_script_twin(
     region: str = "eastus2",
     owner: str | None = SCRIPT_OWNER,
     runtime: str = "Python|3.11",
-) -> BrainstemNames:
-    names = brainstem_names(name)
+) -> TwinNames:
+    names = twin_names(name)
     clients = arm_clients(subscription_id)
     tags = {"twin": name, "stack": "TwinStack"} | ({"owner": owner} if owner else {})
     clients.resources.resource_groups.create_or_update(names.resource_group, {"location": region, "tags": tags})

@@ -4,7 +4,7 @@ noticed by the reconcile (per twin and on /health), and POST .../repair puts the
 from __future__ import annotations
 
 from controlplane.arm.clients import arm_clients
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.registry import default_registry
 from controlplane.settings import get_settings
 from sandbox.rig import SECRET_ENV_KEYS, ControlPlaneRig
@@ -20,7 +20,7 @@ def _subscription() -> str:
 
 def _drift_everything_by_hand(rig: ControlPlaneRig, name: str) -> None:
     """What a person with the portal or `az` does: retag the group, edit a setting, deploy other code."""
-    names = brainstem_names(name)
+    names = twin_names(name)
     clients = arm_clients(_subscription())
     group = clients.resources.resource_groups.get(names.resource_group)
     clients.resources.resource_groups.create_or_update(
@@ -56,7 +56,7 @@ def test_drift_on_settings_code_and_tags_is_detected_and_repaired(rig: ControlPl
     assert repaired.status == 202, repaired.body
     job = api.wait(repaired.json["job_id"])
     assert job["runtime_status"] == "Completed", job
-    names = brainstem_names("kody")
+    names = twin_names("kody")
     clients = arm_clients(_subscription())
     assert clients.resources.resource_groups.get(names.resource_group).tags["owner"] != "someone-else"
     settings = clients.web.web_apps.list_application_settings(names.resource_group, names.app_name).properties

@@ -10,7 +10,7 @@ from controlplane.arm import locks
 from controlplane.arm.clients import arm_clients
 from controlplane.domain.durable_names import Activity
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.registry import default_registry
 from controlplane.settings import get_settings
 from sandbox.arm.faults import Fault
@@ -29,8 +29,8 @@ def delete_group_out_of_band(name: str) -> None:
     """What `az lock delete` then `az group delete` in a shell, or the portal, do: the control plane is not
     told. (The group's CanNotDelete lock refuses the delete alone: tests/workflows/test_locks.py.)"""
     clients = arm_clients(subscription())
-    locks.remove_delete_lock(clients, brainstem_names(name))
-    clients.resources.resource_groups.begin_delete(brainstem_names(name).resource_group).result()
+    locks.remove_delete_lock(clients, twin_names(name))
+    clients.resources.resource_groups.begin_delete(twin_names(name).resource_group).result()
 
 
 def test_a_resource_group_deleted_out_of_band_is_noticed_and_orphans_are_counted(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.registry import default_registry
 from sandbox.rig import ControlPlaneRig
 from tests.api.conftest import Api
@@ -19,7 +19,7 @@ def test_a_twin_that_stops_answering_goes_stale_and_comes_back(rig: ControlPlane
     for cloud_id in (kody, molly):  # as if the last answers were long ago
         registry.update(cloud_id, lambda row: row.with_changes(last_seen=LONG_AGO))
     assert rig.brainstems is not None
-    rig.brainstems.boot_failures[brainstem_names("kody").app_name] = 1_000_000  # kody's host answers 503
+    rig.brainstems.boot_failures[twin_names("kody").app_name] = 1_000_000  # kody's host answers 503
 
     swept = heartbeat(rig)
 
@@ -33,7 +33,7 @@ def test_a_twin_that_stops_answering_goes_stale_and_comes_back(rig: ControlPlane
     assert api.list(stale="true", status="errored").json == {"items": [], "next": None}
     assert api.list(stale="maybe").status == 400
 
-    rig.brainstems.boot_failures[brainstem_names("kody").app_name] = 0  # it answers again
+    rig.brainstems.boot_failures[twin_names("kody").app_name] = 0  # it answers again
     swept = heartbeat(rig)
 
     assert swept == {"probed": 2, "answered": 2, "stale": 0}

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from controlplane.domain.lifecycle import Status
-from controlplane.registry import BrainstemRegistry
+from controlplane.registry import TwinRegistry
 from controlplane.registry import repair as registry_repair
 from tests.registry.test_registry import bulk_insert, make_row, registry  # noqa: F401 - the registry fixture
 
 
 def test_a_count_change_still_in_flight_at_the_first_look_is_not_counted_twice(
-    registry: BrainstemRegistry, storage_connection: str, table_name: str
+    registry: TwinRegistry, storage_connection: str, table_name: str
 ) -> None:
     row = make_row("kody", status=Status.ACTIVE)
     bulk_insert(storage_connection, table_name, [row])  # the row's write landed; its count change has not yet
@@ -24,7 +24,7 @@ def test_a_count_change_still_in_flight_at_the_first_look_is_not_counted_twice(
     assert fixed["counts_fixed"] == 0 and registry.counts()["active"] == 1
 
 
-def test_a_place_taken_by_a_create_in_flight_is_not_given_away(registry: BrainstemRegistry) -> None:
+def test_a_place_taken_by_a_create_in_flight_is_not_given_away(registry: TwinRegistry) -> None:
     key = "place:s:eastus2"
     registry.capacity.take(key, "twin-kody-e89834", 10)  # create: its place is taken, its row not yet written
     first = registry_repair.observe(registry)
@@ -36,9 +36,7 @@ def test_a_place_taken_by_a_create_in_flight_is_not_given_away(registry: Brainst
     assert fixed["slots_fixed"] == 0 and registry.capacity.members(key) == {"twin-kody-e89834"}
 
 
-def test_what_both_looks_agree_on_is_repaired(
-    registry: BrainstemRegistry, storage_connection: str, table_name: str
-) -> None:
+def test_what_both_looks_agree_on_is_repaired(registry: TwinRegistry, storage_connection: str, table_name: str) -> None:
     bulk_insert(storage_connection, table_name, [make_row("x1", status=Status.ACTIVE)])  # a count never applied
     registry.capacity.take("place:s:eastus2", "twin-ghost-000000", 10)  # a place whose create died
     row = registry.create(make_row("kody"))

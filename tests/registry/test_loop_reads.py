@@ -13,20 +13,20 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from bench.table_counter import TableCounter, filter_properties
-from controlplane.domain.brainstem import Brainstem, utc_now
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.domain.placement import region_slot, subscription_slot
 from controlplane.domain.rollouts import RolloutSpec
-from controlplane.registry import BrainstemRegistry, fleet_reads
+from controlplane.domain.twin import Twin, utc_now
+from controlplane.registry import TwinRegistry, fleet_reads
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-def counted(storage_connection: str, table_name: str) -> tuple[BrainstemRegistry, TableCounter]:
+def counted(storage_connection: str, table_name: str) -> tuple[TwinRegistry, TableCounter]:
     counter = TableCounter()
     service = TableServiceClient.from_connection_string(storage_connection, raw_response_hook=counter)
-    registry = BrainstemRegistry.from_service(service, table_name)
+    registry = TwinRegistry.from_service(service, table_name)
     registry.create_table()
     counter.take()
     return registry, counter
@@ -36,13 +36,13 @@ def sub(k: int) -> str:
     return f"00000000-0000-4000-8000-{k + 1:012d}"
 
 
-def seed(registry: BrainstemRegistry, rows: int, subscriptions: int, status: Status = Status.ACTIVE) -> None:
+def seed(registry: TwinRegistry, rows: int, subscriptions: int, status: Status = Status.ACTIVE) -> None:
     """Rows made as creates make them: each takes its places in its subscription's sets, then is written."""
     now = utc_now()
     for i in range(rows):
-        names = brainstem_names(f"lr{i:04d}")
+        names = twin_names(f"lr{i:04d}")
         subscription = sub(i % subscriptions)
-        row = Brainstem(
+        row = Twin(
             cloud_id=names.cloud_id, name=names.name, owner="github:alice", region="eastus2",
             runtime_target="azure-consumption-py311", deploy_ref="main", status=status, job_id=uuid.uuid4().hex,
             created_at=now, last_seen=now, subscription_id=subscription,
@@ -79,7 +79,7 @@ def test_a_subscriptions_drift_reads_its_own_rows_only_whatever_the_subscription
 def test_fleet_pages_read_every_row_once_by_key(storage_connection: str, table_name: str) -> None:
     registry, counter = counted(storage_connection, table_name)
     seed(registry, 25, 3)
-    registry.transition(brainstem_names("lr0003").cloud_id, Status.DELETING)  # every status is read, once
+    registry.transition(twin_names("lr0003").cloud_id, Status.DELETING)  # every status is read, once
     counter.take()
     seen: list[str] = []
     cursor = None
@@ -100,7 +100,7 @@ def test_a_rollout_look_reads_only_its_wave_and_state(storage_connection: str, t
     spec = RolloutSpec.from_dict({"rollout_id": "r-looks", "deploy_ref": "v2"})
     registry.rollouts.create(spec, created_by="test")
     for i in range(60):
-        cloud_id = brainstem_names(f"lr{i:04d}").cloud_id
+        cloud_id = twin_names(f"lr{i:04d}").cloud_id
         wave = i % 3
         registry.rollouts.record_twin(spec.rollout_id, wave, cloud_id, "started", batch=0, job_id=f"j{i}")
         if i % 4 == 0:

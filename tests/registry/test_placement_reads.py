@@ -18,9 +18,9 @@ import pytest
 from azure.core.pipeline import PipelineResponse
 from azure.data.tables import TableServiceClient
 
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.domain.placement import region_slot, subscription_slot
-from controlplane.registry import BrainstemRegistry
+from controlplane.registry import TwinRegistry
 from controlplane.service.creation import _place
 from controlplane.service.errors import PoolExhausted
 from controlplane.settings import Settings, load_settings
@@ -45,10 +45,10 @@ class Requests:
         return urls
 
 
-def registry_on(storage_connection: str, table_name: str, hook: Requests | None = None) -> BrainstemRegistry:
+def registry_on(storage_connection: str, table_name: str, hook: Requests | None = None) -> TwinRegistry:
     options = {} if hook is None else {"raw_response_hook": hook}
     service = TableServiceClient.from_connection_string(storage_connection, **options)
-    return BrainstemRegistry.from_service(service, table_name)
+    return TwinRegistry.from_service(service, table_name)
 
 
 def pool_settings() -> Settings:
@@ -61,8 +61,8 @@ def pool_settings() -> Settings:
     })  # fmt: skip
 
 
-def place(registry: BrainstemRegistry, settings: Settings, name: str) -> str:
-    names = brainstem_names(name)
+def place(registry: TwinRegistry, settings: Settings, name: str) -> str:
+    names = twin_names(name)
     fields = {
         "owner": "github:alice", "runtime_target": settings.default_runtime_target,
         "deploy_ref": settings.default_deploy_ref, "job_id": uuid.uuid4().hex, "callback_url": None,

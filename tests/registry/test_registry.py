@@ -8,44 +8,44 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from azure.data.tables import TableServiceClient
 
-from controlplane.domain.brainstem import Brainstem, utc_now
 from controlplane.domain.errors import (
-    BrainstemExists,
-    BrainstemNotFound,
     ConcurrentUpdate,
     IllegalTransition,
     InvalidInput,
     SlotFull,
+    TwinExists,
+    TwinNotFound,
 )
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import brainstem_names
-from controlplane.registry import BrainstemRegistry, encode_token, iter_all
+from controlplane.domain.naming import twin_names
+from controlplane.domain.twin import Twin, utc_now
+from controlplane.registry import TwinRegistry, encode_token, iter_all
 
 
 @pytest.fixture
-def registry(storage_connection: str, table_name: str) -> BrainstemRegistry:
-    reg = BrainstemRegistry.from_connection_string(storage_connection, table_name)
+def registry(storage_connection: str, table_name: str) -> TwinRegistry:
+    reg = TwinRegistry.from_connection_string(storage_connection, table_name)
     reg.create_table()
     return reg
 
 
-def make_row(name: str, owner: str = "github:alice", status: Status = Status.PROVISIONING) -> Brainstem:
-    names = brainstem_names(name)
+def make_row(name: str, owner: str = "github:alice", status: Status = Status.PROVISIONING) -> Twin:
+    names = twin_names(name)
     now = utc_now()
-    return Brainstem(
+    return Twin(
         cloud_id=names.cloud_id, name=name, owner=owner, region="eastus2",
         runtime_target="azure-consumption-py311", deploy_ref="main", status=status,
         job_id="job-" + name, created_at=now, last_seen=now,
     )  # fmt: skip
 
 
-def bulk_insert(storage_connection: str, table_name: str, rows: list[Brainstem]) -> None:
+def bulk_insert(storage_connection: str, table_name: str, rows: list[Twin]) -> None:
     """Seed many rows quickly in the registry's own entity shapes (row, owner copy), as the registry writes them."""
     from controlplane.registry import owner_entity, row_entity
 
     table = TableServiceClient.from_connection_string(storage_connection).get_table_client(table_name)
 
-    def write(row: Brainstem) -> None:
+    def write(row: Twin) -> None:
         table.create_entity(row_entity(row))
         table.create_entity(owner_entity(row))
 
@@ -53,7 +53,7 @@ def bulk_insert(storage_connection: str, table_name: str, rows: list[Brainstem])
         list(pool.map(write, rows))
 
 
-def test_create_then_get_round_trips_every_column(registry: BrainstemRegistry) -> None:
+def test_create_then_get_round_trips_every_column(registry: TwinRegistry) -> None:
     row = make_row("kody").with_changes(error={"step": "x", "code": "Y", "message": "z"}, subscription_id="sub")
     registry.create(row)
     assert registry.get("twin-kody-e89834") == row
@@ -61,20 +61,20 @@ def test_create_then_get_round_trips_every_column(registry: BrainstemRegistry) -
     assert not registry.exists("twin-molly-4181ee")
 
 
-def test_duplicate_create_fails_clearly_and_changes_nothing(registry: BrainstemRegistry) -> None:
+def test_duplicate_create_fails_clearly_and_changes_nothing(registry: TwinRegistry) -> None:
     registry.create(make_row("kody"))
-    with pytest.raises(BrainstemExists, match="twin-kody-e89834 already exists"):
+    with pytest.raises(TwinExists, match="twin-kody-e89834 already exists"):
         registry.create(make_row("kody", owner="github:mallory"))
     assert registry.get("twin-kody-e89834").owner == "github:alice"
     assert registry.counts()["total"] == 1
 
 
-def test_get_missing_raises_not_found(registry: BrainstemRegistry) -> None:
-    with pytest.raises(BrainstemNotFound):
+def test_get_missing_raises_not_found(registry: TwinRegistry) -> None:
+    with pytest.raises(TwinNotFound):
         registry.get("twin-kody-e89834")
 
 
-def test_lifecycle_and_counts_stay_exact(registry: BrainstemRegistry) -> None:
+def test_lifecycle_and_counts_stay_exact(registry: TwinRegistry) -> None:
     for name in ("kody", "molly", "ada"):
         registry.create(make_row(name))
     registry.transition("twin-kody-e89834", Status.ACTIVE, url="https://twin-kody-e89834.azurewebsites.net")
@@ -124,7 +124,7 @@ def test_lifecycle_and_counts_stay_exact(registry: BrainstemRegistry) -> None:
     ids=["deleted->active", "active->provisioning", "active->errored", "deleting->active", "provisioning->deleted"],
 )
 def test_illegal_transitions_raise_and_change_nothing(
-    registry: BrainstemRegistry, path: list[Status], illegal: Status
+    registry: TwinRegistry, path: list[Status], illegal: Status
 ) -> None:
     registry.create(make_row("kody"))
     for status in path:
@@ -135,7 +135,7 @@ def test_illegal_transitions_raise_and_change_nothing(
     assert registry.get("twin-kody-e89834") == before
 
 
-def test_same_status_same_job_is_an_idempotent_no_op(registry: BrainstemRegistry) -> None:
+def test_same_status_same_job_is_an_idempotent_no_op(registry: TwinRegistry) -> None:
     registry.create(make_row("kody"))
     first = registry.transition("twin-kody-e89834", Status.ACTIVE, for_job="job-kody", url="u")
     again = registry.transition("twin-kody-e89834", Status.ACTIVE, for_job="job-kody", url="u")
@@ -143,7 +143,7 @@ def test_same_status_same_job_is_an_idempotent_no_op(registry: BrainstemRegistry
     assert registry.counts()["active"] == 1
 
 
-def test_a_stale_job_cannot_write_over_a_newer_one(registry: BrainstemRegistry) -> None:
+def test_a_stale_job_cannot_write_over_a_newer_one(registry: TwinRegistry) -> None:
     registry.create(make_row("kody"))
     registry.transition("twin-kody-e89834", Status.ERRORED, for_job="job-kody")
     registry.restart("twin-kody-e89834", job_id="job-new")
@@ -152,12 +152,12 @@ def test_a_stale_job_cannot_write_over_a_newer_one(registry: BrainstemRegistry) 
     assert registry.get("twin-kody-e89834").status == Status.PROVISIONING
 
 
-def test_concurrent_transitions_exactly_one_wins(registry: BrainstemRegistry) -> None:
+def test_concurrent_transitions_exactly_one_wins(registry: TwinRegistry) -> None:
     """Two writers race from provisioning: one to active, one to errored. ETags pick one winner."""
     for round_ in range(5):
         name = f"race{round_}"
         registry.create(make_row(name))
-        cloud_id = brainstem_names(name).cloud_id
+        cloud_id = twin_names(name).cloud_id
         barrier = threading.Barrier(2)
         outcomes: dict[Status, object] = {}
 
@@ -173,14 +173,14 @@ def test_concurrent_transitions_exactly_one_wins(registry: BrainstemRegistry) ->
             t.start()
         for t in threads:
             t.join()
-        winners = [s for s, o in outcomes.items() if isinstance(o, Brainstem)]
+        winners = [s for s, o in outcomes.items() if isinstance(o, Twin)]
         assert len(winners) == 1, outcomes
         assert registry.get(cloud_id).status == winners[0]
     counts = registry.counts()
     assert counts["active"] + counts["errored"] == 5 and counts["provisioning"] == 0
 
 
-def test_many_concurrent_creates_keep_counts_exact(registry: BrainstemRegistry) -> None:
+def test_many_concurrent_creates_keep_counts_exact(registry: TwinRegistry) -> None:
     names = [f"c{i}" for i in range(60)]
     with ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(lambda n: registry.create(make_row(n, owner=f"github:o{hash(n) % 3}")), names))
@@ -189,7 +189,7 @@ def test_many_concurrent_creates_keep_counts_exact(registry: BrainstemRegistry) 
 
 
 def test_paging_over_2500_rows_with_owner_and_status_filters(
-    registry: BrainstemRegistry, storage_connection: str, table_name: str
+    registry: TwinRegistry, storage_connection: str, table_name: str
 ) -> None:
     rows = [
         make_row(f"t{i:05d}", owner="github:alice" if i % 5 == 0 else "github:bob",
@@ -218,7 +218,7 @@ def test_paging_over_2500_rows_with_owner_and_status_filters(
     assert len(page.items) == 7 and all(r.owner == "github:bob" and r.status == Status.PROVISIONING for r in page.items)
 
 
-def test_last_page_has_no_next_token(registry: BrainstemRegistry) -> None:
+def test_last_page_has_no_next_token(registry: TwinRegistry) -> None:
     for name in ("a1", "a2", "a3"):
         registry.create(make_row(name))
     page = registry.list(limit=3)
@@ -229,7 +229,7 @@ def test_last_page_has_no_next_token(registry: BrainstemRegistry) -> None:
     assert [r.name for r in rest.items] == ["a3"] and rest.next is None
 
 
-def test_owner_change_on_reprovision_moves_the_owner_index(registry: BrainstemRegistry) -> None:
+def test_owner_change_on_reprovision_moves_the_owner_index(registry: TwinRegistry) -> None:
     registry.create(make_row("kody"))
     registry.transition("twin-kody-e89834", Status.DELETING)
     registry.transition("twin-kody-e89834", Status.DELETED)
@@ -241,25 +241,25 @@ def test_owner_change_on_reprovision_moves_the_owner_index(registry: BrainstemRe
 @pytest.mark.parametrize(
     "token", ["garbage!", encode_token("github:bob", "twin-x"), "e30"], ids=["junk", "other-scope", "empty-json"]
 )
-def test_bad_tokens_and_limits_are_rejected(registry: BrainstemRegistry, token: str) -> None:
+def test_bad_tokens_and_limits_are_rejected(registry: TwinRegistry, token: str) -> None:
     with pytest.raises(InvalidInput) as info:
         registry.list(owner="github:alice", next=token)
     assert info.value.field == "next"
 
 
 @pytest.mark.parametrize("limit", [0, 1001])
-def test_limit_out_of_range(registry: BrainstemRegistry, limit: int) -> None:
+def test_limit_out_of_range(registry: TwinRegistry, limit: int) -> None:
     with pytest.raises(InvalidInput, match="between 1 and 1000"):
         registry.list(limit=limit)
 
 
-def test_slots_are_reserved_with_the_row_and_given_back_on_delete(registry: BrainstemRegistry) -> None:
+def test_slots_are_reserved_with_the_row_and_given_back_on_delete(registry: TwinRegistry) -> None:
     registry.create(make_row("kody"), slots={"owner:github:alice": 2})
     registry.create(make_row("molly"), slots={"owner:github:alice": 2})
     with pytest.raises(SlotFull) as full:
         registry.create(make_row("ada"), slots={"owner:github:alice": 2})
     assert (full.value.limit, full.value.used) == (2, 2)
-    assert not registry.exists("twin-ada-" + brainstem_names("ada").hash6)  # nothing half-created
+    assert not registry.exists("twin-ada-" + twin_names("ada").hash6)  # nothing half-created
     assert registry.counts()["total"] == 2
 
     registry.transition("twin-kody-e89834", Status.DELETING)
@@ -271,7 +271,7 @@ def test_slots_are_reserved_with_the_row_and_given_back_on_delete(registry: Brai
     assert registry.slot_usage("owner:github:alice") == 2
 
 
-def test_restart_moves_slots(registry: BrainstemRegistry) -> None:
+def test_restart_moves_slots(registry: TwinRegistry) -> None:
     registry.create(make_row("kody"), slots={"place:s1:eastus2": 5})
     registry.transition("twin-kody-e89834", Status.ERRORED, release_slots=True)
     assert registry.slot_usage("place:s1:eastus2") == 0
@@ -279,7 +279,7 @@ def test_restart_moves_slots(registry: BrainstemRegistry) -> None:
     assert (registry.slot_usage("place:s1:eastus2"), registry.slot_usage("place:s2:westeurope")) == (0, 1)
 
 
-def test_concurrent_creates_never_overfill_a_slot(registry: BrainstemRegistry) -> None:
+def test_concurrent_creates_never_overfill_a_slot(registry: TwinRegistry) -> None:
     """200 creates race for 50 places: exactly 50 rows exist, the slot says 50."""
     limit = 50
 
@@ -304,7 +304,7 @@ def test_concurrent_creates_never_overfill_a_slot(registry: BrainstemRegistry) -
 
 
 def test_reconcile_repairs_what_a_crash_between_writes_leaves(
-    registry: BrainstemRegistry, storage_connection: str, table_name: str
+    registry: TwinRegistry, storage_connection: str, table_name: str
 ) -> None:
     # Rows written with no count change (as if the process died right after each row write)...
     bulk_insert(storage_connection, table_name, [make_row(f"x{i}", status=Status.ACTIVE) for i in range(5)])
@@ -320,14 +320,14 @@ def test_reconcile_repairs_what_a_crash_between_writes_leaves(
     assert registry.capacity.members("place:s:eastus2") == {"twin-kody-e89834"}
 
 
-def test_a_second_create_of_the_same_twin_keeps_the_first_ones_place(registry: BrainstemRegistry) -> None:
+def test_a_second_create_of_the_same_twin_keeps_the_first_ones_place(registry: TwinRegistry) -> None:
     registry.create(make_row("kody"), slots={"owner:github:alice": 5})
-    with pytest.raises(BrainstemExists):
+    with pytest.raises(TwinExists):
         registry.create(make_row("kody"), slots={"owner:github:alice": 5})
     assert registry.capacity.members("owner:github:alice") == {"twin-kody-e89834"}
 
 
-def test_health_names_the_largest_deploy_refs_and_sums_the_rest(registry: BrainstemRegistry) -> None:
+def test_health_names_the_largest_deploy_refs_and_sums_the_rest(registry: TwinRegistry) -> None:
     from controlplane.registry.fleet_counts import TOP_DEPLOY_REFS
 
     names = [f"r{i}" for i in range(TOP_DEPLOY_REFS + 3)]
@@ -338,8 +338,8 @@ def test_health_names_the_largest_deploy_refs_and_sums_the_rest(registry: Brains
     assert by_ref["v0"] == 2 and by_ref["other"] == 3 and len(by_ref) == TOP_DEPLOY_REFS + 1
     # A version no twin runs any more leaves no property behind in the count shards after a reconcile.
     for name in names:
-        registry.transition(brainstem_names(name).cloud_id, Status.DELETING)
-        registry.transition(brainstem_names(name).cloud_id, Status.DELETED)
+        registry.transition(twin_names(name).cloud_id, Status.DELETING)
+        registry.transition(twin_names(name).cloud_id, Status.DELETED)
     assert registry.counts()["by_deploy_ref"] == {"v0": 1}
     registry.reconcile()  # rewrites the shards with only the counters rows still need
     assert registry.counts()["by_deploy_ref"] == {"v0": 1}

@@ -183,9 +183,9 @@ def test_one_deploy_wire_and_a_brainstem_without_code(arm: ArmStandIn, clients: 
     hosts = BrainstemHosts(platform=arm.platform, clock=tick).start()
     try:
         base = scm.url_template.format(app_name="twin-a-000001")
-        brainstem = hosts.url_template.format(app_name="twin-a-000001")
-        assert requests.get(brainstem, timeout=5).status_code == 200  # the landing page needs no code
-        assert requests.get(brainstem + "api/health", timeout=5).status_code == 404
+        twin = hosts.url_template.format(app_name="twin-a-000001")
+        assert requests.get(twin, timeout=5).status_code == 200  # the landing page needs no code
+        assert requests.get(twin + "api/health", timeout=5).status_code == 404
         package = brainstem_package("r1")
         assert requests.post(base + "/api/publish", data=package, timeout=5).status_code == 401
         auth = {"Authorization": f"Bearer {ARM_TOKEN}"}
@@ -207,7 +207,7 @@ def test_one_deploy_wire_and_a_brainstem_without_code(arm: ArmStandIn, clients: 
         again = requests.post(base + "/api/publish", data=package, headers=auth, timeout=5).json()
         done = requests.get(f"{base}/api/deployments/{again}", headers=auth, timeout=5).json()
         assert (done["status"], done["complete"], done["active"]) == (4, True, True)
-        assert requests.get(brainstem + "api/health", timeout=5).json() == {"status": "ok", "deploy_ref": "r1"}
+        assert requests.get(twin + "api/health", timeout=5).json() == {"status": "ok", "deploy_ref": "r1"}
     finally:
         scm.stop()
         hosts.stop()

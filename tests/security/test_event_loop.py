@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import azure.functions as func
 import pytest
 
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from sandbox.rig import ControlPlaneRig, reset_control_plane_caches
 from tests.security.slow_proxy import SlowProxy
 
@@ -57,7 +57,7 @@ def call(rig: ControlPlaneRig, function: str, path: str, **route_params: str) ->
 def test_twenty_health_calls_answer_while_one_table_request_hangs(slow_rig: tuple[ControlPlaneRig, SlowProxy]) -> None:
     rig, proxy = slow_rig
     assert call(rig, "health", "health").status_code == 200  # connections warm
-    slow_id = brainstem_names("slow").cloud_id
+    slow_id = twin_names("slow").cloud_id
     proxy.hold(slow_id.encode())
     slow_answer: list[func.HttpResponse] = []
     slow = threading.Thread(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from controlplane.domain.events import LifecycleEvent, Transition
-from controlplane.domain.jobs import BrainstemJob, Policy
+from controlplane.domain.jobs import Policy, TwinJob
 from controlplane.domain.loop_messages import AdoptOutcome, HeartbeatPage, HeartbeatState, MissingTwin
 from controlplane.domain.step_errors import StepError
 from controlplane.domain.step_outputs import (
@@ -37,7 +37,7 @@ from controlplane.domain.step_requests import (
 from controlplane.domain.step_results import Fenced, StepErrored, result_from_json
 
 POLICY = Policy(2, 3, 60, 10, 15, 600)
-TWIN = BrainstemJob(
+TWIN = TwinJob(
     job_id="0" * 32, cloud_id="twin-kody-e89834", name="kody", owner="github:kody", region="eastus2",
     runtime_target="azure-consumption-py311", deploy_ref="main", subscription_id="sub", policy=POLICY,
 )  # fmt: skip

@@ -16,7 +16,7 @@ from controlplane.arm.clients import arm_clients
 from controlplane.arm.storage_accounts import storage_account_body
 from controlplane.domain.durable_names import Orchestration
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.registry import default_registry
 from sandbox.arm import Fault
 from sandbox.durable import check_replay_safety
@@ -122,7 +122,7 @@ def test_replays_and_crashes_repeat_the_same_ids(events_rig: ControlPlaneRig, re
         # The same world for every run, as the budget above: the twin's storage account exists already
         # (made through the real SDK), so every run's PUT answers 200 and no run waits for a create;
         # a wait would move the time of the events compared between runs.
-        names, clients = brainstem_names("kody"), arm_clients(job["subscription_id"])
+        names, clients = twin_names("kody"), arm_clients(job["subscription_id"])
         resource_groups.ensure_resource_group(clients, names, region=job["region"], tags={})
         body = storage_account_body(job["region"], {})
         clients.storage.storage_accounts.begin_create(names.resource_group, names.storage_account, body).result()  # type: ignore[call-overload]

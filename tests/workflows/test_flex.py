@@ -23,7 +23,7 @@ from controlplane.arm.clients import arm_clients
 from controlplane.arm.flex_consumption import FLEX_REFUSED_SETTINGS, FlexConsumption
 from controlplane.domain.durable_names import Activity, Orchestration
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.domain.runtime_targets import CATALOG
 from controlplane.registry import default_registry
 from sandbox.arm import ArmStandIn, Fault
@@ -326,7 +326,7 @@ def test_deprecated_settings_never_reach_a_flex_app_even_from_the_operators_env_
 
 def test_the_flex_site_body_strips_deprecated_settings_whoever_passes_them() -> None:
     body = FlexConsumption("3.11").site_body(
-        brainstem_names("kody"), region="eastus2", tags={}, plan_id="/plan", deployment_url="https://a/c",
+        twin_names("kody"), region="eastus2", tags={}, plan_id="/plan", deployment_url="https://a/c",
         app_settings={"WEBSITE_RUN_FROM_PACKAGE": "1", "Website_ContentShare": "s", "KEEP": "me"},
         instance_memory_mb=2048, maximum_instance_count=100,
     )  # fmt: skip

@@ -7,7 +7,7 @@ from azure.core.exceptions import HttpResponseError
 
 from controlplane.arm import locks
 from controlplane.arm.clients import arm_clients
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.registry import default_registry
 from sandbox.rig import SUBSCRIPTION_ID, ControlPlaneRig
 from tests.workflows.twin_jobs import provision, teardown
@@ -21,7 +21,7 @@ def _lock_id(group: str) -> str:
 
 def test_a_provisioned_twins_group_survives_an_out_of_band_delete(rig: ControlPlaneRig) -> None:
     assert provision(rig, "kody").status == "Completed"
-    names = brainstem_names("kody")
+    names = twin_names("kody")
     lock = rig.arm.get_resource(_lock_id(names.resource_group))
     assert lock is not None and lock["properties"]["level"] == "CanNotDelete"
 
@@ -36,7 +36,7 @@ def test_a_provisioned_twins_group_survives_an_out_of_band_delete(rig: ControlPl
 
 def test_the_teardown_removes_the_lock_then_deletes_the_group(rig: ControlPlaneRig) -> None:
     assert provision(rig, "kody").status == "Completed"
-    names = brainstem_names("kody")
+    names = twin_names("kody")
     before = len(rig.arm.requests)
     result = teardown(rig, KODY)
     assert result.status == "Completed", result.error
@@ -49,7 +49,7 @@ def test_the_teardown_removes_the_lock_then_deletes_the_group(rig: ControlPlaneR
 def test_a_lock_put_back_by_hand_between_rounds_does_not_stop_the_teardown(rig: ControlPlaneRig) -> None:
     """The lock is removed in the same step as the delete, so a lock present at any start is removed first."""
     assert provision(rig, "kody").status == "Completed"
-    names = brainstem_names("kody")
+    names = twin_names("kody")
     locks.ensure_delete_lock(arm_clients(), names)  # again: idempotent, the same one lock
     assert len([rid for rid in rig.arm.resources if "/locks/" in rid.lower()]) == 1
     assert teardown(rig, KODY).status == "Completed"

@@ -21,7 +21,7 @@ from controlplane.arm import function_apps
 from controlplane.arm.clients import arm_clients
 from controlplane.domain.durable_names import Activity, Orchestration
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.registry import default_registry
 from sandbox.arm import ArmStandIn
 from sandbox.durable.clock import VirtualClock
@@ -124,7 +124,7 @@ def test_one_deploy_waits_out_a_fresh_role_assignment_with_durable_timers(
     assert len(waits) >= len(statuses) - 1  # each refused deployment was followed by a durable timer
     assert health(rig).json() == {"status": "ok", "deploy_ref": "abc123"}
     # Trigger sync now succeeds: the app has its package (before it, the stand-in answers 400).
-    function_apps.sync_triggers(arm_clients(), brainstem_names("kody"))
+    function_apps.sync_triggers(arm_clients(), twin_names("kody"))
 
 
 def test_a_failed_deployment_ends_the_twin_with_the_deployments_own_error(

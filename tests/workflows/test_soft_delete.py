@@ -78,9 +78,9 @@ def test_a_pending_delete_ends_deleted_whatever_the_crash(rig: ControlPlaneRig) 
     def back_to_pending() -> None:
         from controlplane.arm import resource_groups
         from controlplane.arm.clients import arm_clients
-        from controlplane.domain.naming import brainstem_names
+        from controlplane.domain.naming import twin_names
 
-        resource_groups.ensure_resource_group(arm_clients(), brainstem_names("kody"), region="eastus2", tags={})
+        resource_groups.ensure_resource_group(arm_clients(), twin_names("kody"), region="eastus2", tags={})
         registry.update(
             KODY, lambda row: row.with_changes(status=Status.ACTIVE, job_id=job["job_id"], delete_at=job["delete_at"])
         )

@@ -8,7 +8,7 @@ from controlplane.arm import resource_groups
 from controlplane.arm.clients import arm_clients
 from controlplane.domain.durable_names import Activity, Orchestration
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
 from controlplane.registry import default_registry
 from sandbox.arm import ArmStandIn, Fault, Gate
 from sandbox.durable import OrchestrationDriver, WallClock, check_replay_safety
@@ -127,7 +127,7 @@ def test_teardown_survives_a_crash_after_any_history_event(rig: ControlPlaneRig)
 
     def back_to_deleting() -> None:
         # The same world for every crash case: the twin's group exists again, the row is deleting.
-        names = brainstem_names("kody")
+        names = twin_names("kody")
         resource_groups.ensure_resource_group(arm_clients(), names, region="eastus2", tags={"twin": "kody"})
         registry.update(KODY, lambda row: row.with_changes(status=Status.DELETING, job_id=job["job_id"]))
 

@@ -6,10 +6,10 @@ import json
 import logging
 import uuid
 
-from controlplane.domain.brainstem import Brainstem, utc_now
 from controlplane.domain.durable_names import Orchestration
 from controlplane.domain.lifecycle import Status
-from controlplane.domain.naming import brainstem_names
+from controlplane.domain.naming import twin_names
+from controlplane.domain.twin import Twin, utc_now
 from controlplane.registry import META_SUFFIX, default_registry
 from controlplane.service.teardown import claim_for_teardown
 from controlplane.service.updates import claim_for_update
@@ -27,10 +27,10 @@ def accept_twin(
     callback_url: str | None = None,
 ) -> dict:
     """Write the provisioning row as POST does, and return the orchestration input."""
-    names = brainstem_names(name)
+    names = twin_names(name)
     now = utc_now()
     settings = get_settings()
-    row = Brainstem(
+    row = Twin(
         cloud_id=names.cloud_id, name=name, owner=owner, region="eastus2", runtime_target=runtime_target,
         deploy_ref="abc123", status=Status.PROVISIONING, job_id=uuid.uuid4().hex, created_at=now, last_seen=now,
         subscription_id=settings.subscription_id, callback_url=callback_url,

@@ -42,7 +42,7 @@ def utc_now() -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Brainstem(TwinFields):
+class Twin(TwinFields):
     """The row: the fields a twin shares with its jobs (``TwinFields``), then what only the registry records.
 
     Each field's ``role`` says how the registry stores it, whether the API shows it and whether events
@@ -70,11 +70,11 @@ class Brainstem(TwinFields):
     # the registry, released when the twin is deleted. Not part of the API's view of a row.
     slots: tuple[str, ...] = field(default=(), metadata=role(stored=Stored.AS_JSON, public=False))
 
-    def with_changes(self, **changes: Any) -> Brainstem:
+    def with_changes(self, **changes: Any) -> Twin:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """The API's view of the row (openapi.yaml's ``Brainstem``): its public fields, and whether it is pending delete."""
+        """The API's view of the row (openapi.yaml's ``Twin``): its public fields, and whether it is pending delete."""
         data = {name: value for name, value in asdict(self).items() if name in API_FIELDS}
         data["status"] = self.status.value
         data["pending_delete"] = self.delete_at is not None
@@ -83,13 +83,13 @@ class Brainstem(TwinFields):
 
 # The API's view of a row, and what a lifecycle event's data holds of it (never subscription ids,
 # slots or anything secret): read from the fields' roles.
-API_FIELDS = names_where(Brainstem, public=True)
-EVENT_FIELDS = names_where(Brainstem, in_events=True)
+API_FIELDS = names_where(Twin, public=True)
+EVENT_FIELDS = names_where(Twin, in_events=True)
 
 
 @dataclass(frozen=True)
 class Page:
     """One page of a listing; ``next`` is an opaque token for the following page, or None at the end."""
 
-    items: list[Brainstem]
+    items: list[Twin]
     next: str | None

@@ -1,4 +1,4 @@
-"""BrainstemRegistry: create, read, list and move brainstem rows through their lifecycle.
+"""TwinRegistry: create, read, list and move brainstem rows through their lifecycle.
 
 Every write is ordered so nothing is ever over-granted (see the package docstring): capacity is
 taken before the row is written and given back after it; the row is written under its ETag.
@@ -15,9 +15,9 @@ from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
-from controlplane.domain.brainstem import Brainstem, Page, utc_now
-from controlplane.domain.errors import BrainstemExists, BrainstemNotFound, ConcurrentUpdate, InvalidInput
+from controlplane.domain.errors import ConcurrentUpdate, InvalidInput, TwinExists, TwinNotFound
 from controlplane.domain.lifecycle import Status, check_transition
+from controlplane.domain.twin import Page, Twin, utc_now
 from controlplane.registry import repair
 from controlplane.registry.arm_budget import BudgetStore
 from controlplane.registry.audit_log import AuditLog
@@ -48,7 +48,7 @@ AUDIT_SUFFIX = "audit"  # <registry table>audit: the append-only record of accep
 logger = logging.getLogger(__name__)
 
 
-class BrainstemRegistry:
+class TwinRegistry:
     """Create, read, list and move brainstem rows through their lifecycle."""
 
     def __init__(
@@ -76,11 +76,11 @@ class BrainstemRegistry:
         return [table_name, table_name + META_SUFFIX, table_name + ROLLOUTS_SUFFIX, table_name + AUDIT_SUFFIX]
 
     @classmethod
-    def from_service(cls, service: TableServiceClient, table_name: str) -> BrainstemRegistry:
+    def from_service(cls, service: TableServiceClient, table_name: str) -> TwinRegistry:
         return cls(*(service.get_table_client(name) for name in cls.table_names(table_name)))
 
     @classmethod
-    def from_connection_string(cls, connection_string: str, table_name: str) -> BrainstemRegistry:
+    def from_connection_string(cls, connection_string: str, table_name: str) -> TwinRegistry:
         return cls.from_service(TableServiceClient.from_connection_string(connection_string), table_name)
 
     def create_table(self) -> None:
@@ -96,13 +96,13 @@ class BrainstemRegistry:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def get(self, cloud_id: str) -> Brainstem:
+    def get(self, cloud_id: str) -> Twin:
         return from_entity(self._get_entity(cloud_id))
 
     def exists(self, cloud_id: str) -> bool:
         try:
             self._get_entity(cloud_id)
-        except BrainstemNotFound:
+        except TwinNotFound:
             return False
         return True
 
@@ -149,7 +149,7 @@ class BrainstemRegistry:
         more = len(entities) > limit
         return Page(items=items, next=encode_token(scope, items[-1].cloud_id) if more else None)
 
-    def scan(self, *clauses: str, page_size: int = MAX_PAGE_SIZE) -> Iterable[Brainstem]:
+    def scan(self, *clauses: str, page_size: int = MAX_PAGE_SIZE) -> Iterable[Twin]:
         """Every fleet row matching ``clauses`` (OData, and-ed), page by page: timers' work, never a request's."""
         query = " and ".join(
             (f"PartitionKey ge '{FLEET_START}'", f"PartitionKey lt '{FLEET_END}'", f"RowKey eq '{ROW_KEY}'", *clauses)
@@ -166,8 +166,8 @@ class BrainstemRegistry:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def create(self, row: Brainstem, *, slots: Mapping[str, int] | None = None) -> Brainstem:
-        """Take ``slots`` (key -> limit) for the twin, then insert its row; SlotFull or BrainstemExists.
+    def create(self, row: Twin, *, slots: Mapping[str, int] | None = None) -> Twin:
+        """Take ``slots`` (key -> limit) for the twin, then insert its row; SlotFull or TwinExists.
 
         Nothing is left behind when either refuses: places taken for a row that could not be
         written are given back.
@@ -179,7 +179,7 @@ class BrainstemRegistry:
         except ResourceExistsError:
             existing = self.get(row.cloud_id)
             self._give_back(row.cloud_id, [k for k in taken if k not in existing.slots])
-            raise BrainstemExists(f"{row.cloud_id} already exists", cloud_id=row.cloud_id) from None
+            raise TwinExists(f"{row.cloud_id} already exists", cloud_id=row.cloud_id) from None
         except BaseException:
             self._give_back(row.cloud_id, taken)
             raise
@@ -196,9 +196,9 @@ class BrainstemRegistry:
         *,
         for_job: str | None = None,
         release_slots: bool = False,
-        guard: Callable[[Brainstem], None] | None = None,
+        guard: Callable[[Twin], None] | None = None,
         **changes: Any,
-    ) -> Brainstem:
+    ) -> Twin:
         """Move a row to ``target`` with ``changes``, under optimistic concurrency.
 
         ``for_job`` guards against stale jobs: when given, the row must belong to that job — a job
@@ -211,7 +211,7 @@ class BrainstemRegistry:
         if target == Status.DELETED or release_slots:
             changes["slots"] = ()
 
-        def change(current: Brainstem) -> Brainstem | None:
+        def change(current: Twin) -> Twin | None:
             if guard is not None:
                 guard(current)
             if for_job is not None and current.job_id != for_job:
@@ -227,13 +227,13 @@ class BrainstemRegistry:
 
         return self.update(cloud_id, change)
 
-    def restart(self, cloud_id: str, *, slots: Mapping[str, int] | None = None, **fields: Any) -> Brainstem:
+    def restart(self, cloud_id: str, *, slots: Mapping[str, int] | None = None, **fields: Any) -> Twin:
         """Begin a new provisioning of an errored or deleted twin (new job, possibly new owner/region).
 
         The twin then holds exactly ``slots`` (taking the new ones, giving back the others).
         """
 
-        def change(current: Brainstem) -> Brainstem:
+        def change(current: Twin) -> Twin:
             check_transition(cloud_id, current.status, Status.PROVISIONING)
             return current.with_changes(
                 status=Status.PROVISIONING,
@@ -246,19 +246,19 @@ class BrainstemRegistry:
 
         return self.update(cloud_id, change, limits=slots or {})
 
-    def touch(self, cloud_id: str) -> Brainstem:
+    def touch(self, cloud_id: str) -> Twin:
         """Record that the twin was seen alive now."""
         return self.update(cloud_id, lambda current: current.with_changes(last_seen=utc_now()))
 
     def update(
-        self, cloud_id: str, change: Callable[[Brainstem], Brainstem | None], *, limits: Mapping[str, int] | None = None
-    ) -> Brainstem:
+        self, cloud_id: str, change: Callable[[Twin], Twin | None], *, limits: Mapping[str, int] | None = None
+    ) -> Twin:
         """Apply ``change`` to the freshest row; retry from a new read when another writer won.
 
         ``limits`` gives the limit of every slot the change newly takes.
         """
 
-        def attempt() -> Brainstem | Retry:
+        def attempt() -> Twin | Retry:
             entity = self._get_entity(cloud_id)
             current = from_entity(entity)
             updated = change(current)
@@ -296,7 +296,7 @@ class BrainstemRegistry:
         try:
             return self._table.get_entity(cloud_id, ROW_KEY)
         except ResourceNotFoundError:
-            raise BrainstemNotFound(f"no brainstem {cloud_id}", cloud_id=cloud_id) from None
+            raise TwinNotFound(f"no brainstem {cloud_id}", cloud_id=cloud_id) from None
 
     def _take(self, query: str, wanted: int) -> builtins.list[dict[str, Any]]:
         found: builtins.list[dict[str, Any]] = []
@@ -322,7 +322,7 @@ class BrainstemRegistry:
         for key in keys:
             self.capacity.give_back(key, cloud_id)
 
-    def _after_write(self, before: Brainstem | None, after: Brainstem) -> None:
+    def _after_write(self, before: Twin | None, after: Twin) -> None:
         """The writes that follow a row's: its owner copy, the counts, and places it no longer holds."""
         self._table.upsert_entity(owner_entity(after), mode=UpdateMode.REPLACE)
         if before is not None and before.owner != after.owner:
@@ -332,7 +332,7 @@ class BrainstemRegistry:
             self._give_back(after.cloud_id, [k for k in before.slots if k not in after.slots])
 
 
-def iter_all(registry: BrainstemRegistry, **filters: Any) -> Iterable[Brainstem]:
+def iter_all(registry: TwinRegistry, **filters: Any) -> Iterable[Twin]:
     """Every row, page by page (for operators' tools and tests; never on a request path)."""
     token = None
     while True:
