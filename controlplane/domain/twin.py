@@ -74,7 +74,7 @@ class Twin(TwinFields):
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """The API's view of the row (openapi.yaml's ``Twin``): its public fields, and whether it is pending delete."""
+        """The API's view of the row (openapi.yaml's ``Brainstem``): its public fields, and whether it is pending delete."""
         data = {name: value for name, value in asdict(self).items() if name in API_FIELDS}
         data["status"] = self.status.value
         data["pending_delete"] = self.delete_at is not None

@@ -9,7 +9,7 @@ them keeps a list of names of its own:
 
 - ``stored``: how the registry keeps it in Table Storage (``controlplane.registry.entities``): as a
   property of its own type, or as JSON text (dicts, lists and tuples, which Table Storage cannot hold).
-- ``public``: whether the API's view of the row (``Brainstem.to_dict``, openapi.yaml's ``Twin``)
+- ``public``: whether the API's view of the row (``Twin.to_dict``, openapi.yaml's ``Brainstem``)
   shows it. tests/contract/test_twin_fields.py holds that schema to these names.
 - ``in_events``: whether a lifecycle event's data carries it (``controlplane.domain.events``,
   openapi.yaml's ``LifecycleEvent``).

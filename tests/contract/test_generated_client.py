@@ -101,7 +101,7 @@ def test_a_generated_client_drives_create_wait_get_patch_delete(
 
     get = module(generated, api + "get_brainstem_or_job")
     twin = parsed(get.sync_detailed(created.cloud_id, client=client), 200)
-    assert isinstance(twin, models.Twin)
+    assert isinstance(twin, models.Brainstem)
     assert (twin.status, twin.owner, twin.deploy_ref) == (models.Status.ACTIVE, "github:genclient", "main")
 
     updated = parsed(module(generated, api + "update_brainstem").sync_detailed(

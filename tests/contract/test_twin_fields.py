@@ -50,16 +50,16 @@ def validator(name: str) -> Draft202012Validator:
 
 
 def test_the_documented_twin_has_exactly_the_public_fields_and_pending_delete() -> None:
-    documented = set(schema("Twin")["properties"])
+    documented = set(schema("Brainstem")["properties"])
     assert documented == {*API_FIELDS, "pending_delete"}
-    assert set(schema("Twin")["required"]) <= documented
+    assert set(schema("Brainstem")["required"]) <= documented
 
 
 @pytest.mark.parametrize("row", [BARE, FULL], ids=["bare", "every-field-set"])
 def test_the_api_view_of_a_row_is_a_documented_twin(row: Twin) -> None:
     view = row.to_dict()
-    assert set(view) == set(schema("Twin")["properties"])
-    assert [error.message for error in validator("Twin").iter_errors(view)] == []
+    assert set(view) == set(schema("Brainstem")["properties"])
+    assert [error.message for error in validator("Brainstem").iter_errors(view)] == []
 
 
 def test_the_slots_are_bookkeeping_never_shown() -> None:
