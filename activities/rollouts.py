@@ -36,6 +36,7 @@ async def start_rollout_batch(batch: JsonObject, client: df.DurableOrchestration
 @blueprint.durable_client_input(client_name="client")
 async def start_rollback_batch(batch: JsonObject, client: df.DurableOrchestrationClient) -> dict[str, Any]:
     spec = RolloutSpec.from_dict(batch["spec"])
+    # "wanted" names each subscription's window (the key stays: in-flight histories carry it).
     return await rollout_batches.start_rollback_batch(
         spec, batch["wave"], batch["wanted"], default_registry(), client, get_settings()
     )

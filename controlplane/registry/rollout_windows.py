@@ -13,6 +13,7 @@ read by key (controlplane.registry.rollout_looks), never by a filter over the ro
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 
 from azure.core.exceptions import ResourceExistsError
@@ -55,12 +56,8 @@ class RolloutWindows:
             return []
         partition = rollout_looks.queue_partition(self._prefix + rollout_id, wave, subscription_id)
         query = f"PartitionKey eq {odata_str(partition)}"
-        found: list[str] = []
-        for entity in self._table.query_entities(query, select=["RowKey"], results_per_page=limit):
-            found.append(str(entity["RowKey"]))
-            if len(found) >= limit:
-                break
-        return found
+        entities = self._table.query_entities(query, select=["RowKey"], results_per_page=limit)
+        return [str(entity["RowKey"]) for entity in itertools.islice(entities, limit)]
 
     def any_queued(self, rollout_id: str, wave: int) -> bool:
         """Whether any subscription still has a queued twin in the wave (the wave has not ended while it does)."""

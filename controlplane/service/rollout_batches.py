@@ -159,11 +159,11 @@ def _queue(spec: RolloutSpec, wave: int, batch: int, twins: list[tuple[str, str]
 
 
 async def start_rollback_batch(
-    spec: RolloutSpec, wave: int, wanted: int,
+    spec: RolloutSpec, wave: int, window: int,
     registry: TwinRegistry, client: df.DurableOrchestrationClient, settings: Settings,
 ) -> dict[str, Any]:  # fmt: skip
     """Move the wave's updated twins back to the deploy_ref (and settings) each had before, up to
-    ``wanted`` at once in each subscription (the wave's window: the twins rolling back hold its places)."""
+    ``window`` at once in each subscription (the wave's window: the twins rolling back hold its places)."""
     started = 0
     running = registry.rollouts.windows.running(spec.rollout_id, wave, "rolling_back")
     fields = ("previous_deploy_ref", "previous_app_settings", "subscription_id")
@@ -173,7 +173,7 @@ async def start_rollback_batch(
     )
     for twin in updated:
         subscription = str(twin.get("subscription_id") or "")
-        if running[subscription] >= wanted:
+        if running[subscription] >= window:
             continue
         job_id = update_job_id(spec.rollout_id, wave, twin["cloud_id"], "rollback")
         previous = twin.get("previous_deploy_ref")
